@@ -1,0 +1,88 @@
+# Every target builds what it needs: a fresh clone runs `make demo` or `make test` and nothing else.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON_VERSION := 3.13
+PYTHON ?= $(shell scripts/find-python.sh $(PYTHON_VERSION))
+VENV := .venv
+SAM_VENV := .venv-sam
+BIN := $(VENV)/bin
+SAM := $(SAM_VENV)/bin/sam
+REGION ?= us-east-1
+SAM_CLI_VERSION := 1.150.1
+export SAM_CLI_TELEMETRY := 0
+export AWS_EC2_METADATA_DISABLED := true
+
+.PHONY: help demo test lint format typecheck cfn-lint checkov sam-validate unit integration e2e bench-smoke build deploy bench fuzz clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: pyproject.toml
+	@test -n "$(PYTHON)" || { echo "python$(PYTHON_VERSION) is required"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+$(SAM_VENV)/.installed:
+	@test -n "$(PYTHON)" || { echo "python$(PYTHON_VERSION) is required"; exit 1; }
+	$(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(SAM_VENV)/bin/python -m pip install --quiet 'aws-sam-cli==$(SAM_CLI_VERSION)'
+	touch $@
+
+demo: $(VENV)/.installed ## Tell the whole story in the offline sandbox
+	$(BIN)/pushpilot simulate scenarios/demo.yaml --report reports/demo.json
+
+test: lint typecheck cfn-lint checkov sam-validate unit integration e2e bench-smoke ## Every check CI runs
+
+lint: $(VENV)/.installed ## ruff: lint and formatting
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(VENV)/.installed ## Apply ruff's formatting and safe fixes
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+typecheck: $(VENV)/.installed ## mypy --strict over the layer, handlers, sandbox, CLI and tests
+	$(BIN)/mypy layers/pushpilot/python/pushpilot sandbox cli
+	$(BIN)/mypy --scripts-are-modules $(wildcard functions/*/app.py)
+
+cfn-lint: $(VENV)/.installed ## cfn-lint on every template
+	$(BIN)/cfn-lint template.yaml $(wildcard forwarder/template.yaml)
+
+checkov: $(VENV)/.installed ## checkov on every template (skips are justified inline)
+	$(BIN)/checkov --quiet --compact --framework cloudformation -f template.yaml $(addprefix -f ,$(wildcard forwarder/template.yaml))
+
+sam-validate: $(SAM_VENV)/.installed ## sam validate --lint on every template
+	$(SAM) validate --lint --region $(REGION) -t template.yaml
+	$(if $(wildcard forwarder/template.yaml),$(SAM) validate --lint --region $(REGION) -t forwarder/template.yaml)
+
+unit: $(VENV)/.installed ## Pure tests: no sockets
+	$(BIN)/pytest -q tests/unit
+
+integration: $(VENV)/.installed ## Adapters against moto, in process
+	$(BIN)/pytest -q tests/integration
+
+e2e: $(VENV)/.installed ## The sandbox on 127.0.0.1: scenarios, router, emulator
+	$(BIN)/pytest -q tests/e2e
+
+bench-smoke: $(VENV)/.installed ## A small run of the benchmark so it never rots
+	$(BIN)/python -m bench.run --smoke --out reports/bench-smoke.json
+
+bench: $(VENV)/.installed $(SAM_VENV)/.installed ## Measure cold start, per-event cost, calls per push, burst, memory, size
+	$(MAKE) build
+	$(BIN)/python -m bench.run --out bench/results.json
+
+fuzz: $(VENV)/.installed ## The long fuzz run (10 000 examples per model)
+	PUSHPILOT_FUZZ_EXAMPLES=10000 $(BIN)/pytest -q tests/unit -k fuzz
+
+build: $(SAM_VENV)/.installed ## sam build, no Docker
+	PATH="$(dir $(PYTHON)):$$PATH" $(SAM) build --region $(REGION)
+
+deploy: build ## sam deploy --guided into your account
+	$(SAM) deploy --guided
+
+clean: ## Remove virtual environments and build output
+	rm -rf $(VENV) $(SAM_VENV) .aws-sam reports .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,46 @@
+"""One place that builds boto3 clients: lazily, once, with botocore's adaptive retry mode.
+
+Endpoints come from the standard settings (AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_<SERVICE>) that
+botocore reads itself, so the same code talks to AWS or to the offline sandbox. The cache is keyed by
+those settings too, so a process whose endpoint settings change gets clients that follow them.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from botocore.config import Config
+
+
+@cache
+def retry_config() -> Config:
+    from botocore.config import Config
+
+    return Config(
+        retries={"mode": "adaptive", "max_attempts": 5},
+        connect_timeout=3,
+        read_timeout=10,
+        user_agent_appid="pushpilot",
+    )
+
+
+def client(service_name: str, region_name: str | None = None) -> Any:
+    """A client for the service; callers annotate the result with the mypy-boto3 type they expect."""
+    service_key = service_name.upper().replace("-", "_")
+    endpoint = os.environ.get(f"AWS_ENDPOINT_URL_{service_key}") or os.environ.get("AWS_ENDPOINT_URL")
+    region = region_name or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    return _cached_client(service_name, region, endpoint)
+
+
+@cache
+def _cached_client(service_name: str, region_name: str | None, endpoint: str | None) -> Any:
+    import boto3
+
+    # endpoint is part of the cache key only; botocore resolves it from the same settings itself.
+    del endpoint
+    return boto3.session.Session().client(  # type: ignore[call-overload]
+        service_name, region_name=region_name, config=retry_config()
+    )

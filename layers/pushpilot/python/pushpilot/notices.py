@@ -1,0 +1,82 @@
+"""Notices: what happened, as data. Producers (deploy, outcome, builds, DNS) emit them to a queue;
+the notify function renders and delivers them, so a Slack outage never blocks a deployment."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class NoticeKind(StrEnum):
+    PUSHED = "pushed"
+    VERIFIED = "verified"
+    REJECTED = "rejected"
+    UNVERIFIED = "unverified"
+    DEPLOYING = "deploying"
+    QUEUED = "queued"
+    AUTO_DEPLOY_TRACKED = "auto_deploy_tracked"
+    AUTO_DEPLOY_WARNING = "auto_deploy_warning"
+    LIVE = "live"
+    FAILED = "failed"
+    ROLLED_BACK = "rolled_back"
+    DRY_RUN = "dry_run"
+    BUILD_STARTED = "build_started"
+    BUILD_SUCCEEDED = "build_succeeded"
+    BUILD_FAILED = "build_failed"
+    BUILD_STOPPED = "build_stopped"
+    DOMAIN_PLANNED = "domain_planned"
+    DOMAIN_CONFLICT = "domain_conflict"
+    DOMAIN_VALIDATED = "domain_validated"
+    DOMAIN_BLOCKED = "domain_blocked"
+    ERROR = "error"
+
+
+class Severity(StrEnum):
+    INFO = "info"
+    SUCCESS = "success"
+    WARNING = "warning"
+    FAILURE = "failure"
+
+
+class Link(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    label: str
+    url: str
+
+
+class ReleaseHeadline(BaseModel):
+    """Enough of the release to render its headline without reading the table."""
+
+    model_config = ConfigDict(frozen=True)
+
+    release_id: str
+    repository: str
+    tag: str | None = None
+    digest: str
+    services: tuple[str, ...] = ()
+    stage: str
+
+    @property
+    def short_digest(self) -> str:
+        algorithm, _, value = self.digest.partition(":")
+        return f"{algorithm}:{value[:12]}" if value else self.digest[:19]
+
+
+class Notice(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    kind: NoticeKind
+    severity: Severity
+    title: str
+    summary: str
+    next_step: str | None = None
+    details: tuple[str, ...] = ()
+    links: tuple[Link, ...] = ()
+    release: ReleaseHeadline | None = None
+    # Messages with the same thread key share one Slack thread / Q Developer thread.
+    thread_key: str
+    # Two notices with the same dedupe key are one message: deliveries are at least once.
+    dedupe_key: str
+    occurred_at: str = Field(description="ISO 8601 time of the event that caused the notice")
