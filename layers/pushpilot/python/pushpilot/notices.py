@@ -8,6 +8,11 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field
 
 
+def release_id(repository: str, digest: str) -> str:
+    """A release is one image digest in one repository; its id threads every message about it."""
+    return f"{repository}@{digest}"
+
+
 class NoticeKind(StrEnum):
     PUSHED = "pushed"
     VERIFIED = "verified"
