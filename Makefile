@@ -53,7 +53,7 @@ cfn-lint: $(VENV)/.installed ## cfn-lint on every template
 	$(BIN)/cfn-lint template.yaml $(wildcard forwarder/template.yaml)
 
 checkov: $(VENV)/.installed ## checkov on every template (skips are justified inline)
-	$(BIN)/checkov --quiet --compact --framework cloudformation -f template.yaml $(addprefix -f ,$(wildcard forwarder/template.yaml))
+	$(BIN)/checkov --quiet --compact --skip-download --framework cloudformation -f template.yaml $(addprefix -f ,$(wildcard forwarder/template.yaml))
 
 sam-validate: $(SAM_VENV)/.installed ## sam validate --lint on every template
 	$(SAM) validate --lint --region $(REGION) -t template.yaml

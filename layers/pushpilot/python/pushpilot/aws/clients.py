@@ -23,7 +23,7 @@ def retry_config() -> Config:
         retries={"mode": "adaptive", "max_attempts": 5},
         connect_timeout=3,
         read_timeout=10,
-        user_agent_appid="pushpilot",
+        user_agent_extra="pushpilot",
     )
 
 

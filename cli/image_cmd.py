@@ -1,0 +1,181 @@
+"""`pushpilot image check`: judge an image in ECR against a platform, exactly as the gate does.
+
+Exit codes: 0 the image runs on the platform, 1 it does not, 2 it cannot be told (or the image cannot
+be read at all). The AWS endpoint, region and credentials come from the standard AWS settings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Protocol, Self, TextIO
+
+from botocore.exceptions import NoCredentialsError, NoRegionError
+from pushpilot.errors import PushpilotError
+from pushpilot.images import APP_RUNNER_PLATFORM, Platform, Verdict, VerdictStatus
+from pydantic import BaseModel, ConfigDict
+
+EXIT_CODES = {VerdictStatus.PASS: 0, VerdictStatus.REJECT: 1, VerdictStatus.UNKNOWN: 2}
+EXIT_ERROR = 2
+
+
+class Inspector(Protocol):
+    def inspect(
+        self,
+        repository: str,
+        *,
+        digest: str | None = None,
+        tag: str | None = None,
+        registry_id: str | None = None,
+        required: Platform,
+    ) -> Verdict: ...
+
+
+class ImageReference(BaseModel):
+    """`[ACCOUNT.dkr.ecr.REGION.amazonaws.com/]REPOSITORY[:TAG][@DIGEST]`; no tag or digest: `latest`."""
+
+    model_config = ConfigDict(frozen=True)
+
+    repository: str
+    tag: str | None = None
+    digest: str | None = None
+    registry_id: str | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> Self:
+        rest = text.strip()
+        registry_id: str | None = None
+        first, slash, remainder = rest.partition("/")
+        # Docker's rule: a first component with a dot or a port (or `localhost`) is a registry host.
+        if slash and ("." in first or ":" in first or first == "localhost"):
+            account, _, host_rest = first.partition(".")
+            if not (account.isdigit() and host_rest.startswith("dkr.ecr.")):
+                raise ValueError(f"not an ECR private registry: {first!r}")
+            registry_id, rest = account, remainder
+        digest: str | None = None
+        if "@" in rest:
+            rest, _, digest = rest.partition("@")
+            if not digest:
+                raise ValueError(f"empty digest in {text!r}")
+        tag: str | None = None
+        name, colon, maybe_tag = rest.rpartition(":")
+        if colon and "/" not in maybe_tag:
+            rest, tag = name, maybe_tag
+            if not tag:
+                raise ValueError(f"empty tag in {text!r}")
+        if not rest:
+            raise ValueError(f"no repository name in {text!r}")
+        return cls(
+            repository=rest, tag=tag or (None if digest else "latest"), digest=digest, registry_id=registry_id
+        )
+
+    def __str__(self) -> str:
+        return (
+            self.repository
+            + (f":{self.tag}" if self.tag else "")
+            + (f"@{self.digest}" if self.digest else "")
+        )
+
+
+def _reference_argument(text: str) -> ImageReference:
+    try:
+        return ImageReference.parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
+def _platform_argument(text: str) -> Platform:
+    try:
+        return Platform.parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    image = subparsers.add_parser("image", help="judge images stored in ECR")
+    image_commands = image.add_subparsers(dest="image_command", required=True, metavar="COMMAND")
+    check = image_commands.add_parser(
+        "check",
+        help="may this image run on the platform? (exit 0 yes, 1 no, 2 cannot tell)",
+        description="Read the image's manifest (and config) from ECR and judge its platform.",
+    )
+    check.add_argument(
+        "image",
+        type=_reference_argument,
+        metavar="REPOSITORY:TAG|REPOSITORY@DIGEST",
+        help="the image; a full ECR URI also works, and a bare repository means :latest",
+    )
+    check.add_argument(
+        "--platform",
+        type=_platform_argument,
+        default=APP_RUNNER_PLATFORM,
+        help=f"the platform the target runs (default: {APP_RUNNER_PLATFORM}, App Runner's)",
+    )
+    check.add_argument("--registry-id", help="the account id of the registry, when it is not yours")
+    check.add_argument("--json", action="store_true", help="print the verdict as JSON")
+    check.set_defaults(run=run_check)
+
+
+def render_verdict(reference: ImageReference, verdict: Verdict) -> str:
+    lines = [
+        f"{verdict.status.value.upper()}  {reference}",
+        f"  required:  {verdict.required}",
+        f"  found:     {', '.join(str(platform) for platform in verdict.platforms) or 'no platform'}",
+    ]
+    if verdict.digest:
+        lines.append(f"  digest:    {verdict.digest}")
+    if verdict.media_type:
+        lines.append(f"  manifest:  {verdict.media_type}")
+    lines.append(f"  reason:    {verdict.reason}")
+    if verdict.fix:
+        lines.append(f"  fix:       {verdict.fix}")
+    return "\n".join(lines)
+
+
+def run_check(
+    args: argparse.Namespace,
+    *,
+    inspector: Inspector | None = None,
+    out: TextIO | None = None,
+    err: TextIO | None = None,
+) -> int:
+    out = out or sys.stdout
+    err = err or sys.stderr
+    reference: ImageReference = args.image
+    registry_id: str | None = args.registry_id or reference.registry_id
+    if args.registry_id and reference.registry_id and args.registry_id != reference.registry_id:
+        return _fail(
+            f"--registry-id {args.registry_id} contradicts the image URI's registry {reference.registry_id}",
+            as_json=args.json,
+            out=out,
+            err=err,
+        )
+    try:
+        if inspector is None:
+            from pushpilot.aws.ecr import ImageInspector
+
+            inspector = ImageInspector()
+        verdict = inspector.inspect(
+            reference.repository,
+            digest=reference.digest,
+            tag=reference.tag,
+            registry_id=registry_id,
+            required=args.platform,
+        )
+    except PushpilotError as exc:
+        return _fail(f"{type(exc).__name__}: {exc}", as_json=args.json, out=out, err=err)
+    except (NoRegionError, NoCredentialsError) as exc:
+        return _fail(f"AWS is not configured: {exc}", as_json=args.json, out=out, err=err)
+    if args.json:
+        print(json.dumps({"image": str(reference), **verdict.model_dump(mode="json")}, indent=2), file=out)
+    else:
+        print(render_verdict(reference, verdict), file=out)
+    return EXIT_CODES[verdict.status]
+
+
+def _fail(message: str, *, as_json: bool, out: TextIO, err: TextIO) -> int:
+    print(f"error: {message}", file=err)
+    if as_json:
+        print(json.dumps({"error": message}), file=out)
+    return EXIT_ERROR

@@ -1,0 +1,85 @@
+"""Notices from the SQS notice queue → Slack and SNS, each channel at most once per notice.
+
+A record fails (and SQS retries it, then dead-letters it with its payload) only when a channel failed
+in a way a retry can fix; channels that already delivered are skipped on the retry. A body that is not
+a Notice is logged with its message id, counted and dropped: no retry can make it parse.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pushpilot.aws.slack import SlackChannel
+from pushpilot.aws.sns import SnsChannel
+from pushpilot.aws.threads import DeliveryLedger, SlackThreads
+from pushpilot.errors import RetryableError
+from pushpilot.notices import Notice
+from pushpilot.notify import NoticeChannel, NotifySettings, deliver
+from pydantic import ValidationError
+
+logger = Logger()
+metrics = Metrics()
+processor = BatchProcessor(event_type=EventType.SQS)
+
+
+@cache
+def _ledger(table_name: str) -> DeliveryLedger:
+    return DeliveryLedger(table_name)
+
+
+def _channels(settings: NotifySettings) -> list[NoticeChannel]:
+    channels: list[NoticeChannel] = []
+    if settings.topic_arn:
+        channels.append(SnsChannel(settings.topic_arn))
+    if settings.slack_mode != "none":
+        channels.append(SlackChannel(settings, SlackThreads(settings.table_name)))
+    return channels
+
+
+def _record_handler(record: SQSRecord, settings: NotifySettings, channels: list[NoticeChannel]) -> None:
+    try:
+        notice = Notice.model_validate_json(record.body)
+    except ValidationError as exc:
+        fields = sorted({".".join(str(part) for part in err["loc"]) or "body" for err in exc.errors()})
+        logger.error("notice dropped: body is not a Notice", extra={"message_id": record.message_id, "fields": fields})
+        metrics.add_metric(name="MalformedNotice", unit=MetricUnit.Count, value=1)
+        return
+    report = deliver(notice, channels, selection=settings.notify_kinds, once=_ledger(settings.table_name).once)
+    for result in report.results:
+        metrics.add_metric(name=f"Notice{result.status.capitalize()}", unit=MetricUnit.Count, value=1)
+        log = logger.info if result.status == "sent" else logger.error
+        log(
+            "notice delivery",
+            extra={
+                "message_id": record.message_id,
+                "dedupe_key": notice.dedupe_key,
+                "kind": notice.kind.value,
+                **result.model_dump(exclude_none=True, exclude={"receipt"}),
+            },
+        )
+    if report.filtered:
+        logger.info("notice filtered by NOTIFY_KINDS", extra={"dedupe_key": notice.dedupe_key})
+    if report.failed_channels:
+        raise RetryableError(f"{', '.join(report.failed_channels)} failed for {notice.dedupe_key}")
+
+
+@logger.inject_lambda_context(log_event=False)
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    settings = NotifySettings.from_env()
+    _ledger(settings.table_name).register_lambda_context(context)
+    channels = _channels(settings)
+    return dict(
+        process_partial_response(
+            event=event,
+            record_handler=lambda record: _record_handler(record, settings, channels),
+            processor=processor,
+            context=context,
+        )
+    )

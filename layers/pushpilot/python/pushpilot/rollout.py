@@ -1,0 +1,466 @@
+"""The deploy path: a pushed image is judged once, deployed once per service, and its outcome told.
+
+Every step is driven by events and recorded in the table, so a lost event is recovered by the
+scheduled refresh and a duplicated one changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+from pushpilot.aws.apprunner import AppRunnerServices, OperationSnapshot, ServiceSnapshot
+from pushpilot.aws.state import InFlight, IndexedService, Pending, ReleaseStore, ServiceIndex
+from pushpilot.deploy import (
+    ROLLOUT_FOR_OUTCOME,
+    ActionKind,
+    OperationOutcome,
+    ServiceAction,
+    classify_operation,
+    plan_rollout,
+)
+from pushpilot.errors import NotFoundError, ServiceBusyError
+from pushpilot.events import AppRunnerOperationEvent, AppRunnerServiceStatusEvent, EcrImageActionEvent
+from pushpilot.handling import HandlerOutcome
+from pushpilot.images import APP_RUNNER_PLATFORM, Verdict, VerdictStatus
+from pushpilot.images_ref import ImageRef
+from pushpilot.notices import Link, Notice, NoticeKind, Severity, release_id
+from pushpilot.releases import Release, RolloutStatus, ServiceRollout, Stage, overall_stage
+
+RELEASE_RETENTION = timedelta(days=90)
+
+
+class Inspector(Protocol):
+    def inspect(
+        self,
+        repository: str,
+        *,
+        digest: str | None = None,
+        tag: str | None = None,
+        registry_id: str | None = None,
+        required: Any,
+    ) -> Verdict: ...
+
+
+class NoticeSink(Protocol):
+    def publish(self, notice: Notice) -> None: ...
+
+
+class OnceRunner(Protocol):
+    def __call__(
+        self, *, scope: str, key: dict[str, str], work: Callable[[], dict[str, Any]]
+    ) -> dict[str, Any]: ...
+
+
+@dataclass
+class Ports:
+    """Everything the deploy path talks to; production wires real adapters, tests wire fakes."""
+
+    index: ServiceIndex
+    releases: ReleaseStore
+    apprunner: AppRunnerServices
+    inspector: Inspector
+    notices: NoticeSink
+    once: OnceRunner
+    region: str
+    dry_run: bool = False
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+
+    def now(self) -> str:
+        return self.clock().isoformat(timespec="milliseconds")
+
+
+def console_link(region: str, service: IndexedService | ServiceSnapshot) -> Link:
+    arn = service.arn
+    name = service.name
+    service_id = arn.rsplit("/", 1)[-1]
+    return Link(
+        label="App Runner console",
+        url=f"https://console.aws.amazon.com/apprunner/home?region={region}#/services/dashboard?service_arn={arn}&active_tab=logs&name={name}&id={service_id}",
+    )
+
+
+# --- push ------------------------------------------------------------------------------------------
+
+
+def handle_push(event: EcrImageActionEvent, ports: Ports) -> HandlerOutcome:
+    detail = event.detail
+    if detail.action_type != "PUSH" or detail.result != "SUCCESS":
+        return _ignored(event.id, f"{detail.action_type}/{detail.result} is not a successful push")
+    if detail.image_tag is None:
+        return _ignored(event.id, "untagged child manifest of a multi-platform push")
+
+    image = ImageRef.for_ecr_push(
+        account=event.account, region=event.region, repository=detail.repository_name, tag=detail.image_tag
+    )
+    services = ports.index.services_for_image(image.key)
+    if not services:
+        return _ignored(event.id, f"no App Runner service runs {image.key}")
+
+    now = ports.now()
+    rid = release_id(detail.repository_name, detail.image_digest)
+    release = ports.releases.open(
+        Release(
+            release_id=rid,
+            repository=detail.repository_name,
+            registry=image.registry,
+            digest=detail.image_digest,
+            created_at=now,
+            updated_at=now,
+        ),
+        tag=detail.image_tag,
+        expires_at=int((ports.clock() + RELEASE_RETENTION).timestamp()),
+    )
+    verdict = _judge_once(ports, event, image)
+    passed = verdict.status is VerdictStatus.PASS
+    stage = {VerdictStatus.PASS: Stage.VERIFIED, VerdictStatus.REJECT: Stage.REJECTED}.get(
+        verdict.status, Stage.UNVERIFIED
+    )
+    ports.releases.record_verdict(rid, verdict.model_dump(mode="json"), stage, now=now)
+    ports.notices.publish(_verdict_notice(release, verdict, stage, event.time.isoformat(), services))
+
+    plan = plan_rollout(rid, verdict_passed=passed, services=services, dry_run=ports.dry_run)
+    by_arn = {service.arn: service for service in services}
+    results = [
+        _act_once(ports, release, action, by_arn[action.service_arn], pushed_at=event.time.isoformat())
+        for action in plan.actions
+    ]
+    return HandlerOutcome(
+        event_id=event.id,
+        status="handled",
+        detail={"release_id": rid, "verdict": str(verdict.status), "services": results},
+    )
+
+
+def _judge_once(ports: Ports, event: EcrImageActionEvent, image: ImageRef) -> Verdict:
+    def judge() -> dict[str, Any]:
+        verdict = ports.inspector.inspect(
+            event.detail.repository_name,
+            digest=event.detail.image_digest,
+            registry_id=event.account,
+            required=APP_RUNNER_PLATFORM,
+        )
+        return verdict.model_dump(mode="json")
+
+    stored = ports.once(
+        scope="verdict",
+        key={"registry": image.registry, "repository": image.repository, "digest": event.detail.image_digest},
+        work=judge,
+    )
+    return Verdict.model_validate(stored)
+
+
+def _verdict_notice(
+    release: Release, verdict: Verdict, stage: Stage, occurred_at: str, services: Sequence[IndexedService]
+) -> Notice:
+    found = ", ".join(str(platform) for platform in verdict.platforms) or "none found"
+    headline = release.headline(stage).model_copy(
+        update={"services": tuple(sorted(service.name for service in services))}
+    )
+    ref = f"{release.repository}:{headline.tag}" if headline.tag else release.repository
+    if verdict.status is VerdictStatus.PASS:
+        return Notice(
+            kind=NoticeKind.VERIFIED,
+            severity=Severity.INFO,
+            title=f"{ref} verified for {verdict.required}",
+            summary=f"Platforms in the image: {found}. {verdict.reason}",
+            release=headline,
+            thread_key=release.release_id,
+            dedupe_key=f"{release.release_id}#verdict",
+            occurred_at=occurred_at,
+        )
+    kind = NoticeKind.REJECTED if verdict.status is VerdictStatus.REJECT else NoticeKind.UNVERIFIED
+    auto = [service.name for service in services if service.auto_deploy]
+    warning = (
+        f" App Runner automatic deployment is ON for {', '.join(sorted(auto))}: it will deploy this image"
+        " anyway and the deployment will fail. Turn automatic deployment off or push a fixed image now."
+        if auto
+        else " Nothing was deployed."
+    )
+    return Notice(
+        kind=kind,
+        severity=Severity.FAILURE,
+        title=f"{ref} {'rejected' if kind is NoticeKind.REJECTED else 'could not be verified'}:"
+        f" App Runner needs {verdict.required}",
+        summary=f"Platforms in the image: {found}. {verdict.reason}.{warning}",
+        next_step=verdict.fix,
+        release=headline,
+        thread_key=release.release_id,
+        dedupe_key=f"{release.release_id}#verdict",
+        occurred_at=occurred_at,
+    )
+
+
+def _act_once(
+    ports: Ports, release: Release, action: ServiceAction, service: IndexedService, *, pushed_at: str
+) -> dict[str, Any]:
+    """One action per (service, digest), however often the push event is delivered."""
+    return ports.once(
+        scope="deploy",
+        key={"service": action.service_arn, "digest": release.digest},
+        work=lambda: _act(ports, release, action, service, pushed_at=pushed_at),
+    )
+
+
+def _act(
+    ports: Ports, release: Release, action: ServiceAction, service: IndexedService, *, pushed_at: str
+) -> dict[str, Any]:
+    now = ports.now()
+    pending = Pending(digest=release.digest, release_id=release.release_id, pushed_at=pushed_at)
+    match action.kind:
+        case ActionKind.START_DEPLOYMENT:
+            status = _start(ports, service, release, pending)
+        case ActionKind.QUEUE:
+            ports.index.queue(service.arn, pending)
+            status = RolloutStatus.QUEUED
+        case ActionKind.TRACK_AUTO_DEPLOY:
+            ports.index.await_auto(service.arn, pending)
+            status = RolloutStatus.AWAITING_AUTO_DEPLOY
+        case ActionKind.DRY_RUN:
+            status = RolloutStatus.DRY_RUN
+        case ActionKind.WARN_AUTO_DEPLOY | ActionKind.HOLD:
+            status = RolloutStatus.SKIPPED
+    rollout = ServiceRollout(
+        service_arn=service.arn,
+        service_name=service.name,
+        status=status,
+        service_url=service.service_url,
+        message=action.reason,
+        updated_at=now,
+        operation_id=None,
+    )
+    stored = ports.releases.record_rollout(rollout, release.release_id)
+    if status is not RolloutStatus.SKIPPED:
+        ports.notices.publish(_rollout_notice(ports, stored, service, status, action.reason, now))
+    return {"service": service.name, "action": str(action.kind), "status": str(status)}
+
+
+def _start(ports: Ports, service: IndexedService, release: Release, pending: Pending) -> RolloutStatus:
+    claim = InFlight(digest=release.digest, release_id=release.release_id, started_at=pending.pushed_at)
+    if not ports.index.claim(service.arn, claim):
+        ports.index.queue(service.arn, pending)
+        return RolloutStatus.QUEUED
+    try:
+        operation_id = ports.apprunner.start_deployment(service.arn)
+    except ServiceBusyError:
+        # Busy with an operation we did not start (a config change, App Runner's own deployment):
+        # the push waits for that operation's end.
+        ports.index.unclaim_to_pending(service.arn, claim)
+        return RolloutStatus.QUEUED
+    ports.index.set_operation(service.arn, release.digest, operation_id)
+    return RolloutStatus.DEPLOYING
+
+
+_ROLLOUT_NOTICE = {
+    RolloutStatus.DEPLOYING: (NoticeKind.DEPLOYING, Severity.INFO, "deploying to {service}"),
+    RolloutStatus.QUEUED: (NoticeKind.QUEUED, Severity.INFO, "queued for {service}: an operation is in progress"),
+    RolloutStatus.AWAITING_AUTO_DEPLOY: (
+        NoticeKind.AUTO_DEPLOY_TRACKED,
+        Severity.INFO,
+        "{service} deploys it automatically; tracking the outcome",
+    ),
+    RolloutStatus.DRY_RUN: (NoticeKind.DRY_RUN, Severity.INFO, "dry run: would deploy to {service}"),
+    RolloutStatus.LIVE: (NoticeKind.LIVE, Severity.SUCCESS, "live on {service}"),
+    RolloutStatus.FAILED: (NoticeKind.FAILED, Severity.FAILURE, "deployment to {service} failed"),
+    RolloutStatus.ROLLED_BACK: (
+        NoticeKind.ROLLED_BACK,
+        Severity.FAILURE,
+        "deployment to {service} failed and App Runner rolled back",
+    ),
+}
+
+
+def _rollout_notice(
+    ports: Ports,
+    release: Release,
+    service: IndexedService,
+    status: RolloutStatus,
+    message: str,
+    now: str,
+    *,
+    operation_id: str | None = None,
+) -> Notice:
+    kind, severity, template = _ROLLOUT_NOTICE[status]
+    links = [console_link(ports.region, service)]
+    if service.service_url and status is RolloutStatus.LIVE:
+        links.append(Link(label="Open service", url=f"https://{service.service_url}"))
+    next_step = None
+    if status in {RolloutStatus.FAILED, RolloutStatus.ROLLED_BACK}:
+        next_step = (
+            "The previous version keeps serving. Read the service's deployment logs (App Runner console →"
+            f" {service.name} → Logs) for the failing health check or start command, fix, and push again."
+        )
+    return Notice(
+        kind=kind,
+        severity=severity,
+        title=f"{release.repository}@{release.digest[:19]} {template.format(service=service.name)}",
+        summary=message,
+        next_step=next_step,
+        links=tuple(links),
+        release=release.headline(overall_stage(release)),
+        thread_key=release.release_id,
+        dedupe_key=f"{release.release_id}#{service.arn}#{status}#{operation_id or ''}",
+        occurred_at=now,
+    )
+
+
+# --- outcome ---------------------------------------------------------------------------------------
+
+
+def handle_operation(event: AppRunnerOperationEvent, ports: Ports) -> HandlerOutcome:
+    service = _indexed_service(ports, event.service_arn, event.detail.service_name)
+    if service is None:
+        return _ignored(event.id, f"service {event.detail.service_name} is not in the index")
+    operations = ports.apprunner.recent_operations(service.arn)
+    operation = _matching_operation(operations, service)
+    outcome = classify_operation(event.detail.operation_status, operation.status if operation else None)
+    if outcome is OperationOutcome.IN_PROGRESS:
+        return _ignored(event.id, "the operation is still in progress")
+    result = _close(ports, service, outcome, operation, event.detail.message)
+    follow_up = _follow_up(ports, service.arn)
+    return HandlerOutcome(
+        event_id=event.id, status="handled", detail={"outcome": str(outcome), **result, **follow_up}
+    )
+
+
+def _indexed_service(ports: Ports, arn: str | None, name: str) -> IndexedService | None:
+    if arn:
+        return ports.index.get(arn)
+    return ports.index.find_by_name(name)
+
+
+def _matching_operation(operations: Sequence[OperationSnapshot], service: IndexedService) -> OperationSnapshot | None:
+    if service.in_flight and service.in_flight.operation_id:
+        for operation in operations:
+            if operation.operation_id == service.in_flight.operation_id:
+                return operation
+    deployments = [op for op in operations if op.type in {"START_DEPLOYMENT", "UPDATE_SERVICE"}]
+    return deployments[0] if deployments else None
+
+
+def _close(
+    ports: Ports,
+    service: IndexedService,
+    outcome: OperationOutcome,
+    operation: OperationSnapshot | None,
+    message: str,
+) -> dict[str, Any]:
+    ours = ports.index.finish(service.arn)
+    belongs_to: InFlight | Pending | None = ours
+    if ours is None:
+        belongs_to = ports.index.finish_auto(service.arn)
+    if belongs_to is None:
+        return {"release_id": None, "note": "operation was not a deployment pushpilot tracks"}
+    status = ROLLOUT_FOR_OUTCOME[outcome]
+    now = ports.now()
+    operation_id = operation.operation_id if operation else None
+    rollout = ServiceRollout(
+        service_arn=service.arn,
+        service_name=service.name,
+        status=status,
+        operation_id=operation_id,
+        service_url=service.service_url,
+        message=message or f"operation {operation.status if operation else 'ended'}",
+        updated_at=now,
+    )
+    release = ports.releases.record_rollout(rollout, belongs_to.release_id)
+    ports.releases.set_stage(release.release_id, overall_stage(release), now=now)
+    ports.notices.publish(
+        _rollout_notice(ports, release, service, status, rollout.message, now, operation_id=operation_id)
+    )
+    return {"release_id": release.release_id, "rollout": str(status)}
+
+
+def _follow_up(ports: Ports, service_arn: str) -> dict[str, Any]:
+    """Deploy the newest push that waited for the operation that just ended."""
+    pending = ports.index.take_pending(service_arn)
+    if pending is None:
+        return {}
+    release = ports.releases.get(pending.release_id)
+    service = ports.index.get(service_arn)
+    if release is None or service is None:
+        raise NotFoundError(f"pending release {pending.release_id} or service {service_arn} vanished")
+    claim = InFlight(digest=pending.digest, release_id=pending.release_id, started_at=pending.pushed_at)
+
+    def start() -> dict[str, Any]:
+        try:
+            operation_id = ports.apprunner.start_deployment(service_arn)
+        except ServiceBusyError:
+            ports.index.unclaim_to_pending(service_arn, claim)
+            return {"follow_up": "queued", "digest": pending.digest}
+        ports.index.set_operation(service_arn, pending.digest, operation_id)
+        now = ports.now()
+        rollout = ServiceRollout(
+            service_arn=service_arn,
+            service_name=service.name,
+            status=RolloutStatus.DEPLOYING,
+            operation_id=operation_id,
+            service_url=service.service_url,
+            message="the newest push waited for the previous operation; deploying it now",
+            updated_at=now,
+        )
+        stored = ports.releases.record_rollout(rollout, release.release_id)
+        ports.notices.publish(
+            _rollout_notice(ports, stored, service, RolloutStatus.DEPLOYING, rollout.message, now)
+        )
+        return {"follow_up": "deploying", "digest": pending.digest}
+
+    return ports.once(scope="follow-up", key={"service": service_arn, "digest": pending.digest}, work=start)
+
+
+# --- service index ---------------------------------------------------------------------------------
+
+
+def handle_service_status(event: AppRunnerServiceStatusEvent, ports: Ports) -> HandlerOutcome:
+    arn = event.service_arn
+    if arn is None:
+        return _ignored(event.id, "service status event names no service ARN")
+    if event.detail.current_status == "DELETED":
+        ports.index.remove(arn)
+        return HandlerOutcome(event_id=event.id, status="handled", detail={"index": "removed"})
+    try:
+        snapshot = ports.apprunner.describe(arn)
+    except NotFoundError:
+        ports.index.remove(arn)
+        return HandlerOutcome(event_id=event.id, status="handled", detail={"index": "removed"})
+    ports.index.upsert(snapshot, now=ports.now())
+    detail: dict[str, Any] = {"index": "updated"}
+    if snapshot.status == "RUNNING":
+        indexed = ports.index.get(arn)
+        if indexed is not None and indexed.in_flight is None and indexed.pending is not None:
+            detail |= _follow_up(ports, arn)
+    return HandlerOutcome(event_id=event.id, status="handled", detail=detail)
+
+
+def refresh(ports: Ports, *, stale_after: timedelta = timedelta(minutes=20)) -> dict[str, Any]:
+    """The scheduled safety net: re-read every service, finish deployments whose events were lost,
+    start pending pushes whose service is free."""
+    snapshots = ports.apprunner.list_all()
+    now = ports.now()
+    live_arns = {snapshot.arn for snapshot in snapshots}
+    for snapshot in snapshots:
+        ports.index.upsert(snapshot, now=now)
+    removed = [service.arn for service in ports.index.all() if service.arn not in live_arns]
+    for arn in removed:
+        ports.index.remove(arn)
+    recovered: list[str] = []
+    started: list[str] = []
+    cutoff = ports.clock() - stale_after
+    for service in ports.index.all():
+        if service.in_flight is not None and datetime.fromisoformat(service.in_flight.started_at) < cutoff:
+            operation = _matching_operation(ports.apprunner.recent_operations(service.arn), service)
+            outcome = classify_operation("", operation.status if operation else None)
+            if outcome is not OperationOutcome.IN_PROGRESS:
+                _close(ports, service, outcome, operation, "outcome recovered by the scheduled refresh")
+                recovered.append(service.name)
+        current = ports.index.get(service.arn)
+        if current and current.pending and current.in_flight is None and current.status == "RUNNING":
+            if _follow_up(ports, service.arn).get("follow_up") == "deploying":
+                started.append(service.name)
+    return {"services": len(snapshots), "removed": len(removed), "recovered": recovered, "started": started}
+
+
+def _ignored(event_id: str, reason: str) -> HandlerOutcome:
+    return HandlerOutcome(event_id=event_id, status="ignored", detail={"reason": reason})

@@ -1,0 +1,948 @@
+"""An App Runner that speaks the real awsJson 1.0 protocol on 127.0.0.1, for an unmodified boto3 client.
+
+moto has no App Runner, and nothing else offline does: this emulator keeps services, operations and
+custom domains, validates every request with botocore's model, checks every response against it, and
+emits the EventBridge events App Runner would. Scenario controls (finishing an operation, validating
+domains, injecting faults) are Python calls, never HTTP, so no client can reach them by accident.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import copy
+import hashlib
+import json
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Final, Literal, Self, override
+
+from pushpilot_sandbox.apprunner_domains import cname_resolves, read_public_zones
+from pushpilot_sandbox.apprunner_model import input_problems, operation_names, output_problems
+from pushpilot_sandbox.httpserver import LoopbackServer
+
+if TYPE_CHECKING:
+    from mypy_boto3_route53 import Route53Client
+
+type Json = dict[str, Any]
+type Emit = Callable[[Json], None]
+type Outcome = Literal["succeeded", "failed", "rolled_back"]
+
+SOURCE: Final = "aws.apprunner"
+OPERATION_STATUS_CHANGE: Final = "AppRunner Service Operation Status Change"
+SERVICE_STATUS_CHANGE: Final = "AppRunner Service Status Change"
+CUSTOM_DOMAIN_UPDATE: Final = "AppRunner Custom Domain Validation Status Update"
+
+MUTATING_OPERATIONS: Final = frozenset(
+    {
+        "CreateService",
+        "UpdateService",
+        "StartDeployment",
+        "PauseService",
+        "ResumeService",
+        "AssociateCustomDomain",
+        "DisassociateCustomDomain",
+    }
+)
+
+_JSON_CONTENT_TYPE: Final = "application/x-amz-json-1.0"
+_TARGET_PREFIX: Final = "AppRunner."
+_PAGE_SIZE: Final = {"ListServices": 20, "ListOperations": 20, "DescribeCustomDomains": 5}
+_URL_ALPHABET: Final = "abcdefghijklmnopqrstuvwxyz0123456789"
+_LETTERS: Final = "abcdefghijklmnopqrstuvwxyz"
+
+# operation type -> (event status on success, on failure)
+_OPERATION_EVENT_STATUS: Final = {
+    "START_DEPLOYMENT": ("DeploymentCompletedSuccessfully", "DeploymentFailed"),
+    "UPDATE_SERVICE": ("UpdateServiceCompletedSuccessfully", "UpdateServiceFailed"),
+    "PAUSE_SERVICE": ("PauseServiceCompletedSuccessfully", "PauseServiceFailed"),
+    "RESUME_SERVICE": ("ResumeServiceCompletedSuccessfully", "ResumeServiceFailed"),
+}
+_OPERATION_MESSAGES: Final = {
+    "DeploymentCompletedSuccessfully": "Deployment completed successfully. New application is running.",
+    "DeploymentFailed": "Deployment failed. The service kept running the previous version.",
+    "UpdateServiceCompletedSuccessfully": (
+        "Service update completed successfully. New application and configuration is deployed."
+    ),
+    "UpdateServiceFailed": "Service update failed. The service kept running the previous configuration.",
+    "PauseServiceCompletedSuccessfully": "Service paused successfully.",
+    "PauseServiceFailed": "Pausing the service failed.",
+    "ResumeServiceCompletedSuccessfully": "Service resumed successfully.",
+    "ResumeServiceFailed": "Resuming the service failed.",
+}
+# operation type -> (service status after success, after failure)
+_STATUS_AFTER: Final = {
+    "START_DEPLOYMENT": ("RUNNING", "RUNNING"),
+    "UPDATE_SERVICE": ("RUNNING", "RUNNING"),
+    "PAUSE_SERVICE": ("PAUSED", "RUNNING"),
+    "RESUME_SERVICE": ("RUNNING", "PAUSED"),
+}
+_ROLLBACK_TYPES: Final = frozenset({"START_DEPLOYMENT", "UPDATE_SERVICE"})
+
+
+class EmulatorError(RuntimeError):
+    """A scenario control was used in a way the emulated service cannot honour."""
+
+
+class NoOperationInProgressError(EmulatorError):
+    pass
+
+
+class UnknownServiceError(EmulatorError, LookupError):
+    pass
+
+
+class ApiError(Exception):
+    """An awsJson error answer: `__type` code, message, HTTP status."""
+
+    def __init__(self, code: str, message: str, status: int = HTTPStatus.BAD_REQUEST) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+        self.status = status
+
+    def body(self) -> Json:
+        return {"__type": self.code, "Message": self.message}
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedCall:
+    operation: str
+    params: Json
+    mutating: bool
+    error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class OperationRecord:
+    id: str
+    type: str
+    status: str
+    target_arn: str
+    started_at: datetime
+    updated_at: datetime
+    ended_at: datetime | None
+    image_identifier: str
+    image_digest: str | None
+    # What an unsuccessful UPDATE_SERVICE puts back.
+    previous_source_configuration: Json | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ValidationRecord:
+    name: str
+    value: str
+    status: str = "PENDING_VALIDATION"
+
+
+@dataclass(frozen=True, slots=True)
+class CustomDomainRecord:
+    domain_name: str
+    enable_www_subdomain: bool
+    status: str
+    validation_records: tuple[ValidationRecord, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceRecord:
+    name: str
+    id: str
+    arn: str
+    url: str
+    status: str
+    created_at: datetime
+    updated_at: datetime
+    source_configuration: Json
+    instance_configuration: Json
+    health_check_configuration: Json
+    network_configuration: Json
+    auto_scaling_configuration_arn: str
+    encryption_configuration: Json | None = None
+    # Oldest first; ListOperations answers newest first.
+    operations: tuple[OperationRecord, ...] = ()
+    custom_domains: tuple[CustomDomainRecord, ...] = ()
+    running_image_digest: str | None = None
+
+    @property
+    def image_identifier(self) -> str:
+        return str(self.source_configuration["ImageRepository"]["ImageIdentifier"])
+
+    @property
+    def image_repository_type(self) -> str:
+        return str(self.source_configuration["ImageRepository"]["ImageRepositoryType"])
+
+    @property
+    def auto_deployments_enabled(self) -> bool:
+        return bool(self.source_configuration.get("AutoDeploymentsEnabled", False))
+
+    @property
+    def operation_in_progress(self) -> OperationRecord | None:
+        return next((op for op in self.operations if op.status == "IN_PROGRESS"), None)
+
+    def custom_domain(self, domain_name: str) -> CustomDomainRecord | None:
+        wanted = domain_name.lower()
+        return next((d for d in self.custom_domains if d.domain_name.lower() == wanted), None)
+
+
+@dataclass(slots=True)
+class _Fault:
+    code: str
+    message: str
+    status: int
+    remaining: int
+
+
+@dataclass(slots=True)
+class _Reply:
+    body: Json
+    events: list[Json] = field(default_factory=list)
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _epoch(moment: datetime) -> float:
+    return round(moment.timestamp(), 3)
+
+
+def _digest(*parts: str) -> bytes:
+    return hashlib.sha256("|".join(parts).encode()).digest()
+
+
+def _spell(digest: bytes, alphabet: str, length: int) -> str:
+    return "".join(alphabet[byte % len(alphabet)] for byte in digest[:length])
+
+
+class AppRunnerEmulator:
+    """App Runner on 127.0.0.1. Ids, URLs and validation records are derived, so runs repeat exactly."""
+
+    def __init__(
+        self,
+        *,
+        account_id: str = "123456789012",
+        region: str = "us-east-1",
+        emit: Emit = lambda _event: None,
+        route53: Route53Client | None = None,
+        resolve_digest: Callable[[str], str | None] | None = None,
+        clock: Callable[[], datetime] = _utc_now,
+    ) -> None:
+        self.account_id = account_id
+        self.region = region
+        self._emit = emit
+        self._route53 = route53
+        self._resolve_digest = resolve_digest or (lambda _image_identifier: None)
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._services: dict[str, ServiceRecord] = {}  # by ARN, in creation order
+        self._created = 0
+        self._calls: list[RecordedCall] = []
+        self._faults: dict[str, _Fault] = {}
+        self._server: LoopbackServer | None = None
+        self._handlers: dict[str, Callable[[Json], _Reply]] = {
+            "CreateService": self._create_service,
+            "ListServices": self._list_services,
+            "DescribeService": self._describe_service,
+            "UpdateService": self._update_service,
+            "StartDeployment": self._start_deployment,
+            "PauseService": self._pause_service,
+            "ResumeService": self._resume_service,
+            "ListOperations": self._list_operations,
+            "AssociateCustomDomain": self._associate_custom_domain,
+            "DescribeCustomDomains": self._describe_custom_domains,
+            "DisassociateCustomDomain": self._disassociate_custom_domain,
+        }
+
+    # --- lifecycle ---------------------------------------------------------------------------------
+
+    def start(self) -> str:
+        if self._server is not None:
+            raise EmulatorError("the App Runner emulator is already started")
+        self._server = LoopbackServer(_handler_class(self))
+        return self._server.start()
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+
+    @property
+    def url(self) -> str:
+        if self._server is None:
+            raise EmulatorError("the App Runner emulator is not started")
+        return self._server.url
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    # --- scenario controls -------------------------------------------------------------------------
+
+    @property
+    def calls(self) -> list[RecordedCall]:
+        with self._lock:
+            return list(self._calls)
+
+    @property
+    def supported_operations(self) -> frozenset[str]:
+        return frozenset(self._handlers)
+
+    def service(self, name_or_arn: str) -> ServiceRecord:
+        with self._lock:
+            return copy.deepcopy(self._find_service(name_or_arn))
+
+    def inject_fault(
+        self, operation: str, code: str, *, times: int = 1, message: str = "injected", status: int = 400
+    ) -> None:
+        """The next `times` calls of `operation` answer this error before touching any state."""
+        if operation not in operation_names():
+            raise EmulatorError(f"App Runner has no operation {operation!r}")
+        if times < 1:
+            raise EmulatorError("a fault must apply to at least one call")
+        with self._lock:
+            self._faults[operation] = _Fault(code=code, message=message, status=status, remaining=times)
+
+    def complete_operation(self, service: str, outcome: Outcome) -> OperationRecord:
+        """End the service's in-progress operation the way App Runner would, and emit its events."""
+        with self._lock:
+            record = self._find_service(service)
+            operation = record.operation_in_progress
+            if operation is None:
+                raise NoOperationInProgressError(f"service {record.name} has no operation in progress")
+            if outcome == "rolled_back" and operation.type not in _ROLLBACK_TYPES:
+                raise EmulatorError(f"a {operation.type} operation cannot be rolled back")
+            now = self._clock()
+            finished = replace(
+                operation,
+                status={"succeeded": "SUCCEEDED", "failed": "FAILED", "rolled_back": "ROLLBACK_SUCCEEDED"}[
+                    outcome
+                ],
+                updated_at=now,
+                ended_at=now,
+            )
+            succeeded = outcome == "succeeded"
+            success_status, failure_status = _STATUS_AFTER[operation.type]
+            new_status = success_status if succeeded else failure_status
+            source = record.source_configuration
+            if not succeeded and operation.previous_source_configuration is not None:
+                source = operation.previous_source_configuration
+            self._services[record.arn] = replace(
+                record,
+                status=new_status,
+                updated_at=now,
+                source_configuration=source,
+                operations=tuple(finished if op.id == operation.id else op for op in record.operations),
+                running_image_digest=operation.image_digest if succeeded else record.running_image_digest,
+            )
+            success_event, failure_event = _OPERATION_EVENT_STATUS[operation.type]
+            operation_status = success_event if succeeded else failure_event
+            events = [
+                self._event(
+                    OPERATION_STATUS_CHANGE,
+                    record,
+                    now,
+                    {
+                        "operationStatus": operation_status,
+                        "serviceName": record.name,
+                        "serviceId": record.id,
+                        "message": _OPERATION_MESSAGES[operation_status],
+                        "severity": "INFO" if succeeded else "ERROR",
+                    },
+                ),
+                self._status_event(record, now, previous=record.status, current=new_status),
+            ]
+        self._deliver(events)
+        return copy.deepcopy(finished)
+
+    def check_domain_validation(self) -> list[Json]:
+        """Mark ACTIVE every pending domain whose validation CNAMEs resolve in the sandbox's Route 53."""
+        if self._route53 is None:
+            raise EmulatorError("domain validation needs a Route 53 client: pass route53= to the emulator")
+        with self._lock:
+            pending = [
+                (service.arn, domain)
+                for service in self._services.values()
+                for domain in service.custom_domains
+                if domain.status == "PENDING_CERTIFICATE_DNS_VALIDATION"
+            ]
+        if not pending:
+            return []
+        # Route 53 is read outside the lock: it is another server and may be slow.
+        zones = read_public_zones(self._route53)
+        validated = [
+            (arn, domain)
+            for arn, domain in pending
+            if all(cname_resolves(rec.name, rec.value, zones) for rec in domain.validation_records)
+        ]
+        events: list[Json] = []
+        with self._lock:
+            now = self._clock()
+            for arn, domain in validated:
+                record = self._services.get(arn)
+                # The domain may have been disassociated while Route 53 was being read.
+                if record is None or domain not in record.custom_domains:
+                    continue
+                active = replace(
+                    domain,
+                    status="ACTIVE",
+                    validation_records=tuple(
+                        replace(rec, status="SUCCESS") for rec in domain.validation_records
+                    ),
+                )
+                self._services[arn] = replace(
+                    record,
+                    custom_domains=tuple(active if d is domain else d for d in record.custom_domains),
+                )
+                events.append(
+                    self._event(
+                        CUSTOM_DOMAIN_UPDATE,
+                        record,
+                        now,
+                        {
+                            "serviceName": record.name,
+                            "serviceId": record.id,
+                            "domainName": domain.domain_name,
+                            "customDomainStatus": "ACTIVE",
+                            "message": (
+                                f"Certificate validation for {domain.domain_name} succeeded. "
+                                "The custom domain is active."
+                            ),
+                            "severity": "INFO",
+                        },
+                    )
+                )
+        self._deliver(events)
+        return events
+
+    # --- the wire ----------------------------------------------------------------------------------
+
+    def handle(self, target: str | None, body: bytes) -> tuple[int, Json]:
+        """Answer one awsJson request: (HTTP status, response body)."""
+        operation = (target or "").removeprefix(_TARGET_PREFIX)
+        if operation == (target or ""):
+            operation = ""
+        params = _parse_body(body)
+        try:
+            reply = self._answer(operation, target, params)
+        except ApiError as error:
+            self._record(operation or (target or ""), params or {}, error.code)
+            return error.status, error.body()
+        self._deliver(reply.events)
+        self._record(operation, params or {}, None)
+        return HTTPStatus.OK, reply.body
+
+    def _answer(self, operation: str, target: str | None, params: Json | None) -> _Reply:
+        if operation not in self._handlers:
+            raise ApiError("UnknownOperationException", f"Unknown operation {target or '(no X-Amz-Target)'}")
+        if params is None:
+            raise ApiError("SerializationException", "The request body is not a JSON object.")
+        with self._lock:
+            fault = self._faults.get(operation)
+            if fault is not None:
+                fault.remaining -= 1
+                if fault.remaining == 0:
+                    del self._faults[operation]
+                raise ApiError(fault.code, fault.message, fault.status)
+        problems = input_problems(operation, params)
+        if problems:
+            count = len(problems)
+            raise ApiError(
+                "InvalidRequestException",
+                f"{count} validation error{'s' if count > 1 else ''} detected: {'; '.join(problems)}",
+            )
+        with self._lock:
+            reply = self._handlers[operation](params)
+        problems = output_problems(operation, reply.body)
+        if problems:
+            # An emulator bug must fail loudly, never hand a client a shape AWS would not send.
+            raise ApiError(
+                "InternalServiceErrorException",
+                f"the emulator built an invalid {operation} response: {'; '.join(problems)}",
+                HTTPStatus.INTERNAL_SERVER_ERROR,
+            )
+        return reply
+
+    def _record(self, operation: str, params: Json, error: str | None) -> None:
+        with self._lock:
+            self._calls.append(
+                RecordedCall(
+                    operation=operation,
+                    params=params,
+                    mutating=operation in MUTATING_OPERATIONS,
+                    error=error,
+                )
+            )
+
+    def _deliver(self, events: list[Json]) -> None:
+        # Delivered outside the lock: a subscriber may call back into the emulator.
+        for event in events:
+            self._emit(event)
+
+    # --- operations (called with the lock held) ----------------------------------------------------
+
+    def _create_service(self, params: Json) -> _Reply:
+        name: str = params["ServiceName"]
+        if any(service.name == name for service in self._services.values()):
+            raise ApiError(
+                "InvalidRequestException", f"Service with the provided name already exists: {name}"
+            )
+        source = self._checked_source(params["SourceConfiguration"], previous=None)
+        self._created += 1
+        service_id = _digest(self.account_id, self.region, name, str(self._created)).hex()[:32]
+        arn = f"arn:aws:apprunner:{self.region}:{self.account_id}:service/{name}/{service_id}"
+        url = f"{_spell(_digest(arn, 'url'), _URL_ALPHABET, 10)}.{self.region}.awsapprunner.com"
+        now = self._clock()
+        image_identifier = source["ImageRepository"]["ImageIdentifier"]
+        digest = self._resolve_digest(image_identifier)
+        operation = OperationRecord(
+            id=self._operation_id(arn, 0),
+            type="CREATE_SERVICE",
+            status="SUCCEEDED",
+            target_arn=arn,
+            started_at=now,
+            updated_at=now,
+            ended_at=now,
+            image_identifier=image_identifier,
+            image_digest=digest,
+        )
+        record = ServiceRecord(
+            name=name,
+            id=service_id,
+            arn=arn,
+            url=url,
+            status="RUNNING",
+            created_at=now,
+            updated_at=now,
+            source_configuration=source,
+            instance_configuration={"Cpu": "1024", "Memory": "2048"}
+            | params.get("InstanceConfiguration", {}),
+            health_check_configuration=_DEFAULT_HEALTH_CHECK | params.get("HealthCheckConfiguration", {}),
+            network_configuration=_DEFAULT_NETWORK | params.get("NetworkConfiguration", {}),
+            auto_scaling_configuration_arn=params.get(
+                "AutoScalingConfigurationArn",
+                f"arn:aws:apprunner:{self.region}:{self.account_id}:autoscalingconfiguration/"
+                "DefaultConfiguration/1/00000000000000000000000000000001",
+            ),
+            encryption_configuration=params.get("EncryptionConfiguration"),
+            operations=(operation,),
+            running_image_digest=digest,
+        )
+        self._services[arn] = record
+        return _Reply(
+            body={"Service": self._service_body(record), "OperationId": operation.id},
+            events=[self._status_event(record, now, previous="OPERATION_IN_PROGRESS", current="RUNNING")],
+        )
+
+    def _list_services(self, params: Json) -> _Reply:
+        services = list(self._services.values())
+        page, token = _page("ListServices", "services", services, params)
+        body: Json = {"ServiceSummaryList": [self._summary_body(service) for service in page]}
+        if token:
+            body["NextToken"] = token
+        return _Reply(body=body)
+
+    def _describe_service(self, params: Json) -> _Reply:
+        record = self._service_for(params)
+        return _Reply(body={"Service": self._service_body(record)})
+
+    def _update_service(self, params: Json) -> _Reply:
+        record = self._service_for(params)
+        self._require_status(record, "RUNNING", "UpdateService")
+        previous = record.source_configuration
+        source = previous
+        if "SourceConfiguration" in params:
+            source = self._checked_source(params["SourceConfiguration"], previous=previous)
+        record = replace(
+            record,
+            source_configuration=source,
+            instance_configuration=record.instance_configuration | params.get("InstanceConfiguration", {}),
+            health_check_configuration=record.health_check_configuration
+            | params.get("HealthCheckConfiguration", {}),
+            network_configuration=record.network_configuration | params.get("NetworkConfiguration", {}),
+            auto_scaling_configuration_arn=params.get(
+                "AutoScalingConfigurationArn", record.auto_scaling_configuration_arn
+            ),
+        )
+        return self._begin(record, "UPDATE_SERVICE", previous_source=previous, with_operation_id=True)
+
+    def _start_deployment(self, params: Json) -> _Reply:
+        record = self._service_for(params)
+        self._require_status(record, "RUNNING", "StartDeployment")
+        reply = self._begin(record, "START_DEPLOYMENT")
+        reply.body = {"OperationId": reply.body["OperationId"]}
+        return reply
+
+    def _pause_service(self, params: Json) -> _Reply:
+        record = self._service_for(params)
+        self._require_status(record, "RUNNING", "PauseService")
+        return self._begin(record, "PAUSE_SERVICE", with_operation_id=True)
+
+    def _resume_service(self, params: Json) -> _Reply:
+        record = self._service_for(params)
+        self._require_status(record, "PAUSED", "ResumeService")
+        return self._begin(record, "RESUME_SERVICE", with_operation_id=True)
+
+    def _list_operations(self, params: Json) -> _Reply:
+        record = self._service_for(params)
+        newest_first = list(reversed(record.operations))
+        page, token = _page("ListOperations", record.arn, newest_first, params)
+        body: Json = {"OperationSummaryList": [_operation_body(operation) for operation in page]}
+        if token:
+            body["NextToken"] = token
+        return _Reply(body=body)
+
+    def _associate_custom_domain(self, params: Json) -> _Reply:
+        record = self._service_for(params)
+        domain_name: str = params["DomainName"]
+        if record.custom_domain(domain_name) is not None:
+            raise ApiError(
+                "InvalidRequestException",
+                f"Domain {domain_name} is already associated with service {record.name}",
+            )
+        wildcard = domain_name.startswith("*.")
+        # A wildcard domain has no www option; its certificate is validated on the base name.
+        enable_www = bool(params.get("EnableWWWSubdomain", True)) and not wildcard
+        base = domain_name.removeprefix("*.")
+        names = [base, f"www.{base}"] if enable_www else [base]
+        domain = CustomDomainRecord(
+            domain_name=domain_name,
+            enable_www_subdomain=enable_www,
+            status="PENDING_CERTIFICATE_DNS_VALIDATION",
+            validation_records=tuple(_validation_record(record.arn, domain_name, name) for name in names),
+        )
+        self._services[record.arn] = replace(record, custom_domains=(*record.custom_domains, domain))
+        # The association answers CREATING; any later read finds it waiting for DNS validation.
+        return _Reply(body=self._domain_answer(record, replace(domain, status="CREATING")))
+
+    def _describe_custom_domains(self, params: Json) -> _Reply:
+        record = self._service_for(params)
+        page, token = _page("DescribeCustomDomains", record.arn, list(record.custom_domains), params)
+        body: Json = {
+            "DNSTarget": record.url,
+            "ServiceArn": record.arn,
+            "CustomDomains": [_domain_body(domain) for domain in page],
+            "VpcDNSTargets": [],
+        }
+        if token:
+            body["NextToken"] = token
+        return _Reply(body=body)
+
+    def _disassociate_custom_domain(self, params: Json) -> _Reply:
+        record = self._service_for(params)
+        domain = record.custom_domain(params["DomainName"])
+        if domain is None:
+            raise ApiError(
+                "ResourceNotFoundException",
+                f"Domain {params['DomainName']} is not associated with service {record.name}",
+            )
+        self._services[record.arn] = replace(
+            record, custom_domains=tuple(d for d in record.custom_domains if d is not domain)
+        )
+        return _Reply(body=self._domain_answer(record, replace(domain, status="DELETING")))
+
+    # --- helpers (lock held) -----------------------------------------------------------------------
+
+    def _find_service(self, name_or_arn: str) -> ServiceRecord:
+        record = self._services.get(name_or_arn) or next(
+            (service for service in self._services.values() if service.name == name_or_arn), None
+        )
+        if record is None:
+            raise UnknownServiceError(f"no App Runner service {name_or_arn!r} in the emulator")
+        return record
+
+    def _service_for(self, params: Json) -> ServiceRecord:
+        arn: str = params["ServiceArn"]
+        record = self._services.get(arn)
+        if record is None:
+            raise ApiError("ResourceNotFoundException", f"Service not found: {arn}")
+        return record
+
+    @staticmethod
+    def _require_status(record: ServiceRecord, wanted: str, action: str) -> None:
+        if record.status != wanted:
+            raise ApiError(
+                "InvalidStateException",
+                f"{action} is not allowed for service {record.name} in state {record.status}; "
+                f"it must be {wanted}.",
+            )
+
+    def _checked_source(self, source: Json, *, previous: Json | None) -> Json:
+        """The source configuration that results from a request, or the InvalidRequestException AWS gives."""
+        if "CodeRepository" in source:
+            raise ApiError(
+                "InvalidRequestException", "This App Runner emulator models image repository services only."
+            )
+        merged = dict(previous or {}) | source
+        image = merged.get("ImageRepository")
+        if image is None:
+            raise ApiError("InvalidRequestException", "SourceConfiguration.ImageRepository is required.")
+        identifier: str = image["ImageIdentifier"]
+        public = image["ImageRepositoryType"] == "ECR_PUBLIC"
+        if public != identifier.startswith("public.ecr.aws/"):
+            raise ApiError(
+                "InvalidRequestException",
+                f"ImageIdentifier {identifier} does not match "
+                f"ImageRepositoryType {image['ImageRepositoryType']}.",
+            )
+        if "AutoDeploymentsEnabled" not in source:
+            # Off by default where App Runner cannot watch the repository: ECR Public, other accounts.
+            kept = previous.get("AutoDeploymentsEnabled", False) if previous is not None else True
+            same_account = identifier.startswith(f"{self.account_id}.dkr.ecr.")
+            merged["AutoDeploymentsEnabled"] = bool(kept) and same_account
+        elif public and merged["AutoDeploymentsEnabled"]:
+            raise ApiError(
+                "InvalidRequestException", "Automatic deployment isn't supported for ECR Public images."
+            )
+        return merged
+
+    def _begin(
+        self,
+        record: ServiceRecord,
+        operation_type: str,
+        *,
+        previous_source: Json | None = None,
+        with_operation_id: bool = False,
+    ) -> _Reply:
+        now = self._clock()
+        image_identifier = record.image_identifier
+        operation = OperationRecord(
+            id=self._operation_id(record.arn, len(record.operations)),
+            type=operation_type,
+            status="IN_PROGRESS",
+            target_arn=record.arn,
+            started_at=now,
+            updated_at=now,
+            ended_at=None,
+            image_identifier=image_identifier,
+            image_digest=self._resolve_digest(image_identifier),
+            previous_source_configuration=previous_source,
+        )
+        updated = replace(
+            record,
+            status="OPERATION_IN_PROGRESS",
+            updated_at=now,
+            operations=(*record.operations, operation),
+        )
+        self._services[record.arn] = updated
+        body: Json = {"Service": self._service_body(updated)} if with_operation_id else {}
+        body["OperationId"] = operation.id
+        return _Reply(
+            body=body,
+            events=[self._status_event(record, now, previous=record.status, current="OPERATION_IN_PROGRESS")],
+        )
+
+    @staticmethod
+    def _operation_id(arn: str, sequence: int) -> str:
+        return str(uuid.UUID(bytes=_digest(arn, "operation", str(sequence))[:16], version=4))
+
+    def _service_body(self, record: ServiceRecord) -> Json:
+        body: Json = {
+            "ServiceName": record.name,
+            "ServiceId": record.id,
+            "ServiceArn": record.arn,
+            "ServiceUrl": record.url,
+            "CreatedAt": _epoch(record.created_at),
+            "UpdatedAt": _epoch(record.updated_at),
+            "Status": record.status,
+            "SourceConfiguration": copy.deepcopy(record.source_configuration),
+            "InstanceConfiguration": dict(record.instance_configuration),
+            "HealthCheckConfiguration": dict(record.health_check_configuration),
+            "AutoScalingConfigurationSummary": self._auto_scaling_summary(record),
+            "NetworkConfiguration": copy.deepcopy(record.network_configuration),
+            "ObservabilityConfiguration": {"ObservabilityEnabled": False},
+        }
+        if record.encryption_configuration is not None:
+            body["EncryptionConfiguration"] = dict(record.encryption_configuration)
+        return body
+
+    @staticmethod
+    def _auto_scaling_summary(record: ServiceRecord) -> Json:
+        arn = record.auto_scaling_configuration_arn
+        # ...:autoscalingconfiguration/<name>/<revision>/<id>
+        parts = arn.split(":", 5)[-1].split("/")
+        name = parts[1] if len(parts) > 1 else "DefaultConfiguration"
+        revision = int(parts[2]) if len(parts) > 2 and parts[2].isdigit() else 1
+        return {
+            "AutoScalingConfigurationArn": arn,
+            "AutoScalingConfigurationName": name,
+            "AutoScalingConfigurationRevision": revision,
+            "Status": "ACTIVE",
+            "CreatedAt": _epoch(record.created_at),
+            "HasAssociatedService": True,
+            "IsDefault": name == "DefaultConfiguration",
+        }
+
+    @staticmethod
+    def _summary_body(record: ServiceRecord) -> Json:
+        return {
+            "ServiceName": record.name,
+            "ServiceId": record.id,
+            "ServiceArn": record.arn,
+            "ServiceUrl": record.url,
+            "CreatedAt": _epoch(record.created_at),
+            "UpdatedAt": _epoch(record.updated_at),
+            "Status": record.status,
+        }
+
+    @staticmethod
+    def _domain_answer(record: ServiceRecord, domain: CustomDomainRecord) -> Json:
+        return {
+            "DNSTarget": record.url,
+            "ServiceArn": record.arn,
+            "CustomDomain": _domain_body(domain),
+            "VpcDNSTargets": [],
+        }
+
+    def _event(self, detail_type: str, record: ServiceRecord, moment: datetime, detail: Json) -> Json:
+        return {
+            "version": "0",
+            "id": str(uuid.uuid4()),
+            "detail-type": detail_type,
+            "source": SOURCE,
+            "account": self.account_id,
+            "time": moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "region": self.region,
+            "resources": [record.arn],
+            "detail": detail,
+        }
+
+    def _status_event(self, record: ServiceRecord, moment: datetime, *, previous: str, current: str) -> Json:
+        return self._event(
+            SERVICE_STATUS_CHANGE,
+            record,
+            moment,
+            {
+                "previousServiceStatus": previous,
+                "currentServiceStatus": current,
+                "serviceName": record.name,
+                "serviceId": record.id,
+                "message": f"Service status is set to {current}.",
+                "severity": "INFO",
+            },
+        )
+
+
+_DEFAULT_HEALTH_CHECK: Final[Json] = {
+    "Protocol": "TCP",
+    "Path": "/",
+    "Interval": 10,
+    "Timeout": 5,
+    "HealthyThreshold": 1,
+    "UnhealthyThreshold": 5,
+}
+_DEFAULT_NETWORK: Final[Json] = {
+    "EgressConfiguration": {"EgressType": "DEFAULT"},
+    "IngressConfiguration": {"IsPubliclyAccessible": True},
+    "IpAddressType": "IPV4",
+}
+
+
+def _validation_record(service_arn: str, domain_name: str, name: str) -> ValidationRecord:
+    name_token = _digest(service_arn, domain_name.lower(), name.lower(), "name").hex()[:32]
+    value_digest = _digest(service_arn, domain_name.lower(), name.lower(), "value")
+    value_token = value_digest.hex()[:32]
+    letters = _spell(value_digest[16:], _LETTERS, 10)
+    return ValidationRecord(
+        name=f"_{name_token}.{name}", value=f"_{value_token}.{letters}.acm-validations.aws."
+    )
+
+
+def _domain_body(domain: CustomDomainRecord) -> Json:
+    return {
+        "DomainName": domain.domain_name,
+        "EnableWWWSubdomain": domain.enable_www_subdomain,
+        "CertificateValidationRecords": [
+            {"Name": rec.name, "Type": "CNAME", "Value": rec.value, "Status": rec.status}
+            for rec in domain.validation_records
+        ],
+        "Status": domain.status,
+    }
+
+
+def _operation_body(operation: OperationRecord) -> Json:
+    body: Json = {
+        "Id": operation.id,
+        "Type": operation.type,
+        "Status": operation.status,
+        "TargetArn": operation.target_arn,
+        "StartedAt": _epoch(operation.started_at),
+        "UpdatedAt": _epoch(operation.updated_at),
+    }
+    if operation.ended_at is not None:
+        body["EndedAt"] = _epoch(operation.ended_at)
+    return body
+
+
+def _parse_body(body: bytes) -> Json | None:
+    if not body.strip():
+        return {}
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        return None
+    return parsed if isinstance(parsed, dict) else None
+
+
+def _page[T](operation: str, scope: str, items: list[T], params: Json) -> tuple[list[T], str | None]:
+    """One page of `items` and the opaque token for the next, bound to the listing it came from."""
+    size = int(params.get("MaxResults", _PAGE_SIZE[operation]))
+    offset = 0
+    if params.get("NextToken"):
+        offset = _read_token(params["NextToken"], operation, scope)
+    end = offset + size
+    token = _write_token(operation, scope, end) if end < len(items) else None
+    return items[offset:end], token
+
+
+def _write_token(operation: str, scope: str, offset: int) -> str:
+    payload = json.dumps({"op": operation, "scope": scope, "offset": offset}, separators=(",", ":"))
+    return base64.urlsafe_b64encode(payload.encode()).decode()
+
+
+def _read_token(token: str, operation: str, scope: str) -> int:
+    try:
+        payload = json.loads(base64.urlsafe_b64decode(token.encode()))
+    except (ValueError, binascii.Error) as exc:
+        raise ApiError("InvalidRequestException", "The NextToken is not valid.") from exc
+    if not isinstance(payload, dict) or payload.get("op") != operation or payload.get("scope") != scope:
+        raise ApiError("InvalidRequestException", "The NextToken does not belong to this request.")
+    offset = payload.get("offset")
+    if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
+        raise ApiError("InvalidRequestException", "The NextToken is not valid.")
+    return offset
+
+
+def _handler_class(emulator: AppRunnerEmulator) -> type[BaseHTTPRequestHandler]:
+    class AppRunnerRequestHandler(BaseHTTPRequestHandler):
+        server_version = "AppRunnerEmulator"
+
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            status, payload = emulator.handle(self.headers.get("X-Amz-Target"), self.rfile.read(length))
+            data = json.dumps(payload).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", _JSON_CONTENT_TYPE)
+            self.send_header("Content-Length", str(len(data)))
+            self.send_header("x-amzn-RequestId", str(uuid.uuid4()))
+            if status >= HTTPStatus.BAD_REQUEST:
+                self.send_header("x-amzn-ErrorType", str(payload.get("__type", "")))
+            self.end_headers()
+            self.wfile.write(data)
+
+        @override
+        def log_message(self, format: str, *args: Any) -> None:
+            # Requests are kept in `emulator.calls`; stderr stays quiet during tests.
+            return
+
+    return AppRunnerRequestHandler

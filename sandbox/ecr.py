@@ -1,0 +1,149 @@
+"""Push images into moto's ECR the way a registry client does, and emit the events ECR would.
+
+moto stores manifests but keeps no blob bytes and emits no events, so this module keeps the blobs
+(`BlobStore`, served by the gateway's `GetDownloadUrlForLayer`) and builds one `ECR Image Action`
+event per stored manifest: untagged children first, the tagged manifest last.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from pushpilot_sandbox.oci import ImageSet, StoredManifest, sha256_digest
+from pydantic import BaseModel, ConfigDict
+
+if TYPE_CHECKING:
+    from mypy_boto3_ecr import ECRClient
+
+BlobKey = tuple[str, str, str]
+
+
+class BlobStore:
+    """Blob bytes by (registry id, repository, digest); safe to share between server threads."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._blobs: dict[BlobKey, bytes] = {}
+
+    def put(self, registry_id: str, repository: str, content: bytes) -> str:
+        digest = sha256_digest(content)
+        with self._lock:
+            self._blobs[registry_id, repository, digest] = content
+        return digest
+
+    def get(self, registry_id: str, repository: str, digest: str) -> bytes | None:
+        with self._lock:
+            return self._blobs.get((registry_id, repository, digest))
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._blobs)
+
+
+class PushResult(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    registry_id: str
+    repository: str
+    tag: str | None
+    digest: str
+    child_digests: tuple[str, ...]
+    events: tuple[dict[str, Any], ...]
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class EcrSandbox:
+    """Registry-side behaviour moto lacks. `ecr` talks to moto directly: setup is not a handler call."""
+
+    def __init__(
+        self,
+        *,
+        ecr: ECRClient,
+        blobs: BlobStore,
+        emit: Callable[[dict[str, Any]], None],
+        account_id: str,
+        region: str,
+        clock: Callable[[], datetime] = _utc_now,
+    ) -> None:
+        self._ecr = ecr
+        self._blobs = blobs
+        self._emit = emit
+        self._account_id = account_id
+        self._region = region
+        self._clock = clock
+
+    def create_repository(self, name: str) -> None:
+        try:
+            self._ecr.create_repository(repositoryName=name)
+        except self._ecr.exceptions.RepositoryAlreadyExistsException:
+            return
+
+    def push(self, repository: str, tag: str | None, image: ImageSet) -> PushResult:
+        """Store blobs, put children untagged, then the top manifest with `tag`; one event per put.
+
+        Re-pushing the same top manifest under a tag it already has raises moto's (and ECR's)
+        ImageAlreadyExistsException, as `PutImage` does.
+        """
+        described = self._ecr.describe_repositories(repositoryNames=[repository])["repositories"][0]
+        registry_id = described.get("registryId", self._account_id)
+        for content in image.blobs.values():
+            self._blobs.put(registry_id, repository, content)
+
+        events = [self._put(registry_id, repository, child, tag=None) for child in image.children]
+        events.append(self._put(registry_id, repository, image.top, tag=tag))
+        return PushResult(
+            registry_id=registry_id,
+            repository=repository,
+            tag=tag,
+            digest=image.top.digest,
+            child_digests=tuple(child.digest for child in image.children),
+            events=tuple(events),
+        )
+
+    def _put(
+        self, registry_id: str, repository: str, manifest: StoredManifest, *, tag: str | None
+    ) -> dict[str, Any]:
+        # moto derives its own digest from layer digests (which collides across images): pass the real one.
+        self._ecr.put_image(
+            registryId=registry_id,
+            repositoryName=repository,
+            imageManifest=manifest.content.decode(),
+            imageManifestMediaType=manifest.media_type,
+            imageDigest=manifest.digest,
+            **({"imageTag": tag} if tag is not None else {}),
+        )
+        event = self._image_action_event(repository, manifest, tag)
+        self._emit(event)
+        return event
+
+    def _image_action_event(
+        self, repository: str, manifest: StoredManifest, tag: str | None
+    ) -> dict[str, Any]:
+        detail: dict[str, Any] = {
+            "result": "SUCCESS",
+            "repository-name": repository,
+            "image-digest": manifest.digest,
+            "action-type": "PUSH",
+        }
+        if tag is not None:
+            detail["image-tag"] = tag
+        # Listed for ECR Image Action in the EventBridge schema behind the CDK's ECRImageActionProps.
+        detail["manifest-media-type"] = manifest.media_type
+        return {
+            "version": "0",
+            "id": str(uuid.uuid4()),
+            "detail-type": "ECR Image Action",
+            "source": "aws.ecr",
+            "account": self._account_id,
+            "time": self._clock().astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "region": self._region,
+            "resources": [],
+            "detail": detail,
+        }
