@@ -302,6 +302,14 @@ class AppRunnerEmulator:
         with self._lock:
             return copy.deepcopy(self._find_service(name_or_arn))
 
+    def reset(self) -> None:
+        """Forget every service, recorded call and pending fault; the server keeps serving."""
+        with self._lock:
+            self._services.clear()
+            self._calls.clear()
+            self._faults.clear()
+            self._created = 0
+
     def inject_fault(
         self, operation: str, code: str, *, times: int = 1, message: str = "injected", status: int = 400
     ) -> None:

@@ -39,6 +39,10 @@ class BlobStore:
         with self._lock:
             return self._blobs.get((registry_id, repository, digest))
 
+    def clear(self) -> None:
+        with self._lock:
+            self._blobs.clear()
+
     def __len__(self) -> int:
         with self._lock:
             return len(self._blobs)

@@ -14,10 +14,9 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Final
 
 import boto3
-
 from pushpilot_sandbox.template import (
-    Pseudo,
     PhysicalResource,
+    Pseudo,
     Resolver,
     TemplateError,
     as_bool,
@@ -44,7 +43,9 @@ class _Clients:
     def __init__(self, endpoint_url: str, region: str) -> None:
         # moto accepts any credentials; fixed ones keep a sandbox run from ever using a real profile.
         self._session = boto3.session.Session(
-            aws_access_key_id="sandbox", aws_secret_access_key="sandbox", region_name=region
+            aws_access_key_id="sandbox",
+            aws_secret_access_key="sandbox",  # noqa: S106 - not a secret: moto ignores it
+            region_name=region,
         )
         self._endpoint_url = endpoint_url
         self._made: dict[str, Any] = {}
@@ -236,7 +237,8 @@ def _create_queue(
         if key in properties
     }
     fifo = attributes.get("FifoQueue") == "true"
-    name = _name(resolver, properties, "QueueName", logical_id, max_length=80, suffix=".fifo" if fifo else "")
+    suffix = ".fifo" if fifo else ""
+    name = _name(resolver, properties, "QueueName", logical_id, max_length=80, suffix=suffix)
     url = clients.sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]  # type: ignore[arg-type]
     arn = clients.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
         "QueueArn"

@@ -125,7 +125,7 @@ def load_template(path: Path) -> dict[str, Any]:
 
 
 class PhysicalResource(BaseModel):
-    """What a deployed resource answers to: `Ref` gives `ref`, `Fn::GetAtt X.Attr` gives `attributes[Attr]`."""
+    """What a deployed resource answers to: `Ref` gives `ref`, `Fn::GetAtt X.Attr` gives `attributes`."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -314,7 +314,7 @@ class Resolver:
     def resolve_text(self, value: Any, where: str) -> str:
         return _as_text(self.resolve(value, where), where)
 
-    def _evaluate(self, key: str, args: Any, where: str) -> Any:  # noqa: PLR0911 - one branch per intrinsic
+    def _evaluate(self, key: str, args: Any, where: str) -> Any:
         at = f"{where}.{key}"
         match key:
             case "Ref":
@@ -398,7 +398,8 @@ class Resolver:
                 f"{where}: reference to {logical_id!r}, which condition {declared['Condition']!r} leaves out"
             )
         raise TemplateError(
-            f"{where}: reference to {logical_id!r} ({declared.get('Type')}), which the sandbox has not created"
+            f"{where}: reference to {logical_id!r} ({declared.get('Type')}), "
+            "which the sandbox has not created"
         )
 
     def _get_att(self, args: Any, where: str) -> str:
@@ -529,6 +530,8 @@ class _Frozen(BaseModel):
 class RuleSpec(_Frozen):
     """An EventBridge rule with a pattern that targets a function."""
 
+    key: str
+    """The SAM event's name, or the logical id of an AWS::Events::Rule."""
     name: str
     arn: str
     pattern: dict[str, Any]
@@ -539,6 +542,8 @@ class RuleSpec(_Frozen):
 
 
 class ScheduleSpec(_Frozen):
+    key: str
+    """The SAM event's name, or the logical id of an AWS::Events::Rule."""
     name: str
     arn: str
     expression: str
@@ -698,7 +703,14 @@ def _read_function(resolver: Resolver, logical_id: str, template_dir: Path) -> F
             rules.append(_sam_rule(resolver, logical_id, event_name, event_properties, event_where))
         elif event_kind in {"Schedule", "ScheduleV2"}:
             schedules.append(
-                _sam_schedule(resolver, logical_id, event_name, event_kind, event_properties, event_where)
+                _sam_schedule(
+                    resolver,
+                    event_properties,
+                    function_id=logical_id,
+                    event_name=event_name,
+                    kind=event_kind,
+                    where=event_where,
+                )
             )
         elif event_kind == "SQS":
             sqs_sources.append(_sam_sqs(resolver, event_name, event_properties, event_where))
@@ -781,6 +793,7 @@ def _sam_rule(
     )
     constant, input_path = _target_input(resolver, properties, where)
     return RuleSpec(
+        key=event_name,
         name=name,
         arn=_rule_arn(resolver, name, bus),
         pattern=_pattern(resolver.resolve(properties["Pattern"], f"{where}.Pattern"), f"{where}.Pattern"),
@@ -793,10 +806,11 @@ def _sam_rule(
 
 def _sam_schedule(
     resolver: Resolver,
+    properties: Mapping[str, Any],
+    *,
     function_id: str,
     event_name: str,
     kind: str,
-    properties: Mapping[str, Any],
     where: str,
 ) -> ScheduleSpec:
     expression_key = "Schedule" if kind == "Schedule" else "ScheduleExpression"
@@ -815,6 +829,7 @@ def _sam_schedule(
     )
     constant, _ = _target_input(resolver, properties, where)
     return ScheduleSpec(
+        key=event_name,
         name=name,
         arn=arn,
         expression=resolver.resolve_text(properties[expression_key], f"{where}.{expression_key}"),
@@ -906,6 +921,7 @@ def _attach_raw_rule(
         constant, input_path = _target_input(resolver, target, target_where)
         if "EventPattern" in properties:
             rule = RuleSpec(
+                key=logical_id,
                 name=name,
                 arn=_rule_arn(resolver, name, bus),
                 pattern=_pattern(
@@ -919,6 +935,7 @@ def _attach_raw_rule(
             specs[function_id] = spec.model_copy(update={"rules": (*spec.rules, rule)})
         elif "ScheduleExpression" in properties:
             schedule = ScheduleSpec(
+                key=logical_id,
                 name=name,
                 arn=_rule_arn(resolver, name, DEFAULT_BUS),
                 expression=resolver.resolve_text(

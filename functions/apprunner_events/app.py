@@ -1,0 +1,42 @@
+"""App Runner events → the true outcome of deployments, a current service index, domain validation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import TypeAdapter
+
+from pushpilot.events import (
+    AppRunnerCustomDomainEvent,
+    AppRunnerEvent,
+    AppRunnerOperationEvent,
+    AppRunnerServiceStatusEvent,
+)
+from pushpilot.handling import HandlerOutcome, parse_event, run_guarded
+from pushpilot.rollout import handle_operation, handle_service_status
+from pushpilot.wiring import deploy_ports, reconcile_dns
+
+logger = Logger()
+metrics = Metrics()
+_EVENT: TypeAdapter[AppRunnerEvent] = TypeAdapter(AppRunnerEvent)
+
+
+def _dispatch(event: dict[str, Any]) -> HandlerOutcome:
+    parsed = parse_event(_EVENT, event)
+    match parsed:
+        case AppRunnerOperationEvent():
+            return handle_operation(parsed, deploy_ports())
+        case AppRunnerServiceStatusEvent():
+            return handle_service_status(parsed, deploy_ports())
+        case AppRunnerCustomDomainEvent():
+            detail = reconcile_dns(service=parsed.service_arn or parsed.detail.service_name, event=parsed)
+            return HandlerOutcome(event_id=parsed.id, status="handled", detail=detail)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.EVENT_BRIDGE)
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return run_guarded(event, lambda: _dispatch(event), logger=logger, metrics=metrics)

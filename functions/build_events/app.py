@@ -61,8 +61,8 @@ def _handle(event: dict[str, Any]) -> HandlerOutcome:
         notices=_notice_queue(core.notice_queue_url),
         log_lines=settings.log_lines,
     )
-    if outcome.status == "handled":
-        metrics.add_metric(name="BuildNoticesQueued", unit=MetricUnit.Count, value=1)
+    metric = "BuildNoticesQueued" if outcome.status == "handled" else "BuildEventsIgnored"
+    metrics.add_metric(name=metric, unit=MetricUnit.Count, value=1)
     logger.info("build event handled", extra={"outcome": outcome.status})
     return outcome
 

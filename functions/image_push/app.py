@@ -1,0 +1,27 @@
+"""ECR image pushed → judge its platform once → deploy it once to every service that runs it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import TypeAdapter
+
+from pushpilot.events import EcrImageActionEvent
+from pushpilot.handling import parse_event, run_guarded
+from pushpilot.rollout import handle_push
+from pushpilot.wiring import deploy_ports
+
+logger = Logger()
+metrics = Metrics()
+_EVENT = TypeAdapter(EcrImageActionEvent)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.EVENT_BRIDGE)
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return run_guarded(
+        event, lambda: handle_push(parse_event(_EVENT, event), deploy_ports()), logger=logger, metrics=metrics
+    )

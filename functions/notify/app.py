@@ -15,6 +15,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from pushpilot.aws import clients
 from pushpilot.aws.slack import SlackChannel
 from pushpilot.aws.sns import SnsChannel
 from pushpilot.aws.threads import DeliveryLedger, SlackThreads
@@ -29,8 +30,9 @@ processor = BatchProcessor(event_type=EventType.SQS)
 
 
 @cache
-def _ledger(table_name: str) -> DeliveryLedger:
-    return DeliveryLedger(table_name)
+def _ledger(table_name: str, dynamodb: Any) -> DeliveryLedger:
+    # Keyed by the client too: clients.client() hands out a new one when the endpoint settings change.
+    return DeliveryLedger(table_name, dynamodb)
 
 
 def _channels(settings: NotifySettings) -> list[NoticeChannel]:
@@ -42,17 +44,31 @@ def _channels(settings: NotifySettings) -> list[NoticeChannel]:
     return channels
 
 
-def _record_handler(record: SQSRecord, settings: NotifySettings, channels: list[NoticeChannel]) -> None:
+def _parse_notice(record: SQSRecord) -> Notice | None:
     try:
-        notice = Notice.model_validate_json(record.body)
+        return Notice.model_validate_json(record.body)
     except ValidationError as exc:
+        # Field names only: the rejected values stay out of the logs.
         fields = sorted({".".join(str(part) for part in err["loc"]) or "body" for err in exc.errors()})
-        logger.error("notice dropped: body is not a Notice", extra={"message_id": record.message_id, "fields": fields})
-        metrics.add_metric(name="MalformedNotice", unit=MetricUnit.Count, value=1)
+    logger.error(
+        "notice dropped: body is not a Notice", extra={"message_id": record.message_id, "fields": fields}
+    )
+    metrics.add_metric(name="MalformedNotice", unit=MetricUnit.Count, value=1)
+    return None
+
+
+def _record_handler(
+    record: SQSRecord, settings: NotifySettings, channels: list[NoticeChannel], ledger: DeliveryLedger
+) -> None:
+    notice = _parse_notice(record)
+    if notice is None:
         return
-    report = deliver(notice, channels, selection=settings.notify_kinds, once=_ledger(settings.table_name).once)
+    report = deliver(notice, channels, selection=settings.notify_kinds, once=ledger.once)
     for result in report.results:
-        metrics.add_metric(name=f"Notice{result.status.capitalize()}", unit=MetricUnit.Count, value=1)
+        # SnsSent, SlackRejected, SlackFailed, ...: one metric per channel and outcome, for alarms.
+        metrics.add_metric(
+            name=f"{result.channel.capitalize()}{result.status.capitalize()}", unit=MetricUnit.Count, value=1
+        )
         log = logger.info if result.status == "sent" else logger.error
         log(
             "notice delivery",
@@ -73,12 +89,13 @@ def _record_handler(record: SQSRecord, settings: NotifySettings, channels: list[
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     settings = NotifySettings.from_env()
-    _ledger(settings.table_name).register_lambda_context(context)
+    ledger = _ledger(settings.table_name, clients.client("dynamodb"))
+    ledger.register_lambda_context(context)
     channels = _channels(settings)
     return dict(
         process_partial_response(
             event=event,
-            record_handler=lambda record: _record_handler(record, settings, channels),
+            record_handler=lambda record: _record_handler(record, settings, channels, ledger),
             processor=processor,
             context=context,
         )

@@ -223,7 +223,7 @@ HINTS: tuple[Hint, ...] = (
     ),
     Hint(
         name="buildspec-invalid",
-        pattern=re.compile(r"YAML_FILE_ERROR:?\s*(?:Message:\s*)?(?P<problem>(?!stat ).+)"),
+        pattern=re.compile(r"YAML_FILE_ERROR:?+\s*+(?:Message:\s*+)?+(?P<problem>(?!stat )\S.*)"),
         title="The buildspec is not valid",
         fix=(
             "Fix the buildspec: {problem}. It needs `version: 0.2` and a `phases` map at the top level, "

@@ -69,7 +69,7 @@ PENDING_VALIDATION = "PENDING_CERTIFICATE_DNS_VALIDATION"
 UNPLANNED_STATUSES = frozenset({"DELETING", "DELETE_FAILED", "CREATE_FAILED"})
 FAILED_STATUSES = frozenset({"CREATE_FAILED"})
 
-_OWNER_ID_PATTERN = r"^[A-Za-z0-9._:/-]{1,128}$"
+OWNER_ID_PATTERN = r"^[A-Za-z0-9._:/-]{1,128}$"
 _OCTAL_ESCAPE = re.compile(r"\\(\d{3})")
 
 
@@ -631,8 +631,8 @@ def plan_dns(
     policy: DnsPolicy,
 ) -> DnsPlan:
     """What to change so every custom domain resolves and validates, touching only records we own."""
-    if not re.match(_OWNER_ID_PATTERN, owner_id):
-        raise ValueError(f"owner id {owner_id!r} must match {_OWNER_ID_PATTERN}")
+    if not re.match(OWNER_ID_PATTERN, owner_id):
+        raise ValueError(f"owner id {owner_id!r} must match {OWNER_ID_PATTERN}")
     collector = _Collector(zones, policy, region)
     planned_domains: set[str] = set()
     for domain in sorted(domains, key=lambda d: d.domain_name):
@@ -754,6 +754,13 @@ def _render_record(record: RecordSet) -> str:
     return f"{record.type} {record.name} → {data}"
 
 
+def render_plan_line(change: Change) -> str:
+    if change.action is ChangeAction.DELETE:
+        return f"- {change.record.describe()}"
+    line = f"{_SYMBOLS[change.action]} {_render_record(change.record)}"
+    return f"{line}  (was {change.previous.describe()})" if change.previous is not None else line
+
+
 def render_conflict(conflict: Conflict) -> str:
     if conflict.replaced:
         action = "replacing it: take-over is on"
@@ -769,13 +776,7 @@ def render_plan(plan: DnsPlan) -> str:
     lines: list[str] = []
     for zone_plan in plan.zones:
         lines.append(f"zone {zone_plan.zone_name} ({zone_plan.zone_id})")
-        for change in zone_plan.changes:
-            line = f"  {_SYMBOLS[change.action]} {_render_record(change.record)}"
-            if change.action is ChangeAction.DELETE:
-                line = f"  - {change.record.describe()}"
-            elif change.previous is not None:
-                line += f"  (was {change.previous.describe()})"
-            lines.append(line)
+        lines.extend(f"  {render_plan_line(change)}" for change in zone_plan.changes)
     lines.extend(render_conflict(conflict) for conflict in plan.conflicts)
     lines.extend(f"note: {note}" for note in plan.notes)
     counts = {action: sum(1 for c in plan.changes if c.action is action) for action in ChangeAction}

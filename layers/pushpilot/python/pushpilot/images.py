@@ -385,27 +385,29 @@ def judge(
     `fetch_config(digest)` returns the config blob's bytes, or None when it cannot be found; its own
     errors (throttling, access) propagate to the caller, who decides what they mean.
     """
+
+    def judging(media_type_found: str | None) -> _Judge:
+        return _Judge(
+            required=required,
+            media_type=media_type_found,
+            fetch_config=fetch_config,
+            image_ref=image_ref,
+        )
+
     try:
         document = pydantic_core.from_json(manifest)
     except ValueError:
-        document = None
-    media_type_found = _media_type_of(media_type, document) if isinstance(document, dict) else None
-    judging = _Judge(
-        required=required,
-        media_type=media_type_found or _clean_media_type(media_type),
-        fetch_config=fetch_config,
-        image_ref=image_ref,
-    )
-    if document is None:
-        return judging.unknown("The manifest is not valid JSON.")
+        return judging(_clean_media_type(media_type)).unknown("The manifest is not valid JSON.")
     if not isinstance(document, dict):
-        return judging.unknown("The manifest is not a JSON object.")
+        return judging(_clean_media_type(media_type)).unknown("The manifest is not a JSON object.")
+    media_type_found = _media_type_of(media_type, document)
+    judge_as = judging(media_type_found)
     if media_type_found is None:
-        return judging.unknown("The manifest names no media type and its shape matches none known.")
+        return judge_as.unknown("The manifest names no media type and its shape matches none known.")
     if media_type_found in _INDEX_TYPES:
-        return judging.index(document)
+        return judge_as.index(document)
     if media_type_found in _IMAGE_MANIFEST_TYPES:
-        return judging.image_manifest(document)
+        return judge_as.image_manifest(document)
     if media_type_found in _SCHEMA1_TYPES:
-        return judging.schema1(document)
-    return judging.unknown(f"The media type {media_type_found} is not an image manifest type.")
+        return judge_as.schema1(document)
+    return judge_as.unknown(f"The media type {media_type_found} is not an image manifest type.")

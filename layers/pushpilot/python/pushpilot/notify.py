@@ -99,17 +99,17 @@ class KindSelection(BaseModel):
 
     @classmethod
     def parse(cls, raw: str) -> KindSelection:
-        tokens = [token.strip().lower() for token in raw.split(",") if token.strip()]
-        if not tokens or "all" in tokens:
+        words = [word.strip().lower() for word in raw.split(",") if word.strip()]
+        if not words or "all" in words:
             return cls(everything=True)
         known = {kind.value for kind in NoticeKind}
-        unknown = sorted(token for token in tokens if token != "failures" and token not in known)
+        unknown = sorted(word for word in words if word != "failures" and word not in known)
         if unknown:
             valid = ", ".join(["all", "failures", *sorted(known)])
             raise ValueError(f"NOTIFY_KINDS has unknown kinds {unknown}; valid values: {valid}")
         return cls(
-            failures="failures" in tokens,
-            kinds=frozenset(NoticeKind(token) for token in tokens if token != "failures"),
+            failures="failures" in words,
+            kinds=frozenset(NoticeKind(word) for word in words if word != "failures"),
         )
 
 
@@ -134,7 +134,9 @@ class NotifySettings(EnvSettings):
     slack_api_url: str = Field(default="https://slack.com/api/", alias="SLACK_API_URL")
     slack_secret_max_age: int = Field(default=300, ge=0, alias="SLACK_SECRET_MAX_AGE")
     topic_arn: str | None = Field(default=None, alias="TOPIC_ARN")
-    notify_kinds: KindSelection = Field(default_factory=lambda: KindSelection(everything=True), alias="NOTIFY_KINDS")
+    notify_kinds: KindSelection = Field(
+        default_factory=lambda: KindSelection(everything=True), alias="NOTIFY_KINDS"
+    )
 
     @field_validator("slack_mode", mode="before")
     @classmethod
@@ -167,27 +169,33 @@ def clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _more(count: int) -> str:
+    return f"… {count} more line{'s' if count != 1 else ''}"
+
+
 def clip_lines(lines: Sequence[str], budget: int) -> str:
     """Keep whole lines from the top while they fit in `budget`, then say how many were left out."""
+    whole = "\n".join(lines)
+    if len(whole) <= budget:
+        return whole
     kept: list[str] = []
     used = 0
     for index, line in enumerate(lines):
-        remaining = len(lines) - index
-        marker = f"… {remaining} more line{'s' if remaining != 1 else ''}"
         cost = len(line) + (1 if kept else 0)
-        # Room must stay for the marker unless this is the last line.
-        reserve = 0 if remaining == 1 else len(marker) + 1
-        if used + cost + reserve > budget:
-            if not kept and budget > len(marker) + 2:
-                kept.append(clip(line, budget - len(marker) - 1))
-                remaining -= 1
-                marker = f"… {remaining} more line{'s' if remaining != 1 else ''}"
-            if remaining:
-                kept.append(marker)
+        if used + cost + 1 + len(_more(len(lines) - index)) > budget:
             break
         kept.append(line)
         used += cost
-    return "\n".join(kept)
+    left_out = len(lines) - len(kept)
+    if not kept:
+        if left_out == 1:
+            return clip(lines[0], budget)
+        # Not even the first line fits whole: show its beginning rather than nothing.
+        room = budget - len(_more(left_out - 1)) - 1
+        if room > 1:
+            kept, left_out = [clip(lines[0], room)], left_out - 1
+    clipped = "\n".join([*kept, _more(left_out)])
+    return clipped if len(clipped) <= budget else clip(whole, budget)
 
 
 def stage_label(stage: str) -> str:
@@ -307,9 +315,9 @@ def _headline_blocks(notice: Notice) -> list[Block]:
             _mrkdwn(f"{notice_emoji(notice)} *{slack_escape(notice.title)}*"),
             _context(f"Latest: {slack_escape(clip(notice.summary, 500))}"),
         ]
+    emoji = stage_emoji(release, notice.severity)
     lines = [
-        f"{stage_emoji(release, notice.severity)} *{slack_escape(release_label(release))}*"
-        f"  `{release.short_digest}`",
+        f"{emoji} *{slack_escape(release_label(release))}*  `{release.short_digest}`",
         f"*Stage:* {stage_label(release.stage)}",
     ]
     if release.services:
@@ -326,7 +334,9 @@ def render_slack_headline(notice: Notice) -> SlackMessage:
     if release is None:
         text = f"{notice_emoji(notice)} {notice.title}"
     else:
-        text = f"{stage_emoji(release, notice.severity)} {release_label(release)}: {stage_label(release.stage)}"
+        text = (
+            f"{stage_emoji(release, notice.severity)} {release_label(release)}: {stage_label(release.stage)}"
+        )
     return SlackMessage(text=clip(text, MAX_FALLBACK_TEXT), blocks=_within_limits(_headline_blocks(notice)))
 
 
@@ -365,7 +375,10 @@ def render_email(notice: Notice) -> str:
         parts += ["", "Details:", *(f"    {line}" for line in clip_lines(notice.details, 6000).splitlines())]
     if notice.links:
         parts += ["", "Links:", *(f"- {link.label}: {link.url}" for link in notice.links)]
-    parts += ["", f"Severity: {notice.severity.value} | Kind: {notice.kind.value} | Thread: {notice.thread_key}"]
+    parts += [
+        "",
+        f"Severity: {notice.severity.value} | Kind: {notice.kind.value} | Thread: {notice.thread_key}",
+    ]
     return "\n".join(parts) + "\n"
 
 
@@ -513,7 +526,9 @@ def deliver(
             receipt = once(channel.name, notice, send)
         except RetryableError as exc:
             results.append(
-                ChannelResult(channel=channel.name, status="failed", error_type=type(exc).__name__, reason=str(exc))
+                ChannelResult(
+                    channel=channel.name, status="failed", error_type=type(exc).__name__, reason=str(exc)
+                )
             )
             continue
         if "rejected" in receipt:

@@ -139,6 +139,7 @@ def _judge_once(ports: Ports, event: EcrImageActionEvent, image: ImageRef) -> Ve
         verdict = ports.inspector.inspect(
             event.detail.repository_name,
             digest=event.detail.image_digest,
+            tag=event.detail.image_tag,
             registry_id=event.account,
             required=APP_RUNNER_PLATFORM,
         )
@@ -184,7 +185,7 @@ def _verdict_notice(
         severity=Severity.FAILURE,
         title=f"{ref} {'rejected' if kind is NoticeKind.REJECTED else 'could not be verified'}:"
         f" App Runner needs {verdict.required}",
-        summary=f"Platforms in the image: {found}. {verdict.reason}.{warning}",
+        summary=f"Platforms in the image: {found}. {verdict.reason.rstrip('.')}.{warning}",
         next_step=verdict.fix,
         release=headline,
         thread_key=release.release_id,

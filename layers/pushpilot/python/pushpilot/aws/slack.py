@@ -15,8 +15,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
-from http.client import HTTPException
-from http.client import RemoteDisconnected
+from http.client import HTTPException, RemoteDisconnected
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.error import URLError
 
@@ -76,7 +75,9 @@ class SlackCredentials(BaseModel):
     channel: str | None = None
 
 
-def parse_slack_secret(raw: str, *, mode: Literal["bot", "webhook"], default_channel: str | None) -> SlackCredentials:
+def parse_slack_secret(
+    raw: str, *, mode: Literal["bot", "webhook"], default_channel: str | None
+) -> SlackCredentials:
     """Bot mode: `xoxb-...` or JSON `{"token": ..., "channel": ...}`; webhook mode: the URL or JSON
     `{"url": ...}`. Errors never quote the secret."""
     value = raw.strip()
@@ -121,9 +122,9 @@ def load_slack_credentials(settings: NotifySettings) -> SlackCredentials:
         else:
             raw = parameters.get_parameter(source, decrypt=True, max_age=settings.slack_secret_max_age)
     except GetParameterError as exc:
-        raise _secret_error(exc.__cause__, source) from exc
-    text = raw.decode() if isinstance(raw, bytes) else str(raw)
-    return parse_slack_secret(text, mode=settings.slack_mode, default_channel=settings.slack_channel)
+        # Powertools wraps the botocore error without `from`: the original is the implicit context.
+        raise _secret_error(exc.__cause__ or exc.__context__, source) from exc
+    return parse_slack_secret(raw, mode=settings.slack_mode, default_channel=settings.slack_channel)
 
 
 def _secret_error(cause: BaseException | None, source: str) -> PushpilotError:
@@ -196,7 +197,9 @@ class BoundedRateLimitRetryHandler(RateLimitErrorRetryHandler):
 
 def retry_handlers() -> list[RetryHandler]:
     return [
-        BoundedRateLimitRetryHandler(max_retry_count=RETRIES_PER_FAILURE, max_wait_seconds=MAX_RETRY_AFTER_SECONDS),
+        BoundedRateLimitRetryHandler(
+            max_retry_count=RETRIES_PER_FAILURE, max_wait_seconds=MAX_RETRY_AFTER_SECONDS
+        ),
         ServerErrorRetryHandler(max_retry_count=RETRIES_PER_FAILURE),
         ConnectionErrorRetryHandler(
             max_retry_count=RETRIES_PER_FAILURE,
@@ -289,11 +292,15 @@ class SlackBotChannel:
     def _open_thread(self, notice: Notice) -> tuple[ThreadRef, bool]:
         """Post the headline and claim the thread; a loser of the race removes its headline."""
         ts = self._post(self._channel, render_slack_headline(notice))
-        thread = self._threads.claim(notice.thread_key, self._channel, ts, headline_at=occurred_at_millis(notice))
+        thread = self._threads.claim(
+            notice.thread_key, self._channel, ts, headline_at=occurred_at_millis(notice)
+        )
         if thread.ts == ts:
             logger.info("slack thread opened", extra={"channel": self._channel, "ts": ts})
             return thread, True
-        logger.info("slack thread already opened elsewhere", extra={"channel": thread.channel, "ts": thread.ts})
+        logger.info(
+            "slack thread already opened elsewhere", extra={"channel": thread.channel, "ts": thread.ts}
+        )
         try:
             self._call("chat.delete", lambda: self._client.chat_delete(channel=self._channel, ts=ts))
         except PushpilotError as exc:

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from mypy_boto3_sns.client import SNSClient
 
 _THROTTLING = frozenset({"Throttling", "ThrottlingException", "ThrottledException", "KMSThrottling"})
-_TRANSIENT = frozenset({"InternalError", "InternalFailure", "ServiceUnavailable", "KMSOptInRequired"})
+_TRANSIENT = frozenset({"InternalError", "InternalFailure", "ServiceUnavailable"})
 _DENIED = frozenset({"AuthorizationError", "AccessDenied", "AccessDeniedException", "KMSAccessDenied"})
 
 

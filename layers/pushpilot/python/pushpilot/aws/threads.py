@@ -209,6 +209,8 @@ class DeliveryLedger:
         try:
             return guarded(notice=notice)
         except IdempotencyAlreadyInProgressError as exc:
-            raise RetryableError(f"{channel} delivery of {notice.dedupe_key} is in progress elsewhere") from exc
+            raise RetryableError(
+                f"{channel} delivery of {notice.dedupe_key} is in progress elsewhere"
+            ) from exc
         except (IdempotencyPersistenceLayerError, IdempotencyInconsistentStateError) as exc:
             raise RetryableError(f"{channel} delivery record for {notice.dedupe_key}: {exc}") from exc

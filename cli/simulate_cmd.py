@@ -1,0 +1,34 @@
+"""`pushpilot simulate SCENARIO.yaml`: tell a story in the offline sandbox."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "simulate", help="run a scenario in the offline sandbox", description=__doc__
+    )
+    parser.add_argument("scenario", type=Path, help="scenario YAML file")
+    parser.add_argument("--report", type=Path, help="write the JSON report here")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    # The sandbox (moto, emulators) is a development dependency: import it only for this command.
+    from pushpilot_sandbox.scenario import ScenarioError, run_scenario
+    from pushpilot_sandbox.steps import StepError
+
+    try:
+        report = run_scenario(args.scenario, out=sys.stdout, report_path=args.report)
+    except (ScenarioError, StepError) as exc:
+        print(f"pushpilot simulate: {exc}", file=sys.stderr)
+        return 2
+    summary = (
+        f"\n■ {len(report['calls'])} AWS write(s), {len(report['notifications'])} notification(s),"
+        f" {len(report['errors'])} error(s), {len(report['dead_letters'])} dead letter(s)"
+    )
+    print(summary + (f" — report: {args.report}" if args.report else ""))
+    return 0

@@ -1,0 +1,63 @@
+"""Production wiring: real adapters built from the function's settings, once per warm container."""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+from pushpilot.aws.apprunner import AppRunnerServices
+from pushpilot.aws.ecr import ImageInspector
+from pushpilot.aws.notice_queue import NoticeQueue
+from pushpilot.aws.state import ReleaseStore, ServiceIndex
+from pushpilot.events import AppRunnerCustomDomainEvent
+from pushpilot.idempotency import run_once
+from pushpilot.rollout import Ports
+from pushpilot.settings import CoreSettings
+
+
+def deploy_ports(settings: CoreSettings | None = None) -> Ports:
+    """Adapters are cheap to build (clients are cached per endpoint); settings are read per call so a
+    configuration error is reported on the event that met it."""
+    settings = settings or CoreSettings.from_env()
+    return Ports(
+        index=ServiceIndex(settings.table_name),
+        releases=ReleaseStore(settings.table_name),
+        apprunner=AppRunnerServices(),
+        inspector=ImageInspector(),
+        notices=NoticeQueue(settings.notice_queue_url),
+        once=partial(run_once, settings.table_name),
+        region=settings.region,
+        dry_run=settings.dry_run,
+    )
+
+
+def reconcile_dns(
+    *, service: str | None = None, event: AppRunnerCustomDomainEvent | None = None
+) -> dict[str, Any]:
+    """Plan custom-domain records, apply them unless dry-run, and queue what people should hear."""
+    from pushpilot.aws.apprunner_domains import CustomDomainReader
+    from pushpilot.aws.route53 import Route53Zones
+    from pushpilot.dns_reconcile import DnsSettings, reconcile
+
+    core = CoreSettings.from_env()
+    settings = DnsSettings.from_env()
+    result = reconcile(
+        domains=CustomDomainReader(),
+        zones=Route53Zones(),
+        policy=settings.policy(),
+        owner_id=settings.owner_id,
+        region=settings.region,
+        apply=not settings.dry_run,
+        service=service,
+        trigger=event,
+        pending_hours=settings.validation_pending_hours,
+    )
+    queue = NoticeQueue(core.notice_queue_url)
+    for notice in result.notices:
+        queue.publish(notice)
+    return {
+        "applied": result.applied,
+        "changes": result.plan.total_changes,
+        "conflicts": len(result.plan.conflicts),
+        "refused": result.plan.refused,
+    }

@@ -1,0 +1,138 @@
+"""Scenarios: a YAML story run against the sandbox, told as a timeline and saved as a JSON report.
+
+The format is a contract (see README, "Write your own scenario"): extend it, never break it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Literal, TextIO
+
+import yaml
+from pushpilot_sandbox.environment import Sandbox, SandboxConfig
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+
+class ScenarioError(Exception):
+    """The scenario file is wrong, or a step cannot run: the message says which and why."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RecordSpec(_Strict):
+    name: str
+    type: str
+    values: list[str]
+    ttl: int = 300
+
+
+class ZoneSpec(_Strict):
+    name: str
+    records: list[RecordSpec] = Field(default_factory=list)
+
+
+class ServiceSpec(_Strict):
+    name: str
+    image: str
+    auto_deploy: bool = False
+    account: str | None = None
+
+
+class RepositorySpec(_Strict):
+    name: str
+    account: str | None = None
+
+
+class NotificationsSpec(_Strict):
+    slack: Literal["bot", "webhook", "none"] = "none"
+    sns: bool = True
+
+
+class Setup(_Strict):
+    repositories: list[RepositorySpec | str] = Field(default_factory=list)
+    services: list[ServiceSpec] = Field(default_factory=list)
+    hosted_zones: list[ZoneSpec] = Field(default_factory=list)
+    notifications: NotificationsSpec = Field(default_factory=NotificationsSpec)
+    parameters: dict[str, str] = Field(default_factory=dict)
+
+
+class Scenario(_Strict):
+    name: str | None = None
+    region: str = "us-east-1"
+    setup: Setup = Field(default_factory=Setup)
+    steps: list[dict[str, Any]]
+
+    @model_validator(mode="after")
+    def _one_action_per_step(self) -> Scenario:
+        for number, step in enumerate(self.steps, start=1):
+            actions = [key for key in step if key != "title"]
+            if len(actions) != 1:
+                raise ValueError(f"step {number} must have exactly one action, found {actions or 'none'}")
+        return self
+
+
+def load_scenario(path: Path) -> Scenario:
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise ScenarioError(f"cannot read scenario {path}: {exc}") from exc
+    try:
+        return Scenario.model_validate(document)
+    except ValidationError as exc:
+        raise ScenarioError(f"scenario {path} is not valid:\n{exc}") from exc
+
+
+Printer = Callable[[str], None]
+
+
+class ScenarioRunner:
+    def __init__(self, scenario: Scenario, *, base_dir: Path, out: TextIO) -> None:
+        self.scenario = scenario
+        self.base_dir = base_dir
+        self._out = out
+        self.errors: list[dict[str, Any]] = []
+
+    def say(self, text: str) -> None:
+        self._out.write(text + "\n")
+        self._out.flush()
+
+    def run(self) -> dict[str, Any]:
+        setup = self.scenario.setup
+        config = SandboxConfig(
+            region=self.scenario.region,
+            parameters=setup.parameters,
+            slack_mode=setup.notifications.slack,
+            sns=setup.notifications.sns,
+        )
+        from pushpilot_sandbox import steps as step_actions
+        from pushpilot_sandbox.timeline import Timeline
+
+        with Sandbox(config) as sandbox:
+            timeline = Timeline(sandbox, self.say)
+            self.say(f"▶ scenario {self.scenario.name or ''}".rstrip() + f" — region {self.scenario.region}")
+            step_actions.apply_setup(sandbox, setup, timeline)
+            for number, step in enumerate(self.scenario.steps, start=1):
+                action = next(key for key in step if key != "title")
+                title = step.get("title") or action.replace("_", " ")
+                self.say(f"\n── step {number}: {title}")
+                handler = step_actions.ACTIONS.get(action)
+                if handler is None:
+                    raise ScenarioError(
+                        f"step {number}: '{action}' is not supported yet"
+                        f" (supported: {', '.join(sorted(step_actions.ACTIONS))})"
+                    )
+                handler(sandbox, step[action], self.base_dir, timeline)
+            return timeline.report()
+
+
+def run_scenario(path: Path, *, out: TextIO, report_path: Path | None = None) -> dict[str, Any]:
+    scenario = load_scenario(path)
+    report = ScenarioRunner(scenario, base_dir=path.parent, out=out).run()
+    if report_path is not None:
+        report_path.parent.mkdir(parents=True, exist_ok=True)
+        report_path.write_text(json.dumps(report, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8")
+    return report

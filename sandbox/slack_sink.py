@@ -1,0 +1,436 @@
+"""A Slack stand-in on 127.0.0.1: incoming webhooks and the Web API methods pushpilot calls.
+
+It answers the way Slack documents (webhook: `ok` as text/plain; Web API: JSON with `ok` and an
+`error` code; 429 with Retry-After when rate limited), records every request it receives, and can be
+told to fail, rate-limit or stall the next requests so retry behaviour can be shown.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import deque
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler
+from types import TracebackType
+from typing import Any, Final, Literal, Self
+from urllib.parse import parse_qs, urlsplit
+
+from pushpilot_sandbox.httpserver import LoopbackServer
+from pydantic import BaseModel, ConfigDict
+
+TEAM_ID: Final = "T0SANDBOX"
+BOT_ID: Final = "B0SANDBOX"
+BOT_USER_ID: Final = "U0SANDBOX"
+
+# The plain-text bodies Slack documents for webhook failures, by status.
+_WEBHOOK_ERRORS: Final = {
+    400: "invalid_payload",
+    403: "action_prohibited",
+    404: "no_service",
+    410: "channel_is_archived",
+    429: "rate_limited",
+    500: "rollup_error",
+}
+_HIDDEN_HEADERS: Final = frozenset({"authorization", "cookie"})
+
+
+class SlackPost(BaseModel):
+    """One request the sink received and what it answered."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: Literal["webhook", "api"]
+    path: str
+    method: str | None
+    """The Web API method (chat.postMessage, chat.update, ...); None for a webhook."""
+    payload: dict[str, Any]
+    headers: dict[str, str]
+    """Request headers, Authorization and Cookie left out."""
+    status: int
+    ok: bool
+    error: str | None = None
+
+
+class _Failure(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    status: int
+    retry_after: int | None = None
+    api_error: str | None = None
+
+
+class _Answer(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    status: int
+    body: bytes
+    content_type: str
+    headers: dict[str, str] = {}
+
+
+class SlackSink:
+    """Start it (or use `with`); point WebhookClient at `webhook_url()` and WebClient at `api_url()`."""
+
+    def __init__(self, *, token: str | None = None) -> None:
+        """`token`: the one bot token accepted; by default any `xoxb-`/`xoxp-` token is."""
+        self._token = token
+        self._lock = threading.Lock()
+        self._posts: list[SlackPost] = []
+        self._failures: deque[_Failure] = deque()
+        self._always: _Failure | None = None
+        self._delays: deque[float] = deque()
+        self._messages: dict[tuple[str, str], dict[str, Any]] = {}
+        self._ts_counter = 0
+        self._server = LoopbackServer(
+            type("SlackSinkRequestHandler", (_SlackRequestHandler,), {"sink": self})
+        )
+
+    # --- lifecycle -----------------------------------------------------------------------------
+
+    def start(self) -> str:
+        return self._server.start()
+
+    def stop(self) -> None:
+        self._server.stop()
+
+    @property
+    def url(self) -> str:
+        return self._server.url
+
+    def webhook_url(self) -> str:
+        return f"{self.url}/services/{TEAM_ID}/{BOT_ID}/sandboxsecret"
+
+    def api_url(self) -> str:
+        return f"{self.url}/api/"
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    # --- what was received ---------------------------------------------------------------------
+
+    @property
+    def posts(self) -> list[SlackPost]:
+        with self._lock:
+            return list(self._posts)
+
+    def delivered(self) -> list[SlackPost]:
+        """The requests Slack would have acted on: answered 200 with ok."""
+        return [post for post in self.posts if post.status == HTTPStatus.OK and post.ok]
+
+    def messages(self, channel: str | None = None) -> list[dict[str, Any]]:
+        """Messages as they stand now (updates applied), oldest first."""
+        with self._lock:
+            found = [
+                dict(message)
+                for (message_channel, _), message in self._messages.items()
+                if channel is None or message_channel == channel
+            ]
+        return sorted(found, key=lambda message: str(message["ts"]))
+
+    def thread(self, channel: str, thread_ts: str) -> list[dict[str, Any]]:
+        """The parent message and its replies, oldest first."""
+        return [
+            message
+            for message in self.messages(channel)
+            if message["ts"] == thread_ts or message.get("thread_ts") == thread_ts
+        ]
+
+    # --- failure injection ---------------------------------------------------------------------
+
+    def fail_next(self, status: int, *, times: int = 1, retry_after: int | None = None) -> None:
+        """Answer the next `times` requests with `status` (429 carries Retry-After, 1 s unless given)."""
+        if status == HTTPStatus.TOO_MANY_REQUESTS and retry_after is None:
+            retry_after = 1
+        with self._lock:
+            self._failures.extend(_Failure(status=status, retry_after=retry_after) for _ in range(times))
+
+    def api_error_next(self, error: str, *, times: int = 1) -> None:
+        """Answer the next `times` Web API calls with HTTP 200 and `{"ok": false, "error": error}`."""
+        with self._lock:
+            self._failures.extend(_Failure(status=HTTPStatus.OK, api_error=error) for _ in range(times))
+
+    def fail_always(self, status: int) -> None:
+        with self._lock:
+            self._always = _Failure(
+                status=status, retry_after=1 if status == HTTPStatus.TOO_MANY_REQUESTS else None
+            )
+
+    def recover(self) -> None:
+        with self._lock:
+            self._always = None
+            self._failures.clear()
+            self._delays.clear()
+
+    def slow(self, seconds: float, *, times: int = 1) -> None:
+        """Hold the next `times` answers for `seconds`, to exercise client timeouts."""
+        with self._lock:
+            self._delays.extend(seconds for _ in range(times))
+
+    # --- answering -----------------------------------------------------------------------------
+
+    def _take_delay(self) -> float:
+        with self._lock:
+            return self._delays.popleft() if self._delays else 0.0
+
+    def _take_failure(self, *, api: bool) -> _Failure | None:
+        with self._lock:
+            # A queued Web API error waits for a Web API call; webhooks pass it by.
+            if self._failures and (api or self._failures[0].api_error is None):
+                return self._failures.popleft()
+            return self._always
+
+    def _next_ts(self) -> str:
+        with self._lock:
+            self._ts_counter += 1
+            count = self._ts_counter
+        return f"{1_700_000_000 + count // 10_000}.{(count % 10_000) * 100:06d}"
+
+    def _record(self, post: SlackPost) -> None:
+        with self._lock:
+            self._posts.append(post)
+
+    def answer(self, path: str, headers: dict[str, str], body: bytes) -> _Answer:
+        delay = self._take_delay()
+        if delay:
+            time.sleep(delay)
+        route = urlsplit(path).path
+        visible_headers = {
+            name: value for name, value in headers.items() if name.lower() not in _HIDDEN_HEADERS
+        }
+        if route.startswith("/services/"):
+            return self._answer_webhook(route, visible_headers, headers, body)
+        if route.startswith("/api/"):
+            return self._answer_api(route, visible_headers, headers, body)
+        return _Answer(status=HTTPStatus.NOT_FOUND, body=b"not_found", content_type="text/plain")
+
+    def _answer_webhook(
+        self, route: str, visible_headers: dict[str, str], headers: dict[str, str], body: bytes
+    ) -> _Answer:
+        payload, parse_error = _parse_body(headers, body, form_field="payload")
+        failure = self._take_failure(api=False)
+        if failure is not None:
+            status, error = failure.status, _WEBHOOK_ERRORS.get(failure.status, "rollup_error")
+        elif len([part for part in route.split("/") if part]) != 4:
+            status, error = HTTPStatus.NOT_FOUND, "no_service"
+        elif parse_error:
+            status, error = HTTPStatus.BAD_REQUEST, "invalid_payload"
+        elif not any(payload.get(key) for key in ("text", "blocks", "attachments")):
+            status, error = HTTPStatus.BAD_REQUEST, "no_text"
+        else:
+            status, error = HTTPStatus.OK, None
+        post = SlackPost(
+            kind="webhook",
+            path=route,
+            method=None,
+            payload=payload,
+            headers=visible_headers,
+            status=status,
+            ok=error is None,
+            error=error,
+        )
+        self._record(post)
+        extra = (
+            {"Retry-After": str(failure.retry_after)} if failure and failure.retry_after is not None else {}
+        )
+        return _Answer(
+            status=status,
+            body=(error or "ok").encode(),
+            content_type="text/plain; charset=utf-8",
+            headers=extra,
+        )
+
+    def _answer_api(
+        self, route: str, visible_headers: dict[str, str], headers: dict[str, str], body: bytes
+    ) -> _Answer:
+        method = route.removeprefix("/api/").strip("/")
+        payload, parse_error = _parse_body(headers, body, form_field=None)
+        token = _bearer(headers) or str(payload.pop("token", "") or "")
+        failure = self._take_failure(api=True)
+        status: int = HTTPStatus.OK
+        extra: dict[str, str] = {}
+        if failure is not None and failure.api_error is None:
+            status = failure.status
+            response: dict[str, Any] = {
+                "ok": False,
+                "error": "ratelimited" if status == HTTPStatus.TOO_MANY_REQUESTS else "fatal_error",
+            }
+            if failure.retry_after is not None:
+                extra["Retry-After"] = str(failure.retry_after)
+        elif failure is not None:
+            response = {"ok": False, "error": failure.api_error}
+        elif parse_error:
+            response = {"ok": False, "error": "invalid_json"}
+        elif not self._token_valid(token):
+            response = {"ok": False, "error": "not_authed" if not token else "invalid_auth"}
+        else:
+            response = self._call(method, payload)
+        post = SlackPost(
+            kind="api",
+            path=route,
+            method=method,
+            payload=payload,
+            headers=visible_headers,
+            status=status,
+            ok=bool(response.get("ok")),
+            error=response.get("error"),
+        )
+        self._record(post)
+        return _Answer(
+            status=status,
+            body=json.dumps(response).encode(),
+            content_type="application/json; charset=utf-8",
+            headers=extra,
+        )
+
+    def _token_valid(self, token: str) -> bool:
+        if self._token is not None:
+            return token == self._token
+        return token.startswith(("xoxb-", "xoxp-"))
+
+    def _call(self, method: str, payload: dict[str, Any]) -> dict[str, Any]:
+        match method:
+            case "auth.test":
+                return {
+                    "ok": True,
+                    "url": "https://sandbox.slack.invalid/",
+                    "team": "Sandbox",
+                    "user": "pushpilot",
+                    "team_id": TEAM_ID,
+                    "user_id": BOT_USER_ID,
+                    "bot_id": BOT_ID,
+                }
+            case "chat.postMessage":
+                return self._post_message(payload)
+            case "chat.update":
+                return self._update_message(payload)
+            case "chat.getPermalink":
+                channel, ts = str(payload.get("channel", "")), str(payload.get("message_ts", ""))
+                with self._lock:
+                    known = (channel, ts) in self._messages
+                if not known:
+                    return {"ok": False, "error": "message_not_found"}
+                permalink = f"https://sandbox.slack.invalid/archives/{channel}/p{ts.replace('.', '')}"
+                return {"ok": True, "channel": channel, "permalink": permalink}
+            case _:
+                return {"ok": False, "error": "unknown_method"}
+
+    def _post_message(self, payload: dict[str, Any]) -> dict[str, Any]:
+        channel = str(payload.get("channel") or "")
+        if not channel:
+            return {"ok": False, "error": "channel_not_found"}
+        if not any(payload.get(key) for key in ("text", "blocks", "attachments")):
+            return {"ok": False, "error": "no_text"}
+        thread_ts = payload.get("thread_ts")
+        with self._lock:
+            if thread_ts and (channel, str(thread_ts)) not in self._messages:
+                return {"ok": False, "error": "thread_not_found"}
+        ts = self._next_ts()
+        message: dict[str, Any] = {
+            "type": "message",
+            "user": BOT_USER_ID,
+            "bot_id": BOT_ID,
+            "ts": ts,
+            "text": str(payload.get("text") or ""),
+            **{
+                key: _decoded(payload[key]) for key in ("blocks", "attachments", "metadata") if key in payload
+            },
+        }
+        if thread_ts:
+            message["thread_ts"] = str(thread_ts)
+        with self._lock:
+            self._messages[channel, ts] = message
+        return {"ok": True, "channel": channel, "ts": ts, "message": dict(message)}
+
+    def _update_message(self, payload: dict[str, Any]) -> dict[str, Any]:
+        channel, ts = str(payload.get("channel") or ""), str(payload.get("ts") or "")
+        with self._lock:
+            message = self._messages.get((channel, ts))
+            if message is None:
+                return {"ok": False, "error": "message_not_found" if channel else "channel_not_found"}
+            if "text" in payload:
+                message["text"] = str(payload["text"])
+            for key in ("blocks", "attachments", "metadata"):
+                if key in payload:
+                    message[key] = _decoded(payload[key])
+            message["edited"] = {"user": BOT_USER_ID, "ts": self._peek_ts()}
+            updated = dict(message)
+        return {"ok": True, "channel": channel, "ts": ts, "text": updated["text"], "message": updated}
+
+    def _peek_ts(self) -> str:
+        count = self._ts_counter
+        return f"{1_700_000_000 + count // 10_000}.{(count % 10_000) * 100:06d}"
+
+
+def _decoded(value: Any) -> Any:
+    """Form-encoded calls carry blocks and attachments as JSON text."""
+    if isinstance(value, str) and value[:1] in {"[", "{"}:
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            return value
+    return value
+
+
+def _bearer(headers: dict[str, str]) -> str:
+    for name, value in headers.items():
+        if name.lower() == "authorization" and value.startswith("Bearer "):
+            return value.removeprefix("Bearer ").strip()
+    return ""
+
+
+def _parse_body(
+    headers: dict[str, str], body: bytes, *, form_field: str | None
+) -> tuple[dict[str, Any], bool]:
+    """The request's parameters, and whether the body could not be read as its content type says."""
+    content_type = next((value for name, value in headers.items() if name.lower() == "content-type"), "")
+    text = body.decode("utf-8", errors="replace")
+    if not text:
+        return {}, False
+    if "application/x-www-form-urlencoded" in content_type:
+        fields = {name: values[-1] for name, values in parse_qs(text, keep_blank_values=True).items()}
+        if form_field is not None and form_field in fields:
+            text = fields[form_field]
+        else:
+            return fields, False
+    try:
+        parsed = json.loads(text)
+    except json.JSONDecodeError:
+        return {}, True
+    return (parsed, False) if isinstance(parsed, dict) else ({}, True)
+
+
+class _SlackRequestHandler(BaseHTTPRequestHandler):
+    sink: SlackSink
+    protocol_version = "HTTP/1.1"
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        self._reply(self.sink.answer(self.path, dict(self.headers.items()), body))
+
+    def do_GET(self) -> None:
+        # Web API methods also accept their arguments in the query string.
+        query = urlsplit(self.path).query
+        headers = {**dict(self.headers.items()), "Content-Type": "application/x-www-form-urlencoded"}
+        self._reply(self.sink.answer(self.path, headers, query.encode()))
+
+    def _reply(self, answer: _Answer) -> None:
+        self.send_response(answer.status)
+        self.send_header("Content-Type", answer.content_type)
+        self.send_header("Content-Length", str(len(answer.body)))
+        for name, value in answer.headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(answer.body)
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: ARG002 - the standard library's signature
+        # The sink records requests itself; the default access log would go to stderr.
+        return

@@ -1,0 +1,131 @@
+"""What each scenario step caused, printed as it happens and collected into the report."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from pushpilot_sandbox.environment import Sandbox
+
+# Bookkeeping writes a reader does not need in the timeline; the report still lists them.
+_QUIET_SERVICES = frozenset({"dynamodb", "sqs", "sns"})
+
+
+class Timeline:
+    def __init__(self, sandbox: Sandbox, say: Callable[[str], None]) -> None:
+        self.sandbox = sandbox
+        self.say = say
+        self.calls: list[dict[str, Any]] = []
+        self.notifications: list[dict[str, Any]] = []
+        self.errors: list[dict[str, Any]] = []
+        self._gateway_seen = 0
+        self._apprunner_seen = 0
+        self._slack_seen = 0
+        self._deliveries_seen = 0
+
+    def skip_user_calls(self) -> None:
+        """Calls made so far were the scenario's own (setup, associate-domain): not the handlers'."""
+        self._gateway_seen = len(self.sandbox.gateway.calls)
+        self._apprunner_seen = len(self.sandbox.apprunner.calls)
+
+    def record(self) -> None:
+        """Print and collect everything that happened since the last call."""
+        self._deliveries()
+        self._calls()
+        self._notifications()
+
+    def _deliveries(self) -> None:
+        deliveries = self.sandbox.router.deliveries[self._deliveries_seen :]
+        self._deliveries_seen = len(deliveries) + self._deliveries_seen
+        for delivery in deliveries:
+            outcome = delivery.outcome or {}
+            status = outcome.get("status") or ("failed" if delivery.error_type else "done")
+            detail = outcome.get("detail") or {}
+            summary = _summarize(detail)
+            self.say(f"  ⚙ {delivery.function} ← {delivery.trigger_name} → {status}{summary}")
+            if status == "rejected" or delivery.error_type:
+                error = {
+                    "event_id": delivery.event_id,
+                    "type": outcome.get("error_type") or delivery.error_type,
+                    "message": outcome.get("error_message") or delivery.error_message,
+                    "function": delivery.function,
+                }
+                self.errors.append(error)
+                self.say(f"    ✖ {error['type']}: {error['message']}")
+
+    def _calls(self) -> None:
+        gateway_calls = self.sandbox.gateway.calls[self._gateway_seen :]
+        self._gateway_seen = len(self.sandbox.gateway.calls)
+        apprunner_calls = self.sandbox.apprunner.calls[self._apprunner_seen :]
+        self._apprunner_seen = len(self.sandbox.apprunner.calls)
+        quiet: dict[str, int] = {}
+        for call in apprunner_calls:
+            if call.mutating:
+                self.calls.append({"service": "apprunner", "operation": call.operation, "params": call.params})
+                self.say(f"  ☁ apprunner.{call.operation} {_short_params(call.params)}")
+        for gateway_call in gateway_calls:
+            if not gateway_call.mutating:
+                continue
+            self.calls.append(
+                {"service": gateway_call.service, "operation": gateway_call.operation, "params": gateway_call.params}
+            )
+            if gateway_call.service in _QUIET_SERVICES:
+                quiet[gateway_call.service] = quiet.get(gateway_call.service, 0) + 1
+            else:
+                self.say(f"  ☁ {gateway_call.service}.{gateway_call.operation} {_short_params(gateway_call.params)}")
+        if quiet:
+            self.say("  · bookkeeping: " + ", ".join(f"{count} {service} writes" for service, count in quiet.items()))
+
+    def _notifications(self) -> None:
+        posts = self.sandbox.slack.posts[self._slack_seen :]
+        self._slack_seen = len(self.sandbox.slack.posts)
+        for post in posts:
+            payload = post.payload
+            text = str(payload.get("text") or "")
+            self.notifications.append({"channel": "slack", "text": text, "payload": payload, "method": post.method})
+            thread = " ↳ (in thread)" if payload.get("thread_ts") else ""
+            verb = "updated headline" if post.method == "chat.update" else "message"
+            self.say(f"  💬 slack {verb}{thread}: {text}")
+        for message in self.sandbox.sns_messages():
+            body = message.get("Message", "")
+            self.notifications.append(
+                {"channel": "sns", "text": message.get("Subject") or "", "payload": _maybe_json(body)}
+            )
+            self.say(f"  ✉ sns: {message.get('Subject') or body[:100]}")
+
+    def report(self) -> dict[str, Any]:
+        dead_letters: list[Any] = [letter.model_dump(mode="json") for letter in self.sandbox.router.dead_letters]
+        for logical_id in ("NoticeDeadLetterQueue", "EventDeliveryDeadLetterQueue"):
+            dead_letters.extend(
+                {"queue": logical_id, "message": message} for message in self.sandbox.queue_messages(logical_id)
+            )
+        return {
+            "calls": self.calls,
+            "notifications": self.notifications,
+            "errors": self.errors,
+            "dead_letters": dead_letters,
+        }
+
+
+def _maybe_json(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except (TypeError, json.JSONDecodeError):
+        return text
+
+
+def _summarize(detail: dict[str, Any]) -> str:
+    parts = []
+    for key in ("reason", "verdict", "outcome", "rollout", "follow_up", "index"):
+        if detail.get(key):
+            parts.append(f"{key}={detail[key]}")
+    services = detail.get("services")
+    if isinstance(services, list) and services:
+        parts.append("; ".join(f"{item.get('service')}: {item.get('status')}" for item in services if isinstance(item, dict)))
+    return f" ({', '.join(parts)})" if parts else ""
+
+
+def _short_params(params: dict[str, Any]) -> str:
+    text = json.dumps(params, sort_keys=True, default=str)
+    return text if len(text) <= 160 else text[:157] + "…"

@@ -1,0 +1,126 @@
+"""Deploy decisions are values: which services get an image and what happens to each."""
+
+from __future__ import annotations
+
+import pytest
+
+from pushpilot.aws.state import IndexedService, InFlight
+from pushpilot.deploy import ActionKind, OperationOutcome, classify_operation, plan_rollout
+from pushpilot.images_ref import ImageRef
+from pushpilot.releases import Release, RolloutStatus, ServiceRollout, Stage, overall_stage
+
+KEY = "111122223333.dkr.ecr.us-east-1.amazonaws.com/web:latest"
+
+
+def service(name: str, *, auto: bool = False, status: str = "RUNNING", busy: bool = False) -> IndexedService:
+    return IndexedService(
+        arn=f"arn:aws:apprunner:us-east-1:111122223333:service/{name}/0123456789abcdef0123456789abcdef",
+        name=name,
+        status=status,
+        image_identifier=KEY,
+        image_key=KEY,
+        auto_deploy=auto,
+        in_flight=InFlight(digest="sha256:old", release_id="web@sha256:old", started_at="2026-01-01T00:00:00")
+        if busy
+        else None,
+    )
+
+
+def kinds(verdict_passed: bool, *services: IndexedService, dry_run: bool = False) -> dict[str, ActionKind]:
+    plan = plan_rollout("web@sha256:new", verdict_passed=verdict_passed, services=services, dry_run=dry_run)
+    return {action.service_name: action.kind for action in plan.actions}
+
+
+def test_manual_service_gets_a_deployment_and_auto_deploy_service_is_only_tracked() -> None:
+    assert kinds(True, service("api"), service("web", auto=True)) == {
+        "api": ActionKind.START_DEPLOYMENT,
+        "web": ActionKind.TRACK_AUTO_DEPLOY,
+    }
+
+
+def test_rejected_image_deploys_nothing_and_warns_where_app_runner_would_deploy_anyway() -> None:
+    plan = plan_rollout(
+        "r", verdict_passed=False, services=[service("api"), service("web", auto=True)], dry_run=False
+    )
+    assert {a.service_name: a.kind for a in plan.actions} == {
+        "api": ActionKind.HOLD,
+        "web": ActionKind.WARN_AUTO_DEPLOY,
+    }
+    assert plan.mutating == ()
+    assert "anyway" in plan.actions[1].reason
+
+
+@pytest.mark.parametrize(("status", "busy"), [("OPERATION_IN_PROGRESS", False), ("RUNNING", True)])
+def test_busy_service_queues_the_push(status: str, busy: bool) -> None:
+    assert kinds(True, service("api", status=status, busy=busy)) == {"api": ActionKind.QUEUE}
+
+
+def test_dry_run_mutates_nothing() -> None:
+    plan = plan_rollout("r", verdict_passed=True, services=[service("api")], dry_run=True)
+    assert [a.kind for a in plan.actions] == [ActionKind.DRY_RUN]
+    assert plan.mutating == ()
+
+
+@pytest.mark.parametrize(
+    ("event_status", "operation_status", "expected"),
+    [
+        ("DeploymentCompletedSuccessfully", "SUCCEEDED", OperationOutcome.LIVE),
+        ("UpdateServiceCompletedSuccessfully", "SUCCEEDED", OperationOutcome.LIVE),
+        ("DeploymentFailed", "FAILED", OperationOutcome.FAILED),
+        ("DeploymentFailed", "ROLLBACK_SUCCEEDED", OperationOutcome.ROLLED_BACK),
+        # A rollback is a failure even if the event itself sounds like success.
+        ("DeploymentCompletedSuccessfully", "ROLLBACK_SUCCEEDED", OperationOutcome.ROLLED_BACK),
+        ("UpdateServiceFailed", None, OperationOutcome.FAILED),
+        ("DeploymentCompletedSuccessfully", "IN_PROGRESS", OperationOutcome.IN_PROGRESS),
+    ],
+)
+def test_operation_outcome_is_the_truth(
+    event_status: str, operation_status: str | None, expected: OperationOutcome
+) -> None:
+    assert classify_operation(event_status, operation_status) is expected
+
+
+def _release(*statuses: RolloutStatus) -> Release:
+    rollouts = {
+        f"arn:{index}": ServiceRollout(
+            service_arn=f"arn:{index}", service_name=f"s{index}", status=status, updated_at="t"
+        )
+        for index, status in enumerate(statuses)
+    }
+    return Release(
+        release_id="web@sha256:x",
+        repository="web",
+        registry="r",
+        digest="sha256:x",
+        stage=Stage.VERIFIED,
+        services=rollouts,
+        created_at="t",
+        updated_at="t",
+    )
+
+
+def test_release_is_live_only_when_every_service_is_live_and_a_rollback_wins() -> None:
+    assert overall_stage(_release(RolloutStatus.LIVE, RolloutStatus.LIVE)) is Stage.LIVE
+    assert overall_stage(_release(RolloutStatus.LIVE, RolloutStatus.DEPLOYING)) is Stage.DEPLOYING
+    assert overall_stage(_release(RolloutStatus.LIVE, RolloutStatus.FAILED)) is Stage.FAILED
+    assert overall_stage(_release(RolloutStatus.FAILED, RolloutStatus.ROLLED_BACK)) is Stage.ROLLED_BACK
+
+
+@pytest.mark.parametrize(
+    ("identifier", "key"),
+    [
+        ("111122223333.dkr.ecr.us-east-1.amazonaws.com/web:latest", KEY),
+        ("111122223333.dkr.ecr.us-east-1.amazonaws.com/web", KEY),
+        ("111122223333.dkr.ecr.us-east-1.amazonaws.com/team/web:v2", "111122223333.dkr.ecr.us-east-1.amazonaws.com/team/web:v2"),
+        ("public.ecr.aws/abc1d2e3/web:1.2", "public.ecr.aws/abc1d2e3/web:1.2"),
+        ("111122223333.dkr.ecr.us-east-1.amazonaws.com/web@sha256:ab", "111122223333.dkr.ecr.us-east-1.amazonaws.com/web@sha256:ab"),
+    ],
+)
+def test_image_identifiers_reduce_to_the_key_a_push_looks_up(identifier: str, key: str) -> None:
+    assert ImageRef.parse(identifier).key == key
+
+
+def test_push_key_matches_the_service_key() -> None:
+    pushed = ImageRef.for_ecr_push(account="111122223333", region="us-east-1", repository="web", tag="latest")
+    assert pushed.key == KEY
+    assert pushed.registry_account == "111122223333"
