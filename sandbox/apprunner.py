@@ -410,7 +410,7 @@ class AppRunnerEmulator:
                 )
                 self._services[arn] = replace(
                     record,
-                    custom_domains=tuple(active if d is domain else d for d in record.custom_domains),
+                    custom_domains=tuple(active if d == domain else d for d in record.custom_domains),
                 )
                 events.append(
                     self._event(
@@ -446,8 +446,9 @@ class AppRunnerEmulator:
         except ApiError as error:
             self._record(operation or (target or ""), params or {}, error.code)
             return error.status, error.body()
-        self._deliver(reply.events)
         self._record(operation, params or {}, None)
+        # Before the answer, so a caller that has its response has its events too.
+        self._deliver(reply.events)
         return HTTPStatus.OK, reply.body
 
     def _answer(self, operation: str, target: str | None, params: Json | None) -> _Reply:

@@ -46,6 +46,9 @@ class SandboxConfig:
     template_path: Path = TEMPLATE
     slack_mode: str = "none"  # none | bot | webhook
     sns: bool = True
+    # At-least-once delivery, on demand: every event is delivered this many times, optionally at once.
+    copies_per_event: int = 1
+    concurrent_copies: bool = False
 
 
 class Sandbox:
@@ -78,6 +81,8 @@ class Sandbox:
         region, account = self.config.region, self.config.account_id
         self._moto = start_moto()
         self._started.append(self._moto)
+        # moto keeps one in-process backend for every server it runs: start each sandbox empty.
+        self._moto.reset()
         self.moto_url = self._moto.url
         self.gateway = AwsGateway(moto_url=self.moto_url, blobs=self.blobs, account_id=account)
         self.gateway.start()
@@ -200,7 +205,7 @@ class Sandbox:
         for _ in range(max_rounds):
             moved = False
             while self.bus:
-                delivered.extend(self.router.deliver(self.bus.popleft()))
+                delivered.extend(self._deliver(self.bus.popleft()))
                 moved = True
             drained = self.router.drain_queues()
             if drained:
@@ -211,6 +216,15 @@ class Sandbox:
                 moved = True
             if not moved and not self.bus:
                 break
+        return delivered
+
+    def _deliver(self, event: dict[str, Any]) -> list[Delivery]:
+        copies = max(1, self.config.copies_per_event)
+        if copies > 1 and self.config.concurrent_copies:
+            return self.router.deliver_many([event] * copies, workers=copies)
+        delivered: list[Delivery] = []
+        for _ in range(copies):
+            delivered.extend(self.router.deliver(event))
         return delivered
 
     def route53(self) -> Route53Client:

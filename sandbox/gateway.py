@@ -208,7 +208,7 @@ def _rest_params(
 
 
 @dataclass(frozen=True)
-class _Request:
+class GatewayRequest:
     method: str
     target: str  # path and query string exactly as received
     headers: tuple[tuple[str, str], ...]
@@ -235,7 +235,7 @@ class _Identity:
     params: dict[str, Any]
 
 
-def _identify(request: _Request) -> _Identity:
+def _identify(request: GatewayRequest) -> _Identity:
     scope = _CREDENTIAL_SCOPE.search(request.header("Authorization") or "")
     region, service = (scope.group(1), scope.group(2)) if scope else (None, None)
     target = request.header("X-Amz-Target")
@@ -273,11 +273,15 @@ def _json_params(body: bytes) -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
-class _Response:
+class GatewayResponse:
     status: int
     headers: tuple[tuple[str, str], ...]
     body: bytes
     reason: str | None = None
+
+
+def _plain_text(status: int, text: str) -> GatewayResponse:
+    return GatewayResponse(status, (("Content-Type", "text/plain"),), text.encode())
 
 
 def _json_content_type(model: ServiceModel) -> str:
@@ -293,7 +297,7 @@ def _xml_namespace(model: ServiceModel) -> str | None:
     return None
 
 
-def error_response(model: ServiceModel, code: str, status: int, message: str) -> _Response:
+def error_response(model: ServiceModel, code: str, status: int, message: str) -> GatewayResponse:
     """An error in the service's own protocol, shaped the way botocore's parsers read AWS's errors."""
     request_id = str(uuid.uuid4())
     protocol = model.resolved_protocol
@@ -308,7 +312,7 @@ def error_response(model: ServiceModel, code: str, status: int, message: str) ->
         if model.metadata.get("awsQueryCompatible") is not None:
             fault_type = "Sender" if status < 500 else "Receiver"
             headers.append(("x-amzn-query-error", f"{code};{fault_type}"))
-        return _Response(status, tuple(headers), body)
+        return GatewayResponse(status, tuple(headers), body)
     if protocol in {"query", "rest-xml"}:
         fault_type = "Sender" if status < 500 else "Receiver"
         namespace = _xml_namespace(model) if protocol == "rest-xml" else None
@@ -317,12 +321,12 @@ def error_response(model: ServiceModel, code: str, status: int, message: str) ->
             f'<?xml version="1.0"?>\n{opening}<Error><Type>{fault_type}</Type><Code>{escape(code)}</Code>'
             f"<Message>{escape(message)}</Message></Error><RequestId>{request_id}</RequestId></ErrorResponse>"
         ).encode()
-        return _Response(status, (("Content-Type", "text/xml"), ("x-amzn-RequestId", request_id)), body)
+        return GatewayResponse(status, (("Content-Type", "text/xml"), ("x-amzn-RequestId", request_id)), body)
     raise ValueError(f"no fault format for protocol {protocol!r}")
 
 
-def _ecr_json(model: ServiceModel, document: dict[str, Any]) -> _Response:
-    return _Response(
+def _ecr_json(model: ServiceModel, document: dict[str, Any]) -> GatewayResponse:
+    return GatewayResponse(
         200,
         (("Content-Type", _json_content_type(model)), ("x-amzn-RequestId", str(uuid.uuid4()))),
         json.dumps(document).encode(),
@@ -334,6 +338,7 @@ def _ecr_json(model: ServiceModel, document: dict[str, Any]) -> _Response:
 
 @dataclass
 class _Fault:
+    model: ServiceModel
     service: str
     operation: str
     code: str
@@ -422,7 +427,14 @@ class AwsGateway:
         times: int = 1,
         delay_seconds: float = 0.0,
     ) -> None:
-        """Answer the next `times` calls of `service` (signing name) `operation` with error `code`."""
+        """Answer the next `times` calls of `service` (signing name) `operation` with error `code`.
+
+        botocore decides what is retried, as against AWS: its standard and adaptive modes treat
+        Throttling, ThrottlingException, PriorRequestNotComplete (and a 429) as throttling and any
+        500/502/503/504 as transient; legacy mode retries Route 53's Throttling and
+        PriorRequestNotComplete through its per-service rules. Modeled errors such as
+        ConditionalCheckFailedException are never retried.
+        """
         model = service_model(service)
         if model is None:
             raise ValueError(f"unknown service {service!r}")
@@ -432,8 +444,9 @@ class AwsGateway:
             raise ValueError(f"no fault format for {service}'s protocol {model.resolved_protocol!r}")
         if times < 1:
             raise ValueError("times must be at least 1")
+        fault = _Fault(model, service, operation, code, status, message, times, delay_seconds)
         with self._lock:
-            self._faults.append(_Fault(service, operation, code, status, message, times, delay_seconds))
+            self._faults.append(fault)
 
     def clear_faults(self) -> None:
         with self._lock:
@@ -451,18 +464,16 @@ class AwsGateway:
 
     # serving
 
-    def handle(self, request: _Request) -> _Response:
+    def handle(self, request: GatewayRequest) -> GatewayResponse:
+        """One request in, one response out: a blob, an injected fault, an emulated call or moto's answer."""
         if request.method in {"GET", "HEAD"} and request.path.startswith(BLOBS_PATH):
             return self._serve_blob(request.path)
         identity = _identify(request)
         fault = self._take_fault(identity)
         if fault is not None:
-            model = service_model(fault.service)
-            if model is None:  # inject_fault only accepts known services
-                raise RuntimeError(fault.service)
             if fault.delay_seconds:
                 time.sleep(fault.delay_seconds)
-            response = error_response(model, fault.code, fault.status, fault.message)
+            response = error_response(fault.model, fault.code, fault.status, fault.message)
             self._record(identity, request.method, response.status, fault.code)
             return response
         if identity.service == "ecr" and request.header("X-Amz-Target") == ECR_DOWNLOAD_URL_TARGET:
@@ -472,7 +483,7 @@ class AwsGateway:
         self._record(identity, request.method, response.status, None)
         return response
 
-    def _download_url_for_layer(self, identity: _Identity) -> _Response:
+    def _download_url_for_layer(self, identity: _Identity) -> GatewayResponse:
         model = service_model("ecr")
         if model is None:
             raise RuntimeError("botocore has no ECR model")
@@ -512,15 +523,15 @@ class AwsGateway:
                 )
             return self._moto_ecr_clients[region]
 
-    def _serve_blob(self, path: str) -> _Response:
+    def _serve_blob(self, path: str) -> GatewayResponse:
         registry_id, _, rest = path.removeprefix(BLOBS_PATH).partition("/")
         repository, _, digest = rest.rpartition("/")
         content = self._blobs.get(unquote(registry_id), unquote(repository), unquote(digest))
         if content is None:
-            return _Response(404, (("Content-Type", "text/plain"),), b"blob not found\n")
-        return _Response(200, (("Content-Type", "application/octet-stream"),), content)
+            return _plain_text(404, "blob not found\n")
+        return GatewayResponse(200, (("Content-Type", "application/octet-stream"),), content)
 
-    def _forward(self, request: _Request) -> _Response:
+    def _forward(self, request: GatewayRequest) -> GatewayResponse:
         host, port = self._moto.hostname, self._moto.port
         if host is None or port is None:
             raise RuntimeError(self._moto_url)
@@ -536,10 +547,10 @@ class AwsGateway:
             headers = tuple(
                 (name, value) for name, value in upstream.getheaders() if name.lower() not in _HOP_BY_HOP
             )
-            return _Response(upstream.status, headers, body, upstream.reason)
+            return GatewayResponse(upstream.status, headers, body, upstream.reason)
         except (OSError, http.client.HTTPException) as exc:
             logger.warning("moto did not answer %s %s: %s", request.method, request.target, exc)
-            return _Response(502, (("Content-Type", "text/plain"),), f"moto unreachable: {exc}\n".encode())
+            return _plain_text(502, f"moto unreachable: {exc}\n")
         finally:
             connection.close()
 
@@ -550,16 +561,16 @@ class _GatewayHandler(BaseHTTPRequestHandler):
 
     def _handle(self) -> None:
         if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
-            self._send(
-                _Response(411, (("Content-Type", "text/plain"),), b"send a Content-Length\n"), head=False
-            )
+            # The unread chunked body would be taken for the next request: drop the connection.
+            self.close_connection = True
+            self._send(_plain_text(411, "send a Content-Length\n"), head=False)
             return
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
-        request = _Request(self.command, self.path, tuple(self.headers.items()), body)
+        request = GatewayRequest(self.command, self.path, tuple(self.headers.items()), body)
         self._send(self.gateway.handle(request), head=self.command == "HEAD")
 
-    def _send(self, response: _Response, *, head: bool) -> None:
+    def _send(self, response: GatewayResponse, *, head: bool) -> None:
         self.send_response_only(response.status, response.reason)
         has_length = False
         for name, value in response.headers:

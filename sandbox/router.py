@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import importlib.util
 import json
+import logging
 import os
 import sys
 import threading
@@ -632,6 +633,7 @@ class EventRouter:
             sys.modules[name] = module
             with redirect_stdout(CAPTURE):
                 module_spec.loader.exec_module(module)
+            _bind_loggers_to_capture(module)
             self._modules[spec.logical_id] = module
             return module
 
@@ -735,6 +737,28 @@ class EventRouter:
         with self._lock:
             self._deliveries.append(delivery)
         return delivery
+
+
+def _bind_loggers_to_capture(module: ModuleType) -> None:
+    """Point the module's Powertools loggers at CAPTURE.
+
+    Powertools keeps one handler per service name, bound to the stdout of whoever created that
+    service's first Logger; if that happened outside a router (a test importing the handler, a CLI
+    run), the handler's lines would never reach a sink.
+    """
+    from aws_lambda_powertools import Logger
+
+    for value in vars(module).values():
+        if not isinstance(value, Logger):
+            continue
+        handler = value.registered_handler
+        if (
+            isinstance(handler, logging.StreamHandler)
+            and not isinstance(handler, logging.FileHandler)
+            and handler.stream is not CAPTURE
+            and handler.stream not in {sys.stderr, sys.__stderr__}
+        ):
+            handler.setStream(CAPTURE)
 
 
 def _lambda_message_attribute(value: Mapping[str, Any]) -> dict[str, Any]:

@@ -423,13 +423,17 @@ class _SlackRequestHandler(BaseHTTPRequestHandler):
         self._reply(self.sink.answer(self.path, headers, query.encode()))
 
     def _reply(self, answer: _Answer) -> None:
-        self.send_response(answer.status)
-        self.send_header("Content-Type", answer.content_type)
-        self.send_header("Content-Length", str(len(answer.body)))
-        for name, value in answer.headers.items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(answer.body)
+        try:
+            self.send_response(answer.status)
+            self.send_header("Content-Type", answer.content_type)
+            self.send_header("Content-Length", str(len(answer.body)))
+            for name, value in answer.headers.items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(answer.body)
+        except (BrokenPipeError, ConnectionResetError):
+            # The client gave up waiting (a `slow` answer past its timeout): nobody is left to answer.
+            self.close_connection = True
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: ARG002 - the standard library's signature
         # The sink records requests itself; the default access log would go to stderr.

@@ -130,8 +130,26 @@ def push(sandbox: Sandbox, raw: Any, base_dir: Path, timeline: Timeline) -> None
         source = ", ".join(args.platforms or []) + (" + attestation" if args.attestation else "")
     result = sandbox.ecr.push(args.repository, args.tag, image)
     timeline.say(f"  ⇪ pushed {args.repository}:{args.tag} ({source}) → {result.digest[:19]}…")
+    if args.tag:
+        _auto_deploy(sandbox, registry_host(sandbox, args.account), args.repository, args.tag, timeline)
     sandbox.settle()
     timeline.record()
+
+
+def _auto_deploy(sandbox: Sandbox, registry: str, repository: str, tag: str, timeline: Timeline) -> None:
+    """What App Runner does on its own for services with automatic deployment on: not a handler call."""
+    from pushpilot.images_ref import ImageRef
+
+    pushed = ImageRef(registry=registry, repository=repository, tag=tag).key
+    client = sandbox.apprunner_client()
+    for summary in client.list_services(MaxResults=20).get("ServiceSummaryList", []):
+        service = sandbox.apprunner.service(summary["ServiceArn"])
+        if not service.auto_deployments_enabled or ImageRef.parse(service.image_identifier).key != pushed:
+            continue
+        if service.operation_in_progress is None:
+            client.start_deployment(ServiceArn=service.arn)
+            timeline.say(f"  ⟳ App Runner starts its own deployment of {service.name} (automatic deployment)")
+    timeline.skip_user_calls()
 
 
 def event(sandbox: Sandbox, raw: Any, base_dir: Path, timeline: Timeline) -> None:

@@ -87,6 +87,8 @@ class Timeline:
             thread = " ↳ (in thread)" if payload.get("thread_ts") else ""
             verb = "updated headline" if post.method == "chat.update" else "message"
             self.say(f"  💬 slack {verb}{thread}: {text}")
+            for code in _code_blocks(payload):
+                self.say(f"       ⤷ {code}")
         for message in self.sandbox.sns_messages():
             body = message.get("Message", "")
             self.notifications.append(
@@ -106,6 +108,20 @@ class Timeline:
             "errors": self.errors,
             "dead_letters": dead_letters,
         }
+
+
+def _code_blocks(payload: dict[str, Any]) -> list[str]:
+    """The commands a message tells people to run (Slack ``` blocks), for the timeline."""
+    found: list[str] = []
+    blocks: list[Any] = list(payload.get("blocks") or [])
+    for attachment in payload.get("attachments") or []:
+        if isinstance(attachment, dict):
+            blocks.extend(attachment.get("blocks") or [])
+    for block in blocks:
+        text = block.get("text", {}).get("text", "") if isinstance(block, dict) else ""
+        if isinstance(text, str) and "```" in text:
+            found.extend(part.strip() for part in text.split("```")[1::2] if part.strip())
+    return found
 
 
 def _maybe_json(text: str) -> Any:

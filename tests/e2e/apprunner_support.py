@@ -92,14 +92,12 @@ def fresh(running: Running) -> Sandbox:
 def create_service(
     client: AppRunnerClient, name: str, image_identifier: str | None = None, **source: Any
 ) -> dict[str, Any]:
-    response = client.create_service(
-        ServiceName=name,
-        SourceConfiguration={
-            "ImageRepository": {
-                "ImageIdentifier": image_identifier or image(name),
-                "ImageRepositoryType": "ECR",
-            },
-            **source,
+    source_configuration: Any = {
+        "ImageRepository": {
+            "ImageIdentifier": image_identifier or image(name),
+            "ImageRepositoryType": "ECR",
         },
-    )
+        **source,
+    }
+    response = client.create_service(ServiceName=name, SourceConfiguration=source_configuration)
     return dict(response["Service"])

@@ -1,14 +1,14 @@
-"""The App Runner emulator through an unmodified boto3 client: state machine, events, errors, paging, faults."""
+"""The App Runner emulator through an unmodified boto3 client: states, events, errors, paging, faults."""
 
 from __future__ import annotations
 
+import http.client
 import json
 import re
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from botocore.exceptions import ClientError
@@ -176,16 +176,17 @@ def test_concurrent_deployments_start_exactly_once(sandbox: Sandbox, service_arn
 
 
 @pytest.mark.parametrize(
-    ("outcome", "operation_status", "event_status", "severity"),
+    ("outcome", "expected"),
     [
-        ("succeeded", "SUCCEEDED", "DeploymentCompletedSuccessfully", "INFO"),
-        ("failed", "FAILED", "DeploymentFailed", "ERROR"),
-        ("rolled_back", "ROLLBACK_SUCCEEDED", "DeploymentFailed", "ERROR"),
+        ("succeeded", ("SUCCEEDED", "DeploymentCompletedSuccessfully", "INFO")),
+        ("failed", ("FAILED", "DeploymentFailed", "ERROR")),
+        ("rolled_back", ("ROLLBACK_SUCCEEDED", "DeploymentFailed", "ERROR")),
     ],
 )
 def test_completing_a_deployment_reports_the_truth(
-    sandbox: Sandbox, service_arn: str, outcome: Any, operation_status: str, event_status: str, severity: str
+    sandbox: Sandbox, service_arn: str, outcome: Any, expected: tuple[str, str, str]
 ) -> None:
+    operation_status, event_status, severity = expected
     operation_id = sandbox.client.start_deployment(ServiceArn=service_arn)["OperationId"]
     sandbox.events.clear()
 
@@ -366,17 +367,23 @@ def test_bad_input_is_rejected_by_the_server_as_aws_does(sandbox: Sandbox) -> No
 
 
 def test_unknown_targets_get_an_aws_json_error(sandbox: Sandbox) -> None:
-    request = urllib.request.Request(
-        sandbox.emulator.url,
-        data=b"{}",
-        method="POST",
-        headers={"X-Amz-Target": "AppRunner.LaunchRocket", "Content-Type": "application/x-amz-json-1.0"},
-    )
-    with pytest.raises(urllib.error.HTTPError) as answer:
-        urllib.request.urlopen(request, timeout=10)  # noqa: S310 -- the emulator's loopback URL
+    address = urlsplit(sandbox.emulator.url)
+    connection = http.client.HTTPConnection(address.hostname or "127.0.0.1", address.port, timeout=10)
+    try:
+        connection.request(
+            "POST",
+            "/",
+            body=b"{}",
+            headers={"X-Amz-Target": "AppRunner.LaunchRocket", "Content-Type": "application/x-amz-json-1.0"},
+        )
+        answer = connection.getresponse()
+        status, body = answer.status, json.loads(answer.read())
+    finally:
+        connection.close()
 
-    assert answer.value.code == 400
-    assert json.loads(answer.value.read())["__type"] == "UnknownOperationException"
+    assert status == 400
+    assert body["__type"] == "UnknownOperationException"
+    assert sandbox.emulator.calls[-1].error == "UnknownOperationException"
 
 
 # --- faults ----------------------------------------------------------------------------------------

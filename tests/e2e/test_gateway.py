@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any, cast
 
 import boto3
 import pytest
@@ -19,6 +19,7 @@ from pushpilot_sandbox.moto_server import MotoHandle, start_moto
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_route53 import Route53Client
+    from mypy_boto3_route53.type_defs import ChangeBatchTypeDef
     from mypy_boto3_sns import SNSClient
     from mypy_boto3_sqs import SQSClient
 
@@ -50,9 +51,9 @@ def gateway(moto: MotoHandle, running_gateway: AwsGateway) -> AwsGateway:
 
 
 def _client(gateway: AwsGateway, service: str, config: Config | None = None) -> Any:
-    return boto3.session.Session().client(
-        service, endpoint_url=gateway.url, region_name=REGION, config=config
-    )
+    # The service name is a plain str here, so no typed overload of Session.client applies.
+    make_client = cast("Callable[..., Any]", boto3.session.Session().client)
+    return make_client(service, endpoint_url=gateway.url, region_name=REGION, config=config)
 
 
 @pytest.fixture
@@ -83,7 +84,7 @@ def _calls(gateway: AwsGateway, service: str) -> list[RecordedCall]:
     return [call for call in gateway.calls if call.service == service]
 
 
-def _www_change(target: str) -> dict[str, Any]:
+def _www_change(target: str) -> ChangeBatchTypeDef:
     return {
         "Changes": [
             {

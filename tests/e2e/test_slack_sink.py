@@ -8,13 +8,12 @@ import urllib.request
 from collections.abc import Iterator
 
 import pytest
+from pushpilot_sandbox.slack_sink import SlackSink
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler, ServerErrorRetryHandler
 from slack_sdk.http_retry.builtin_interval_calculators import FixedValueRetryIntervalCalculator
 from slack_sdk.webhook import WebhookClient
-
-from pushpilot_sandbox.slack_sink import SlackSink
 
 pytestmark = pytest.mark.e2e
 
@@ -70,7 +69,8 @@ def test_post_message_returns_a_fresh_ts_and_update_changes_the_stored_message(s
     second = client.chat_postMessage(channel="C0RELEASES", text="build done", thread_ts=first["ts"])
     updated = client.chat_update(channel="C0RELEASES", ts=first["ts"], text="web is live")
 
-    assert first["ok"] and first["channel"] == "C0RELEASES"
+    assert first["ok"]
+    assert first["channel"] == "C0RELEASES"
     assert first["ts"] < second["ts"]
     assert updated["ts"] == first["ts"]
     assert updated["text"] == "web is live"
@@ -137,7 +137,7 @@ def test_rate_limited_api_call_is_delivered_once_after_retry(sink: SlackSink) ->
 
 def test_rate_limit_carries_retry_after_header(sink: SlackSink) -> None:
     sink.fail_next(429, retry_after=7)
-    request = urllib.request.Request(
+    request = urllib.request.Request(  # noqa: S310 - loopback URL of the sink
         sink.webhook_url(), data=b'{"text": "x"}', headers={"Content-Type": "application/json"}, method="POST"
     )
 

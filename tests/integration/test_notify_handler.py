@@ -15,7 +15,6 @@ from typing import Any
 
 import boto3
 import pytest
-from aws_lambda_powertools.utilities import parameters
 from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.sns.models import sns_backends
@@ -29,7 +28,7 @@ from pushpilot.aws.sns import SnsChannel
 from pushpilot.aws.threads import DeliveryLedger, SlackThreads
 from pushpilot.errors import RetryableError
 from pushpilot.notices import Notice, NoticeKind
-from pushpilot.notify import KindSelection, NotifySettings, deliver, render_q_developer
+from pushpilot.notify import KindSelection, NoticeChannel, NotifySettings, deliver, render_q_developer
 from pushpilot.settings import SettingsError
 from slack_sdk import WebClient
 from slack_sdk.web import SlackResponse
@@ -89,7 +88,10 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
                 {"AttributeName": "pk", "AttributeType": "S"},
                 {"AttributeName": "sk", "AttributeType": "S"},
             ],
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+            KeySchema=[
+                {"AttributeName": "pk", "KeyType": "HASH"},
+                {"AttributeName": "sk", "KeyType": "RANGE"},
+            ],
             BillingMode="PAY_PER_REQUEST",
         )
         sns = boto3.client("sns", region_name=REGION)
@@ -104,7 +106,6 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
         monkeypatch.setenv("TOPIC_ARN", topic_arn)
         monkeypatch.setenv("SLACK_MODE", "none")
         monkeypatch.delenv("NOTIFY_KINDS", raising=False)
-        parameters.clear_caches()
         yield Aws(topic_arn=topic_arn, queue_url=queue_url)
 
 
@@ -178,7 +179,9 @@ def test_malformed_body_is_dropped_not_retried(
 
     assert result == {"batchItemFailures": []}
     assert len(aws.raw_published()) == 1
-    dropped = [record for record in caplog.records if record.getMessage() == "notice dropped: body is not a Notice"]
+    dropped = [
+        record for record in caplog.records if record.getMessage() == "notice dropped: body is not a Notice"
+    ]
     assert [record.message_id for record in dropped] == [r["messageId"] for r in event["Records"][:2]]  # type: ignore[attr-defined]
     assert '"MalformedNotice":[1.0,1.0]' in capsys.readouterr().out
 
@@ -207,7 +210,7 @@ def test_bad_configuration_fails_the_whole_batch(aws: Aws, monkeypatch: pytest.M
         invoke(sqs_event(sample(NoticeKind.LIVE).model_dump_json()))
 
 
-# --- Slack through a fake transport ---------------------------------------------------------------------------
+# --- Slack through a fake transport ------------------------------------------------------------
 
 
 class FakeSlack(WebClient):
@@ -221,8 +224,13 @@ class FakeSlack(WebClient):
         self.before_call: Callable[[str, dict[str, Any]], None] | None = None
         self._next_ts = 0
 
-    def api_call(  # type: ignore[override]
-        self, api_method: str, *, json: dict[str, Any] | None = None, params: dict[str, Any] | None = None, **_: Any
+    def api_call(
+        self,
+        api_method: str,
+        *,
+        json: dict[str, Any] | None = None,
+        params: dict[str, Any] | None = None,
+        **_: Any,
     ) -> SlackResponse:
         arguments = dict(json or params or {})
         hook, self.before_call = self.before_call, None
@@ -277,7 +285,7 @@ def test_bot_mode_threads_a_release_under_one_headline(aws: Aws) -> None:
 def test_a_late_older_notice_does_not_turn_the_headline_back(aws: Aws) -> None:
     slack = FakeSlack()
     channel = _bot(slack)
-    pushed, verified, deploying, live = release_story()
+    pushed, _, deploying, live = release_story()
 
     for notice in (pushed, live, deploying):
         channel.send(notice)
@@ -318,7 +326,7 @@ def test_racing_first_notices_leave_one_headline(aws: Aws) -> None:
 
 def test_slack_outage_does_not_block_sns_and_retry_skips_the_delivered_channel(aws: Aws) -> None:
     slack = FakeSlack()
-    channels = [SnsChannel(aws.topic_arn), _bot(slack)]
+    channels: list[NoticeChannel] = [SnsChannel(aws.topic_arn), _bot(slack)]
     ledger = DeliveryLedger(TABLE)
     ledger.register_lambda_context(FakeLambdaContext())  # type: ignore[arg-type]
     notice = sample(NoticeKind.FAILED)
@@ -359,7 +367,7 @@ def test_rate_limit_left_after_retries_is_retryable(aws: Aws) -> None:
         _bot(slack).send(sample(NoticeKind.PUSHED))
 
 
-# --- credentials from Secrets Manager and SSM -----------------------------------------------------------------
+# --- credentials from Secrets Manager and SSM --------------------------------------------------
 
 
 def _settings(**env: str) -> NotifySettings:
@@ -379,8 +387,12 @@ def test_bot_credentials_from_a_json_secret(aws: Aws) -> None:
 
 def test_webhook_url_from_an_ssm_secure_string(aws: Aws) -> None:
     url = "https://hooks.slack.com/services/T0000/B0000/XXXXXXXX"
-    boto3.client("ssm", region_name=REGION).put_parameter(Name="/pushpilot/slack", Value=url, Type="SecureString")
-    credentials = load_slack_credentials(_settings(SLACK_MODE="webhook", SLACK_PARAMETER_NAME="/pushpilot/slack"))
+    boto3.client("ssm", region_name=REGION).put_parameter(
+        Name="/pushpilot/slack", Value=url, Type="SecureString"
+    )
+    credentials = load_slack_credentials(
+        _settings(SLACK_MODE="webhook", SLACK_PARAMETER_NAME="/pushpilot/slack")
+    )
     assert credentials.webhook_url is not None
     assert credentials.webhook_url.get_secret_value() == url
 
@@ -389,7 +401,7 @@ def test_missing_secret_is_a_settings_error_that_does_not_block_sns(aws: Aws) ->
     settings = _settings(SLACK_MODE="bot", SLACK_SECRET_ID="pushpilot/missing", SLACK_CHANNEL="C0X")
     with pytest.raises(SettingsError, match="does not exist"):
         load_slack_credentials(settings)
-    channels = [SnsChannel(aws.topic_arn), SlackChannel(settings, SlackThreads(TABLE))]
+    channels: list[NoticeChannel] = [SnsChannel(aws.topic_arn), SlackChannel(settings, SlackThreads(TABLE))]
     report = deliver(sample(NoticeKind.LIVE), channels, selection=KindSelection(everything=True))
     assert [(r.channel, r.status) for r in report.results] == [("sns", "sent"), ("slack", "rejected")]
 

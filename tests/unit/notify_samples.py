@@ -98,7 +98,9 @@ def _domain_notice(kind: NoticeKind, severity: Severity, title: str, summary: st
             "severity": severity,
             "title": title,
             "summary": summary,
-            "links": (Link(label="Custom domains", url=CONSOLE.replace("active_tab=logs", "active_tab=domains")),),
+            "links": (
+                Link(label="Custom domains", url=CONSOLE.replace("active_tab=logs", "active_tab=domains")),
+            ),
             "thread_key": f"domain#{SERVICE}#{DOMAIN}",
             "dedupe_key": f"domain#{SERVICE}#{DOMAIN}#{kind.value}",
             "occurred_at": OCCURRED_AT,
@@ -129,7 +131,8 @@ SAMPLES: dict[NoticeKind, Notice] = {
         NoticeKind.REJECTED,
         Severity.FAILURE,
         "Image rejected: linux/arm64 only",
-        "App Runner runs linux/amd64 only; this image would fail with `exec format error`. Nothing was deployed.",
+        "App Runner runs linux/amd64 only; this image would fail with `exec format error`. "
+        "Nothing was deployed.",
         stage="rejected",
         next_step=(
             "docker buildx build --platform linux/amd64 "
@@ -240,7 +243,7 @@ SAMPLES: dict[NoticeKind, Notice] = {
         details=(
             "#12 [builder 4/6] RUN pip install --no-cache-dir -r requirements.txt",
             "#12 4.310 ERROR: Could not find a version that satisfies the requirement psycopg3==3.2.1",
-            "#12 ERROR: process \"/bin/sh -c pip install -r requirements.txt\" did not complete successfully",
+            '#12 ERROR: process "/bin/sh -c pip install -r requirements.txt" did not complete successfully',
         ),
     ),
     NoticeKind.BUILD_STOPPED: _build_notice(

@@ -106,9 +106,8 @@ class FakeNotices:
     def __init__(self) -> None:
         self.published: list[Notice] = []
 
-    def publish(self, notice: Notice) -> str:
+    def publish(self, notice: Notice) -> None:
         self.published.append(notice)
-        return f"message-{len(self.published)}"
 
 
 # --- state changes -----------------------------------------------------------------------------------
@@ -599,3 +598,17 @@ def test_fixtures_keep_the_documented_shape() -> None:
         raw = raw_event(name)
         event = EVENT_ADAPTER.validate_python(copy.deepcopy(raw))
         assert event.source == "aws.codebuild"
+
+
+@pytest.mark.parametrize(
+    ("value", "number"), [(42, 42), (55.0, 55), (55.5, None), ("42", None), (None, None)]
+)
+def test_an_odd_build_number_is_no_number_not_a_rejection(value: object, number: int | None) -> None:
+    raw = raw_event("codebuild-build-in-progress.json")
+    raw["detail"]["additional-information"]["build-number"] = value
+    raw["detail"]["additional-information"]["exported-environment-variables"] = [{"name": "IMAGE_URI"}]
+
+    extras = BuildEventExtras.model_validate(raw)
+
+    assert extras.build_number == number
+    assert extras.exported("IMAGE_URI") is None

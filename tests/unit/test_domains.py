@@ -675,3 +675,22 @@ def test_only_our_records_or_listed_conflicts_are_ever_changed(
     # The plan fits the zones as Route 53 would apply it, and converges.
     settled = project(zones, result)
     assert plan([wanted], list(settled), take_over=take_over).changes == ()
+
+
+def test_wildcard_domain_gets_a_cname_and_a_marker_route53_can_store() -> None:
+    result = plan([domain("*.shop.example", www=False, validations=())], [zone("shop.example", "ZSHOP")])
+
+    assert data_changes(result) == [(ChangeAction.CREATE, "CNAME", "*.shop.example")]
+    marker = next(c.record for c in result.changes if is_marker(c.record))
+    # Route 53 lists a literal asterisk as \052: both spellings are the same name.
+    assert marker.name == RecordSet(name="_pushpilot-cname-\\052.shop.example.", type="TXT").name
+    settled = project([zone("shop.example", "ZSHOP")], result)
+    assert plan([domain("*.shop.example", www=False, validations=())], list(settled)).changes == ()
+
+
+def test_long_labels_get_markers_within_dns_limits() -> None:
+    label = "a" * 60
+    name = marker_name(f"{label}.shop.example", "CNAME", "shop.example")
+
+    assert all(len(part) <= 63 for part in name.split("."))
+    assert name != marker_name(f"{'b' * 60}.shop.example", "CNAME", "shop.example")

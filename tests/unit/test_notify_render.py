@@ -132,7 +132,9 @@ def test_headline_follows_the_release_stage() -> None:
 def test_huge_details_are_truncated_within_one_section() -> None:
     lines = tuple(f"Step {n}: " + "x" * 120 for n in range(400))
     notice = sample(NoticeKind.BUILD_FAILED).model_copy(update={"details": lines})
-    details = [b for b in render_slack_reply(notice).blocks if "*Details*" in b.get("text", {}).get("text", "")]
+    details = [
+        b for b in render_slack_reply(notice).blocks if "*Details*" in b.get("text", {}).get("text", "")
+    ]
     text = details[0]["text"]["text"]
     assert len(text) <= MAX_SECTION_TEXT
     assert text.startswith("*Details*\n```\nStep 0:")
@@ -197,21 +199,17 @@ def test_sns_subject_keeps_what_ascii_can_say() -> None:
 # --- noise filter and settings ------------------------------------------------------------------------
 
 
+NOISY = {kind for kind, notice in SAMPLES.items() if notice.severity in {Severity.FAILURE, Severity.WARNING}}
+
+
 @pytest.mark.parametrize(
     ("raw", "expected"),
     [
         ("all", set(NoticeKind)),
         ("", set(NoticeKind)),
-        (
-            "failures",
-            {kind for kind, notice in SAMPLES.items() if notice.severity in {Severity.FAILURE, Severity.WARNING}},
-        ),
+        ("failures", NOISY),
         ("live, failed", {NoticeKind.LIVE, NoticeKind.FAILED}),
-        (
-            "failures,live",
-            {kind for kind, notice in SAMPLES.items() if notice.severity in {Severity.FAILURE, Severity.WARNING}}
-            | {NoticeKind.LIVE},
-        ),
+        ("failures,live", NOISY | {NoticeKind.LIVE}),
     ],
 )
 def test_should_send_selects_kinds(raw: str, expected: set[NoticeKind]) -> None:

@@ -73,7 +73,7 @@ class _ExportedVariable(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     name: str
-    value: str = ""
+    value: str | None = None
 
 
 class _ExtrasInformation(BaseModel):
@@ -81,6 +81,14 @@ class _ExtrasInformation(BaseModel):
 
     build_number: int | None = Field(default=None, alias="build-number")
     exported: tuple[_ExportedVariable, ...] = Field(default=(), alias="exported-environment-variables")
+
+    @field_validator("build_number", mode="before")
+    @classmethod
+    def _whole_number_or_none(cls, value: object) -> object:
+        # Samples carry 55 or 55.0; anything else is no number, never a reason to reject the event.
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
 
     @field_validator("exported", mode="before")
     @classmethod
@@ -104,9 +112,10 @@ class _ExtrasDetail(BaseModel):
 class BuildEventExtras(BaseModel):
     """The build number and the two image exports from a raw CodeBuild event.
 
-    Real Build State Change events carry the buildspec's exported variables under
-    `detail.additional-information.exported-environment-variables` as `{name, value}` items; the
-    documentation's samples predate exported variables and omit them, so both may be absent.
+    When a buildspec exports variables, Build State Change events are read by their consumers at
+    `detail.additional-information.exported-environment-variables` as `{name, value}` items; AWS's
+    published samples predate exported variables and omit them, so they may be absent and
+    `batch_get_builds` stays the authoritative source.
     """
 
     model_config = ConfigDict(frozen=True, extra="ignore")
@@ -620,7 +629,7 @@ class BuildFactsSource(Protocol):
 
 
 class NoticeSink(Protocol):
-    def publish(self, notice: Notice) -> str: ...
+    def publish(self, notice: Notice) -> None: ...
 
 
 def needs_build_facts(event: CodeBuildStateEvent, extras: BuildEventExtras) -> bool:

@@ -174,7 +174,8 @@ def _more(count: int) -> str:
 
 
 def clip_lines(lines: Sequence[str], budget: int) -> str:
-    """Keep whole lines from the top while they fit in `budget`, then say how many were left out."""
+    """Keep whole lines from the top while they fit in `budget`, then say how many were left out.
+    Hand-written: textwrap.shorten collapses the newlines that make log lines readable."""
     whole = "\n".join(lines)
     if len(whole) <= budget:
         return whole

@@ -20,16 +20,13 @@ class NoticeQueue:
         self._queue_url = queue_url
         self._client: SQSClient = client or clients.client("sqs")
 
-    def publish(self, notice: Notice) -> str:
-        """Queue the notice as JSON; returns the SQS message id."""
+    def publish(self, notice: Notice) -> None:
+        """Queue the notice as JSON."""
         try:
-            response = self._client.send_message(
-                QueueUrl=self._queue_url, MessageBody=notice.model_dump_json()
-            )
+            self._client.send_message(QueueUrl=self._queue_url, MessageBody=notice.model_dump_json())
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code", "")
             # A lost notice is worse than a repeated one (the notifier dedupes): always retry.
             raise RetryableError(f"could not queue notice {notice.dedupe_key}: {code}") from exc
         except BotoCoreError as exc:
             raise RetryableError(f"could not queue notice {notice.dedupe_key}: {type(exc).__name__}") from exc
-        return response["MessageId"]

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
+from functools import cache
 from http.client import HTTPException, RemoteDisconnected
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.error import URLError
@@ -25,6 +26,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.http_retry import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler, RetryHandler
 from slack_sdk.http_retry.builtin_handlers import ServerErrorRetryHandler
 
+from pushpilot.aws import clients
 from pushpilot.errors import PermanentError, PushpilotError, RetryableError, ThrottledError
 from pushpilot.notices import Notice
 from pushpilot.notify import (
@@ -38,6 +40,7 @@ from pushpilot.notify import (
 from pushpilot.settings import SettingsError
 
 if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.parameters import SecretsProvider, SSMProvider
     from slack_sdk import WebClient
     from slack_sdk.http_retry.request import HttpRequest
     from slack_sdk.http_retry.response import HttpResponse
@@ -108,22 +111,40 @@ def parse_slack_secret(
     return SlackCredentials(mode="webhook", webhook_url=SecretStr(url), channel=channel)
 
 
+@cache
+def _secrets_provider(client: Any) -> SecretsProvider:
+    from aws_lambda_powertools.utilities.parameters import SecretsProvider
+
+    return SecretsProvider(boto3_client=client)
+
+
+@cache
+def _ssm_provider(client: Any) -> SSMProvider:
+    from aws_lambda_powertools.utilities.parameters import SSMProvider
+
+    return SSMProvider(boto3_client=client)
+
+
 def load_slack_credentials(settings: NotifySettings) -> SlackCredentials:
-    """Read the secret through Powertools parameters, whose cache spares a call per notice."""
-    from aws_lambda_powertools.utilities import parameters
+    """Read the secret through Powertools parameters, whose cache spares a call per notice. The
+    providers get the project's clients (retry mode, endpoint settings), one provider per client."""
     from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 
     if settings.slack_mode == "none":
         raise SettingsError("SLACK_MODE=none has no Slack credentials")
-    source = settings.slack_secret_id or settings.slack_parameter_name or ""
+    max_age = settings.slack_secret_max_age
     try:
         if settings.slack_secret_id:
-            raw = parameters.get_secret(settings.slack_secret_id, max_age=settings.slack_secret_max_age)
+            source = settings.slack_secret_id
+            raw = _secrets_provider(clients.client("secretsmanager")).get(source, max_age=max_age)
         else:
-            raw = parameters.get_parameter(source, decrypt=True, max_age=settings.slack_secret_max_age)
+            source = settings.slack_parameter_name or ""
+            raw = _ssm_provider(clients.client("ssm")).get(source, max_age=max_age, decrypt=True)
     except GetParameterError as exc:
         # Powertools wraps the botocore error without `from`: the original is the implicit context.
         raise _secret_error(exc.__cause__ or exc.__context__, source) from exc
+    if not isinstance(raw, str):
+        raise SettingsError(f"the Slack secret {source} is not a string")
     return parse_slack_secret(raw, mode=settings.slack_mode, default_channel=settings.slack_channel)
 
 
@@ -142,7 +163,8 @@ def _secret_error(cause: BaseException | None, source: str) -> PushpilotError:
 
 
 class _Redactor(logging.Filter):
-    """slack-sdk logs request URLs at info/debug; a webhook's URL is its credential."""
+    """slack-sdk logs request URLs at info/debug; a webhook's URL is its credential. Hand-written:
+    neither slack-sdk nor Powertools redacts values it was not told about."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -184,9 +206,10 @@ class BoundedRateLimitRetryHandler(RateLimitErrorRetryHandler):
         response: HttpResponse | None = None,
         error: Exception | None = None,
     ) -> bool:
-        if not super()._can_retry(state=state, request=request, response=response, error=error):
+        if response is None or not super()._can_retry(
+            state=state, request=request, response=response, error=error
+        ):
             return False
-        assert response is not None  # noqa: S101 - the parent accepts only responses with status 429
         values = next((value for key, value in response.headers.items() if key.lower() == "retry-after"), [])
         try:
             wait = int(values[0]) if values else 1

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
-from pydantic import BaseModel, ConfigDict
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 from pushpilot.aws import clients
 from pushpilot.aws.apprunner import ServiceSnapshot
@@ -54,7 +54,9 @@ class InFlight(BaseModel):
 
     digest: str
     release_id: str
-    started_at: str
+    # A pending push becomes the in-flight deployment by a copy inside DynamoDB (take_pending), so
+    # the push time is accepted as the start time.
+    started_at: str = Field(validation_alias=AliasChoices("started_at", "pushed_at"))
     operation_id: str | None = None
 
 
