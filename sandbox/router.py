@@ -232,6 +232,7 @@ class EventRouter:
         self._dead_letters: list[DeadLetter] = []
         self._sqs: SQSClient | None = None
         self._sns: SNSClient | None = None
+        self.retry_delay_seconds = 0.2
 
     # --- what the template defines -------------------------------------------------------------
 
@@ -369,7 +370,11 @@ class EventRouter:
     ) -> Delivery:
         attempts = 0
         result = _Result(request_id="")
-        for _ in range(1 + spec.invoke_config.maximum_retry_attempts):
+        for attempt in range(1 + spec.invoke_config.maximum_retry_attempts):
+            if attempt:
+                # Lambda waits a minute, then two, before its retries; a short pause keeps that
+                # order of events (a concurrent duplicate finishes before the retry) at sandbox speed.
+                time.sleep(self.retry_delay_seconds * attempt)
             attempts += 1
             result = self._invoke(spec, payload)
             if result.failure is None:
