@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import TextIO
 
 from botocore.exceptions import NoCredentialsError, NoRegionError
+from pydantic import ValidationError
+
 from pushpilot.dns_reconcile import CustomDomainSource, ZoneStore, read_zones
 from pushpilot.domains import (
     CustomDomainState,
@@ -31,7 +33,6 @@ from pushpilot.domains import (
     stale_changes,
 )
 from pushpilot.errors import PushpilotError
-from pydantic import ValidationError
 
 EXIT_OK = 0
 EXIT_REFUSED = 1

@@ -12,9 +12,10 @@ import sys
 from typing import Protocol, Self, TextIO
 
 from botocore.exceptions import NoCredentialsError, NoRegionError
+from pydantic import BaseModel, ConfigDict
+
 from pushpilot.errors import PushpilotError
 from pushpilot.images import APP_RUNNER_PLATFORM, Platform, Verdict, VerdictStatus
-from pydantic import BaseModel, ConfigDict
 
 EXIT_CODES = {VerdictStatus.PASS: 0, VerdictStatus.REJECT: 1, VerdictStatus.UNKNOWN: 2}
 EXIT_ERROR = 2

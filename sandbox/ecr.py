@@ -13,8 +13,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from pushpilot_sandbox.oci import ImageSet, StoredManifest, sha256_digest
 from pydantic import BaseModel, ConfigDict
+
+from pushpilot_sandbox.oci import ImageSet, StoredManifest, sha256_digest
 
 if TYPE_CHECKING:
     from mypy_boto3_ecr import ECRClient

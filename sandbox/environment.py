@@ -16,6 +16,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
 import boto3
+
 from pushpilot_sandbox.apprunner import AppRunnerEmulator
 from pushpilot_sandbox.ecr import BlobStore, EcrSandbox
 from pushpilot_sandbox.gateway import AwsGateway
@@ -88,7 +89,11 @@ class Sandbox:
         self.gateway.start()
         self._started.append(self.gateway)
         self.ecr = EcrSandbox(
-            ecr=self.direct_client("ecr"), blobs=self.blobs, emit=self.bus.append, account_id=account, region=region
+            ecr=self.direct_client("ecr"),
+            blobs=self.blobs,
+            emit=self.bus.append,
+            account_id=account,
+            region=region,
         )
         self.apprunner = AppRunnerEmulator(
             account_id=account,
@@ -145,11 +150,17 @@ class Sandbox:
 
     def direct_client(self, service: str) -> Any:
         """A client straight to moto, for setup and inspection: its calls are not handler calls."""
-        return boto3.client(service, region_name=self.config.region, endpoint_url=self.moto_url, **_CREDENTIALS)  # type: ignore[call-overload]
+        return boto3.client(
+            service, region_name=self.config.region, endpoint_url=self.moto_url, **_CREDENTIALS
+        )  # type: ignore[call-overload]
 
     def apprunner_client(self) -> AppRunnerClient:
         client: AppRunnerClient = boto3.client(
-            "apprunner", region_name=self.config.region, endpoint_url=self.apprunner_url, **_CREDENTIALS
+            "apprunner",
+            region_name=self.config.region,
+            endpoint_url=self.apprunner_url,
+            aws_access_key_id="sandbox",
+            aws_secret_access_key="sandbox",
         )
         return client
 
@@ -173,7 +184,9 @@ class Sandbox:
             return None
         sqs: SQSClient = self.direct_client("sqs")
         queue_url = sqs.create_queue(QueueName="sandbox-sns-capture")["QueueUrl"]
-        queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
         self.direct_client("sns").subscribe(
             TopicArn=topic.ref, Protocol="sqs", Endpoint=queue_arn, Attributes={"RawMessageDelivery": "false"}
         )
@@ -191,7 +204,9 @@ class Sandbox:
             return ref.digest
         ecr: ECRClient = self.direct_client("ecr")
         try:
-            images = ecr.describe_images(repositoryName=ref.repository, imageIds=[{"imageTag": ref.tag or "latest"}])
+            images = ecr.describe_images(
+                repositoryName=ref.repository, imageIds=[{"imageTag": ref.tag or "latest"}]
+            )
         except ecr.exceptions.ClientError:
             return None
         details = images.get("imageDetails", [])
@@ -238,7 +253,9 @@ class Sandbox:
         sqs: SQSClient = self.direct_client("sqs")
         messages: list[dict[str, Any]] = []
         while True:
-            batch = sqs.receive_message(QueueUrl=self.sns_capture_url, MaxNumberOfMessages=10, WaitTimeSeconds=0)
+            batch = sqs.receive_message(
+                QueueUrl=self.sns_capture_url, MaxNumberOfMessages=10, WaitTimeSeconds=0
+            )
             items = batch.get("Messages", [])
             if not items:
                 return messages

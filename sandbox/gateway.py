@@ -35,9 +35,10 @@ from botocore.exceptions import UnknownServiceError
 from botocore.model import OperationModel, ServiceModel
 from botocore.parsers import ResponseParserError, create_parser
 from moto.core.models import DEFAULT_ACCOUNT_ID
+from pydantic import BaseModel, ConfigDict, Field
+
 from pushpilot_sandbox.ecr import BlobStore
 from pushpilot_sandbox.httpserver import LoopbackServer
-from pydantic import BaseModel, ConfigDict, Field
 
 if TYPE_CHECKING:
     from mypy_boto3_ecr import ECRClient

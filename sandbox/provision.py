@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Final
 
 import boto3
+
 from pushpilot_sandbox.template import (
     PhysicalResource,
     Pseudo,

@@ -29,6 +29,8 @@ from typing import TYPE_CHECKING, Any, Final, Literal, cast
 
 import boto3
 from moto.events.models import EventPattern
+from pydantic import BaseModel, ConfigDict
+
 from pushpilot_sandbox.logcapture import CAPTURE, LogSink
 from pushpilot_sandbox.template import (
     DEFAULT_BUS,
@@ -44,7 +46,6 @@ from pushpilot_sandbox.template import (
     load_template,
     read_functions,
 )
-from pydantic import BaseModel, ConfigDict
 
 if TYPE_CHECKING:
     from mypy_boto3_sns import SNSClient

@@ -11,8 +11,9 @@ from pathlib import Path
 from typing import Any, Literal, TextIO
 
 import yaml
-from pushpilot_sandbox.environment import Sandbox, SandboxConfig
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from pushpilot_sandbox.environment import Sandbox, SandboxConfig
 
 
 class ScenarioError(Exception):
@@ -134,5 +135,7 @@ def run_scenario(path: Path, *, out: TextIO, report_path: Path | None = None) ->
     report = ScenarioRunner(scenario, base_dir=path.parent, out=out).run()
     if report_path is not None:
         report_path.parent.mkdir(parents=True, exist_ok=True)
-        report_path.write_text(json.dumps(report, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8")
+        report_path.write_text(
+            json.dumps(report, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8"
+        )
     return report

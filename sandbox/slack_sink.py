@@ -17,8 +17,9 @@ from types import TracebackType
 from typing import Any, Final, Literal, Self
 from urllib.parse import parse_qs, urlsplit
 
-from pushpilot_sandbox.httpserver import LoopbackServer
 from pydantic import BaseModel, ConfigDict
+
+from pushpilot_sandbox.httpserver import LoopbackServer
 
 TEAM_ID: Final = "T0SANDBOX"
 BOT_ID: Final = "B0SANDBOX"

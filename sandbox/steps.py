@@ -54,25 +54,23 @@ def apply_setup(sandbox: Sandbox, setup: Setup, timeline: Timeline) -> None:
         sandbox.ecr.create_repository(name)
     route53 = sandbox.route53()
     for zone in setup.hosted_zones:
-        zone_id = route53.create_hosted_zone(Name=zone.name, CallerReference=str(uuid.uuid4()))["HostedZone"]["Id"]
-        if zone.records:
-            route53.change_resource_record_sets(
-                HostedZoneId=zone_id,
-                ChangeBatch={
-                    "Changes": [
-                        {
-                            "Action": "CREATE",
-                            "ResourceRecordSet": {
-                                "Name": record.name,
-                                "Type": record.type,  # type: ignore[typeddict-item]
-                                "TTL": record.ttl,
-                                "ResourceRecords": [{"Value": value} for value in record.values],
-                            },
-                        }
-                        for record in zone.records
-                    ]
+        zone_id = route53.create_hosted_zone(Name=zone.name, CallerReference=str(uuid.uuid4()))["HostedZone"][
+            "Id"
+        ]
+        changes: list[Any] = [
+            {
+                "Action": "CREATE",
+                "ResourceRecordSet": {
+                    "Name": record.name,
+                    "Type": record.type,
+                    "TTL": record.ttl,
+                    "ResourceRecords": [{"Value": value} for value in record.values],
                 },
-            )
+            }
+            for record in zone.records
+        ]
+        if changes:
+            route53.change_resource_record_sets(HostedZoneId=zone_id, ChangeBatch={"Changes": changes})
         timeline.say(f"  ⌂ hosted zone {zone.name} with {len(zone.records)} record(s)")
     client = sandbox.apprunner_client()
     for service in setup.services:
@@ -82,7 +80,9 @@ def apply_setup(sandbox: Sandbox, setup: Setup, timeline: Timeline) -> None:
             SourceConfiguration={
                 "ImageRepository": {
                     "ImageIdentifier": identifier,
-                    "ImageRepositoryType": "ECR_PUBLIC" if identifier.startswith("public.ecr.aws/") else "ECR",
+                    "ImageRepositoryType": "ECR_PUBLIC"
+                    if identifier.startswith("public.ecr.aws/")
+                    else "ECR",
                     "ImageConfiguration": {"Port": "8080"},
                 },
                 "AutoDeploymentsEnabled": service.auto_deploy,
@@ -169,7 +169,7 @@ class CompleteArgs(_Args):
     outcome: Literal["succeeded", "failed", "rolled_back"]
 
 
-def complete_operation(sandbox: Sandbox, raw: Any, base_dir: Path, timeline: Timeline) -> None:
+def complete_operation(sandbox: Sandbox, raw: Any, _base_dir: Path, timeline: Timeline) -> None:
     args = _args(CompleteArgs, raw, "complete_operation")
     operation = sandbox.apprunner.complete_operation(args.service, args.outcome)
     timeline.say(f"  ◼ App Runner ends {operation.type} on {args.service}: {operation.status}")
@@ -183,11 +183,13 @@ class DomainArgs(_Args):
     www: bool = True
 
 
-def associate_domain(sandbox: Sandbox, raw: Any, base_dir: Path, timeline: Timeline) -> None:
+def associate_domain(sandbox: Sandbox, raw: Any, _base_dir: Path, timeline: Timeline) -> None:
     args = _args(DomainArgs, raw, "associate_domain")
     client = sandbox.apprunner_client()
     arn = sandbox.apprunner.service(args.service).arn
-    response = client.associate_custom_domain(ServiceArn=arn, DomainName=args.domain, EnableWWWSubdomain=args.www)
+    response = client.associate_custom_domain(
+        ServiceArn=arn, DomainName=args.domain, EnableWWWSubdomain=args.www
+    )
     records = response["CustomDomain"].get("CertificateValidationRecords", [])
     timeline.say(
         f"  ⚭ {args.domain}{' (+www)' if args.www else ''} linked to {args.service}: "
@@ -199,7 +201,7 @@ def associate_domain(sandbox: Sandbox, raw: Any, base_dir: Path, timeline: Timel
 
 
 def _scheduled(schedule: str) -> Callable[[Sandbox, Any, Path, Timeline], None]:
-    def run(sandbox: Sandbox, raw: Any, base_dir: Path, timeline: Timeline) -> None:
+    def run(sandbox: Sandbox, _raw: Any, _base_dir: Path, timeline: Timeline) -> None:
         timeline.say(f"  ⏲ scheduled {schedule}")
         sandbox.router.invoke_schedule("ReconcileFunction", schedule)
         sandbox.settle()
@@ -216,15 +218,20 @@ class BuildArgs(_Args):
     source_version: str | None = None
     image_uri: str | None = None
     image_digest: str | None = None
-    push: str | None = Field(default=None, description="repository:tag whose last pushed digest the build exported")
+    push: str | None = Field(
+        default=None, description="repository:tag whose last pushed digest the build exported"
+    )
 
 
-def build(sandbox: Sandbox, raw: Any, base_dir: Path, timeline: Timeline) -> None:
+def build(sandbox: Sandbox, raw: Any, _base_dir: Path, timeline: Timeline) -> None:
     from pushpilot_sandbox.codebuild import emit_build
 
     args = _args(BuildArgs, raw, "build")
     emit_build(sandbox, args)
-    timeline.say(f"  ⚒ CodeBuild {args.project}: {args.status}" + (f" in {args.failed_phase}" if args.failed_phase else ""))
+    timeline.say(
+        f"  ⚒ CodeBuild {args.project}: {args.status}"
+        + (f" in {args.failed_phase}" if args.failed_phase else "")
+    )
     sandbox.settle()
     timeline.record()
 
@@ -237,7 +244,7 @@ class SlackArgs(_Args):
     recover: bool = False
 
 
-def slack(sandbox: Sandbox, raw: Any, base_dir: Path, timeline: Timeline) -> None:
+def slack(sandbox: Sandbox, raw: Any, _base_dir: Path, timeline: Timeline) -> None:
     args = _args(SlackArgs, raw, "slack")
     if args.recover:
         sandbox.slack.recover()
@@ -258,13 +265,15 @@ class FaultArgs(_Args):
     status: int = 400
 
 
-def fault(sandbox: Sandbox, raw: Any, base_dir: Path, timeline: Timeline) -> None:
+def fault(sandbox: Sandbox, raw: Any, _base_dir: Path, timeline: Timeline) -> None:
     args = _args(FaultArgs, raw, "fault")
     if args.service == "apprunner":
         sandbox.apprunner.inject_fault(args.operation, args.code, times=args.times, status=args.status)
     else:
-        sandbox.gateway.inject_fault(args.service, args.operation, code=args.code, status=args.status, times=args.times)
-    timeline.say(f"  ⚑ {args.service}.{args.operation} will answer {args.code} {args.times}×")
+        sandbox.gateway.inject_fault(
+            args.service, args.operation, code=args.code, status=args.status, times=args.times
+        )
+    timeline.say(f"  ⚑ {args.service}.{args.operation} will answer {args.code} {args.times}x")
 
 
 ACTIONS: dict[str, Callable[[Sandbox, Any, Path, Timeline], None]] = {

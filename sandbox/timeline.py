@@ -62,20 +62,30 @@ class Timeline:
         quiet: dict[str, int] = {}
         for call in apprunner_calls:
             if call.mutating:
-                self.calls.append({"service": "apprunner", "operation": call.operation, "params": call.params})
+                self.calls.append(
+                    {"service": "apprunner", "operation": call.operation, "params": call.params}
+                )
                 self.say(f"  ☁ apprunner.{call.operation} {_short_params(call.params)}")
         for gateway_call in gateway_calls:
             if not gateway_call.mutating:
                 continue
             self.calls.append(
-                {"service": gateway_call.service, "operation": gateway_call.operation, "params": gateway_call.params}
+                {
+                    "service": gateway_call.service,
+                    "operation": gateway_call.operation,
+                    "params": gateway_call.params,
+                }
             )
             if gateway_call.service in _QUIET_SERVICES:
                 quiet[gateway_call.service] = quiet.get(gateway_call.service, 0) + 1
             else:
-                self.say(f"  ☁ {gateway_call.service}.{gateway_call.operation} {_short_params(gateway_call.params)}")
+                name = f"{gateway_call.service}.{gateway_call.operation}"
+                self.say(f"  ☁ {name} {_short_params(gateway_call.params)}")
         if quiet:
-            self.say("  · bookkeeping: " + ", ".join(f"{count} {service} writes" for service, count in quiet.items()))
+            self.say(
+                "  · bookkeeping: "
+                + ", ".join(f"{count} {service} writes" for service, count in quiet.items())
+            )
 
     def _notifications(self) -> None:
         posts = self.sandbox.slack.posts[self._slack_seen :]
@@ -83,7 +93,9 @@ class Timeline:
         for post in posts:
             payload = post.payload
             text = str(payload.get("text") or "")
-            self.notifications.append({"channel": "slack", "text": text, "payload": payload, "method": post.method})
+            self.notifications.append(
+                {"channel": "slack", "text": text, "payload": payload, "method": post.method}
+            )
             thread = " ↳ (in thread)" if payload.get("thread_ts") else ""
             verb = "updated headline" if post.method == "chat.update" else "message"
             self.say(f"  💬 slack {verb}{thread}: {text}")
@@ -97,10 +109,13 @@ class Timeline:
             self.say(f"  ✉ sns: {message.get('Subject') or body[:100]}")
 
     def report(self) -> dict[str, Any]:
-        dead_letters: list[Any] = [letter.model_dump(mode="json") for letter in self.sandbox.router.dead_letters]
+        dead_letters: list[Any] = [
+            letter.model_dump(mode="json") for letter in self.sandbox.router.dead_letters
+        ]
         for logical_id in ("NoticeDeadLetterQueue", "EventDeliveryDeadLetterQueue"):
             dead_letters.extend(
-                {"queue": logical_id, "message": message} for message in self.sandbox.queue_messages(logical_id)
+                {"queue": logical_id, "message": message}
+                for message in self.sandbox.queue_messages(logical_id)
             )
         return {
             "calls": self.calls,
@@ -132,13 +147,15 @@ def _maybe_json(text: str) -> Any:
 
 
 def _summarize(detail: dict[str, Any]) -> str:
-    parts = []
-    for key in ("reason", "verdict", "outcome", "rollout", "follow_up", "index"):
-        if detail.get(key):
-            parts.append(f"{key}={detail[key]}")
+    keys = ("reason", "verdict", "outcome", "rollout", "follow_up", "index")
+    parts = [f"{key}={detail[key]}" for key in keys if detail.get(key)]
     services = detail.get("services")
     if isinstance(services, list) and services:
-        parts.append("; ".join(f"{item.get('service')}: {item.get('status')}" for item in services if isinstance(item, dict)))
+        parts.append(
+            "; ".join(
+                f"{item.get('service')}: {item.get('status')}" for item in services if isinstance(item, dict)
+            )
+        )
     return f" ({', '.join(parts)})" if parts else ""
 
 

@@ -9,6 +9,8 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import TypeAdapter
+
 from pushpilot.aws.codebuild import BuildLookup
 from pushpilot.aws.logs import BuildLogs
 from pushpilot.aws.notice_queue import NoticeQueue
@@ -16,7 +18,6 @@ from pushpilot.builds import BuildEventExtras, BuildSettings, handle_build_event
 from pushpilot.events import CodeBuildEvent, CodeBuildStateEvent
 from pushpilot.handling import HandlerOutcome, parse_event, run_guarded
 from pushpilot.settings import CoreSettings
-from pydantic import TypeAdapter
 
 logger = Logger()
 metrics = Metrics()
@@ -70,5 +71,5 @@ def _handle(event: dict[str, Any]) -> HandlerOutcome:
 # log_event=False explicitly: POWERTOOLS_LOGGER_LOG_EVENT must never log build environment variables.
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.EVENT_BRIDGE, log_event=False)
 @metrics.log_metrics
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:  # noqa: ARG001 - Lambda's signature
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return run_guarded(event, lambda: _handle(event), logger=logger, metrics=metrics)

@@ -15,6 +15,8 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import ValidationError
+
 from pushpilot.aws import clients
 from pushpilot.aws.slack import SlackChannel
 from pushpilot.aws.sns import SnsChannel
@@ -22,7 +24,6 @@ from pushpilot.aws.threads import DeliveryLedger, SlackThreads
 from pushpilot.errors import RetryableError
 from pushpilot.notices import Notice
 from pushpilot.notify import NoticeChannel, NotifySettings, deliver
-from pydantic import ValidationError
 
 logger = Logger()
 metrics = Metrics()

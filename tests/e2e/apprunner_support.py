@@ -11,9 +11,10 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
+from pydantic import TypeAdapter
+
 from pushpilot.events import AppRunnerEvent
 from pushpilot_sandbox.apprunner import AppRunnerEmulator
-from pydantic import TypeAdapter
 
 if TYPE_CHECKING:
     from mypy_boto3_apprunner import AppRunnerClient

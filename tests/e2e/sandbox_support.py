@@ -29,11 +29,15 @@ class Story:
         return self.timeline.report()
 
     def deployments(self, service: str) -> list[Any]:
-        return [op for op in self.sandbox.apprunner.service(service).operations if op.type == "START_DEPLOYMENT"]
+        return [
+            op for op in self.sandbox.apprunner.service(service).operations if op.type == "START_DEPLOYMENT"
+        ]
 
     def handler_calls(self, service: str, operation: str) -> list[dict[str, Any]]:
         return [
-            call for call in self.report()["calls"] if call["service"] == service and call["operation"] == operation
+            call
+            for call in self.report()["calls"]
+            if call["service"] == service and call["operation"] == operation
         ]
 
     def notices(self, channel: str = "sns") -> list[dict[str, Any]]:

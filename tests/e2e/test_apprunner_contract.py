@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from botocore.model import ListShape, MapShape, Shape, StructureShape
 from botocore.validate import ParamValidator
-from pushpilot_sandbox.apprunner_model import operation_model, output_problems, service_model
 
+from pushpilot_sandbox.apprunner_model import operation_model, output_problems, service_model
 from tests.e2e.apprunner_support import ACCOUNT, REGION, Running, Sandbox, fresh, image, running_emulator
 
 pytestmark = pytest.mark.e2e

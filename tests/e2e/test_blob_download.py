@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler
 
 import pytest
+
 from pushpilot.aws.ecr import MAX_CONFIG_BYTES, BlobUnavailableError, download_blob
 from pushpilot.errors import RetryableError
 from pushpilot_sandbox.httpserver import LoopbackServer

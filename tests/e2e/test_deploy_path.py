@@ -41,14 +41,22 @@ def test_multi_arch_index_with_attestations_deploys(tmp_path: Path) -> None:
     with story(ONE_MANUAL, tmp_path) as run:
         run.step(
             "push",
-            {"repository": "web", "tag": "latest", "platforms": ["linux/amd64", "linux/arm64"], "attestation": True},
+            {
+                "repository": "web",
+                "tag": "latest",
+                "platforms": ["linux/amd64", "linux/arm64"],
+                "attestation": True,
+            },
         )
         assert len(run.handler_calls("apprunner", "StartDeployment")) == 1
         assert run.notice_kinds() == ["verified", "deploying"]
 
 
 def test_auto_deploy_service_is_tracked_not_deployed_by_us(tmp_path: Path) -> None:
-    setup = {"repositories": ["web"], "services": [{"name": "storefront", "image": "web:latest", "auto_deploy": True}]}
+    setup = {
+        "repositories": ["web"],
+        "services": [{"name": "storefront", "image": "web:latest", "auto_deploy": True}],
+    }
     with story(setup, tmp_path) as run:
         run.step("push", {"repository": "web", "tag": "latest", "platforms": ["linux/amd64"]})
         assert run.handler_calls("apprunner", "StartDeployment") == []
@@ -59,7 +67,10 @@ def test_auto_deploy_service_is_tracked_not_deployed_by_us(tmp_path: Path) -> No
 
 
 def test_rejected_image_on_an_auto_deploy_service_warns_loudly(tmp_path: Path) -> None:
-    setup = {"repositories": ["web"], "services": [{"name": "storefront", "image": "web:latest", "auto_deploy": True}]}
+    setup = {
+        "repositories": ["web"],
+        "services": [{"name": "storefront", "image": "web:latest", "auto_deploy": True}],
+    }
     with story(setup, tmp_path) as run:
         run.step("push", {"repository": "web", "tag": "latest", "platforms": ["linux/arm64"]})
         assert run.handler_calls("apprunner", "StartDeployment") == []
@@ -69,9 +80,19 @@ def test_rejected_image_on_an_auto_deploy_service_warns_loudly(tmp_path: Path) -
 
 def test_twenty_pushes_during_one_operation_give_one_follow_up_of_the_newest(tmp_path: Path) -> None:
     with story(ONE_MANUAL, tmp_path) as run:
-        run.step("push", {"repository": "web", "tag": "latest", "platforms": ["linux/amd64"], "seed": "first"})
+        run.step(
+            "push", {"repository": "web", "tag": "latest", "platforms": ["linux/amd64"], "seed": "first"}
+        )
         for number in range(20):
-            run.step("push", {"repository": "web", "tag": "latest", "platforms": ["linux/amd64"], "seed": f"burst-{number}"})
+            run.step(
+                "push",
+                {
+                    "repository": "web",
+                    "tag": "latest",
+                    "platforms": ["linux/amd64"],
+                    "seed": f"burst-{number}",
+                },
+            )
         assert len(run.deployments("storefront")) == 1
         newest = run.sandbox.apprunner.service("storefront")  # the tag now points at the last push
         run.step("complete_operation", {"service": "storefront", "outcome": "succeeded"})

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import boto3
 import pytest
 from botocore.exceptions import ClientError
+
 from pushpilot.events import EcrImageActionEvent
 from pushpilot_sandbox.ecr import BlobStore, EcrSandbox
 from pushpilot_sandbox.gateway import AwsGateway

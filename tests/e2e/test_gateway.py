@@ -11,6 +11,7 @@ import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
+
 from pushpilot.aws import clients
 from pushpilot_sandbox.ecr import BlobStore
 from pushpilot_sandbox.gateway import AwsGateway, RecordedCall, is_mutating, service_model

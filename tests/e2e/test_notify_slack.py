@@ -18,10 +18,10 @@ from typing import Any
 import boto3
 import pytest
 from moto.core import DEFAULT_ACCOUNT_ID
+
 from pushpilot.notices import NoticeKind
 from pushpilot_sandbox.moto_server import MotoHandle, start_moto
 from pushpilot_sandbox.slack_sink import SlackSink
-
 from tests.unit.notify_samples import release_story, sample
 
 REGION = "us-east-1"

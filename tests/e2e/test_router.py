@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import boto3
 import pytest
 from aws_lambda_powertools import Logger
+
 from pushpilot_sandbox.moto_server import MotoHandle, start_moto
 from pushpilot_sandbox.provision import provision
 from pushpilot_sandbox.router import EventRouter, RouterError

@@ -8,12 +8,13 @@ import urllib.request
 from collections.abc import Iterator
 
 import pytest
-from pushpilot_sandbox.slack_sink import SlackSink
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler, ServerErrorRetryHandler
 from slack_sdk.http_retry.builtin_interval_calculators import FixedValueRetryIntervalCalculator
 from slack_sdk.webhook import WebhookClient
+
+from pushpilot_sandbox.slack_sink import SlackSink
 
 pytestmark = pytest.mark.e2e
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import boto3
 import pytest
 from botocore.stub import Stubber
+
 from pushpilot.aws.apprunner_domains import CustomDomainReader
 from pushpilot.errors import NotFoundError, ThrottledError
 

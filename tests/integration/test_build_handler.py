@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import boto3
 import pytest
 from moto import mock_aws
+
 from pushpilot.notices import Notice, NoticeKind
 
 if TYPE_CHECKING:

@@ -10,6 +10,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 from moto import mock_aws
+
 from pushpilot.aws.logs import BuildLogs
 from pushpilot.errors import RetryableError, ThrottledError
 

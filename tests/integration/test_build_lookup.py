@@ -13,6 +13,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 from moto import mock_aws
+
 from pushpilot.aws.codebuild import BuildLookup
 from pushpilot.errors import AccessDeniedError, ThrottledError
 

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import boto3
 import pytest
 from moto import mock_aws
+
 from pushpilot.aws.route53 import Route53Zones
 from pushpilot.domains import CustomDomainState, ValidationRecord
 from pushpilot_cli import dns_cmd

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import boto3
 import pytest
 from moto import mock_aws
+
 from pushpilot.aws.route53 import Route53Zones
 from pushpilot.dns_reconcile import DnsSettings, ReconcileResult, reconcile
 from pushpilot.domains import CustomDomainState, DnsPolicy, ValidationRecord

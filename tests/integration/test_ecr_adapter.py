@@ -12,6 +12,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 from moto import mock_aws
+
 from pushpilot.aws.ecr import BlobUnavailableError, ImageInspector
 from pushpilot.errors import AccessDeniedError, NotFoundError, PermanentError, RetryableError, ThrottledError
 from pushpilot.images import ACCEPTED_MEDIA_TYPES, APP_RUNNER_PLATFORM, OCI_INDEX, OCI_MANIFEST, VerdictStatus

@@ -18,6 +18,9 @@ import pytest
 from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.sns.models import sns_backends
+from slack_sdk import WebClient
+from slack_sdk.web import SlackResponse
+
 from pushpilot.aws.slack import (
     SlackBotChannel,
     SlackChannel,
@@ -30,9 +33,6 @@ from pushpilot.errors import RetryableError
 from pushpilot.notices import Notice, NoticeKind
 from pushpilot.notify import KindSelection, NoticeChannel, NotifySettings, deliver, render_q_developer
 from pushpilot.settings import SettingsError
-from slack_sdk import WebClient
-from slack_sdk.web import SlackResponse
-
 from tests.unit.notify_samples import release_story, sample
 
 REGION = "us-east-1"

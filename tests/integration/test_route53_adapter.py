@@ -10,6 +10,7 @@ import pytest
 from botocore.config import Config
 from botocore.stub import Stubber
 from moto import mock_aws
+
 from pushpilot.aws.route53 import DnsChangeRejectedError, Route53Zones
 from pushpilot.domains import (
     APPRUNNER_ALIAS_HOSTED_ZONE_IDS,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+
 from pushpilot_sandbox.apprunner_model import input_problems, output_problems
 
 ARN = "arn:aws:apprunner:us-east-1:111122223333:service/orders-api/0f3a9c2be6d14a7f8c5e2d1b4a6c8e90"

@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from pydantic import TypeAdapter
+
 from pushpilot.builds import (
     DETAIL_WIDTH,
     HINTS,
@@ -31,7 +33,6 @@ from pushpilot.errors import AccessDeniedError
 from pushpilot.events import CodeBuildEvent, CodeBuildPhaseEvent, CodeBuildStateEvent
 from pushpilot.notices import Notice, NoticeKind, Severity, release_id
 from pushpilot.settings import SettingsError
-from pydantic import TypeAdapter
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 EVENT_ADAPTER: TypeAdapter[CodeBuildEvent] = TypeAdapter(CodeBuildEvent)

@@ -111,9 +111,15 @@ def test_release_is_live_only_when_every_service_is_live_and_a_rollback_wins() -
     [
         ("111122223333.dkr.ecr.us-east-1.amazonaws.com/web:latest", KEY),
         ("111122223333.dkr.ecr.us-east-1.amazonaws.com/web", KEY),
-        ("111122223333.dkr.ecr.us-east-1.amazonaws.com/team/web:v2", "111122223333.dkr.ecr.us-east-1.amazonaws.com/team/web:v2"),
+        (
+            "111122223333.dkr.ecr.us-east-1.amazonaws.com/team/web:v2",
+            "111122223333.dkr.ecr.us-east-1.amazonaws.com/team/web:v2",
+        ),
         ("public.ecr.aws/abc1d2e3/web:1.2", "public.ecr.aws/abc1d2e3/web:1.2"),
-        ("111122223333.dkr.ecr.us-east-1.amazonaws.com/web@sha256:ab", "111122223333.dkr.ecr.us-east-1.amazonaws.com/web@sha256:ab"),
+        (
+            "111122223333.dkr.ecr.us-east-1.amazonaws.com/web@sha256:ab",
+            "111122223333.dkr.ecr.us-east-1.amazonaws.com/web@sha256:ab",
+        ),
     ],
 )
 def test_image_identifiers_reduce_to_the_key_a_push_looks_up(identifier: str, key: str) -> None:

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
 from pushpilot.domains import (
     APPRUNNER_ALIAS_HOSTED_ZONE_IDS,
     AliasTarget,

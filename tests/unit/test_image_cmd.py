@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from pushpilot.errors import AccessDeniedError, NotFoundError, PushpilotError
 from pushpilot.images import APP_RUNNER_PLATFORM, Platform, Verdict, VerdictStatus, judge
 from pushpilot_cli.image_cmd import ImageReference, register

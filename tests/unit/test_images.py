@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
 from pushpilot.images import (
     ACCEPTED_MEDIA_TYPES,
     APP_RUNNER_PLATFORM,

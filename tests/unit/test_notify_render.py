@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from pushpilot.notices import Notice, NoticeKind, Severity
 from pushpilot.notify import (
     KIND_EMOJI,
@@ -34,7 +35,6 @@ from pushpilot.notify import (
     sns_subject,
 )
 from pushpilot.settings import SettingsError
-
 from tests.unit.notify_samples import SAMPLES, sample
 
 GOLDEN = Path(__file__).parent / "golden" / "notify"

@@ -58,11 +58,17 @@ def _decide(service: IndexedService, *, verdict_passed: bool, dry_run: bool) -> 
         if service.auto_deploy:
             return (
                 ActionKind.WARN_AUTO_DEPLOY,
-                "automatic deployment is on: App Runner will deploy this image anyway — turn it off or fix the image",
+                (
+                    "automatic deployment is on: App Runner will deploy this image anyway —"
+                    " turn it off or fix the image"
+                ),
             )
         return ActionKind.HOLD, "the image did not pass the platform check; nothing was deployed"
     if service.auto_deploy:
-        return ActionKind.TRACK_AUTO_DEPLOY, "App Runner deploys this service itself; pushpilot tracks the outcome"
+        return (
+            ActionKind.TRACK_AUTO_DEPLOY,
+            "App Runner deploys this service itself; pushpilot tracks the outcome",
+        )
     if dry_run:
         return ActionKind.DRY_RUN, "dry run: would start a deployment"
     if service.in_flight is not None or service.status == "OPERATION_IN_PROGRESS":

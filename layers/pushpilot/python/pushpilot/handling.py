@@ -63,12 +63,13 @@ def run_guarded(
     except PermanentError as exc:
         kind = "MalformedEvent" if isinstance(exc, MalformedEventError) else "PermanentFailure"
         # Only the id and our own message: the event itself may carry secrets (CodeBuild env vars).
-        logger.error(
-            "event rejected", extra={"event_id": event_id, "error_type": type(exc).__name__, "reason": str(exc)}
+        # No traceback: a rejection is an expected outcome, and the message already says why.
+        logger.error(  # noqa: TRY400
+            "event rejected",
+            extra={"event_id": event_id, "error_type": type(exc).__name__, "reason": str(exc)},
         )
         metrics.add_metric(name=kind, unit=MetricUnit.Count, value=1)
         outcome = HandlerOutcome(
             event_id=event_id, status="rejected", error_type=type(exc).__name__, error_message=str(exc)
         )
     return outcome.model_dump(mode="json")
-

@@ -48,7 +48,8 @@ def run_once(
     endpoint_key = os.environ.get("AWS_ENDPOINT_URL_DYNAMODB") or os.environ.get("AWS_ENDPOINT_URL") or ""
     config = IdempotencyConfig(expires_after_seconds=expires_after_seconds, raise_on_no_idempotency_key=True)
 
-    @idempotent_function(
+    # Powertools' decorator is untyped; `once` keeps the signature written here.
+    @idempotent_function(  # type: ignore[untyped-decorator]
         data_keyword_argument="identity",
         persistence_store=_persistence(table_name, endpoint_key),
         config=config,

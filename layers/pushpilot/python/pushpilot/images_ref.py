@@ -33,7 +33,12 @@ class ImageRef(BaseModel):
             name, sep, maybe_tag = rest.rpartition(":")
             if sep and "/" not in maybe_tag:
                 rest, tag = name, maybe_tag
-        return cls(registry=registry.lower(), repository=rest, tag=tag or (None if digest else "latest"), digest=digest)
+        return cls(
+            registry=registry.lower(),
+            repository=rest,
+            tag=tag or (None if digest else "latest"),
+            digest=digest,
+        )
 
     @classmethod
     def for_ecr_push(cls, *, account: str, region: str, repository: str, tag: str) -> ImageRef:

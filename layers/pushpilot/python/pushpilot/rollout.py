@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from pushpilot.aws.apprunner import AppRunnerServices, OperationSnapshot, ServiceSnapshot
-from pushpilot.aws.state import InFlight, IndexedService, Pending, ReleaseStore, ServiceIndex
+from pushpilot.aws.state import IndexedService, InFlight, Pending, ReleaseStore, ServiceIndex
 from pushpilot.deploy import (
     ROLLOUT_FOR_OUTCOME,
     ActionKind,
@@ -256,7 +256,11 @@ def _start(ports: Ports, service: IndexedService, release: Release, pending: Pen
 
 _ROLLOUT_NOTICE = {
     RolloutStatus.DEPLOYING: (NoticeKind.DEPLOYING, Severity.INFO, "deploying to {service}"),
-    RolloutStatus.QUEUED: (NoticeKind.QUEUED, Severity.INFO, "queued for {service}: an operation is in progress"),
+    RolloutStatus.QUEUED: (
+        NoticeKind.QUEUED,
+        Severity.INFO,
+        "queued for {service}: an operation is in progress",
+    ),
     RolloutStatus.AWAITING_AUTO_DEPLOY: (
         NoticeKind.AUTO_DEPLOY_TRACKED,
         Severity.INFO,
@@ -273,7 +277,7 @@ _ROLLOUT_NOTICE = {
 }
 
 
-def _rollout_notice(
+def _rollout_notice(  # noqa: PLR0917 - one call shape used by every rollout step
     ports: Ports,
     release: Release,
     service: IndexedService,
@@ -332,7 +336,9 @@ def _indexed_service(ports: Ports, arn: str | None, name: str) -> IndexedService
     return ports.index.find_by_name(name)
 
 
-def _matching_operation(operations: Sequence[OperationSnapshot], service: IndexedService) -> OperationSnapshot | None:
+def _matching_operation(
+    operations: Sequence[OperationSnapshot], service: IndexedService
+) -> OperationSnapshot | None:
     if service.in_flight and service.in_flight.operation_id:
         for operation in operations:
             if operation.operation_id == service.in_flight.operation_id:
@@ -457,9 +463,9 @@ def refresh(ports: Ports, *, stale_after: timedelta = timedelta(minutes=20)) -> 
                 _close(ports, service, outcome, operation, "outcome recovered by the scheduled refresh")
                 recovered.append(service.name)
         current = ports.index.get(service.arn)
-        if current and current.pending and current.in_flight is None and current.status == "RUNNING":
-            if _follow_up(ports, service.arn).get("follow_up") == "deploying":
-                started.append(service.name)
+        waiting = current and current.pending and current.in_flight is None and current.status == "RUNNING"
+        if waiting and _follow_up(ports, service.arn).get("follow_up") == "deploying":
+            started.append(service.name)
     return {"services": len(snapshots), "removed": len(removed), "recovered": recovered, "started": started}
 
 

@@ -133,7 +133,9 @@ class ServiceIndex:
 
     def get(self, arn: str) -> IndexedService | None:
         try:
-            item = self._client.get_item(TableName=self._table, Key=self._key(arn), ConsistentRead=True).get("Item")
+            item = self._client.get_item(TableName=self._table, Key=self._key(arn), ConsistentRead=True).get(
+                "Item"
+            )
         except ClientError as exc:
             raise _retryable(exc, "GetItem service") from exc
         return _indexed(_from_item(item)) if item else None
@@ -233,7 +235,9 @@ class ServiceIndex:
             arn,
             "queue",
             UpdateExpression="SET pending = :p",
-            ConditionExpression="attribute_exists(pk) AND (attribute_not_exists(pending) OR pending.pushed_at <= :t)",
+            ConditionExpression=(
+                "attribute_exists(pk) AND (attribute_not_exists(pending) OR pending.pushed_at <= :t)"
+            ),
             ExpressionAttributeValues=_to_item({":p": pending.model_dump(), ":t": pending.pushed_at}),
             ReturnValues="UPDATED_NEW",
         )
@@ -241,7 +245,9 @@ class ServiceIndex:
 
     def unclaim_to_pending(self, arn: str, in_flight: InFlight) -> None:
         """App Runner said busy after we claimed: turn our claim into the pending push."""
-        pending = Pending(digest=in_flight.digest, release_id=in_flight.release_id, pushed_at=in_flight.started_at)
+        pending = Pending(
+            digest=in_flight.digest, release_id=in_flight.release_id, pushed_at=in_flight.started_at
+        )
         self._conditional_update(
             arn,
             "unclaim",
@@ -282,7 +288,10 @@ class ServiceIndex:
             arn,
             "await auto",
             UpdateExpression="SET awaiting_auto = :p",
-            ConditionExpression="attribute_exists(pk) AND (attribute_not_exists(awaiting_auto) OR awaiting_auto.pushed_at <= :t)",
+            ConditionExpression=(
+                "attribute_exists(pk) AND"
+                " (attribute_not_exists(awaiting_auto) OR awaiting_auto.pushed_at <= :t)"
+            ),
             ExpressionAttributeValues=_to_item({":p": pending.model_dump(), ":t": pending.pushed_at}),
         )
 
@@ -321,7 +330,8 @@ class ReleaseStore:
                 TableName=self._table,
                 Key=self._key(release.release_id),
                 UpdateExpression=(
-                    "SET release_id = if_not_exists(release_id, :id), repository = if_not_exists(repository, :repo),"
+                    "SET release_id = if_not_exists(release_id, :id),"
+                    " repository = if_not_exists(repository, :repo),"
                     " registry = if_not_exists(registry, :reg), digest = if_not_exists(digest, :dig),"
                     " stage = if_not_exists(stage, :stage), services = if_not_exists(services, :empty),"
                     " created_at = if_not_exists(created_at, :now), updated_at = :now, expires_at = :exp,"
