@@ -73,7 +73,7 @@ integration: $(VENV)/.installed ## Adapters against moto, in process
 	$(BIN)/pytest -q tests/integration
 
 e2e: $(VENV)/.installed ## The sandbox on 127.0.0.1: scenarios, router, emulator
-	$(BIN)/pytest -q tests/e2e
+	$(BIN)/pytest -q -n 2 tests/e2e
 
 bench-smoke: $(VENV)/.installed ## A small run of the benchmark so it never rots
 	$(BIN)/python -m bench.run --smoke --out reports/bench-smoke.json

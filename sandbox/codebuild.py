@@ -7,6 +7,7 @@ and a `CodeBuild Build State Change` event on the sandbox bus in the shape AWS p
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -16,6 +17,7 @@ from pushpilot_sandbox.steps import StepError, image_identifier
 if TYPE_CHECKING:
     from mypy_boto3_ecr import ECRClient
     from mypy_boto3_logs import CloudWatchLogsClient
+
     from pushpilot_sandbox.environment import Sandbox
     from pushpilot_sandbox.steps import BuildArgs
 
@@ -37,7 +39,7 @@ _COMMANDS = {
     "INSTALL": "pip install --requirement requirements.txt",
     "PRE_BUILD": "aws ecr get-login-password | docker login --username AWS --password-stdin $REGISTRY",
     "BUILD": "docker push $IMAGE_URI",
-    "POST_BUILD": "printf '[{\"imageUri\":\"%s\"}]' $IMAGE_URI > imagedefinitions.json",
+    "POST_BUILD": 'printf \'[{"imageUri":"%s"}]\' $IMAGE_URI > imagedefinitions.json',
 }
 # After a failed BUILD, CodeBuild still runs POST_BUILD and UPLOAD_ARTIFACTS; after any earlier
 # failure it goes straight to FINALIZING.
@@ -118,10 +120,8 @@ def emit_build(sandbox: Sandbox, args: BuildArgs) -> dict[str, Any]:
 
 def _write_log_stream(logs: CloudWatchLogsClient, group: str, stream: str, lines: list[str]) -> int:
     """Create the build's stream and return its build number (one stream per build of the project)."""
-    try:
+    with contextlib.suppress(logs.exceptions.ResourceAlreadyExistsException):
         logs.create_log_group(logGroupName=group)
-    except logs.exceptions.ResourceAlreadyExistsException:
-        pass
     logs.create_log_stream(logGroupName=group, logStreamName=stream)
     if lines:
         # Timestamps are now: CloudWatch Logs (and moto) drop events older than its retention window.
@@ -136,6 +136,7 @@ def _write_log_stream(logs: CloudWatchLogsClient, group: str, stream: str, lines
 
 
 def _phases(args: BuildArgs, started: datetime, ended: datetime) -> list[dict[str, Any]]:
+    outcomes: list[tuple[str, str, list[str]]]
     if args.status == "SUCCEEDED":
         outcomes = [(phase, "SUCCEEDED", []) for phase in PHASES]
     else:
