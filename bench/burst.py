@@ -17,16 +17,17 @@ import sys
 import time
 from dataclasses import asdict, dataclass, field
 
+from bench.memory import peak_rss_mb
 from pushpilot_sandbox.environment import Sandbox, SandboxConfig
 from pushpilot_sandbox.oci import synthesize_image
 from pushpilot_sandbox.scenario import Setup
 from pushpilot_sandbox.steps import apply_setup
 from pushpilot_sandbox.timeline import Timeline
 
-from bench.memory import peak_rss_mb
-
-WAVE = 10  # pushes that arrive together before the sandbox delivers them
-COMPLETE_EVERY = 3  # after every third wave, App Runner ends the operations in progress
+# Each push is delivered before the next: moto drops an image once a newer push takes its last tag, so an
+# event judged after a later push would find its image gone (real ECR keeps it, untagged).
+WAVE = 1
+COMPLETE_EVERY = 3  # after every third push, App Runner ends the operations in progress
 
 
 @dataclass
@@ -115,7 +116,8 @@ def run(pushes: int, repository_count: int, copies: int = 2) -> BurstResult:
             if not delivery.succeeded or (delivery.outcome or {}).get("status") == "rejected"
         ]
         dead_letters = len(sandbox.router.dead_letters) + sum(
-            len(sandbox.queue_messages(queue)) for queue in ("NoticeDeadLetterQueue", "EventDeliveryDeadLetterQueue")
+            len(sandbox.queue_messages(queue))
+            for queue in ("NoticeDeadLetterQueue", "EventDeliveryDeadLetterQueue")
         )
         started_count = 0
         repeated = 0
@@ -125,7 +127,9 @@ def run(pushes: int, repository_count: int, copies: int = 2) -> BurstResult:
             digests = [op.image_digest for op in record.operations if op.type == "START_DEPLOYMENT"]
             started_count += len(digests)
             repeated += len(digests) - len(set(digests))
-            on_newest += int(record.running_image_digest == newest.get(repository, record.running_image_digest))
+            on_newest += int(
+                record.running_image_digest == newest.get(repository, record.running_image_digest)
+            )
         return BurstResult(
             pushes=pushes,
             repositories=repository_count,

@@ -77,7 +77,11 @@ def _naive_push(sandbox: Sandbox, pushed_key: str) -> int:
     before = len(sandbox.apprunner.calls)
     token: str | None = None
     while True:
-        page = client.list_services(MaxResults=20, NextToken=token) if token else client.list_services(MaxResults=20)
+        page = (
+            client.list_services(MaxResults=20, NextToken=token)
+            if token
+            else client.list_services(MaxResults=20)
+        )
         for summary in page["ServiceSummaryList"]:
             service = client.describe_service(ServiceArn=summary["ServiceArn"])["Service"]
             image = service["SourceConfiguration"].get("ImageRepository", {}).get("ImageIdentifier")
@@ -100,7 +104,9 @@ def measure_one(total_services: int) -> CallCount:
         pushed_key = ImageRef.parse(image_identifier(sandbox, f"{PUSHED_REPOSITORY}:latest")).key
         naive = _naive_push(sandbox, pushed_key)
 
-        sandbox.ecr.push(PUSHED_REPOSITORY, "latest", synthesize_image(["linux/amd64"], seed="calls-per-push"))
+        sandbox.ecr.push(
+            PUSHED_REPOSITORY, "latest", synthesize_image(["linux/amd64"], seed="calls-per-push")
+        )
         push_events = list(sandbox.bus)
         sandbox.bus.clear()
         gateway_before = len(sandbox.gateway.calls)

@@ -5,9 +5,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from pushpilot.aws.apprunner import ServiceSnapshot
-
 from bench.fakes import ACCOUNT, REGION
+from pushpilot.aws.apprunner import ServiceSnapshot
 
 
 def _envelope(source: str, detail_type: str, resources: list[str], detail: dict[str, Any]) -> dict[str, Any]:
@@ -36,7 +35,9 @@ def ecr_push(repository: str, digest: str, tag: str | None = "latest") -> dict[s
     return _envelope("aws.ecr", "ECR Image Action", [], detail)
 
 
-def operation_status(service: ServiceSnapshot, status: str = "DeploymentCompletedSuccessfully") -> dict[str, Any]:
+def operation_status(
+    service: ServiceSnapshot, status: str = "DeploymentCompletedSuccessfully"
+) -> dict[str, Any]:
     return _envelope(
         "aws.apprunner",
         "AppRunner Service Operation Status Change",
@@ -51,7 +52,9 @@ def operation_status(service: ServiceSnapshot, status: str = "DeploymentComplete
     )
 
 
-def service_status(service: ServiceSnapshot, previous: str = "OPERATION_IN_PROGRESS", current: str = "RUNNING") -> dict[str, Any]:
+def service_status(
+    service: ServiceSnapshot, previous: str = "OPERATION_IN_PROGRESS", current: str = "RUNNING"
+) -> dict[str, Any]:
     return _envelope(
         "aws.apprunner",
         "AppRunner Service Status Change",

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any, cast
 
 from pushpilot.aws.apprunner import AppRunnerServices, OperationSnapshot, ServiceSnapshot
-from pushpilot.aws.state import InFlight, IndexedService, Pending, ReleaseStore, ServiceIndex, image_key_of
+from pushpilot.aws.state import IndexedService, InFlight, Pending, ReleaseStore, ServiceIndex, image_key_of
 from pushpilot.images import APP_RUNNER_PLATFORM, Verdict, VerdictStatus
 from pushpilot.notices import Notice
 from pushpilot.releases import Release, ServiceRollout, Stage
@@ -28,7 +28,9 @@ def digest_of(text: str) -> str:
     return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
 
 
-def service_snapshot(name: str, repository: str, *, tag: str = "latest", auto_deploy: bool = False) -> ServiceSnapshot:
+def service_snapshot(
+    name: str, repository: str, *, tag: str = "latest", auto_deploy: bool = False
+) -> ServiceSnapshot:
     service_id = hashlib.sha256(name.encode()).hexdigest()[:32]
     return ServiceSnapshot(
         arn=f"arn:aws:apprunner:{REGION}:{ACCOUNT}:service/{name}/{service_id}",
@@ -106,7 +108,9 @@ class FakeIndex:
         return True
 
     def unclaim_to_pending(self, arn: str, in_flight: InFlight) -> None:
-        pending = Pending(digest=in_flight.digest, release_id=in_flight.release_id, pushed_at=in_flight.started_at)
+        pending = Pending(
+            digest=in_flight.digest, release_id=in_flight.release_id, pushed_at=in_flight.started_at
+        )
         self._update(arn, in_flight=None, pending=pending)
 
     def finish(self, arn: str) -> InFlight | None:
@@ -159,13 +163,18 @@ class FakeReleases:
     def record_rollout(self, rollout: ServiceRollout, release_id: str) -> Release:
         release = self.releases[release_id]
         updated = release.model_copy(
-            update={"services": {**release.services, rollout.service_arn: rollout}, "updated_at": rollout.updated_at}
+            update={
+                "services": {**release.services, rollout.service_arn: rollout},
+                "updated_at": rollout.updated_at,
+            }
         )
         self.releases[release_id] = updated
         return updated
 
     def set_stage(self, release_id: str, stage: Stage, *, now: str) -> None:
-        self.releases[release_id] = self.releases[release_id].model_copy(update={"stage": stage, "updated_at": now})
+        self.releases[release_id] = self.releases[release_id].model_copy(
+            update={"stage": stage, "updated_at": now}
+        )
 
 
 class FakeAppRunner:

@@ -19,17 +19,24 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from pushpilot.builds import BuildEventExtras, BuildFacts, LogTail, handle_build_event
-from pushpilot.events import AppRunnerEvent, CodeBuildEvent, CodeBuildStateEvent, EcrImageActionEvent
-from pushpilot.handling import HandlerOutcome, parse_event
-from pushpilot.notices import Notice
-from pushpilot.notify import render_slack_reply, render_sns
-from pushpilot.rollout import handle_operation, handle_push, handle_service_status, refresh
 from pydantic import TypeAdapter
 
 from bench import events
 from bench.fakes import CollectingSink, FakeWorld, digest_of, service_snapshot
 from bench.memory import peak_rss_mb
+from pushpilot.builds import BuildEventExtras, BuildFacts, LogTail, handle_build_event
+from pushpilot.events import (
+    AppRunnerEvent,
+    AppRunnerOperationEvent,
+    AppRunnerServiceStatusEvent,
+    CodeBuildEvent,
+    CodeBuildStateEvent,
+    EcrImageActionEvent,
+)
+from pushpilot.handling import HandlerOutcome, parse_event
+from pushpilot.notices import Notice
+from pushpilot.notify import render_slack_reply, render_sns
+from pushpilot.rollout import handle_operation, handle_push, handle_service_status, refresh
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 FUNCTIONS_DIR = PROJECT_ROOT / "functions"
@@ -93,8 +100,8 @@ def _operation_path() -> Sample:
 
         def work() -> object:
             parsed = parse_event(_APPRUNNER, raw)
-            assert parsed.detail_type == "AppRunner Service Operation Status Change"  # noqa: S101
-            return handle_operation(parsed, world.ports)  # type: ignore[arg-type]
+            assert isinstance(parsed, AppRunnerOperationEvent)  # noqa: S101
+            return handle_operation(parsed, world.ports)
 
         return work
 
@@ -108,7 +115,8 @@ def _service_status_path() -> Sample:
 
     def work() -> object:
         parsed = parse_event(_APPRUNNER, raw)
-        return handle_service_status(parsed, world.ports)  # type: ignore[arg-type]
+        assert isinstance(parsed, AppRunnerServiceStatusEvent)  # noqa: S101
+        return handle_service_status(parsed, world.ports)
 
     return lambda _number: work
 
@@ -116,9 +124,7 @@ def _service_status_path() -> Sample:
 class _Logs:
     def tail(self, group: str, stream: str, lines: int = 20) -> LogTail:
         del group, stream
-        return LogTail(
-            lines=tuple(f"[Container] line {n}: npm ERR! code ELIFECYCLE" for n in range(lines))
-        )
+        return LogTail(lines=tuple(f"[Container] line {n}: npm ERR! code ELIFECYCLE" for n in range(lines)))
 
 
 class _Builds:

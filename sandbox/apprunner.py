@@ -935,6 +935,8 @@ def _read_token(token: str, operation: str, scope: str) -> int:
 def _handler_class(emulator: AppRunnerEmulator) -> type[BaseHTTPRequestHandler]:
     class AppRunnerRequestHandler(BaseHTTPRequestHandler):
         server_version = "AppRunnerEmulator"
+        # Headers and body go out in separate writes: without this each call stalls on Nagle's algorithm.
+        disable_nagle_algorithm = True
 
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)

@@ -160,7 +160,7 @@ class Sandbox:
             region_name=self.config.region,
             endpoint_url=self.apprunner_url,
             aws_access_key_id="sandbox",
-            aws_secret_access_key="sandbox",
+            aws_secret_access_key="sandbox",  # noqa: S106 - the sandbox accepts any credentials
         )
         return client
 

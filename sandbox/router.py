@@ -249,7 +249,7 @@ class EventRouter:
 
     def targets_for(self, event: Mapping[str, Any], *, event_bus: str = DEFAULT_BUS) -> list[str]:
         """Logical ids of the functions the event reaches, once per matching enabled rule."""
-        return [spec.logical_id for spec, _ in self._matching_rules(event, event_bus)]
+        return [spec.logical_id for spec, _ in self._matching_rules(self.complete_event(event), event_bus)]
 
     def _matching_rules(
         self, event: Mapping[str, Any], event_bus: str
@@ -332,6 +332,8 @@ class EventRouter:
         """Fire one of the function's schedules now: the first, or the one named (event or rule name)."""
         spec = self.function(function_logical_id)
         chosen = self._schedule(spec, schedule)
+        if not chosen.enabled:
+            raise RouterError(f"{spec.logical_id} schedule {chosen.key} is disabled by the template")
         event_id = str(uuid.uuid4())
         event = {
             "version": "0",
