@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from pathlib import Path
 
 
@@ -21,6 +22,9 @@ def run(args: argparse.Namespace) -> int:
     from pushpilot_sandbox.scenario import ScenarioError, run_scenario
     from pushpilot_sandbox.steps import StepError
 
+    # Outside Lambda, Powertools' idempotency cannot know the remaining invocation time; that is
+    # expected in the sandbox and not worth a warning on every event.
+    warnings.filterwarnings("ignore", message="Couldn't determine the remaining time left")
     try:
         report = run_scenario(args.scenario, out=sys.stdout, report_path=args.report)
     except (ScenarioError, StepError) as exc:

@@ -72,4 +72,5 @@ def run_guarded(
         outcome = HandlerOutcome(
             event_id=event_id, status="rejected", error_type=type(exc).__name__, error_message=str(exc)
         )
+    metrics.add_metric(name=f"Events{outcome.status.title()}", unit=MetricUnit.Count, value=1)
     return outcome.model_dump(mode="json")
