@@ -53,12 +53,20 @@ class NotificationsSpec(_Strict):
     sns: bool = True
 
 
+class DeliverySpec(_Strict):
+    """At-least-once delivery on demand: every event delivered `copies` times, optionally at once."""
+
+    copies: int = Field(default=1, ge=1, le=10)
+    concurrent: bool = False
+
+
 class Setup(_Strict):
     repositories: list[RepositorySpec | str] = Field(default_factory=list)
     services: list[ServiceSpec] = Field(default_factory=list)
     hosted_zones: list[ZoneSpec] = Field(default_factory=list)
     notifications: NotificationsSpec = Field(default_factory=NotificationsSpec)
     parameters: dict[str, str] = Field(default_factory=dict)
+    delivery: DeliverySpec = Field(default_factory=DeliverySpec)
 
 
 class Scenario(_Strict):
@@ -108,6 +116,8 @@ class ScenarioRunner:
             parameters=setup.parameters,
             slack_mode=setup.notifications.slack,
             sns=setup.notifications.sns,
+            copies_per_event=setup.delivery.copies,
+            concurrent_copies=setup.delivery.concurrent,
         )
         from pushpilot_sandbox import steps as step_actions
         from pushpilot_sandbox.timeline import Timeline

@@ -21,7 +21,7 @@ from pushpilot.deploy import (
     classify_operation,
     plan_rollout,
 )
-from pushpilot.errors import NotFoundError, ServiceBusyError
+from pushpilot.errors import NotFoundError, PushpilotError, ServiceBusyError
 from pushpilot.events import AppRunnerOperationEvent, AppRunnerServiceStatusEvent, EcrImageActionEvent
 from pushpilot.handling import HandlerOutcome
 from pushpilot.images import APP_RUNNER_PLATFORM, Verdict, VerdictStatus
@@ -250,6 +250,11 @@ def _start(ports: Ports, service: IndexedService, release: Release, pending: Pen
         # the push waits for that operation's end.
         ports.index.unclaim_to_pending(service.arn, claim)
         return RolloutStatus.QUEUED
+    except PushpilotError:
+        # Any other failure: give the claim back so Lambda's retry deploys instead of queueing
+        # behind an operation that never started.
+        ports.index.unclaim(service.arn, claim)
+        raise
     ports.index.set_operation(service.arn, release.digest, operation_id)
     return RolloutStatus.DEPLOYING
 

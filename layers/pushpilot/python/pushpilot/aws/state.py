@@ -256,6 +256,16 @@ class ServiceIndex:
             ExpressionAttributeValues=_to_item({":p": pending.model_dump(), ":d": in_flight.digest}),
         )
 
+    def unclaim(self, arn: str, in_flight: InFlight) -> None:
+        """Give back a claim whose deployment never started."""
+        self._conditional_update(
+            arn,
+            "unclaim",
+            UpdateExpression="REMOVE in_flight",
+            ConditionExpression="in_flight.digest = :d AND attribute_not_exists(in_flight.operation_id)",
+            ExpressionAttributeValues=_to_item({":d": in_flight.digest}),
+        )
+
     def finish(self, arn: str) -> InFlight | None:
         """End our in-flight deployment; returns what it was, or None when none was in flight."""
         old = self._conditional_update(

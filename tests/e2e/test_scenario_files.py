@@ -1,0 +1,66 @@
+"""Every scenario shipped in scenarios/ runs, and tells the story it claims."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pushpilot_sandbox.scenario import run_scenario
+
+SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
+
+
+def _run(name: str) -> dict[str, Any]:
+    return run_scenario(SCENARIOS / name, out=io.StringIO())
+
+
+def _kinds(report: dict[str, Any]) -> list[str]:
+    return [
+        note["payload"]["metadata"]["eventType"]
+        for note in report["notifications"]
+        if note["channel"] == "sns" and isinstance(note["payload"], dict)
+    ]
+
+
+def _deployments(report: dict[str, Any]) -> list[dict[str, Any]]:
+    return [call for call in report["calls"] if call["operation"] in {"StartDeployment", "UpdateService"}]
+
+
+@pytest.mark.parametrize("path", sorted(SCENARIOS.glob("*.yaml")), ids=lambda path: path.stem)
+def test_every_scenario_runs_clean(path: Path) -> None:
+    report = _run(path.name)
+    assert report["errors"] == []
+    assert report["dead_letters"] == []
+
+
+def test_multi_arch_scenario_deploys_and_goes_live() -> None:
+    report = _run("multi-arch.yaml")
+    assert len(_deployments(report)) == 1
+    assert _kinds(report) == ["verified", "deploying", "live"]
+
+
+def test_auto_deploy_scenario_tracks_and_warns_without_deploying() -> None:
+    report = _run("auto-deploy.yaml")
+    assert _deployments(report) == []
+    assert _kinds(report) == ["verified", "auto_deploy_tracked", "live", "rejected"]
+
+
+def test_burst_scenario_deploys_the_first_and_then_only_the_newest() -> None:
+    report = _run("burst.yaml")
+    assert len(_deployments(report)) == 2
+    assert _kinds(report).count("live") == 2
+
+
+def test_duplicates_scenario_deploys_once() -> None:
+    report = _run("duplicates.yaml")
+    assert len(_deployments(report)) == 1
+    assert _kinds(report) == ["verified", "deploying", "live"]
+
+
+def test_dry_run_scenario_changes_nothing() -> None:
+    report = _run("dry-run.yaml")
+    assert [call for call in report["calls"] if call["service"] in {"apprunner", "route53"}] == []
+    assert _kinds(report) == ["verified", "dry_run"]
