@@ -192,7 +192,7 @@ def _function_ids() -> list[str]:
 
 def size_rows(*, smoke: bool) -> list[Row]:
     if BUILD_DIR.is_dir():
-        sizes = size.from_build(BUILD_DIR, _function_ids())
+        sizes = size.from_build(BUILD_DIR, _function_ids(), PROJECT_ROOT)
     elif smoke:
         sizes = size.from_sources(PROJECT_ROOT)
     else:

@@ -27,10 +27,15 @@ def zipped_size(root: Path) -> int:
     return len(buffer.getvalue())
 
 
-def from_build(build_dir: Path, function_ids: list[str]) -> list[ArtifactSize]:
-    """Sizes from `.aws-sam/build`; an artifact missing there is reported as not built."""
-    sizes: list[ArtifactSize] = []
-    for logical_id in [LAYER_ID, *function_ids]:
+def from_build(build_dir: Path, function_ids: list[str], project_root: Path) -> list[ArtifactSize]:
+    """Sizes from `.aws-sam/build`; an artifact missing there is reported as not built.
+
+    The layer has no build method, so `sam build` leaves it out and `sam deploy` zips its ContentUri
+    (`layers/pushpilot/`) as it is: that directory is what is measured for it.
+    """
+    layer = project_root / "layers" / "pushpilot"
+    sizes = [ArtifactSize(name=LAYER_ID, zipped_bytes=zipped_size(layer), source=f"{layer} (packaged as is)")]
+    for logical_id in function_ids:
         directory = build_dir / logical_id
         built = directory.is_dir()
         sizes.append(
