@@ -9,28 +9,16 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Protocol, Self, TextIO
+from typing import Self, TextIO
 
 from botocore.exceptions import NoCredentialsError, NoRegionError
 from pydantic import BaseModel, ConfigDict
 
 from pushpilot.errors import PushpilotError
-from pushpilot.images import APP_RUNNER_PLATFORM, Platform, Verdict, VerdictStatus
+from pushpilot.images import APP_RUNNER_PLATFORM, Inspector, Platform, Verdict, VerdictStatus
 
 EXIT_CODES = {VerdictStatus.PASS: 0, VerdictStatus.REJECT: 1, VerdictStatus.UNKNOWN: 2}
 EXIT_ERROR = 2
-
-
-class Inspector(Protocol):
-    def inspect(
-        self,
-        repository: str,
-        *,
-        digest: str | None = None,
-        tag: str | None = None,
-        registry_id: str | None = None,
-        required: Platform,
-    ) -> Verdict: ...
 
 
 class ImageReference(BaseModel):

@@ -17,7 +17,7 @@ import hashlib
 import shlex
 from collections.abc import Callable, Sequence
 from enum import StrEnum
-from typing import Annotated, Any, Self
+from typing import Annotated, Any, Protocol, Self
 
 import pydantic_core
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -116,6 +116,20 @@ class Verdict(BaseModel):
     reason: str
     fix: str | None
     digest: str | None = None
+
+
+class Inspector(Protocol):
+    """Anything that can judge an image stored in a registry (the ECR adapter, or a fake)."""
+
+    def inspect(
+        self,
+        repository: str,
+        *,
+        digest: str | None = None,
+        tag: str | None = None,
+        registry_id: str | None = None,
+        required: Platform,
+    ) -> Verdict: ...
 
 
 def fix_command(required: Platform, image_ref: str) -> str:

@@ -24,24 +24,12 @@ from pushpilot.deploy import (
 from pushpilot.errors import NotFoundError, PushpilotError, ServiceBusyError
 from pushpilot.events import AppRunnerOperationEvent, AppRunnerServiceStatusEvent, EcrImageActionEvent
 from pushpilot.handling import HandlerOutcome
-from pushpilot.images import APP_RUNNER_PLATFORM, Verdict, VerdictStatus
+from pushpilot.images import APP_RUNNER_PLATFORM, Inspector, Verdict, VerdictStatus
 from pushpilot.images_ref import ImageRef
 from pushpilot.notices import Link, Notice, NoticeKind, Severity, release_id
 from pushpilot.releases import Release, RolloutStatus, ServiceRollout, Stage, overall_stage
 
 RELEASE_RETENTION = timedelta(days=90)
-
-
-class Inspector(Protocol):
-    def inspect(
-        self,
-        repository: str,
-        *,
-        digest: str | None = None,
-        tag: str | None = None,
-        registry_id: str | None = None,
-        required: Any,
-    ) -> Verdict: ...
 
 
 class NoticeSink(Protocol):

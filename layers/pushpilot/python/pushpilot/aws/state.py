@@ -98,7 +98,9 @@ def image_key_of(snapshot: ServiceSnapshot) -> str | None:
         return None
 
 
-class ServiceIndex:
+class _TableAdapter:
+    """The stack's table through an injected client, or a lazily built real one."""
+
     def __init__(self, table_name: str, client: DynamoDBClient | None = None) -> None:
         self._table = table_name
         self._injected = client
@@ -109,6 +111,8 @@ class ServiceIndex:
             self._injected = clients.client("dynamodb")
         return self._injected
 
+
+class ServiceIndex(_TableAdapter):
     @staticmethod
     def _key(arn: str) -> dict[str, Any]:
         return _to_item({"pk": f"SVC#{arn}", "sk": "META"})
@@ -318,17 +322,7 @@ class ServiceIndex:
         return Pending.model_validate(old["awaiting_auto"])
 
 
-class ReleaseStore:
-    def __init__(self, table_name: str, client: DynamoDBClient | None = None) -> None:
-        self._table = table_name
-        self._injected = client
-
-    @property
-    def _client(self) -> DynamoDBClient:
-        if self._injected is None:
-            self._injected = clients.client("dynamodb")
-        return self._injected
-
+class ReleaseStore(_TableAdapter):
     @staticmethod
     def _key(release_id: str) -> dict[str, Any]:
         return _to_item({"pk": f"REL#{release_id}", "sk": "META"})
