@@ -269,13 +269,19 @@ class Sandbox:
         if resource is None:
             return []
         sqs: SQSClient = self.direct_client("sqs")
-        found: list[dict[str, Any]] = []
-        batch = sqs.receive_message(
-            QueueUrl=resource.ref, MaxNumberOfMessages=10, WaitTimeSeconds=0, VisibilityTimeout=0
-        )
-        for item in batch.get("Messages", []):
-            try:
-                found.append(json.loads(item["Body"]))
-            except json.JSONDecodeError:
-                found.append({"body": item["Body"]})
-        return found
+        found: dict[str, dict[str, Any]] = {}
+        # Visibility 0 keeps the messages where they are, so later receives may repeat some: collect
+        # by message id until a receive brings nothing new.
+        for _ in range(100):
+            batch = sqs.receive_message(
+                QueueUrl=resource.ref, MaxNumberOfMessages=10, WaitTimeSeconds=0, VisibilityTimeout=0
+            )
+            fresh = [item for item in batch.get("Messages", []) if item["MessageId"] not in found]
+            if not fresh:
+                break
+            for item in fresh:
+                try:
+                    found[item["MessageId"]] = json.loads(item["Body"])
+                except json.JSONDecodeError:
+                    found[item["MessageId"]] = {"body": item["Body"]}
+        return list(found.values())
