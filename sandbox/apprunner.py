@@ -20,12 +20,11 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler
-from types import TracebackType
-from typing import TYPE_CHECKING, Any, Final, Literal, Self, override
+from typing import TYPE_CHECKING, Any, Final, Literal, override
 
 from pushpilot_sandbox.apprunner_domains import cname_resolves, read_public_zones
 from pushpilot_sandbox.apprunner_model import input_problems, operation_names, output_problems
-from pushpilot_sandbox.httpserver import LoopbackServer
+from pushpilot_sandbox.httpserver import Lifecycle, LoopbackServer
 
 if TYPE_CHECKING:
     from mypy_boto3_route53 import Route53Client
@@ -220,7 +219,7 @@ def _spell(digest: bytes, alphabet: str, length: int) -> str:
     return "".join(alphabet[byte % len(alphabet)] for byte in digest[:length])
 
 
-class AppRunnerEmulator:
+class AppRunnerEmulator(Lifecycle):
     """App Runner on 127.0.0.1. Ids, URLs and validation records are derived, so runs repeat exactly."""
 
     def __init__(
@@ -277,15 +276,6 @@ class AppRunnerEmulator:
         if self._server is None:
             raise EmulatorError("the App Runner emulator is not started")
         return self._server.url
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
 
     # --- scenario controls -------------------------------------------------------------------------
 

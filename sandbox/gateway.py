@@ -24,8 +24,7 @@ import uuid
 from dataclasses import dataclass
 from functools import cache
 from http.server import BaseHTTPRequestHandler
-from types import TracebackType
-from typing import TYPE_CHECKING, Any, ClassVar, Self
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 from xml.sax.saxutils import escape
 
@@ -38,7 +37,7 @@ from moto.core.models import DEFAULT_ACCOUNT_ID
 from pydantic import BaseModel, ConfigDict, Field
 
 from pushpilot_sandbox.ecr import BlobStore
-from pushpilot_sandbox.httpserver import LoopbackServer
+from pushpilot_sandbox.httpserver import Lifecycle, LoopbackServer
 
 if TYPE_CHECKING:
     from mypy_boto3_ecr import ECRClient
@@ -352,7 +351,7 @@ class _Fault:
 # --- the gateway -----------------------------------------------------------------------------------
 
 
-class AwsGateway:
+class AwsGateway(Lifecycle):
     """Forward to moto at `moto_url`; answer what moto cannot; record every call."""
 
     def __init__(self, *, moto_url: str, blobs: BlobStore, account_id: str = DEFAULT_ACCOUNT_ID) -> None:
@@ -380,15 +379,6 @@ class AwsGateway:
 
     def stop(self) -> None:
         self._server.stop()
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
 
     # recording
 

@@ -11,7 +11,26 @@ from types import TracebackType
 from typing import Self
 
 
-class LoopbackServer:
+class Lifecycle:
+    """`with server:` starts and stops any sandbox server that has start() and stop()."""
+
+    def start(self) -> str:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+
+class LoopbackServer(Lifecycle):
     """Serve `handler_class` on 127.0.0.1 at a port the OS picks; `url` is ready after `start()`."""
 
     def __init__(self, handler_class: type[BaseHTTPRequestHandler]) -> None:
@@ -41,12 +60,3 @@ class LoopbackServer:
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=5)
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()

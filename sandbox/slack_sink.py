@@ -13,13 +13,12 @@ import time
 from collections import deque
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler
-from types import TracebackType
-from typing import Any, Final, Literal, Self
+from typing import Any, Final, Literal
 from urllib.parse import parse_qs, urlsplit
 
 from pydantic import BaseModel, ConfigDict
 
-from pushpilot_sandbox.httpserver import LoopbackServer
+from pushpilot_sandbox.httpserver import Lifecycle, LoopbackServer
 
 TEAM_ID: Final = "T0SANDBOX"
 BOT_ID: Final = "B0SANDBOX"
@@ -71,7 +70,7 @@ class _Answer(BaseModel):
     headers: dict[str, str] = {}
 
 
-class SlackSink:
+class SlackSink(Lifecycle):
     """Start it (or use `with`); point WebhookClient at `webhook_url()` and WebClient at `api_url()`."""
 
     def __init__(self, *, token: str | None = None) -> None:
@@ -105,15 +104,6 @@ class SlackSink:
 
     def api_url(self) -> str:
         return f"{self.url}/api/"
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
 
     # --- what was received ---------------------------------------------------------------------
 

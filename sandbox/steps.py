@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from pushpilot.images_ref import ecr_registry_host
 from pushpilot_sandbox.environment import Sandbox
 from pushpilot_sandbox.oci import load_oci_layout, synthesize_image
 from pushpilot_sandbox.timeline import Timeline
@@ -34,7 +35,7 @@ def _args[ArgsT: _Args](model: type[ArgsT], raw: Any, action: str) -> ArgsT:
 
 
 def registry_host(sandbox: Sandbox, account: str | None = None) -> str:
-    return f"{account or sandbox.config.account_id}.dkr.ecr.{sandbox.config.region}.amazonaws.com"
+    return ecr_registry_host(account or sandbox.config.account_id, sandbox.config.region)
 
 
 def image_identifier(sandbox: Sandbox, image: str, account: str | None = None) -> str:

@@ -26,6 +26,7 @@ from pushpilot.errors import (
     ThrottledError,
 )
 from pushpilot.images import ACCEPTED_MEDIA_TYPES, Platform, Verdict, judge
+from pushpilot.images_ref import ecr_registry_host
 
 if TYPE_CHECKING:
     from mypy_boto3_ecr import ECRClient
@@ -97,11 +98,6 @@ def download_blob(url: str) -> bytes:
     return body
 
 
-def registry_host(registry_id: str, region: str) -> str:
-    suffix = "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"
-    return f"{registry_id}.dkr.ecr.{region}.{suffix}"
-
-
 class ImageInspector:
     """Judges images stored in ECR against a required platform."""
 
@@ -152,7 +148,7 @@ class ImageInspector:
         if manifest is None:
             raise PermanentError(f"ECR returned no manifest for {label}")
         found_digest = image.get("imageId", {}).get("imageDigest") or digest
-        host = registry_host(
+        host = ecr_registry_host(
             image.get("registryId") or registry_id or "<account>", self._ecr.meta.region_name
         )
         image_ref = f"{host}/{repository}:{tag or '<tag>'}"

@@ -16,7 +16,7 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 from pushpilot.aws import clients
 from pushpilot.aws.apprunner import ServiceSnapshot
-from pushpilot.errors import RetryableError, ThrottledError
+from pushpilot.aws.dynamodb import dynamodb_error
 from pushpilot.images_ref import ImageRef
 from pushpilot.releases import Release, ServiceRollout, Stage
 
@@ -38,13 +38,6 @@ def _from_item(item: dict[str, Any]) -> dict[str, Any]:
 
 def _is_conditional_failure(exc: ClientError) -> bool:
     return exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
-
-
-def _retryable(exc: ClientError, action: str) -> Exception:
-    code = exc.response.get("Error", {}).get("Code", "")
-    if code in {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"}:
-        return ThrottledError(f"DynamoDB {action}: {code}")
-    return RetryableError(f"DynamoDB {action}: {code}: {exc}")
 
 
 class InFlight(BaseModel):
@@ -133,7 +126,7 @@ class ServiceIndex(_TableAdapter):
                     return services
                 kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
         except ClientError as exc:
-            raise _retryable(exc, "Query ByImage") from exc
+            raise dynamodb_error(exc, "Query") from exc
 
     def get(self, arn: str) -> IndexedService | None:
         try:
@@ -141,7 +134,7 @@ class ServiceIndex(_TableAdapter):
                 "Item"
             )
         except ClientError as exc:
-            raise _retryable(exc, "GetItem service") from exc
+            raise dynamodb_error(exc, "GetItem") from exc
         return _indexed(_from_item(item)) if item else None
 
     def find_by_name(self, name: str) -> IndexedService | None:
@@ -166,7 +159,7 @@ class ServiceIndex(_TableAdapter):
                     return found
                 kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
         except ClientError as exc:
-            raise _retryable(exc, "Scan services") from exc
+            raise dynamodb_error(exc, "Scan") from exc
 
     def upsert(self, snapshot: ServiceSnapshot, *, now: str) -> None:
         """Record what App Runner says of a service; our own deployment bookkeeping is left as it is."""
@@ -194,29 +187,28 @@ class ServiceIndex(_TableAdapter):
                 ExpressionAttributeValues=_to_item({f":{key}": value for key, value in values.items()}),
             )
         except ClientError as exc:
-            raise _retryable(exc, "UpdateItem service") from exc
+            raise dynamodb_error(exc, "UpdateItem") from exc
 
     def remove(self, arn: str) -> None:
         try:
             self._client.delete_item(TableName=self._table, Key=self._key(arn))
         except ClientError as exc:
-            raise _retryable(exc, "DeleteItem service") from exc
+            raise dynamodb_error(exc, "DeleteItem") from exc
 
-    def _conditional_update(self, arn: str, action: str, **kwargs: Any) -> dict[str, Any] | None:
+    def _conditional_update(self, arn: str, **kwargs: Any) -> dict[str, Any] | None:
         """Run a conditional update; None when the condition did not hold (someone else won)."""
         try:
             response = self._client.update_item(TableName=self._table, Key=self._key(arn), **kwargs)
         except ClientError as exc:
             if _is_conditional_failure(exc):
                 return None
-            raise _retryable(exc, action) from exc
+            raise dynamodb_error(exc, "UpdateItem") from exc
         return _from_item(response.get("Attributes", {}))
 
     def claim(self, arn: str, in_flight: InFlight) -> bool:
         """Take the right to deploy: only one deployment of ours is ever in flight per service."""
         result = self._conditional_update(
             arn,
-            "claim",
             UpdateExpression="SET in_flight = :f",
             ConditionExpression="attribute_exists(pk) AND attribute_not_exists(in_flight)",
             ExpressionAttributeValues=_to_item({":f": in_flight.model_dump()}),
@@ -227,7 +219,6 @@ class ServiceIndex(_TableAdapter):
     def set_operation(self, arn: str, digest: str, operation_id: str) -> None:
         self._conditional_update(
             arn,
-            "set operation",
             UpdateExpression="SET in_flight.operation_id = :o",
             ConditionExpression="in_flight.digest = :d",
             ExpressionAttributeValues=_to_item({":o": operation_id, ":d": digest}),
@@ -237,7 +228,6 @@ class ServiceIndex(_TableAdapter):
         """Remember the newest push while the service is busy; an older push never replaces a newer."""
         result = self._conditional_update(
             arn,
-            "queue",
             UpdateExpression="SET pending = :p",
             ConditionExpression=(
                 "attribute_exists(pk) AND (attribute_not_exists(pending) OR pending.pushed_at <= :t)"
@@ -254,7 +244,6 @@ class ServiceIndex(_TableAdapter):
         )
         self._conditional_update(
             arn,
-            "unclaim",
             UpdateExpression="REMOVE in_flight SET pending = :p",
             ConditionExpression="in_flight.digest = :d",
             ExpressionAttributeValues=_to_item({":p": pending.model_dump(), ":d": in_flight.digest}),
@@ -264,7 +253,6 @@ class ServiceIndex(_TableAdapter):
         """Give back a claim whose deployment never started."""
         self._conditional_update(
             arn,
-            "unclaim",
             UpdateExpression="REMOVE in_flight",
             ConditionExpression="in_flight.digest = :d AND attribute_not_exists(in_flight.operation_id)",
             ExpressionAttributeValues=_to_item({":d": in_flight.digest}),
@@ -274,7 +262,6 @@ class ServiceIndex(_TableAdapter):
         """End our in-flight deployment; returns what it was, or None when none was in flight."""
         old = self._conditional_update(
             arn,
-            "finish",
             UpdateExpression="REMOVE in_flight",
             ConditionExpression="attribute_exists(in_flight)",
             ReturnValues="ALL_OLD",
@@ -287,7 +274,6 @@ class ServiceIndex(_TableAdapter):
         """Atomically turn the pending push into the in-flight deployment, if the service is free."""
         new = self._conditional_update(
             arn,
-            "take pending",
             UpdateExpression="SET in_flight = pending REMOVE pending",
             ConditionExpression="attribute_exists(pending) AND attribute_not_exists(in_flight)",
             ReturnValues="ALL_NEW",
@@ -300,7 +286,6 @@ class ServiceIndex(_TableAdapter):
         """App Runner deploys this one itself: remember which release its next deployment belongs to."""
         self._conditional_update(
             arn,
-            "await auto",
             UpdateExpression="SET awaiting_auto = :p",
             ConditionExpression=(
                 "attribute_exists(pk) AND"
@@ -312,7 +297,6 @@ class ServiceIndex(_TableAdapter):
     def finish_auto(self, arn: str) -> Pending | None:
         old = self._conditional_update(
             arn,
-            "finish auto",
             UpdateExpression="REMOVE awaiting_auto",
             ConditionExpression="attribute_exists(awaiting_auto)",
             ReturnValues="ALL_OLD",
@@ -358,7 +342,7 @@ class ReleaseStore(_TableAdapter):
                 ReturnValues="ALL_NEW",
             )
         except ClientError as exc:
-            raise _retryable(exc, "UpdateItem release") from exc
+            raise dynamodb_error(exc, "UpdateItem") from exc
         return self._release(_from_item(response["Attributes"]))
 
     @staticmethod
@@ -372,7 +356,7 @@ class ReleaseStore(_TableAdapter):
                 TableName=self._table, Key=self._key(release_id), ConsistentRead=True
             ).get("Item")
         except ClientError as exc:
-            raise _retryable(exc, "GetItem release") from exc
+            raise dynamodb_error(exc, "GetItem") from exc
         return self._release(_from_item(item)) if item else None
 
     def record_verdict(self, release_id: str, verdict: dict[str, Any], stage: Stage, *, now: str) -> None:
@@ -410,5 +394,5 @@ class ReleaseStore(_TableAdapter):
         try:
             response = self._client.update_item(**kwargs)
         except ClientError as exc:
-            raise _retryable(exc, "UpdateItem release") from exc
+            raise dynamodb_error(exc, "UpdateItem") from exc
         return _from_item(response["Attributes"])

@@ -19,13 +19,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel, ConfigDict
 
 from pushpilot.aws import clients
+from pushpilot.aws.dynamodb import dynamodb_error
 from pushpilot.errors import (
-    AccessDeniedError,
-    NotFoundError,
-    PermanentError,
-    PushpilotError,
     RetryableError,
-    ThrottledError,
 )
 from pushpilot.notices import Notice
 
@@ -38,27 +34,6 @@ THREAD_TTL_SECONDS = 30 * 24 * 3600
 # At least the longest an SQS message can live (14 days), so a redrive from the DLQ is deduplicated too.
 DELIVERY_TTL_SECONDS = 14 * 24 * 3600
 DELIVERY_PARTITION = "NOTIFY#DELIVERY"
-
-_THROTTLING = frozenset(
-    {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"}
-)
-_TRANSIENT = frozenset({"InternalServerError", "ServiceUnavailable", "TransactionConflictException"})
-
-
-def dynamodb_error(exc: ClientError | BotoCoreError, action: str) -> PushpilotError:
-    """Map a DynamoDB failure to the error type that decides whether it is retried."""
-    if isinstance(exc, BotoCoreError):
-        return RetryableError(f"DynamoDB {action}: {exc}")
-    code = exc.response.get("Error", {}).get("Code", "")
-    if code in _THROTTLING:
-        return ThrottledError(f"DynamoDB {action} throttled ({code})")
-    if code in _TRANSIENT:
-        return RetryableError(f"DynamoDB {action} failed ({code})")
-    if code == "AccessDeniedException":
-        return AccessDeniedError(f"DynamoDB {action} denied: the role needs dynamodb:{action}")
-    if code == "ResourceNotFoundException":
-        return NotFoundError(f"DynamoDB {action}: table not found")
-    return PermanentError(f"DynamoDB {action} failed ({code})")
 
 
 class ThreadRef(BaseModel):
