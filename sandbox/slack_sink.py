@@ -61,6 +61,13 @@ class _Failure(BaseModel):
     api_error: str | None = None
 
 
+class _Delay(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    seconds: float
+    after_acting: bool
+
+
 class _Answer(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -73,14 +80,16 @@ class _Answer(BaseModel):
 class SlackSink(Lifecycle):
     """Start it (or use `with`); point WebhookClient at `webhook_url()` and WebClient at `api_url()`."""
 
-    def __init__(self, *, token: str | None = None) -> None:
-        """`token`: the one bot token accepted; by default any `xoxb-`/`xoxp-` token is."""
+    def __init__(self, *, token: str | None = None, history_scope: bool = True) -> None:
+        """`token`: the one bot token accepted; by default any `xoxb-`/`xoxp-` token is.
+        `history_scope`: whether the token may read channels (conversations.history / .replies)."""
         self._token = token
+        self._history_scope = history_scope
         self._lock = threading.Lock()
         self._posts: list[SlackPost] = []
         self._failures: deque[_Failure] = deque()
         self._always: _Failure | None = None
-        self._delays: deque[float] = deque()
+        self._delays: deque[_Delay] = deque()
         self._messages: dict[tuple[str, str], dict[str, Any]] = {}
         self._ts_counter = 0
         self._server = LoopbackServer(
@@ -160,16 +169,23 @@ class SlackSink(Lifecycle):
             self._failures.clear()
             self._delays.clear()
 
-    def slow(self, seconds: float, *, times: int = 1) -> None:
-        """Hold the next `times` answers for `seconds`, to exercise client timeouts."""
+    def slow(self, seconds: float, *, times: int = 1, after_acting: bool = False) -> None:
+        """Hold the next `times` requests for `seconds`, to exercise client timeouts: by default
+        before acting on them (Slack received the request late), with `after_acting` between acting
+        and answering (Slack posted the message, the answer is what came late)."""
         with self._lock:
-            self._delays.extend(seconds for _ in range(times))
+            self._delays.extend(_Delay(seconds=seconds, after_acting=after_acting) for _ in range(times))
+
+    def revoke_history_scope(self) -> None:
+        """From now on the token may post but not read channels, as a bot with `chat:write` only."""
+        with self._lock:
+            self._history_scope = False
 
     # --- answering -----------------------------------------------------------------------------
 
-    def _take_delay(self) -> float:
+    def _take_delay(self) -> _Delay | None:
         with self._lock:
-            return self._delays.popleft() if self._delays else 0.0
+            return self._delays.popleft() if self._delays else None
 
     def _take_failure(self, *, api: bool) -> _Failure | None:
         with self._lock:
@@ -190,8 +206,14 @@ class SlackSink(Lifecycle):
 
     def answer(self, path: str, headers: dict[str, str], body: bytes) -> _Answer:
         delay = self._take_delay()
-        if delay:
-            time.sleep(delay)
+        if delay is not None and not delay.after_acting:
+            time.sleep(delay.seconds)
+        answer = self._act(path, headers, body)
+        if delay is not None and delay.after_acting:
+            time.sleep(delay.seconds)
+        return answer
+
+    def _act(self, path: str, headers: dict[str, str], body: bytes) -> _Answer:
         route = urlsplit(path).path
         visible_headers = {
             name: value for name, value in headers.items() if name.lower() not in _HIDDEN_HEADERS
@@ -302,6 +324,8 @@ class SlackSink(Lifecycle):
                 return self._post_message(payload)
             case "chat.update":
                 return self._update_message(payload)
+            case "conversations.history" | "conversations.replies":
+                return self._read_channel(method, payload)
             case "chat.getPermalink":
                 channel, ts = str(payload.get("channel", "")), str(payload.get("message_ts", ""))
                 with self._lock:
@@ -354,6 +378,40 @@ class SlackSink(Lifecycle):
             message["edited"] = {"user": BOT_USER_ID, "ts": self._peek_ts()}
             updated = dict(message)
         return {"ok": True, "channel": channel, "ts": ts, "text": updated["text"], "message": updated}
+
+    def _read_channel(self, method: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """conversations.history (top-level messages, newest first) and conversations.replies (a
+        thread, oldest first); message metadata only with `include_all_metadata`, as Slack does."""
+        with self._lock:
+            allowed = self._history_scope
+        if not allowed:
+            return {
+                "ok": False,
+                "error": "missing_scope",
+                "needed": "channels:history",
+                "provided": "chat:write",
+            }
+        channel = str(payload.get("channel") or "")
+        if not channel:
+            return {"ok": False, "error": "channel_not_found"}
+        with_metadata = str(payload.get("include_all_metadata", "")).lower() in {"1", "true"}
+        if method == "conversations.replies":
+            ts = str(payload.get("ts") or "")
+            found = self.thread(channel, ts)
+            if not found:
+                return {"ok": False, "error": "thread_not_found"}
+        else:
+            oldest = float(payload.get("oldest") or 0)
+            found = [
+                message
+                for message in reversed(self.messages(channel))
+                if message.get("thread_ts") in {None, message["ts"]} and float(message["ts"]) >= oldest
+            ]
+        shown = [
+            message if with_metadata else {key: value for key, value in message.items() if key != "metadata"}
+            for message in found
+        ]
+        return {"ok": True, "messages": shown, "has_more": False, "response_metadata": {"next_cursor": ""}}
 
     def _peek_ts(self) -> str:
         count = self._ts_counter

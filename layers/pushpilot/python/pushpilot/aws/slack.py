@@ -4,10 +4,17 @@ The token or webhook URL comes from Secrets Manager or an SSM SecureString throu
 parameters (cached for `SLACK_SECRET_MAX_AGE` seconds) and is never logged: slack-sdk gets a logger of
 ours that redacts it, and our own log lines name only the channel and message ts.
 
-slack-sdk's retry handlers absorb short outages (429 with Retry-After, 500/503, connection errors and
-timeouts). What is left after them becomes a RetryableError, so the SQS record is retried and finally
-dead-lettered with its payload. Slack's `ok: false` answers that no retry can fix (`invalid_auth`,
-`channel_not_found`, ...) become SlackRejectedError, a PermanentError.
+slack-sdk's retry handlers absorb short outages (429 with Retry-After, 500/503, and connections that
+failed before the request was sent). What is left after them becomes a RetryableError, so the SQS
+record is retried and finally dead-lettered with its payload. Slack's `ok: false` answers that no
+retry can fix (`invalid_auth`, `channel_not_found`, ...) become SlackRejectedError, a PermanentError.
+
+A post whose answer never came (read timeout, connection dropped after sending) may have been acted
+on: Slack has no idempotency key for chat.postMessage. Every post carries its notice's key as message
+metadata; after such a failure the thread is read back (conversations.replies / .history, which need
+the `channels:history` or `groups:history` scope) and the message adopted if Slack did post it.
+Otherwise the post is marked uncertain in the table and the SQS retry looks again before posting.
+Without the history scope delivery stays at least once: a warning says a duplicate is possible.
 """
 
 from __future__ import annotations
@@ -16,7 +23,7 @@ import json
 import logging
 from collections.abc import Callable
 from functools import cache
-from http.client import HTTPException, RemoteDisconnected
+from http.client import HTTPException
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.error import URLError
 
@@ -56,6 +63,13 @@ RETRIES_PER_FAILURE = 2
 # Waiting longer than this inside the Lambda would burn its time: the SQS retry waits instead.
 MAX_RETRY_AFTER_SECONDS = 10
 
+# Message metadata type of our posts; its payload's `key` names the notice (or thread headline).
+METADATA_EVENT_TYPE = "pushpilot_notice"
+# How many of the channel's newest messages are searched for a headline whose answer was lost.
+HEADLINE_LOOKBACK_MESSAGES = 200
+# Slack errors of a token that may post but not read the channel back.
+_CANNOT_READ_ERRORS = frozenset({"missing_scope", "not_in_channel", "not_allowed_token_type"})
+
 # Slack Web API errors that say "try again later" rather than "this will never work".
 RETRYABLE_SLACK_ERRORS = frozenset(
     {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
@@ -64,6 +78,10 @@ RETRYABLE_SLACK_ERRORS = frozenset(
 
 class SlackRejectedError(PermanentError):
     """Slack answered and said no: bad credentials, unknown or archived channel, invalid payload."""
+
+
+class SlackOutcomeUnknownError(RetryableError):
+    """The request was sent but no answer came back: Slack may or may not have acted on it."""
 
 
 # --- credentials ----------------------------------------------------------------------------------------
@@ -224,10 +242,9 @@ def retry_handlers() -> list[RetryHandler]:
             max_retry_count=RETRIES_PER_FAILURE, max_wait_seconds=MAX_RETRY_AFTER_SECONDS
         ),
         ServerErrorRetryHandler(max_retry_count=RETRIES_PER_FAILURE),
-        ConnectionErrorRetryHandler(
-            max_retry_count=RETRIES_PER_FAILURE,
-            error_types=[URLError, ConnectionResetError, RemoteDisconnected, TimeoutError],
-        ),
+        # urllib raises URLError only while connecting and sending; a timeout or a dropped connection
+        # while waiting for the answer comes raw, after Slack may have acted, so it is not retried here.
+        ConnectionErrorRetryHandler(max_retry_count=RETRIES_PER_FAILURE, error_types=[URLError]),
     ]
 
 
@@ -272,7 +289,9 @@ def slack_api_error(exc: SlackApiError, method: str) -> PushpilotError:
 
 def _transport_error(exc: OSError | HTTPException, method: str) -> RetryableError:
     # The exception text can carry the request URL; only its type is reported.
-    return RetryableError(f"Slack {method} unreachable after retries ({type(exc).__name__})")
+    if isinstance(exc, URLError):
+        return RetryableError(f"Slack {method} unreachable after retries ({type(exc).__name__})")
+    return SlackOutcomeUnknownError(f"Slack {method} sent but unanswered ({type(exc).__name__})")
 
 
 # --- channels -------------------------------------------------------------------------------------------
@@ -298,23 +317,72 @@ class SlackBotChannel:
         except SlackClientError as exc:
             raise SlackRejectedError(f"Slack {method} request invalid ({type(exc).__name__})") from exc
 
-    def _post(self, channel: str, message: SlackMessage, thread_ts: str | None = None) -> str:
-        response = self._call(
-            "chat.postMessage",
-            lambda: self._client.chat_postMessage(
-                channel=channel,
-                text=message.text,
-                blocks=list(message.blocks),
-                thread_ts=thread_ts,
-                unfurl_links=False,
-                unfurl_media=False,
-            ),
-        )
+    def _post(self, channel: str, message: SlackMessage, *, key: str, thread_ts: str | None = None) -> str:
+        """Post once: a post whose answer was lost is looked up by its key before it is sent again."""
+        uncertain = self._threads.is_uncertain(key)
+        if uncertain:
+            found = self._find_posted(channel, key, thread_ts)
+            if found is not None:
+                self._threads.clear_uncertain(key)
+                return found
+        try:
+            response = self._call(
+                "chat.postMessage",
+                lambda: self._client.chat_postMessage(
+                    channel=channel,
+                    text=message.text,
+                    blocks=list(message.blocks),
+                    thread_ts=thread_ts,
+                    unfurl_links=False,
+                    unfurl_media=False,
+                    metadata={"event_type": METADATA_EVENT_TYPE, "event_payload": {"key": key}},
+                ),
+            )
+        except SlackOutcomeUnknownError:
+            found = self._find_posted(channel, key, thread_ts)
+            if found is not None:
+                return found
+            self._threads.mark_uncertain(key)
+            raise
+        if uncertain:
+            self._threads.clear_uncertain(key)
         return str(response["ts"])
+
+    def _find_posted(self, channel: str, key: str, thread_ts: str | None) -> str | None:
+        """The ts of our message carrying `key`, read back from Slack; None when absent or unreadable."""
+        try:
+            if thread_ts is not None:
+                response = self._client.conversations_replies(
+                    channel=channel, ts=thread_ts, include_all_metadata=True, limit=1000
+                )
+            else:
+                # Newest first: a headline looked for minutes after it was sent is near the top.
+                response = self._client.conversations_history(
+                    channel=channel, include_all_metadata=True, limit=HEADLINE_LOOKBACK_MESSAGES
+                )
+        except SlackApiError as exc:
+            data = exc.response.data
+            if not isinstance(data, dict) or data.get("error") not in _CANNOT_READ_ERRORS:
+                raise slack_api_error(exc, "conversations read") from exc
+            logger.warning(
+                "slack post unconfirmed and the channel cannot be read back: a duplicate is possible"
+                " (grant channels:history or groups:history)",
+                extra={"channel": channel, "error": data.get("error")},
+            )
+            return None
+        except (OSError, HTTPException) as exc:
+            raise _transport_error(exc, "conversations read") from exc
+        for message in response.get("messages") or []:
+            metadata = message.get("metadata") or {}
+            payload = metadata.get("event_payload") or {}
+            if metadata.get("event_type") == METADATA_EVENT_TYPE and payload.get("key") == key:
+                logger.info("slack post confirmed after a lost answer", extra={"channel": channel})
+                return str(message["ts"])
+        return None
 
     def _open_thread(self, notice: Notice) -> tuple[ThreadRef, bool]:
         """Post the headline and claim the thread; a loser of the race removes its headline."""
-        ts = self._post(self._channel, render_slack_headline(notice))
+        ts = self._post(self._channel, render_slack_headline(notice), key=f"headline#{notice.thread_key}")
         thread = self._threads.claim(
             notice.thread_key, self._channel, ts, headline_at=occurred_at_millis(notice)
         )
@@ -357,7 +425,9 @@ class SlackBotChannel:
         opened = False
         if thread is None:
             thread, opened = self._open_thread(notice)
-        ts = self._post(thread.channel, render_slack_reply(notice), thread_ts=thread.ts)
+        ts = self._post(
+            thread.channel, render_slack_reply(notice), key=notice.dedupe_key, thread_ts=thread.ts
+        )
         if not opened:
             self._refresh_headline(thread, notice)
         logger.info("slack reply posted", extra={"channel": thread.channel, "thread_ts": thread.ts, "ts": ts})

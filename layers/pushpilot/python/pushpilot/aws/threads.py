@@ -4,6 +4,8 @@ already delivered which notice.
 Items:
 - `pk=THREAD#<thread_key>`, `sk=SLACK`: the channel and `ts` of the thread's headline message, and the
   time of the notice the headline shows (so a late, older notice never turns the headline back).
+- `pk=SLACKPOST#<key>`, `sk=UNCERTAIN`: a Slack post that was sent but never answered, so the retry
+  reads the channel back before posting again.
 - `pk=NOTIFY#DELIVERY`, `sk=<channel>#<hash of dedupe_key>`: Powertools idempotency records, one per
   channel and notice. One partition holds them all: notifications are a few per minute, far below a
   partition's write limit, and Powertools puts the key in the sort key when the table has one.
@@ -117,6 +119,36 @@ class SlackThreads:
         except BotoCoreError as exc:
             raise dynamodb_error(exc, "UpdateItem") from exc
         return True
+
+    @staticmethod
+    def _uncertain_key(post_key: str) -> dict[str, Any]:
+        return {"pk": {"S": f"SLACKPOST#{post_key}"}, "sk": {"S": "UNCERTAIN"}}
+
+    def mark_uncertain(self, post_key: str) -> None:
+        """Remember that the post `post_key` was sent but its answer was lost."""
+        item = {
+            **self._uncertain_key(post_key),
+            "expires_at": {"N": str(int(self._clock()) + DELIVERY_TTL_SECONDS)},
+        }
+        try:
+            self._client.put_item(TableName=self._table_name, Item=item)
+        except (ClientError, BotoCoreError) as exc:
+            raise dynamodb_error(exc, "PutItem") from exc
+
+    def is_uncertain(self, post_key: str) -> bool:
+        try:
+            response = self._client.get_item(
+                TableName=self._table_name, Key=self._uncertain_key(post_key), ConsistentRead=True
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise dynamodb_error(exc, "GetItem") from exc
+        return "Item" in response
+
+    def clear_uncertain(self, post_key: str) -> None:
+        try:
+            self._client.delete_item(TableName=self._table_name, Key=self._uncertain_key(post_key))
+        except (ClientError, BotoCoreError) as exc:
+            raise dynamodb_error(exc, "DeleteItem") from exc
 
 
 class DeliveryLedger:
