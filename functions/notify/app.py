@@ -18,7 +18,6 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
 from pushpilot.aws import clients
-from pushpilot.aws.slack import SlackChannel
 from pushpilot.aws.sns import SnsChannel
 from pushpilot.aws.threads import DeliveryLedger, SlackThreads
 from pushpilot.errors import RetryableError
@@ -42,6 +41,9 @@ def _channels(settings: NotifySettings) -> list[NoticeChannel]:
     if settings.topic_arn:
         channels.append(SnsChannel(settings.topic_arn))
     if settings.slack_mode != "none":
+        # slack-sdk is imported only by installs that use Slack: SNS-only cold starts skip it.
+        from pushpilot.aws.slack import SlackChannel
+
         channels.append(SlackChannel(settings, SlackThreads(settings.table_name)))
     return channels
 
