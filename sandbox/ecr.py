@@ -2,11 +2,14 @@
 
 moto stores manifests but keeps no blob bytes and emits no events, so this module keeps the blobs
 (`BlobStore`, served by the gateway's `GetDownloadUrlForLayer`) and builds one `ECR Image Action`
-event per stored manifest: untagged children first, the tagged manifest last.
+event per stored manifest: untagged children first, the tagged manifest last. Repositories may live in
+other accounts than the sandbox's own; a push there emits its events with that account, as ECR does on
+that account's default bus.
 """
 
 from __future__ import annotations
 
+import json
 import threading
 import uuid
 from collections.abc import Callable
@@ -64,8 +67,28 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+def pull_policy(role_arn: str) -> str:
+    """The repository policy a registry account attaches so pushpilot's function role may read images."""
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "PushpilotReadsPushedImages",
+                    "Effect": "Allow",
+                    "Principal": {"AWS": role_arn},
+                    "Action": ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+                }
+            ],
+        }
+    )
+
+
 class EcrSandbox:
-    """Registry-side behaviour moto lacks. `ecr` talks to moto directly: setup is not a handler call."""
+    """Registry-side behaviour moto lacks. `ecr` talks to moto directly: setup is not a handler call.
+
+    `ecr_in` gives a direct client for another account (`ecr` serves `account_id`).
+    """
 
     def __init__(
         self,
@@ -76,33 +99,55 @@ class EcrSandbox:
         account_id: str,
         region: str,
         clock: Callable[[], datetime] = _utc_now,
+        ecr_in: Callable[[str], ECRClient] | None = None,
     ) -> None:
         self._ecr = ecr
+        self._ecr_in = ecr_in
+        self._repositories: set[tuple[str, str]] = set()
         self._blobs = blobs
         self._emit = emit
         self._account_id = account_id
         self._region = region
         self._clock = clock
 
-    def create_repository(self, name: str) -> None:
+    def client(self, account: str | None = None) -> ECRClient:
+        if account is None or account == self._account_id:
+            return self._ecr
+        if self._ecr_in is None:
+            raise ValueError(f"this registry serves account {self._account_id} only, not {account}")
+        return self._ecr_in(account)
+
+    def create_repository(self, name: str, *, account: str | None = None) -> None:
+        ecr = self.client(account)
+        self._repositories.add((account or self._account_id, name))
         try:
-            self._ecr.create_repository(repositoryName=name)
-        except self._ecr.exceptions.RepositoryAlreadyExistsException:
+            ecr.create_repository(repositoryName=name)
+        except ecr.exceptions.RepositoryAlreadyExistsException:
             return
 
-    def push(self, repository: str, tag: str | None, image: ImageSet) -> PushResult:
+    def accounts_with(self, name: str) -> list[str]:
+        """The accounts this sandbox created a repository `name` in."""
+        return sorted(account for account, repository in self._repositories if repository == name)
+
+    def set_repository_policy(self, name: str, policy_text: str, *, account: str | None = None) -> None:
+        self.client(account).set_repository_policy(repositoryName=name, policyText=policy_text)
+
+    def push(
+        self, repository: str, tag: str | None, image: ImageSet, *, account: str | None = None
+    ) -> PushResult:
         """Store blobs, put children untagged, then the top manifest with `tag`; one event per put.
 
         Re-pushing the same top manifest under a tag it already has raises moto's (and ECR's)
         ImageAlreadyExistsException, as `PutImage` does.
         """
-        described = self._ecr.describe_repositories(repositoryNames=[repository])["repositories"][0]
-        registry_id = described.get("registryId", self._account_id)
+        ecr = self.client(account)
+        described = ecr.describe_repositories(repositoryNames=[repository])["repositories"][0]
+        registry_id = described.get("registryId", account or self._account_id)
         for content in image.blobs.values():
             self._blobs.put(registry_id, repository, content)
 
-        events = [self._put(registry_id, repository, child, tag=None) for child in image.children]
-        events.append(self._put(registry_id, repository, image.top, tag=tag))
+        events = [self._put(ecr, registry_id, repository, child, tag=None) for child in image.children]
+        events.append(self._put(ecr, registry_id, repository, image.top, tag=tag))
         return PushResult(
             registry_id=registry_id,
             repository=repository,
@@ -113,10 +158,10 @@ class EcrSandbox:
         )
 
     def _put(
-        self, registry_id: str, repository: str, manifest: StoredManifest, *, tag: str | None
+        self, ecr: ECRClient, registry_id: str, repository: str, manifest: StoredManifest, *, tag: str | None
     ) -> dict[str, Any]:
         # moto derives its own digest from layer digests (which collides across images): pass the real one.
-        self._ecr.put_image(
+        ecr.put_image(
             registryId=registry_id,
             repositoryName=repository,
             imageManifest=manifest.content.decode(),
@@ -124,12 +169,12 @@ class EcrSandbox:
             imageDigest=manifest.digest,
             **({"imageTag": tag} if tag is not None else {}),
         )
-        event = self._image_action_event(repository, manifest, tag)
+        event = self._image_action_event(registry_id, repository, manifest, tag)
         self._emit(event)
         return event
 
     def _image_action_event(
-        self, repository: str, manifest: StoredManifest, tag: str | None
+        self, account: str, repository: str, manifest: StoredManifest, tag: str | None
     ) -> dict[str, Any]:
         detail: dict[str, Any] = {
             "result": "SUCCESS",
@@ -146,7 +191,7 @@ class EcrSandbox:
             "id": str(uuid.uuid4()),
             "detail-type": "ECR Image Action",
             "source": "aws.ecr",
-            "account": self._account_id,
+            "account": account,
             "time": self._clock().astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "region": self._region,
             "resources": [],

@@ -6,7 +6,13 @@ answer is returned unchanged, except:
 - ECR `GetDownloadUrlForLayer`, which moto lacks: answered from the sandbox's `BlobStore`, with a
   download URL on this gateway (`GET /blobs/<registry>/<repository>/<digest>` serves the bytes);
 - injected faults: the next matching calls get a well-formed error in the service's own protocol, so
-  boto3 raises the modeled error code and botocore's retry modes treat throttling as they would in AWS.
+  boto3 raises the modeled error code and botocore's retry modes treat throttling as they would in AWS;
+- ECR calls naming another account's registry (`registryId`): allowed only when that repository's
+  policy grants the action to the caller, as ECR decides cross-account reads; otherwise ECR's
+  AccessDeniedException.
+
+Every forwarded request belongs to the gateway's account in moto (`x-moto-account-id`), or to the
+registry's account for an allowed cross-account ECR call.
 
 Each call is recorded with the service (from the SigV4 credential scope), the operation, its
 parameters and whether it changes anything.
@@ -21,6 +27,7 @@ import re
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from http.server import BaseHTTPRequestHandler
@@ -36,8 +43,10 @@ from botocore.parsers import ResponseParserError, create_parser
 from moto.core.models import DEFAULT_ACCOUNT_ID
 from pydantic import BaseModel, ConfigDict, Field
 
+from pushpilot_sandbox.accounts import ACCOUNT_HEADER, in_account
 from pushpilot_sandbox.ecr import BlobStore
-from pushpilot_sandbox.httpserver import Lifecycle, LoopbackServer
+from pushpilot_sandbox.httpserver import LoopbackServer, LoopbackService
+from pushpilot_sandbox.repository_policy import Caller, decide, denial_message
 
 if TYPE_CHECKING:
     from mypy_boto3_ecr import ECRClient
@@ -351,34 +360,31 @@ class _Fault:
 # --- the gateway -----------------------------------------------------------------------------------
 
 
-class AwsGateway(Lifecycle):
+class AwsGateway(LoopbackService):
     """Forward to moto at `moto_url`; answer what moto cannot; record every call."""
 
-    def __init__(self, *, moto_url: str, blobs: BlobStore, account_id: str = DEFAULT_ACCOUNT_ID) -> None:
+    def __init__(
+        self,
+        *,
+        moto_url: str,
+        blobs: BlobStore,
+        account_id: str = DEFAULT_ACCOUNT_ID,
+        caller: Callable[[], Caller | None] | None = None,
+    ) -> None:
+        """`caller` says who is calling right now (the running function's role), for cross-account checks."""
         self._moto = urlsplit(moto_url)
         if self._moto.hostname is None or self._moto.port is None:
             raise ValueError(f"moto_url needs a host and port: {moto_url!r}")
         self._moto_url = moto_url
         self._blobs = blobs
         self._account_id = account_id
+        self._caller = caller or (lambda: None)
         self._lock = threading.Lock()
         self._calls: list[RecordedCall] = []
         self._faults: list[_Fault] = []
-        self._moto_ecr_clients: dict[str, ECRClient] = {}
+        self._moto_ecr_clients: dict[tuple[str, str], ECRClient] = {}
         handler = type("AwsGatewayHandler", (_GatewayHandler,), {"gateway": self})
         self._server = LoopbackServer(handler)
-
-    # lifecycle
-
-    @property
-    def url(self) -> str:
-        return self._server.url
-
-    def start(self) -> str:
-        return self._server.start()
-
-    def stop(self) -> None:
-        self._server.stop()
 
     # recording
 
@@ -467,12 +473,48 @@ class AwsGateway(Lifecycle):
             response = error_response(fault.model, fault.code, fault.status, fault.message)
             self._record(identity, request.method, response.status, fault.code)
             return response
+        account = self._account_id
+        if identity.service == "ecr":
+            registry_id = str(identity.params.get("registryId") or self._account_id)
+            if registry_id != self._account_id:
+                denied = self._cross_account_denial(identity, registry_id)
+                if denied is not None:
+                    self._record(identity, request.method, denied.status, None)
+                    return denied
+                account = registry_id
         if identity.service == "ecr" and request.header("X-Amz-Target") == ECR_DOWNLOAD_URL_TARGET:
             response = self._download_url_for_layer(identity)
         else:
-            response = self._forward(request)
+            response = self._forward(request, account=account)
         self._record(identity, request.method, response.status, None)
         return response
+
+    def _cross_account_denial(self, identity: _Identity, registry_id: str) -> GatewayResponse | None:
+        """ECR's answer to another account's read: None when the repository policy allows it."""
+        repository = str(identity.params.get("repositoryName") or "")
+        operation = identity.operation or ""
+        region = identity.region or "us-east-1"
+        ecr = self._moto_ecr(region, registry_id)
+        try:
+            policy = ecr.get_repository_policy(registryId=registry_id, repositoryName=repository)[
+                "policyText"
+            ]
+        except ecr.exceptions.RepositoryPolicyNotFoundException:
+            policy = None
+        except ecr.exceptions.RepositoryNotFoundException:
+            # moto answers for a repository that is not there, as ECR does.
+            return None
+        caller = self._caller() or Caller(account_id=self._account_id)
+        action = f"ecr:{operation}"
+        decision = decide(policy, action=action, caller=caller)
+        if decision == "allowed":
+            return None
+        model = service_model("ecr")
+        if model is None:
+            raise RuntimeError("botocore has no ECR model")
+        resource = f"arn:aws:ecr:{region}:{registry_id}:repository/{repository}"
+        message = denial_message(decision, action=action, caller=caller, resource_arn=resource)
+        return error_response(model, "AccessDeniedException", 400, message)
 
     def _download_url_for_layer(self, identity: _Identity) -> GatewayResponse:
         model = service_model("ecr")
@@ -494,25 +536,26 @@ class AwsGateway(Lifecycle):
         return _ecr_json(model, {"downloadUrl": download_url, "layerDigest": digest})
 
     def _repository_exists(self, registry_id: str, repository: str, region: str | None) -> bool:
-        ecr = self._moto_ecr(region or "us-east-1")
+        ecr = self._moto_ecr(region or "us-east-1", registry_id)
         try:
             ecr.describe_repositories(registryId=registry_id, repositoryNames=[repository])
         except ecr.exceptions.RepositoryNotFoundException:
             return False
         return True
 
-    def _moto_ecr(self, region: str) -> ECRClient:
+    def _moto_ecr(self, region: str, account_id: str) -> ECRClient:
         # Asks moto directly (not through the gateway): the check is not a call the handler made.
         with self._lock:
-            if region not in self._moto_ecr_clients:
-                self._moto_ecr_clients[region] = boto3.session.Session().client(
+            if (region, account_id) not in self._moto_ecr_clients:
+                client: ECRClient = boto3.session.Session().client(
                     "ecr",
                     region_name=region,
                     endpoint_url=self._moto_url,
                     aws_access_key_id="sandbox",
                     aws_secret_access_key="sandbox",  # noqa: S106 - moto accepts any credentials
                 )
-            return self._moto_ecr_clients[region]
+                self._moto_ecr_clients[region, account_id] = in_account(client, account_id)
+            return self._moto_ecr_clients[region, account_id]
 
     def _serve_blob(self, path: str) -> GatewayResponse:
         registry_id, _, rest = path.removeprefix(BLOBS_PATH).partition("/")
@@ -522,7 +565,7 @@ class AwsGateway(Lifecycle):
             return _plain_text(404, "blob not found\n")
         return GatewayResponse(200, (("Content-Type", "application/octet-stream"),), content)
 
-    def _forward(self, request: GatewayRequest) -> GatewayResponse:
+    def _forward(self, request: GatewayRequest, *, account: str) -> GatewayResponse:
         host, port = self._moto.hostname, self._moto.port
         if host is None or port is None:
             raise RuntimeError(self._moto_url)
@@ -530,8 +573,9 @@ class AwsGateway(Lifecycle):
         try:
             connection.putrequest(request.method, request.target, skip_host=True, skip_accept_encoding=True)
             for name, value in request.headers:
-                if name.lower() not in _HOP_BY_HOP:
+                if name.lower() not in _HOP_BY_HOP and name.lower() != ACCOUNT_HEADER:
                     connection.putheader(name, value)
+            connection.putheader(ACCOUNT_HEADER, account)
             connection.endheaders(request.body or None)
             upstream = connection.getresponse()
             body = upstream.read()

@@ -60,3 +60,19 @@ class LoopbackServer(Lifecycle):
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=5)
+
+
+class LoopbackService(Lifecycle):
+    """A sandbox server whose HTTP side is one LoopbackServer, built in `__init__` as `self._server`."""
+
+    _server: LoopbackServer
+
+    @property
+    def url(self) -> str:
+        return self._server.url
+
+    def start(self) -> str:
+        return self._server.start()
+
+    def stop(self) -> None:
+        self._server.stop()

@@ -15,13 +15,14 @@ from typing import TYPE_CHECKING, Any, Final
 
 import boto3
 
+from pushpilot_sandbox.accounts import in_account
 from pushpilot_sandbox.template import (
     PhysicalResource,
     Pseudo,
     Resolver,
     TemplateError,
     as_bool,
-    function_resources,
+    implicit_resources,
     physical_name,
     references,
 )
@@ -41,7 +42,7 @@ class ProvisionError(Exception):
 class _Clients:
     """boto3 clients pointed straight at the moto server, created on first use."""
 
-    def __init__(self, endpoint_url: str, region: str) -> None:
+    def __init__(self, endpoint_url: str, region: str, account_id: str) -> None:
         # moto accepts any credentials; fixed ones keep a sandbox run from ever using a real profile.
         self._session = boto3.session.Session(
             aws_access_key_id="sandbox",
@@ -49,11 +50,15 @@ class _Clients:
             region_name=region,
         )
         self._endpoint_url = endpoint_url
+        self._account_id = account_id
         self._made: dict[str, Any] = {}
 
     def _client(self, service: str) -> Any:
         if service not in self._made:
-            self._made[service] = self._session.client(service, endpoint_url=self._endpoint_url)  # type: ignore[call-overload]
+            self._made[service] = in_account(
+                self._session.client(service, endpoint_url=self._endpoint_url),  # type: ignore[call-overload]
+                self._account_id,
+            )
         return self._made[service]
 
     @property
@@ -99,7 +104,7 @@ def provision(
         template, parameters, Pseudo(region=region, account_id=account_id, stack_name=stack_name), {}
     )
     # Subscriptions and parameters may name a function; the sandbox knows what it would be called.
-    resolver = resolver.with_resources(function_resources(resolver))
+    resolver = resolver.with_resources(implicit_resources(resolver))
     wanted = {
         logical_id: resource
         for logical_id, resource in template["Resources"].items()
@@ -108,7 +113,7 @@ def provision(
     order = graphlib.TopologicalSorter(
         {logical_id: _dependencies(resource, wanted) for logical_id, resource in wanted.items()}
     )
-    clients = _Clients(endpoint_url, region)
+    clients = _Clients(endpoint_url, region, account_id)
     created: dict[str, PhysicalResource] = {}
     for logical_id in order.static_order():
         resource = wanted[logical_id]

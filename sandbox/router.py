@@ -42,7 +42,7 @@ from pushpilot_sandbox.template import (
     RuleSpec,
     ScheduleSpec,
     SqsSourceSpec,
-    function_resources,
+    implicit_resources,
     load_template,
     read_functions,
 )
@@ -213,7 +213,7 @@ class EventRouter:
             Pseudo(region=region, account_id=account_id, stack_name=stack_name),
             resources,
         )
-        resolver = resolver.with_resources(function_resources(resolver))
+        resolver = resolver.with_resources(implicit_resources(resolver))
         self._resources = resolver.resources
         self._functions = {
             spec.logical_id: spec for spec in read_functions(resolver, template_dir=template_path.parent)
@@ -236,6 +236,11 @@ class EventRouter:
         self.retry_delay_seconds = 0.2
 
     # --- what the template defines -------------------------------------------------------------
+
+    @property
+    def resources(self) -> dict[str, PhysicalResource]:
+        """Every resource the router resolved the template with (provisioned, functions, roles, rules)."""
+        return dict(self._resources)
 
     def functions(self) -> list[FunctionSpec]:
         return list(self._functions.values())

@@ -8,12 +8,13 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal, TextIO
+from typing import Annotated, Any, Literal, TextIO
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from pushpilot_sandbox.environment import Sandbox, SandboxConfig
+from pushpilot_sandbox.environment import SANDBOX_ACCOUNT, TEMPLATE, Sandbox, SandboxConfig
+from pushpilot_sandbox.template import load_template
 
 
 class ScenarioError(Exception):
@@ -36,16 +37,38 @@ class ZoneSpec(_Strict):
     records: list[RecordSpec] = Field(default_factory=list)
 
 
+AccountId = Annotated[str, Field(pattern=r"^[0-9]{12}$")]
+
+
 class ServiceSpec(_Strict):
     name: str
     image: str
     auto_deploy: bool = False
-    account: str | None = None
+    account: AccountId | None = Field(
+        default=None, description="The account the service (and so the stack) runs in; one for all services"
+    )
 
 
 class RepositorySpec(_Strict):
     name: str
-    account: str | None = None
+    account: AccountId | None = Field(default=None, description="The registry account (default: the stack's)")
+    pull_policy: bool = Field(
+        default=True,
+        description="In another account: attach the repository policy that lets pushpilot read images",
+    )
+    forwarder: bool = Field(
+        default=True, description="In another account: install the forwarder template there"
+    )
+
+
+class PublicImageSpec(_Strict):
+    """An image already on the public registry before the services are created."""
+
+    repository: str
+    tag: str = "latest"
+    platforms: list[str] | None = None
+    layout: str | None = None
+    seed: str | None = None
 
 
 class NotificationsSpec(_Strict):
@@ -62,11 +85,16 @@ class DeliverySpec(_Strict):
 
 class Setup(_Strict):
     repositories: list[RepositorySpec | str] = Field(default_factory=list)
+    public_images: list[PublicImageSpec] = Field(default_factory=list)
     services: list[ServiceSpec] = Field(default_factory=list)
     hosted_zones: list[ZoneSpec] = Field(default_factory=list)
     notifications: NotificationsSpec = Field(default_factory=NotificationsSpec)
     parameters: dict[str, str] = Field(default_factory=dict)
     delivery: DeliverySpec = Field(default_factory=DeliverySpec)
+
+    @property
+    def repository_specs(self) -> list[RepositorySpec]:
+        return [RepositorySpec(name=item) if isinstance(item, str) else item for item in self.repositories]
 
 
 class Scenario(_Strict):
@@ -98,6 +126,41 @@ def load_scenario(path: Path) -> Scenario:
 Printer = Callable[[str], None]
 
 
+def stack_account(setup: Setup) -> str:
+    """The account the stack runs in: the one its services name (the sandbox's own when none does)."""
+    named = sorted({service.account for service in setup.services if service.account})
+    if len(named) > 1:
+        raise ScenarioError(
+            f"services name several accounts ({', '.join(named)}): pushpilot runs in one account and "
+            "deploys only that account's App Runner services; give every service the same account"
+        )
+    return named[0] if named else SANDBOX_ACCOUNT
+
+
+def sandbox_config(
+    setup: Setup, *, region: str = "us-east-1", template_path: Path = TEMPLATE
+) -> SandboxConfig:
+    """The sandbox a setup needs: the stack in its account, admitting events from its registry accounts."""
+    account = stack_account(setup)
+    parameters = dict(setup.parameters)
+    registry_accounts = sorted(
+        {spec.account for spec in setup.repository_specs if spec.account and spec.account != account}
+    )
+    declared = load_template(template_path).get("Parameters") or {}
+    if registry_accounts and "EventSourceAccounts" in declared and "EventSourceAccounts" not in parameters:
+        parameters["EventSourceAccounts"] = ",".join(registry_accounts)
+    return SandboxConfig(
+        region=region,
+        account_id=account,
+        parameters=parameters,
+        template_path=template_path,
+        slack_mode=setup.notifications.slack,
+        sns=setup.notifications.sns,
+        copies_per_event=setup.delivery.copies,
+        concurrent_copies=setup.delivery.concurrent,
+    )
+
+
 class ScenarioRunner:
     def __init__(self, scenario: Scenario, *, base_dir: Path, out: TextIO) -> None:
         self.scenario = scenario
@@ -111,21 +174,14 @@ class ScenarioRunner:
 
     def run(self) -> dict[str, Any]:
         setup = self.scenario.setup
-        config = SandboxConfig(
-            region=self.scenario.region,
-            parameters=setup.parameters,
-            slack_mode=setup.notifications.slack,
-            sns=setup.notifications.sns,
-            copies_per_event=setup.delivery.copies,
-            concurrent_copies=setup.delivery.concurrent,
-        )
+        config = sandbox_config(setup, region=self.scenario.region)
         from pushpilot_sandbox import steps as step_actions
         from pushpilot_sandbox.timeline import Timeline
 
         with Sandbox(config) as sandbox:
             timeline = Timeline(sandbox, self.say)
             self.say(f"▶ scenario {self.scenario.name or ''}".rstrip() + f" — region {self.scenario.region}")
-            step_actions.apply_setup(sandbox, setup, timeline)
+            step_actions.apply_setup(sandbox, setup, timeline, self.base_dir)
             for number, step in enumerate(self.scenario.steps, start=1):
                 action = next(key for key in step if key != "title")
                 title = step.get("title") or action.replace("_", " ")

@@ -18,7 +18,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from pydantic import BaseModel, ConfigDict
 
-from pushpilot_sandbox.httpserver import Lifecycle, LoopbackServer
+from pushpilot_sandbox.httpserver import LoopbackServer, LoopbackService
 
 TEAM_ID: Final = "T0SANDBOX"
 BOT_ID: Final = "B0SANDBOX"
@@ -77,7 +77,7 @@ class _Answer(BaseModel):
     headers: dict[str, str] = {}
 
 
-class SlackSink(Lifecycle):
+class SlackSink(LoopbackService):
     """Start it (or use `with`); point WebhookClient at `webhook_url()` and WebClient at `api_url()`."""
 
     def __init__(self, *, token: str | None = None, history_scope: bool = True) -> None:
@@ -95,18 +95,6 @@ class SlackSink(Lifecycle):
         self._server = LoopbackServer(
             type("SlackSinkRequestHandler", (_SlackRequestHandler,), {"sink": self})
         )
-
-    # --- lifecycle -----------------------------------------------------------------------------
-
-    def start(self) -> str:
-        return self._server.start()
-
-    def stop(self) -> None:
-        self._server.stop()
-
-    @property
-    def url(self) -> str:
-        return self._server.url
 
     def webhook_url(self) -> str:
         return f"{self.url}/services/{TEAM_ID}/{BOT_ID}/sandboxsecret"

@@ -10,13 +10,14 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from pushpilot.images_ref import ecr_registry_host
+from pushpilot.images_ref import ECR_PUBLIC_HOST, ecr_registry_host
+from pushpilot_sandbox.ecr import pull_policy
 from pushpilot_sandbox.environment import Sandbox
-from pushpilot_sandbox.oci import load_oci_layout, synthesize_image
+from pushpilot_sandbox.oci import ImageSet, load_oci_layout, synthesize_image
 from pushpilot_sandbox.timeline import Timeline
 
 if TYPE_CHECKING:
-    from pushpilot_sandbox.scenario import Setup
+    from pushpilot_sandbox.scenario import RepositorySpec, Setup
 
 
 class StepError(Exception):
@@ -46,13 +47,66 @@ def image_identifier(sandbox: Sandbox, image: str, account: str | None = None) -
     return f"{registry_host(sandbox, account)}/{image}"
 
 
+def repository_account(sandbox: Sandbox, repository: str, account: str | None = None) -> str:
+    """The account a push to `repository` goes to: the one given, else the only one that has it."""
+    if account:
+        return account
+    holders = sandbox.ecr.accounts_with(repository)
+    if sandbox.config.account_id in holders or len(holders) != 1:
+        return sandbox.config.account_id
+    return holders[0]
+
+
 # --- setup -----------------------------------------------------------------------------------------
 
 
-def apply_setup(sandbox: Sandbox, setup: Setup, timeline: Timeline) -> None:
-    for repository in setup.repositories:
-        name = repository if isinstance(repository, str) else repository.name
-        sandbox.ecr.create_repository(name)
+def _create_repositories(sandbox: Sandbox, specs: list[RepositorySpec], timeline: Timeline) -> None:
+    stack = sandbox.config.account_id
+    forwarded: dict[str, bool] = {}
+    for spec in specs:
+        account = spec.account or stack
+        sandbox.ecr.create_repository(spec.name, account=account)
+        if account == stack:
+            continue
+        if spec.pull_policy:
+            role = sandbox.function_role_arn("ImagePushFunction")
+            sandbox.ecr.set_repository_policy(spec.name, pull_policy(role), account=account)
+            grant = f"repository policy lets {role.rsplit('/', 1)[-1]} pull"
+        else:
+            grant = "no repository policy"
+        timeline.say(f"  ⌂ ECR repository {spec.name} in account {account} ({grant})")
+        forwarded[account] = forwarded.get(account, False) or spec.forwarder
+    for account, install in forwarded.items():
+        if install:
+            sandbox.install_forwarder(account)
+            timeline.say(f"  ⌂ forwarder stack in {account} sends its ECR pushes to {stack}'s bus")
+        else:
+            timeline.say(f"  ⌂ no forwarder in {account}: its pushes stay on its own bus")
+
+
+def _image(
+    platforms: list[str] | None, layout: str | None, seed: str, base_dir: Path, action: str
+) -> ImageSet:
+    if (platforms is None) == (layout is None):
+        raise StepError(f"{action}: give exactly one of `platforms` or `layout`")
+    if layout is not None:
+        return load_oci_layout(base_dir / layout)
+    return synthesize_image(platforms or [], seed=seed)
+
+
+def apply_setup(sandbox: Sandbox, setup: Setup, timeline: Timeline, base_dir: Path | None = None) -> None:
+    _create_repositories(sandbox, setup.repository_specs, timeline)
+    for public in setup.public_images:
+        image = _image(
+            public.platforms,
+            public.layout,
+            public.seed or _next_seed("public"),
+            base_dir or Path(),
+            "public_images",
+        )
+        digest = sandbox.public_registry.publish(public.repository, public.tag, image)
+        timeline.say(f"  ⌂ public image {ECR_PUBLIC_HOST}/{public.repository}:{public.tag} → {digest[:19]}…")
+    declared_accounts = {spec.name: spec.account for spec in setup.repository_specs if spec.account}
     route53 = sandbox.route53()
     for zone in setup.hosted_zones:
         zone_id = route53.create_hosted_zone(Name=zone.name, CallerReference=str(uuid.uuid4()))["HostedZone"][
@@ -75,7 +129,13 @@ def apply_setup(sandbox: Sandbox, setup: Setup, timeline: Timeline) -> None:
         timeline.say(f"  ⌂ hosted zone {zone.name} with {len(zone.records)} record(s)")
     client = sandbox.apprunner_client()
     for service in setup.services:
-        identifier = image_identifier(sandbox, service.image, service.account)
+        if service.account and service.account != sandbox.config.account_id:
+            raise StepError(
+                f"service {service.name} names account {service.account}, but the stack runs in "
+                f"{sandbox.config.account_id}: services run where pushpilot runs"
+            )
+        repository = service.image.partition(":")[0].partition("@")[0]
+        identifier = image_identifier(sandbox, service.image, declared_accounts.get(repository))
         client.create_service(
             ServiceName=service.name,
             SourceConfiguration={
@@ -115,8 +175,13 @@ class PushArgs(_Args):
 _push_counter = 0
 
 
-def push(sandbox: Sandbox, raw: Any, base_dir: Path, timeline: Timeline) -> None:
+def _next_seed(kind: str) -> str:
     global _push_counter  # noqa: PLW0603 - distinct images per push within one process
+    _push_counter += 1
+    return f"{kind}-{_push_counter}"
+
+
+def push(sandbox: Sandbox, raw: Any, base_dir: Path, timeline: Timeline) -> None:
     args = _args(PushArgs, raw, "push")
     if (args.platforms is None) == (args.layout is None):
         raise StepError("push: give exactly one of `platforms` or `layout`")
@@ -124,15 +189,38 @@ def push(sandbox: Sandbox, raw: Any, base_dir: Path, timeline: Timeline) -> None
         image = load_oci_layout(base_dir / args.layout)
         source = f"layout {args.layout}"
     else:
-        _push_counter += 1
         image = synthesize_image(
-            args.platforms or [], attestation=args.attestation, seed=args.seed or f"push-{_push_counter}"
+            args.platforms or [], attestation=args.attestation, seed=args.seed or _next_seed("push")
         )
         source = ", ".join(args.platforms or []) + (" + attestation" if args.attestation else "")
-    result = sandbox.ecr.push(args.repository, args.tag, image)
-    timeline.say(f"  ⇪ pushed {args.repository}:{args.tag} ({source}) → {result.digest[:19]}…")
+    account = repository_account(sandbox, args.repository, args.account)
+    result = sandbox.ecr.push(args.repository, args.tag, image, account=account)
+    where = "" if account == sandbox.config.account_id else f" in account {account}"
+    timeline.say(f"  ⇪ pushed {args.repository}:{args.tag}{where} ({source}) → {result.digest[:19]}…")
     if args.tag:
-        _auto_deploy(sandbox, registry_host(sandbox, args.account), args.repository, args.tag, timeline)
+        _auto_deploy(sandbox, registry_host(sandbox, account), args.repository, args.tag, timeline)
+    sandbox.settle()
+    timeline.record()
+
+
+class PublicPushArgs(_Args):
+    repository: str
+    tag: str = "latest"
+    platforms: list[str] | None = None
+    layout: str | None = None
+    seed: str | None = None
+
+
+def public_push(sandbox: Sandbox, raw: Any, base_dir: Path, timeline: Timeline) -> None:
+    """A new image under a public tag. ECR Public tells no other account: no event, only the next check."""
+    args = _args(PublicPushArgs, raw, "public_push")
+    image = _image(args.platforms, args.layout, args.seed or _next_seed("public"), base_dir, "public_push")
+    digest = sandbox.public_registry.publish(args.repository, args.tag, image)
+    source = f"layout {args.layout}" if args.layout else ", ".join(args.platforms or [])
+    timeline.say(
+        f"  ⇪ published {ECR_PUBLIC_HOST}/{args.repository}:{args.tag} ({source}) → {digest[:19]}… "
+        "(no event: ECR Public sends none to other accounts)"
+    )
     sandbox.settle()
     timeline.record()
 
@@ -284,6 +372,8 @@ ACTIONS: dict[str, Callable[[Sandbox, Any, Path, Timeline], None]] = {
     "associate_domain": associate_domain,
     "reconcile_dns": _scheduled("DnsReconcile"),
     "refresh": _scheduled("Refresh"),
+    "public_push": public_push,
+    "check_public_images": _scheduled("PublicImageCheck"),
     "build": build,
     "slack": slack,
     "fault": fault,

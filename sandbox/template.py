@@ -966,3 +966,186 @@ def _attach_raw_invoke_config(
     specs[function_id] = spec.model_copy(
         update={"invoke_config": _invoke_config(resolver, properties, where)}
     )
+
+
+# --- roles, rules to other buses, bus policies -----------------------------------------------------
+
+IAM_ROLE: Final = "AWS::IAM::Role"
+EVENTS_RULE: Final = "AWS::Events::Rule"
+EVENT_BUS_POLICY: Final = "AWS::Events::EventBusPolicy"
+
+
+def role_arn(pseudo: Pseudo, name: str) -> str:
+    return f"arn:{pseudo.partition}:iam::{pseudo.account_id}:role/{name}"
+
+
+def implicit_resources(resolver: Resolver) -> dict[str, PhysicalResource]:
+    """What the sandbox knows without creating anything: functions, their roles, roles and rules.
+
+    SAM gives a function without a `Role` one named `<Function>Role`, so `!GetAtt <Function>Role.Arn`
+    resolves like CloudFormation resolves it once SAM has expanded the template.
+    """
+    pseudo = resolver.pseudo
+    found = function_resources(resolver)
+    for logical_id, resource in resolver.template["Resources"].items():
+        if not resolver.includes(logical_id):
+            continue
+        kind = resource.get("Type")
+        properties = resource.get("Properties") or {}
+        if kind == SERVERLESS_FUNCTION and "Role" not in function_properties(resolver.template, logical_id):
+            role_id = f"{logical_id}Role"
+            name = physical_name(pseudo.stack_name, role_id)
+            found[role_id] = PhysicalResource(ref=name, attributes={"Arn": role_arn(pseudo, name)})
+        elif kind == IAM_ROLE:
+            name = (
+                resolver.resolve_text(properties["RoleName"], f"Resources.{logical_id}.RoleName")
+                if "RoleName" in properties
+                else physical_name(pseudo.stack_name, logical_id)
+            )
+            found[logical_id] = PhysicalResource(ref=name, attributes={"Arn": role_arn(pseudo, name)})
+        elif kind == EVENTS_RULE:
+            where = f"Resources.{logical_id}.Properties"
+            name = (
+                resolver.resolve_text(properties["Name"], f"{where}.Name")
+                if "Name" in properties
+                else physical_name(pseudo.stack_name, logical_id)
+            )
+            arn = _rule_arn(resolver, name, _event_bus(resolver, properties, where))
+            found[logical_id] = PhysicalResource(ref=name, attributes={"Arn": arn})
+    return found
+
+
+class BusRuleSpec(_Frozen):
+    """An EventBridge rule whose target is another event bus (forwarding, typically to another account)."""
+
+    key: str
+    name: str
+    arn: str
+    pattern: dict[str, Any]
+    enabled: bool
+    event_bus: str
+    target_bus_arn: str
+    role_arn: str | None = None
+    dead_letter_arn: str | None = None
+
+
+def _is_event_bus_arn(arn: str) -> bool:
+    parts = arn.split(":")
+    return len(parts) == 6 and parts[2] == "events" and parts[5].startswith("event-bus/")
+
+
+def read_bus_rules(resolver: Resolver) -> list[BusRuleSpec]:
+    """Every included rule target that is an event bus: one spec per (rule, bus target)."""
+    found: list[BusRuleSpec] = []
+    for logical_id, resource in resolver.template["Resources"].items():
+        if resource.get("Type") != EVENTS_RULE or not resolver.includes(logical_id):
+            continue
+        where = f"Resources.{logical_id}.Properties"
+        properties = resource.get("Properties") or {}
+        if "EventPattern" not in properties:
+            continue
+        bus = _event_bus(resolver, properties, where)
+        name = (
+            resolver.resolve_text(properties["Name"], f"{where}.Name")
+            if "Name" in properties
+            else physical_name(resolver.pseudo.stack_name, logical_id)
+        )
+        for index, target in enumerate(properties.get("Targets") or []):
+            target_where = f"{where}.Targets[{index}]"
+            arn = resolver.resolve_text(target.get("Arn"), f"{target_where}.Arn")
+            if not _is_event_bus_arn(arn):
+                continue
+            role = target.get("RoleArn")
+            dead_letter = (target.get("DeadLetterConfig") or {}).get("Arn")
+            found.append(
+                BusRuleSpec(
+                    key=logical_id,
+                    name=name,
+                    arn=_rule_arn(resolver, name, bus),
+                    pattern=_pattern(
+                        resolver.resolve(properties["EventPattern"], f"{where}.EventPattern"), where
+                    ),
+                    enabled=_enabled(resolver, properties, where),
+                    event_bus=bus,
+                    target_bus_arn=arn,
+                    role_arn=resolver.resolve_text(role, f"{target_where}.RoleArn")
+                    if role is not None
+                    else None,
+                    dead_letter_arn=(
+                        resolver.resolve_text(dead_letter, f"{target_where}.DeadLetterConfig.Arn")
+                        if dead_letter is not None
+                        else None
+                    ),
+                )
+            )
+    return found
+
+
+class BusPolicyStatement(_Frozen):
+    """One statement of an event bus's resource policy, resolved."""
+
+    key: str
+    event_bus: str
+    effect: Literal["Allow", "Deny"]
+    principals: tuple[str, ...]
+    """AWS principals: account ids, root or role ARNs, or `*`."""
+    actions: tuple[str, ...]
+    conditions: dict[str, dict[str, tuple[str, ...]]] = {}
+    """operator → condition key → allowed values."""
+
+
+def _texts(value: Any, where: str) -> tuple[str, ...]:
+    if isinstance(value, list):
+        return tuple(_as_text(item, where) for item in value)
+    return (_as_text(value, where),)
+
+
+def read_bus_policies(resolver: Resolver) -> list[BusPolicyStatement]:
+    """The included `AWS::Events::EventBusPolicy` resources, in the `Statement` or the legacy form."""
+    found: list[BusPolicyStatement] = []
+    for logical_id, resource in resolver.template["Resources"].items():
+        if resource.get("Type") != EVENT_BUS_POLICY or not resolver.includes(logical_id):
+            continue
+        where = f"Resources.{logical_id}.Properties"
+        properties = resolver.resolve(resource.get("Properties") or {}, where)
+        bus = _event_bus(resolver, properties, where)
+        if "Statement" in properties:
+            statement = properties["Statement"]
+            principal = statement.get("Principal", {})
+            principals = _texts(principal.get("AWS", []) if isinstance(principal, dict) else principal, where)
+            conditions = {
+                operator: {key: _texts(values, where) for key, values in keys.items()}
+                for operator, keys in (statement.get("Condition") or {}).items()
+            }
+            found.append(
+                BusPolicyStatement(
+                    key=logical_id,
+                    event_bus=bus,
+                    effect="Deny" if statement.get("Effect") == "Deny" else "Allow",
+                    principals=principals,
+                    actions=_texts(statement.get("Action", "events:PutEvents"), where),
+                    conditions=conditions,
+                )
+            )
+        else:
+            legacy = properties.get("Condition")
+            conditions = (
+                {
+                    str(legacy.get("Type", "StringEquals")): {
+                        str(legacy["Key"]): _texts(legacy["Value"], where)
+                    }
+                }
+                if isinstance(legacy, dict) and "Key" in legacy
+                else {}
+            )
+            found.append(
+                BusPolicyStatement(
+                    key=logical_id,
+                    event_bus=bus,
+                    effect="Allow",
+                    principals=_texts(properties.get("Principal", []), where),
+                    actions=_texts(properties.get("Action", "events:PutEvents"), where),
+                    conditions=conditions,
+                )
+            )
+    return found

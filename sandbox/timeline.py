@@ -19,6 +19,8 @@ class Timeline:
         self.calls: list[dict[str, Any]] = []
         self.notifications: list[dict[str, Any]] = []
         self.errors: list[dict[str, Any]] = []
+        self.refused_events: list[dict[str, Any]] = []
+        self._forwarding_seen = 0
         self._gateway_seen = 0
         self._apprunner_seen = 0
         self._slack_seen = 0
@@ -31,9 +33,28 @@ class Timeline:
 
     def record(self) -> None:
         """Print and collect everything that happened since the last call."""
+        self._forwarding()
         self._deliveries()
         self._calls()
         self._notifications()
+
+    def _forwarding(self) -> None:
+        records = self.sandbox.forwarding[self._forwarding_seen :]
+        self._forwarding_seen += len(records)
+        for record in records:
+            if record.status == "forwarded":
+                self.say(
+                    f"  ↪ forwarded from {record.source_account} to {record.target_account}'s bus"
+                    f" ({record.repository or 'event'} {record.event_id[:8]})"
+                )
+            elif record.status == "refused":
+                self.refused_events.append(record.model_dump(mode="json"))
+                self.say(
+                    f"  ⛔ {record.target_account}'s bus refused the event from {record.source_account}: "
+                    f"{record.reason}"
+                )
+            else:
+                self.say(f"  · event stays on {record.source_account}'s bus: {record.reason}")
 
     def _deliveries(self) -> None:
         deliveries = self.sandbox.router.deliveries[self._deliveries_seen :]
@@ -122,6 +143,7 @@ class Timeline:
             "notifications": self.notifications,
             "errors": self.errors,
             "dead_letters": dead_letters,
+            "refused_events": self.refused_events,
         }
 
 
@@ -149,6 +171,12 @@ def _maybe_json(text: str) -> Any:
 def _summarize(detail: dict[str, Any]) -> str:
     keys = ("reason", "verdict", "outcome", "rollout", "follow_up", "index")
     parts = [f"{key}={detail[key]}" for key in keys if detail.get(key)]
+    # The public image check counts what it saw: tags checked, first seen, unchanged, moved, failed.
+    for key in ("checked", "first_sightings", "unchanged", "changed", "errors"):
+        value = detail.get(key)
+        count = len(value) if isinstance(value, list) else value
+        if isinstance(count, int) and not isinstance(count, bool) and (count or key == "checked"):
+            parts.append(f"{key.replace('_', ' ')}={count}")
     services = detail.get("services")
     if isinstance(services, list) and services:
         parts.append(

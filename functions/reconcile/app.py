@@ -1,5 +1,5 @@
 """Scheduled safety net: refresh the service index, recover lost outcomes, start pending deployments,
-reconcile custom-domain DNS."""
+reconcile custom-domain DNS, deploy ECR Public tags that moved."""
 
 from __future__ import annotations
 
@@ -11,14 +11,14 @@ from pydantic import BaseModel, TypeAdapter
 
 from pushpilot.handling import HandlerOutcome, parse_event, run_guarded
 from pushpilot.rollout import refresh
-from pushpilot.wiring import deploy_ports, reconcile_dns
+from pushpilot.wiring import deploy_ports, public_image_check, reconcile_dns
 
 logger = Logger()
 metrics = Metrics()
 
 
 class ScheduledTask(BaseModel):
-    task: Literal["refresh", "dns"]
+    task: Literal["refresh", "dns", "public-images"]
 
 
 _TASK = TypeAdapter(ScheduledTask)
@@ -28,6 +28,12 @@ def _run(event: dict[str, Any]) -> HandlerOutcome:
     task = parse_event(_TASK, event).task
     if task == "refresh":
         return HandlerOutcome(event_id=task, status="handled", detail=refresh(deploy_ports()))
+    if task == "public-images":
+        detail = public_image_check()
+        for error in detail["errors"]:
+            # One failing tag does not fail the run (the next run checks it again), so it is told here.
+            logger.warning("public image check failed", extra=error)
+        return HandlerOutcome(event_id=task, status="handled", detail=detail)
     return HandlerOutcome(event_id=task, status="handled", detail=reconcile_dns())
 
 

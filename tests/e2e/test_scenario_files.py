@@ -29,11 +29,16 @@ def _deployments(report: dict[str, Any]) -> list[dict[str, Any]]:
     return [call for call in report["calls"] if call["operation"] in {"StartDeployment", "UpdateService"}]
 
 
+# Scenarios whose story is an error pushpilot reports (and does not retry or dead-letter).
+EXPECTED_ERRORS = {"cross-account-denied": ["AccessDeniedError"]}
+
+
 @pytest.mark.parametrize("path", sorted(SCENARIOS.glob("*.yaml")), ids=lambda path: path.stem)
 def test_every_scenario_runs_clean(path: Path) -> None:
     report = _run(path.name)
-    assert report["errors"] == []
+    assert [error["type"] for error in report["errors"]] == EXPECTED_ERRORS.get(path.stem, [])
     assert report["dead_letters"] == []
+    assert report.get("refused_events", []) == []
 
 
 def test_multi_arch_scenario_deploys_and_goes_live() -> None:
@@ -64,3 +69,25 @@ def test_dry_run_scenario_changes_nothing() -> None:
     report = _run("dry-run.yaml")
     assert [call for call in report["calls"] if call["service"] in {"apprunner", "route53"}] == []
     assert _kinds(report) == ["verified", "dry_run"]
+
+
+def test_cross_account_scenario_forwards_deploys_and_rejects_arm64() -> None:
+    report = _run("cross-account.yaml")
+    assert len(_deployments(report)) == 1
+    assert _kinds(report) == ["verified", "deploying", "live", "rejected"]
+
+
+def test_cross_account_denied_scenario_names_the_policy_and_deploys_nothing() -> None:
+    report = _run("cross-account-denied.yaml")
+    assert _deployments(report) == []
+    assert len(report["errors"]) == 1
+    assert "repository policy" in report["errors"][0]["message"]
+    notices = [note for note in report["notifications"] if note["channel"] == "sns"]
+    assert len(notices) == 1
+    assert "repository policy" in str(notices[0]["payload"])
+
+
+def test_ecr_public_scenario_deploys_only_the_changed_digest() -> None:
+    report = _run("ecr-public.yaml")
+    assert len(_deployments(report)) == 1
+    assert _kinds(report) == ["verified", "deploying", "live", "rejected"]

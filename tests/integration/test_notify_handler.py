@@ -33,6 +33,7 @@ from pushpilot.errors import RetryableError
 from pushpilot.notices import Notice, NoticeKind
 from pushpilot.notify import KindSelection, NoticeChannel, NotifySettings, deliver, render_q_developer
 from pushpilot.settings import SettingsError
+from tests.integration.tables import create_stack_table
 from tests.unit.notify_samples import release_story, sample
 
 REGION = "us-east-1"
@@ -82,18 +83,7 @@ class Aws:
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
     with mock_aws():
         dynamodb = boto3.client("dynamodb", region_name=REGION)
-        dynamodb.create_table(
-            TableName=TABLE,
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"},
-            ],
-            KeySchema=[
-                {"AttributeName": "pk", "KeyType": "HASH"},
-                {"AttributeName": "sk", "KeyType": "RANGE"},
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        create_stack_table(dynamodb, TABLE)
         sns = boto3.client("sns", region_name=REGION)
         sqs = boto3.client("sqs", region_name=REGION)
         topic_arn = sns.create_topic(Name="pushpilot-notifications")["TopicArn"]

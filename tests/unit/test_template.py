@@ -18,7 +18,7 @@ from pushpilot_sandbox.template import (
     Pseudo,
     Resolver,
     TemplateError,
-    function_resources,
+    implicit_resources,
     load_template,
     merge_globals,
     parse_template,
@@ -298,7 +298,7 @@ def functions_of(template_path: Path, parameters: Mapping[str, str] | None = Non
         )
     }
     resolver = Resolver(template, parameters or {}, PSEUDO, fake)
-    resolver = resolver.with_resources(function_resources(resolver))
+    resolver = resolver.with_resources(implicit_resources(resolver))
     return {spec.logical_id: spec for spec in read_functions(resolver, template_dir=template_path.parent)}
 
 
@@ -360,7 +360,7 @@ Resources:
         Get: {Type: Api, Properties: {Path: /, Method: get}}
 """
     resolver = resolver_for(text)
-    resolver = resolver.with_resources(function_resources(resolver))
+    resolver = resolver.with_resources(implicit_resources(resolver))
 
     with pytest.raises(TemplateError, match=r"Events\.Get.*'Api'"):
         read_functions(resolver, template_dir=Path())

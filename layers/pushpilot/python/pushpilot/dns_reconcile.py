@@ -48,6 +48,12 @@ class CustomDomainSource(Protocol):
     def for_service(self, service_arn_or_name: str) -> list[CustomDomainState]: ...
 
 
+class PendingTracker(Protocol):
+    """Remembers since when each domain has waited for validation; PendingDomains is the real one."""
+
+    def track(self, states: Sequence[CustomDomainState], now: datetime) -> Mapping[str, datetime]: ...
+
+
 class ZoneStore(Protocol):
     """What reconcile reads and changes zones with; Route53Zones is the real one."""
 
@@ -238,10 +244,14 @@ def reconcile(
     trigger: AppRunnerCustomDomainEvent | None = None,
     now: datetime | None = None,
     pending_since: Mapping[str, datetime] | None = None,
+    pending_tracker: PendingTracker | None = None,
     pending_hours: float = 2.0,
     wait: bool = False,
 ) -> ReconcileResult:
-    """Read → plan → apply (only when asked and not refused) → diagnose → notices."""
+    """Read → plan → apply (only when asked and not refused) → diagnose → notices.
+
+    A pending validation is diagnosed once it has waited `pending_hours`, counted from `pending_since`
+    or, when that is not given, from the first sighting `pending_tracker` remembers."""
     now = now or datetime.now(UTC)
     occurred_at = trigger.time.isoformat() if trigger is not None else now.isoformat()
     states = domains.for_service(service) if service else domains.list_all()
@@ -256,6 +266,8 @@ def reconcile(
 
     # Diagnose against what the zones hold now: after an apply, that is the projected state.
     current = project(snapshots, plan) if applied else snapshots
+    if pending_since is None and pending_tracker is not None:
+        pending_since = pending_tracker.track(states, now)
     since = pending_since or {}
     findings_by_domain = {
         state.domain_name: diagnose(state, current, now, since.get(state.domain_name), pending_hours)

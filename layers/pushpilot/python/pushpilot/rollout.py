@@ -1,15 +1,18 @@
 """The deploy path: a pushed image is judged once, deployed once per service, and its outcome told.
 
-Every step is driven by events and recorded in the table, so a lost event is recovered by the
-scheduled refresh and a duplicated one changes nothing.
+Two things start it: an ECR push event, and the scheduled check that finds an ECR Public tag naming a
+new digest; both become an `Arrival` that takes the same path. Every step is driven by events and
+recorded in the table, so a lost event is recovered by the scheduled refresh and a duplicated one
+changes nothing.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pushpilot.aws.apprunner import AppRunnerServices, OperationSnapshot, ServiceSnapshot
 from pushpilot.aws.state import IndexedService, InFlight, Pending, ReleaseStore, ServiceIndex
@@ -21,13 +24,18 @@ from pushpilot.deploy import (
     classify_operation,
     plan_rollout,
 )
-from pushpilot.errors import NotFoundError, PushpilotError, ServiceBusyError
+from pushpilot.errors import AccessDeniedError, NotFoundError, PushpilotError, ServiceBusyError
 from pushpilot.events import AppRunnerOperationEvent, AppRunnerServiceStatusEvent, EcrImageActionEvent
 from pushpilot.handling import HandlerOutcome
 from pushpilot.images import APP_RUNNER_PLATFORM, Inspector, Verdict, VerdictStatus
 from pushpilot.images_ref import ImageRef
 from pushpilot.notices import Link, Notice, NoticeKind, Severity, release_id
+from pushpilot.public_images import Sighting, SightingAction, SightingKind, decide, images_to_watch
 from pushpilot.releases import Release, RolloutStatus, ServiceRollout, Stage, overall_stage
+from pushpilot.settings import FirstSighting
+
+if TYPE_CHECKING:
+    from pushpilot.aws.ecr_public import ManifestHead
 
 RELEASE_RETENTION = timedelta(days=90)
 
@@ -54,6 +62,8 @@ class Ports:
     once: OnceRunner
     region: str
     dry_run: bool = False
+    # Named in access-denied advice: the principal a registry account's repository policy must allow.
+    role_arn: str | None = None
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
     def now(self) -> str:
@@ -86,59 +96,151 @@ def handle_push(event: EcrImageActionEvent, ports: Ports) -> HandlerOutcome:
     services = ports.index.services_for_image(image.key)
     if not services:
         return _ignored(event.id, f"no App Runner service runs {image.key}")
+    arrival = Arrival(
+        event_id=event.id,
+        image=image,
+        digest=detail.image_digest,
+        registry_id=event.account,
+        occurred_at=event.time.isoformat(),
+    )
+    return release_image(arrival, services, ports)
 
+
+@dataclass(frozen=True)
+class Arrival:
+    """A digest that arrived under a tag services run: an ECR push, or a public tag that moved."""
+
+    event_id: str
+    image: ImageRef
+    digest: str
+    # The registry account for ECR (cross-account reads name it); None for a public registry.
+    registry_id: str | None
+    occurred_at: str
+
+    @property
+    def tag(self) -> str:
+        return self.image.tag or "latest"
+
+
+def release_image(arrival: Arrival, services: Sequence[IndexedService], ports: Ports) -> HandlerOutcome:
+    """Open the release, judge the digest once, plan, and act once per service."""
     now = ports.now()
-    rid = release_id(detail.repository_name, detail.image_digest)
+    repository = arrival.image.repository
+    rid = release_id(repository, arrival.digest)
     release = ports.releases.open(
         Release(
             release_id=rid,
-            repository=detail.repository_name,
-            registry=image.registry,
-            digest=detail.image_digest,
+            repository=repository,
+            registry=arrival.image.registry,
+            digest=arrival.digest,
             created_at=now,
             updated_at=now,
         ),
-        tag=detail.image_tag,
+        tag=arrival.tag,
         expires_at=int((ports.clock() + RELEASE_RETENTION).timestamp()),
     )
-    verdict = _judge_once(ports, event, image)
+    try:
+        verdict = _judge_once(ports, arrival)
+    except AccessDeniedError as exc:
+        # Nothing is stored for the digest, so a replay after the policy is fixed judges it afresh.
+        ports.releases.set_stage(rid, Stage.UNVERIFIED, now=now)
+        ports.notices.publish(_access_denied_notice(ports, release, arrival, services, exc))
+        raise
     passed = verdict.status is VerdictStatus.PASS
     stage = {VerdictStatus.PASS: Stage.VERIFIED, VerdictStatus.REJECT: Stage.REJECTED}.get(
         verdict.status, Stage.UNVERIFIED
     )
     ports.releases.record_verdict(rid, verdict.model_dump(mode="json"), stage, now=now)
-    ports.notices.publish(_verdict_notice(release, verdict, stage, event.time.isoformat(), services))
+    ports.notices.publish(_verdict_notice(release, verdict, stage, arrival.occurred_at, services))
 
     plan = plan_rollout(rid, verdict_passed=passed, services=services, dry_run=ports.dry_run)
     by_arn = {service.arn: service for service in services}
     results = [
-        _act_once(ports, release, action, by_arn[action.service_arn], pushed_at=event.time.isoformat())
+        _act_once(ports, release, action, by_arn[action.service_arn], pushed_at=arrival.occurred_at)
         for action in plan.actions
     ]
     return HandlerOutcome(
-        event_id=event.id,
+        event_id=arrival.event_id,
         status="handled",
         detail={"release_id": rid, "verdict": str(verdict.status), "services": results},
     )
 
 
-def _judge_once(ports: Ports, event: EcrImageActionEvent, image: ImageRef) -> Verdict:
+def _judge_once(ports: Ports, arrival: Arrival) -> Verdict:
+    image = arrival.image
+
     def judge() -> dict[str, Any]:
         verdict = ports.inspector.inspect(
-            event.detail.repository_name,
-            digest=event.detail.image_digest,
-            tag=event.detail.image_tag,
-            registry_id=event.account,
+            image.repository,
+            digest=arrival.digest,
+            tag=image.tag,
+            registry_id=arrival.registry_id,
             required=APP_RUNNER_PLATFORM,
         )
         return verdict.model_dump(mode="json")
 
     stored = ports.once(
         scope="verdict",
-        key={"registry": image.registry, "repository": image.repository, "digest": event.detail.image_digest},
+        key={"registry": image.registry, "repository": image.repository, "digest": arrival.digest},
         work=judge,
     )
     return Verdict.model_validate(stored)
+
+
+def _access_denied_notice(
+    ports: Ports,
+    release: Release,
+    arrival: Arrival,
+    services: Sequence[IndexedService],
+    error: AccessDeniedError,
+) -> Notice:
+    headline = release.headline(Stage.UNVERIFIED).model_copy(
+        update={"services": tuple(sorted(service.name for service in services))}
+    )
+    account = arrival.image.registry_account
+    repository = arrival.image.repository
+    details: tuple[str, ...] = ()
+    if account is not None:
+        principal = ports.role_arn or "the ARN of pushpilot's ImagePushFunction role"
+        next_step = (
+            f"In registry account {account}, attach an ECR repository policy to repository {repository}"
+            f" that allows ecr:BatchGetImage and ecr:GetDownloadUrlForLayer to {principal}."
+            " Then push again or replay this event."
+        )
+        details = repository_policy(ports.role_arn or "<pushpilot ImagePushFunction role ARN>")
+    else:
+        next_step = (
+            f"Check that {arrival.image.registry}/{repository} exists and allows anonymous pulls."
+            " The next check retries it."
+        )
+    return Notice(
+        kind=NoticeKind.UNVERIFIED,
+        severity=Severity.FAILURE,
+        title=f"{repository}:{arrival.tag} could not be read: access denied",
+        summary=f"{error} Nothing was deployed.",
+        next_step=next_step,
+        details=details,
+        release=headline,
+        thread_key=release.release_id,
+        dedupe_key=f"{release.release_id}#access-denied",
+        occurred_at=arrival.occurred_at,
+    )
+
+
+def repository_policy(principal_arn: str) -> tuple[str, ...]:
+    """The ECR repository policy the registry account attaches, as lines of JSON."""
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "PushpilotReadsImages",
+                "Effect": "Allow",
+                "Principal": {"AWS": principal_arn},
+                "Action": ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+            }
+        ],
+    }
+    return tuple(json.dumps(policy, indent=2).splitlines())
 
 
 def _verdict_notice(
@@ -302,6 +404,84 @@ def _rollout_notice(  # noqa: PLR0917 - one call shape used by every rollout ste
         dedupe_key=f"{release.release_id}#{service.arn}#{status}#{operation_id or ''}",
         occurred_at=now,
     )
+
+
+# --- ECR Public --------------------------------------------------------------------------------------
+
+
+class PublicRegistry(Inspector, Protocol):
+    """A public registry: tells the digest a tag names now, and judges a digest."""
+
+    def head(self, name: str, reference: str) -> ManifestHead: ...
+
+
+class TagLedger(Protocol):
+    def observe(self, image_key: str, digest: str, now: str) -> Sighting: ...
+
+    def settle(self, image_key: str, digest: str, now: str) -> bool: ...
+
+
+def check_public_images(
+    ports: Ports, registry: PublicRegistry, tags: TagLedger, first_sighting: FirstSighting
+) -> dict[str, Any]:
+    """One HEAD per public tag the services run; a tag that moved goes down the push's path.
+
+    A failing tag does not stop the others: it is reported, left unsettled, and checked again next run.
+    """
+    watched = images_to_watch(ports.index.all())
+    public_ports = replace(ports, inspector=registry)
+    first_sightings: list[str] = []
+    changed: list[str] = []
+    unchanged = 0
+    releases: list[dict[str, Any]] = []
+    errors: list[dict[str, str]] = []
+    for image in watched:
+        try:
+            digest = registry.head(image.image.repository, image.tag).digest
+            now = ports.now()
+            sighting = tags.observe(image.key, digest, now)
+        except PushpilotError as exc:
+            errors.append({"image": image.key, "error_type": type(exc).__name__, "reason": str(exc)})
+            continue
+        match sighting.kind:
+            case SightingKind.FIRST:
+                first_sightings.append(image.key)
+            case SightingKind.CHANGED:
+                changed.append(image.key)
+            case SightingKind.UNCHANGED:
+                unchanged += 1
+        decision = decide(sighting, first_sighting)
+        if decision.action is SightingAction.NOTHING:
+            continue
+        try:
+            if decision.action is SightingAction.DEPLOY:
+                arrival = Arrival(
+                    event_id=f"public-check:{image.key}@{digest}",
+                    image=image.image,
+                    digest=digest,
+                    registry_id=None,
+                    occurred_at=now,
+                )
+                outcome = release_image(arrival, image.services, public_ports)
+                releases.append(
+                    {
+                        "image": image.key,
+                        "event_id": outcome.event_id,
+                        "reason": decision.reason,
+                        **outcome.detail,
+                    }
+                )
+            tags.settle(image.key, digest, ports.now())
+        except PushpilotError as exc:
+            errors.append({"image": image.key, "error_type": type(exc).__name__, "reason": str(exc)})
+    return {
+        "checked": len(watched),
+        "first_sightings": first_sightings,
+        "unchanged": unchanged,
+        "changed": changed,
+        "releases": releases,
+        "errors": errors,
+    }
 
 
 # --- outcome ---------------------------------------------------------------------------------------

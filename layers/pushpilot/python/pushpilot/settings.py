@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Self
+from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -40,3 +40,22 @@ class CoreSettings(EnvSettings):
     notice_queue_url: str = Field(alias="NOTICE_QUEUE_URL", min_length=1)
     region: str = Field(default="us-east-1", alias="AWS_REGION")
     dry_run: bool = Field(default=False, alias="DRY_RUN")
+
+
+# `record`: the first digest seen under a public tag is only remembered; `deploy`: it is also deployed.
+FirstSighting = Literal["record", "deploy"]
+
+
+class PublicImageSettings(EnvSettings):
+    """The scheduled ECR Public check."""
+
+    registry_url: str = Field(
+        default="https://public.ecr.aws", alias="ECR_PUBLIC_REGISTRY_URL", pattern=r"^https?://[^/?#]+"
+    )
+    first_sighting: FirstSighting = Field(default="record", alias="PUBLIC_IMAGE_FIRST_SIGHTING")
+
+
+class PrincipalSettings(EnvSettings):
+    """Who pushpilot acts as, so an access-denied message names the principal a policy must grant."""
+
+    role_arn: str | None = Field(default=None, alias="PUSHPILOT_ROLE_ARN")

@@ -11,8 +11,8 @@ from pushpilot.aws.notice_queue import NoticeQueue
 from pushpilot.aws.state import ReleaseStore, ServiceIndex
 from pushpilot.events import AppRunnerCustomDomainEvent
 from pushpilot.idempotency import run_once
-from pushpilot.rollout import Ports
-from pushpilot.settings import CoreSettings
+from pushpilot.rollout import Ports, check_public_images
+from pushpilot.settings import CoreSettings, PrincipalSettings, PublicImageSettings
 
 
 def deploy_ports(settings: CoreSettings | None = None) -> Ports:
@@ -28,6 +28,22 @@ def deploy_ports(settings: CoreSettings | None = None) -> Ports:
         once=partial(run_once, settings.table_name),
         region=settings.region,
         dry_run=settings.dry_run,
+        role_arn=PrincipalSettings.from_env().role_arn,
+    )
+
+
+def public_image_check() -> dict[str, Any]:
+    """Check every ECR Public tag the services run; deploy the ones that moved."""
+    from pushpilot.aws.ecr_public import EcrPublicRegistry
+    from pushpilot.aws.public_tags import PublicTagStore
+
+    core = CoreSettings.from_env()
+    settings = PublicImageSettings.from_env()
+    return check_public_images(
+        deploy_ports(core),
+        EcrPublicRegistry(settings.registry_url),
+        PublicTagStore(core.table_name),
+        settings.first_sighting,
     )
 
 
@@ -36,6 +52,7 @@ def reconcile_dns(
 ) -> dict[str, Any]:
     """Plan custom-domain records, apply them unless dry-run, and queue what people should hear."""
     from pushpilot.aws.apprunner_domains import CustomDomainReader
+    from pushpilot.aws.pending_domains import PendingDomains
     from pushpilot.aws.route53 import Route53Zones
     from pushpilot.dns_reconcile import DnsSettings, reconcile
 
@@ -50,6 +67,7 @@ def reconcile_dns(
         apply=not settings.dry_run,
         service=service,
         trigger=event,
+        pending_tracker=PendingDomains(core.table_name),
         pending_hours=settings.validation_pending_hours,
     )
     queue = NoticeQueue(core.notice_queue_url)

@@ -1,9 +1,14 @@
-"""DynamoDB failures as typed errors: one mapping for every adapter of the stack's table."""
+"""The stack's one DynamoDB table: the base of its adapters, item (de)serialization, and failures as
+typed errors — one mapping for every adapter."""
 
 from __future__ import annotations
 
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
 from botocore.exceptions import BotoCoreError, ClientError
 
+from pushpilot.aws import clients
 from pushpilot.errors import (
     AccessDeniedError,
     NotFoundError,
@@ -12,6 +17,10 @@ from pushpilot.errors import (
     RetryableError,
     ThrottledError,
 )
+
+if TYPE_CHECKING:
+    from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 _THROTTLING = frozenset(
     {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"}
@@ -33,3 +42,45 @@ def dynamodb_error(exc: ClientError | BotoCoreError, action: str) -> PushpilotEr
     if code == "ResourceNotFoundException":
         return NotFoundError(f"DynamoDB {action}: table not found")
     return PermanentError(f"DynamoDB {action} failed ({code})")
+
+
+class TableAdapter:
+    """The stack's table through an injected client, or a lazily built real one."""
+
+    def __init__(self, table_name: str, client: DynamoDBClient | None = None) -> None:
+        self._table = table_name
+        self._injected = client
+
+    @property
+    def _client(self) -> DynamoDBClient:
+        if self._injected is None:
+            self._injected = clients.client("dynamodb")
+        return self._injected
+
+
+@cache
+def _serializer() -> TypeSerializer:
+    # boto3's serializer module imports boto3 itself: loaded on first use, not at cold start.
+    from boto3.dynamodb.types import TypeSerializer
+
+    return TypeSerializer()
+
+
+@cache
+def _deserializer() -> TypeDeserializer:
+    from boto3.dynamodb.types import TypeDeserializer
+
+    return TypeDeserializer()
+
+
+def to_item(values: dict[str, Any]) -> dict[str, Any]:
+    """Plain values → DynamoDB attribute values; None values are left out."""
+    return {key: _serializer().serialize(value) for key, value in values.items() if value is not None}
+
+
+def from_item(item: dict[str, Any]) -> dict[str, Any]:
+    return {key: _deserializer().deserialize(value) for key, value in item.items()}
+
+
+def is_conditional_failure(exc: ClientError) -> bool:
+    return exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"

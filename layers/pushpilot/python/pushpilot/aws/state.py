@@ -8,36 +8,17 @@ handler, decides races between concurrent deliveries.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
-from pushpilot.aws import clients
 from pushpilot.aws.apprunner import ServiceSnapshot
-from pushpilot.aws.dynamodb import dynamodb_error
+from pushpilot.aws.dynamodb import TableAdapter, dynamodb_error, from_item, is_conditional_failure, to_item
 from pushpilot.images_ref import ImageRef
 from pushpilot.releases import Release, ServiceRollout, Stage
 
-if TYPE_CHECKING:
-    from mypy_boto3_dynamodb import DynamoDBClient
-
 BY_IMAGE_INDEX = "ByImage"
-_serializer = TypeSerializer()
-_deserializer = TypeDeserializer()
-
-
-def _to_item(values: dict[str, Any]) -> dict[str, Any]:
-    return {key: _serializer.serialize(value) for key, value in values.items() if value is not None}
-
-
-def _from_item(item: dict[str, Any]) -> dict[str, Any]:
-    return {key: _deserializer.deserialize(value) for key, value in item.items()}
-
-
-def _is_conditional_failure(exc: ClientError) -> bool:
-    return exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
 
 
 class InFlight(BaseModel):
@@ -91,24 +72,10 @@ def image_key_of(snapshot: ServiceSnapshot) -> str | None:
         return None
 
 
-class _TableAdapter:
-    """The stack's table through an injected client, or a lazily built real one."""
-
-    def __init__(self, table_name: str, client: DynamoDBClient | None = None) -> None:
-        self._table = table_name
-        self._injected = client
-
-    @property
-    def _client(self) -> DynamoDBClient:
-        if self._injected is None:
-            self._injected = clients.client("dynamodb")
-        return self._injected
-
-
-class ServiceIndex(_TableAdapter):
+class ServiceIndex(TableAdapter):
     @staticmethod
     def _key(arn: str) -> dict[str, Any]:
-        return _to_item({"pk": f"SVC#{arn}", "sk": "META"})
+        return to_item({"pk": f"SVC#{arn}", "sk": "META"})
 
     def services_for_image(self, image_key: str) -> list[IndexedService]:
         services: list[IndexedService] = []
@@ -116,12 +83,12 @@ class ServiceIndex(_TableAdapter):
             "TableName": self._table,
             "IndexName": BY_IMAGE_INDEX,
             "KeyConditionExpression": "image_key = :k",
-            "ExpressionAttributeValues": _to_item({":k": image_key}),
+            "ExpressionAttributeValues": to_item({":k": image_key}),
         }
         try:
             while True:
                 page = self._client.query(**kwargs)
-                services.extend(_indexed(_from_item(item)) for item in page.get("Items", []))
+                services.extend(_indexed(from_item(item)) for item in page.get("Items", []))
                 if "LastEvaluatedKey" not in page:
                     return services
                 kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
@@ -135,7 +102,7 @@ class ServiceIndex(_TableAdapter):
             )
         except ClientError as exc:
             raise dynamodb_error(exc, "GetItem") from exc
-        return _indexed(_from_item(item)) if item else None
+        return _indexed(from_item(item)) if item else None
 
     def find_by_name(self, name: str) -> IndexedService | None:
         """Scheduled/rare path (events that name a service but carry no ARN): a filtered scan."""
@@ -148,13 +115,13 @@ class ServiceIndex(_TableAdapter):
         kwargs: dict[str, Any] = {
             "TableName": self._table,
             "FilterExpression": "begins_with(pk, :p)",
-            "ExpressionAttributeValues": _to_item({":p": "SVC#"}),
+            "ExpressionAttributeValues": to_item({":p": "SVC#"}),
         }
         found: list[IndexedService] = []
         try:
             while True:
                 page = self._client.scan(**kwargs)
-                found.extend(_indexed(_from_item(item)) for item in page.get("Items", []))
+                found.extend(_indexed(from_item(item)) for item in page.get("Items", []))
                 if "LastEvaluatedKey" not in page:
                     return found
                 kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
@@ -184,7 +151,7 @@ class ServiceIndex(_TableAdapter):
                 Key=self._key(snapshot.arn),
                 UpdateExpression="SET " + ", ".join(f"#{key} = :{key}" for key in values),
                 ExpressionAttributeNames=names,
-                ExpressionAttributeValues=_to_item({f":{key}": value for key, value in values.items()}),
+                ExpressionAttributeValues=to_item({f":{key}": value for key, value in values.items()}),
             )
         except ClientError as exc:
             raise dynamodb_error(exc, "UpdateItem") from exc
@@ -200,10 +167,10 @@ class ServiceIndex(_TableAdapter):
         try:
             response = self._client.update_item(TableName=self._table, Key=self._key(arn), **kwargs)
         except ClientError as exc:
-            if _is_conditional_failure(exc):
+            if is_conditional_failure(exc):
                 return None
             raise dynamodb_error(exc, "UpdateItem") from exc
-        return _from_item(response.get("Attributes", {}))
+        return from_item(response.get("Attributes", {}))
 
     def claim(self, arn: str, in_flight: InFlight) -> bool:
         """Take the right to deploy: only one deployment of ours is ever in flight per service."""
@@ -211,7 +178,7 @@ class ServiceIndex(_TableAdapter):
             arn,
             UpdateExpression="SET in_flight = :f",
             ConditionExpression="attribute_exists(pk) AND attribute_not_exists(in_flight)",
-            ExpressionAttributeValues=_to_item({":f": in_flight.model_dump()}),
+            ExpressionAttributeValues=to_item({":f": in_flight.model_dump()}),
             ReturnValues="UPDATED_NEW",
         )
         return result is not None
@@ -221,7 +188,7 @@ class ServiceIndex(_TableAdapter):
             arn,
             UpdateExpression="SET in_flight.operation_id = :o",
             ConditionExpression="in_flight.digest = :d",
-            ExpressionAttributeValues=_to_item({":o": operation_id, ":d": digest}),
+            ExpressionAttributeValues=to_item({":o": operation_id, ":d": digest}),
         )
 
     def queue(self, arn: str, pending: Pending) -> bool:
@@ -232,7 +199,7 @@ class ServiceIndex(_TableAdapter):
             ConditionExpression=(
                 "attribute_exists(pk) AND (attribute_not_exists(pending) OR pending.pushed_at <= :t)"
             ),
-            ExpressionAttributeValues=_to_item({":p": pending.model_dump(), ":t": pending.pushed_at}),
+            ExpressionAttributeValues=to_item({":p": pending.model_dump(), ":t": pending.pushed_at}),
             ReturnValues="UPDATED_NEW",
         )
         return result is not None
@@ -246,7 +213,7 @@ class ServiceIndex(_TableAdapter):
             arn,
             UpdateExpression="REMOVE in_flight SET pending = :p",
             ConditionExpression="in_flight.digest = :d",
-            ExpressionAttributeValues=_to_item({":p": pending.model_dump(), ":d": in_flight.digest}),
+            ExpressionAttributeValues=to_item({":p": pending.model_dump(), ":d": in_flight.digest}),
         )
 
     def unclaim(self, arn: str, in_flight: InFlight) -> None:
@@ -255,7 +222,7 @@ class ServiceIndex(_TableAdapter):
             arn,
             UpdateExpression="REMOVE in_flight",
             ConditionExpression="in_flight.digest = :d AND attribute_not_exists(in_flight.operation_id)",
-            ExpressionAttributeValues=_to_item({":d": in_flight.digest}),
+            ExpressionAttributeValues=to_item({":d": in_flight.digest}),
         )
 
     def finish(self, arn: str) -> InFlight | None:
@@ -291,7 +258,7 @@ class ServiceIndex(_TableAdapter):
                 "attribute_exists(pk) AND"
                 " (attribute_not_exists(awaiting_auto) OR awaiting_auto.pushed_at <= :t)"
             ),
-            ExpressionAttributeValues=_to_item({":p": pending.model_dump(), ":t": pending.pushed_at}),
+            ExpressionAttributeValues=to_item({":p": pending.model_dump(), ":t": pending.pushed_at}),
         )
 
     def finish_auto(self, arn: str) -> Pending | None:
@@ -306,10 +273,10 @@ class ServiceIndex(_TableAdapter):
         return Pending.model_validate(old["awaiting_auto"])
 
 
-class ReleaseStore(_TableAdapter):
+class ReleaseStore(TableAdapter):
     @staticmethod
     def _key(release_id: str) -> dict[str, Any]:
-        return _to_item({"pk": f"REL#{release_id}", "sk": "META"})
+        return to_item({"pk": f"REL#{release_id}", "sk": "META"})
 
     def open(self, release: Release, *, tag: str | None, expires_at: int) -> Release:
         """Create the release if new, add the tag if not; return the stored record."""
@@ -325,7 +292,7 @@ class ReleaseStore(_TableAdapter):
                     " created_at = if_not_exists(created_at, :now), updated_at = :now, expires_at = :exp,"
                     " tags = list_append(if_not_exists(tags, :empty_list), :tag)"
                 ),
-                ExpressionAttributeValues=_to_item(
+                ExpressionAttributeValues=to_item(
                     {
                         ":id": release.release_id,
                         ":repo": release.repository,
@@ -343,7 +310,7 @@ class ReleaseStore(_TableAdapter):
             )
         except ClientError as exc:
             raise dynamodb_error(exc, "UpdateItem") from exc
-        return self._release(_from_item(response["Attributes"]))
+        return self._release(from_item(response["Attributes"]))
 
     @staticmethod
     def _release(values: dict[str, Any]) -> Release:
@@ -357,7 +324,7 @@ class ReleaseStore(_TableAdapter):
             ).get("Item")
         except ClientError as exc:
             raise dynamodb_error(exc, "GetItem") from exc
-        return self._release(_from_item(item)) if item else None
+        return self._release(from_item(item)) if item else None
 
     def record_verdict(self, release_id: str, verdict: dict[str, Any], stage: Stage, *, now: str) -> None:
         self._update(
@@ -386,7 +353,7 @@ class ReleaseStore(_TableAdapter):
             "Key": self._key(release_id),
             "UpdateExpression": expression,
             "ConditionExpression": "attribute_exists(pk)",
-            "ExpressionAttributeValues": _to_item(values),
+            "ExpressionAttributeValues": to_item(values),
             "ReturnValues": "ALL_NEW",
         }
         if names:
@@ -395,4 +362,4 @@ class ReleaseStore(_TableAdapter):
             response = self._client.update_item(**kwargs)
         except ClientError as exc:
             raise dynamodb_error(exc, "UpdateItem") from exc
-        return _from_item(response["Attributes"])
+        return from_item(response["Attributes"])

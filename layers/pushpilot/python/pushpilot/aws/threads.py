@@ -21,7 +21,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel, ConfigDict
 
 from pushpilot.aws import clients
-from pushpilot.aws.dynamodb import dynamodb_error
+from pushpilot.aws.dynamodb import TableAdapter, dynamodb_error
 from pushpilot.errors import (
     RetryableError,
 )
@@ -45,7 +45,7 @@ class ThreadRef(BaseModel):
     ts: str
 
 
-class SlackThreads:
+class SlackThreads(TableAdapter):
     """Where each thread's headline lives. Two first notices of one release may race: `claim` is a
     conditional put, so exactly one headline wins and the loser learns the winner's ts."""
 
@@ -56,8 +56,7 @@ class SlackThreads:
         *,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self._table_name = table_name
-        self._client: DynamoDBClient = client or clients.client("dynamodb")
+        super().__init__(table_name, client)
         self._clock = clock
 
     @staticmethod
@@ -67,7 +66,7 @@ class SlackThreads:
     def get(self, thread_key: str) -> ThreadRef | None:
         try:
             response = self._client.get_item(
-                TableName=self._table_name, Key=self._key(thread_key), ConsistentRead=True
+                TableName=self._table, Key=self._key(thread_key), ConsistentRead=True
             )
         except (ClientError, BotoCoreError) as exc:
             raise dynamodb_error(exc, "GetItem") from exc
@@ -88,7 +87,7 @@ class SlackThreads:
             item["headline_at"] = {"N": str(headline_at)}
         try:
             self._client.put_item(
-                TableName=self._table_name, Item=item, ConditionExpression="attribute_not_exists(pk)"
+                TableName=self._table, Item=item, ConditionExpression="attribute_not_exists(pk)"
             )
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
@@ -105,7 +104,7 @@ class SlackThreads:
         """True when the headline may show a notice from `headline_at` (nothing newer is shown yet)."""
         try:
             self._client.update_item(
-                TableName=self._table_name,
+                TableName=self._table,
                 Key=self._key(thread_key),
                 UpdateExpression="SET headline_at = :at",
                 ConditionExpression="attribute_exists(pk) AND "
@@ -131,14 +130,14 @@ class SlackThreads:
             "expires_at": {"N": str(int(self._clock()) + DELIVERY_TTL_SECONDS)},
         }
         try:
-            self._client.put_item(TableName=self._table_name, Item=item)
+            self._client.put_item(TableName=self._table, Item=item)
         except (ClientError, BotoCoreError) as exc:
             raise dynamodb_error(exc, "PutItem") from exc
 
     def is_uncertain(self, post_key: str) -> bool:
         try:
             response = self._client.get_item(
-                TableName=self._table_name, Key=self._uncertain_key(post_key), ConsistentRead=True
+                TableName=self._table, Key=self._uncertain_key(post_key), ConsistentRead=True
             )
         except (ClientError, BotoCoreError) as exc:
             raise dynamodb_error(exc, "GetItem") from exc
@@ -146,7 +145,7 @@ class SlackThreads:
 
     def clear_uncertain(self, post_key: str) -> None:
         try:
-            self._client.delete_item(TableName=self._table_name, Key=self._uncertain_key(post_key))
+            self._client.delete_item(TableName=self._table, Key=self._uncertain_key(post_key))
         except (ClientError, BotoCoreError) as exc:
             raise dynamodb_error(exc, "DeleteItem") from exc
 

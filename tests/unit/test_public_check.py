@@ -1,0 +1,218 @@
+"""The scheduled ECR Public check with fakes: a moved tag takes the push's path, an unchanged one nothing."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from bench.fakes import ACCOUNT, REGION, FakeWorld
+from pushpilot.aws.apprunner import ServiceSnapshot
+from pushpilot.aws.ecr_public import EcrPublicRegistry
+from pushpilot.errors import RetryableError
+from pushpilot.notices import NoticeKind
+from pushpilot.public_images import Sighting, SightingKind
+from pushpilot.releases import RolloutStatus
+from pushpilot.rollout import check_public_images
+from pushpilot.settings import FirstSighting
+from tests.unit.public_registry_fake import BASE, FakePublicRegistry, read
+
+pytestmark = pytest.mark.unit
+
+NAME = "orders/orders-api"
+KEY = f"public.ecr.aws/{NAME}:stable"
+AMD64 = (read("manifest.oci.linux-amd64.json"), read("config.oci.linux-amd64.json"))
+ARM64 = (read("manifest.oci.linux-arm64.json"), read("config.oci.linux-arm64.json"))
+MULTI = (read("index.oci.amd64-arm64-attested.json"),)
+
+
+def public_service(name: str, identifier: str = KEY) -> ServiceSnapshot:
+    service_id = hashlib.sha256(name.encode()).hexdigest()[:32]
+    return ServiceSnapshot(
+        arn=f"arn:aws:apprunner:{REGION}:{ACCOUNT}:service/{name}/{service_id}",
+        name=name,
+        service_id=service_id,
+        status="RUNNING",
+        image_identifier=identifier,
+        repository_type="ECR_PUBLIC",
+        auto_deploy=False,
+        service_url=f"{service_id[:10]}.{REGION}.awsapprunner.com",
+    )
+
+
+@dataclass
+class MemoryTags:
+    """The tag store's rules without the table: one conditional write per sighting."""
+
+    items: dict[str, dict[str, str]] = field(default_factory=dict)
+    fail_settle: bool = False
+
+    def observe(self, image_key: str, digest: str, now: str) -> Sighting:
+        item = self.items.get(image_key)
+        if item is None:
+            self.items[image_key] = {"digest": digest, "previous": "", "seen_at": now}
+            return Sighting(image_key=image_key, digest=digest, kind=SightingKind.FIRST)
+        if item["digest"] == digest:
+            return Sighting(
+                image_key=image_key,
+                digest=digest,
+                kind=SightingKind.UNCHANGED,
+                previous=item["previous"] or None,
+                settled=item.get("settled") == digest,
+            )
+        self.items[image_key] = {"digest": digest, "previous": item["digest"], "seen_at": now}
+        return Sighting(
+            image_key=image_key, digest=digest, kind=SightingKind.CHANGED, previous=item["digest"]
+        )
+
+    def settle(self, image_key: str, digest: str, now: str) -> bool:
+        if self.fail_settle:
+            raise RetryableError("DynamoDB UpdateItem throttled")
+        item = self.items[image_key]
+        if item["digest"] != digest:
+            return False
+        item["settled"] = digest
+        return True
+
+
+@dataclass
+class Check:
+    world: FakeWorld
+    registry: FakePublicRegistry
+    tags: MemoryTags
+    first_sighting: FirstSighting = "record"
+
+    def run(self) -> dict[str, Any]:
+        client = EcrPublicRegistry(BASE, transport=self.registry)
+        return check_public_images(self.world.ports, client, self.tags, self.first_sighting)
+
+    def deployments(self) -> int:
+        return self.world.apprunner.started
+
+    def notice_kinds(self) -> list[NoticeKind]:
+        return [notice.kind for notice in self.world.sink.notices]
+
+
+@pytest.fixture
+def check() -> Check:
+    world = FakeWorld([public_service("storefront"), public_service("admin")])
+    registry = FakePublicRegistry()
+    registry.push(NAME, "stable", *AMD64)
+    return Check(world, registry, MemoryTags())
+
+
+def test_first_sighting_is_recorded_and_deploys_nothing(check: Check) -> None:
+    report = check.run()
+
+    assert report["checked"] == 1
+    assert report["first_sightings"] == [KEY]
+    assert report["releases"] == []
+    assert check.deployments() == 0
+    assert check.notice_kinds() == []
+
+
+def test_first_sighting_deploys_when_asked(check: Check) -> None:
+    check.first_sighting = "deploy"
+
+    report = check.run()
+
+    assert report["first_sightings"] == [KEY]
+    assert check.deployments() == 2
+    assert check.notice_kinds() == [NoticeKind.VERIFIED, NoticeKind.DEPLOYING, NoticeKind.DEPLOYING]
+
+
+def test_unchanged_tag_does_nothing_and_costs_one_head(check: Check) -> None:
+    check.run()
+    heads_before = len(check.registry.calls("HEAD"))
+
+    report = check.run()
+
+    assert report["unchanged"] == 1
+    assert report["releases"] == []
+    assert check.deployments() == 0
+    assert len(check.registry.calls("HEAD")) == heads_before + 1
+    assert check.registry.calls("GET", "/manifests/") == []
+
+
+def test_moved_tag_is_judged_once_and_deployed_once_per_service(check: Check) -> None:
+    check.run()
+    digest = check.registry.push(NAME, "stable", *MULTI)
+
+    report = check.run()
+
+    assert report["changed"] == [KEY]
+    [release] = report["releases"]
+    assert release["release_id"] == f"{NAME}@{digest}"
+    assert release["verdict"] == "pass"
+    assert sorted(service["status"] for service in release["services"]) == ["deploying", "deploying"]
+    assert check.deployments() == 2
+    stored = check.world.releases.get(f"{NAME}@{digest}")
+    assert stored is not None
+    assert (stored.repository, stored.registry, stored.tags) == (NAME, "public.ecr.aws", ("stable",))
+    assert {rollout.status for rollout in stored.services.values()} == {RolloutStatus.DEPLOYING}
+    # Verdict once per digest, deployment once per (service, digest): the shared path's keys.
+    assert {scope for scope, _ in check.world.once.results} == {"verdict", "deploy"}
+
+    again = check.run()
+    assert again["unchanged"] == 1
+    assert check.deployments() == 2
+
+
+def test_a_tag_moved_to_an_arm64_image_is_rejected_and_not_deployed(check: Check) -> None:
+    check.run()
+    check.registry.push(NAME, "stable", *ARM64)
+
+    report = check.run()
+
+    assert report["changed"] == [KEY]
+    assert check.deployments() == 0
+    rejected = [notice for notice in check.world.sink.notices if notice.kind is NoticeKind.REJECTED]
+    assert len(rejected) == 1
+    assert f"public.ecr.aws/{NAME}:stable" in (rejected[0].next_step or "")
+
+
+def test_a_check_that_stopped_half_way_is_finished_by_the_next(check: Check) -> None:
+    check.run()
+    check.registry.push(NAME, "stable", *MULTI)
+    check.tags.fail_settle = True
+
+    failed = check.run()
+
+    assert failed["changed"] == [KEY]
+    assert [error["error_type"] for error in failed["errors"]] == ["RetryableError"]
+    check.tags.fail_settle = False
+    resumed = check.run()
+    assert resumed["unchanged"] == 1
+    assert len(resumed["releases"]) == 1
+    # The deployments were already made: the resumed run finds them done.
+    assert check.deployments() == 2
+    assert check.run()["releases"] == []
+
+
+def test_one_failing_tag_does_not_stop_the_others(check: Check) -> None:
+    check.world.index.upsert(public_service("docs", f"public.ecr.aws/{NAME}:docs"), now="t")
+    check.registry.faults["HEAD", f"/v2/{NAME}/manifests/docs"] = 503
+
+    report = check.run()
+
+    assert report["checked"] == 2
+    assert report["first_sightings"] == [KEY]
+    assert report["errors"] == [
+        {
+            "image": f"public.ecr.aws/{NAME}:docs",
+            "error_type": "RetryableError",
+            "reason": f"HEAD {NAME}:docs: HTTP 503 (INJECTED: injected HTTP 503)",
+        }
+    ]
+
+
+def test_the_release_is_told_on_its_own_thread_under_a_stable_event_id(check: Check) -> None:
+    check.first_sighting = "deploy"
+    digest = check.registry.tags[NAME, "stable"]
+
+    [release] = check.run()["releases"]
+
+    assert release["event_id"] == f"public-check:{KEY}@{digest}"
+    assert {notice.thread_key for notice in check.world.sink.notices} == {f"{NAME}@{digest}"}
