@@ -30,9 +30,11 @@ def run(args: argparse.Namespace) -> int:
     except (ScenarioError, StepError) as exc:
         print(f"pushpilot simulate: {exc}", file=sys.stderr)
         return 2
+    refused = report.get("refused_events", [])
     summary = (
         f"\n■ {len(report['calls'])} AWS write(s), {len(report['notifications'])} notification(s),"
         f" {len(report['errors'])} error(s), {len(report['dead_letters'])} dead letter(s)"
+        + (f", {len(refused)} refused event(s)" if refused else "")
     )
     print(summary + (f" — report: {args.report}" if args.report else ""))
     return 0

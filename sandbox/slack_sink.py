@@ -59,6 +59,8 @@ class _Failure(BaseModel):
     status: int
     retry_after: int | None = None
     api_error: str | None = None
+    method: str | None = None
+    """Only this Web API method meets the failure; None: whatever request comes next."""
 
 
 class _Delay(BaseModel):
@@ -133,12 +135,17 @@ class SlackSink(LoopbackService):
 
     # --- failure injection ---------------------------------------------------------------------
 
-    def fail_next(self, status: int, *, times: int = 1, retry_after: int | None = None) -> None:
-        """Answer the next `times` requests with `status` (429 carries Retry-After, 1 s unless given)."""
+    def fail_next(
+        self, status: int, *, times: int = 1, retry_after: int | None = None, method: str | None = None
+    ) -> None:
+        """Answer the next `times` requests (of Web API `method`, when given) with `status` (429 carries
+        Retry-After, 1 s unless given)."""
         if status == HTTPStatus.TOO_MANY_REQUESTS and retry_after is None:
             retry_after = 1
         with self._lock:
-            self._failures.extend(_Failure(status=status, retry_after=retry_after) for _ in range(times))
+            self._failures.extend(
+                _Failure(status=status, retry_after=retry_after, method=method) for _ in range(times)
+            )
 
     def api_error_next(self, error: str, *, times: int = 1) -> None:
         """Answer the next `times` Web API calls with HTTP 200 and `{"ok": false, "error": error}`."""
@@ -175,11 +182,16 @@ class SlackSink(LoopbackService):
         with self._lock:
             return self._delays.popleft() if self._delays else None
 
-    def _take_failure(self, *, api: bool) -> _Failure | None:
+    def _take_failure(self, *, method: str | None) -> _Failure | None:
+        """The first queued failure this request meets (`method` None: a webhook)."""
         with self._lock:
-            # A queued Web API error waits for a Web API call; webhooks pass it by.
-            if self._failures and (api or self._failures[0].api_error is None):
-                return self._failures.popleft()
+            for failure in self._failures:
+                # A queued Web API error waits for a Web API call; webhooks pass it by.
+                if failure.api_error is not None and method is None:
+                    break
+                if failure.method is None or failure.method == method:
+                    self._failures.remove(failure)
+                    return failure
             return self._always
 
     def _next_ts(self) -> str:
@@ -216,7 +228,7 @@ class SlackSink(LoopbackService):
         self, route: str, visible_headers: dict[str, str], headers: dict[str, str], body: bytes
     ) -> _Answer:
         payload, parse_error = _parse_body(headers, body, form_field="payload")
-        failure = self._take_failure(api=False)
+        failure = self._take_failure(method=None)
         if failure is not None:
             status, error = failure.status, _WEBHOOK_ERRORS.get(failure.status, "rollup_error")
         elif len([part for part in route.split("/") if part]) != 4:
@@ -254,7 +266,7 @@ class SlackSink(LoopbackService):
         method = route.removeprefix("/api/").strip("/")
         payload, parse_error = _parse_body(headers, body, form_field=None)
         token = _bearer(headers) or str(payload.pop("token", "") or "")
-        failure = self._take_failure(api=True)
+        failure = self._take_failure(method=method)
         status: int = HTTPStatus.OK
         extra: dict[str, str] = {}
         if failure is not None and failure.api_error is None:

@@ -268,6 +268,32 @@ def test_a_reply_slack_posted_but_answered_too_late_is_not_posted_again(tmp_path
         assert_no_duplicate_notice(run)
 
 
+def test_a_lost_answer_whose_read_back_also_fails_is_looked_for_again_not_reposted(tmp_path: Path) -> None:
+    """A slow Slack may fail the read-back too: the post stays marked, and the retry finds it."""
+    from pushpilot.aws.slack import REQUEST_TIMEOUT_SECONDS, RETRIES_PER_FAILURE
+
+    with story(WITH_SLACK, tmp_path) as run:
+        run.step("push", AMD64_PUSH)
+        run.sandbox.slack.slow(REQUEST_TIMEOUT_SECONDS + 1, times=1, after_acting=True)
+        # The first read-back (conversations.replies) answers 500 through all of slack-sdk's retries.
+        run.sandbox.slack.fail_next(500, times=RETRIES_PER_FAILURE + 1, method="conversations.replies")
+        run.step("complete_operation", {"service": "storefront", "outcome": "succeeded"})
+
+        reads = [post.status for post in _posts_of(run, "conversations.replies")]
+        assert reads == [500] * (RETRIES_PER_FAILURE + 1) + [200]
+        live_posts = [
+            post
+            for post in _posts_of(run, "chat.postMessage")
+            if post.ok and "live" in str(post.payload.get("text", "")).lower()
+        ]
+        assert len(live_posts) == 1
+        assert _release_kinds(run) == ["verified", "deploying", "live"]
+        assert run.report()["dead_letters"] == []
+        _slack_thread_is_whole(run)
+        assert_every_event_accounted_for(run.sandbox)
+        assert_no_duplicate_notice(run)
+
+
 def test_without_the_history_scope_a_lost_answer_is_posted_again(tmp_path: Path) -> None:
     """At least once when the channel cannot be read back: the notice is posted again, not lost."""
     from pushpilot.aws.slack import REQUEST_TIMEOUT_SECONDS

@@ -4,21 +4,32 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from pushpilot.aws.state import BY_IMAGE_INDEX
+
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 
 def create_stack_table(client: DynamoDBClient, table_name: str) -> None:
-    """String `pk`/`sk`, on demand: what every adapter of the one table relies on."""
+    """String `pk`/`sk` and the `ByImage` index on `image_key`, on demand: what every adapter of the
+    one table relies on (and must not disturb)."""
     client.create_table(
         TableName=table_name,
         AttributeDefinitions=[
             {"AttributeName": "pk", "AttributeType": "S"},
             {"AttributeName": "sk", "AttributeType": "S"},
+            {"AttributeName": "image_key", "AttributeType": "S"},
         ],
         KeySchema=[
             {"AttributeName": "pk", "KeyType": "HASH"},
             {"AttributeName": "sk", "KeyType": "RANGE"},
+        ],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": BY_IMAGE_INDEX,
+                "KeySchema": [{"AttributeName": "image_key", "KeyType": "HASH"}],
+                "Projection": {"ProjectionType": "ALL"},
+            }
         ],
         BillingMode="PAY_PER_REQUEST",
     )

@@ -98,6 +98,24 @@ def test_a_domain_no_longer_pending_is_forgotten_and_starts_afresh(
     assert active == {}
     assert pending_again == {"tickets.example": NOW + timedelta(hours=5)}
     stored = dynamodb.get_item(
-        TableName=TABLE, Key={"pk": {"S": "DNSPENDING#tickets.example"}, "sk": {"S": "SINCE"}}
+        TableName=TABLE, Key={"pk": {"S": "DNSPENDING"}, "sk": {"S": "tickets.example"}}
     )["Item"]
     assert "expires_at" in stored
+
+
+def test_a_domain_removed_while_pending_is_forgotten_by_a_complete_run_only(
+    aws: tuple[DynamoDBClient, Route53Client],
+) -> None:
+    dynamodb, _ = aws
+    tracker = PendingDomains(TABLE, dynamodb)
+    other = tickets_domain().model_copy(update={"domain_name": "shop.example"})
+    tracker.track([tickets_domain(), other], NOW)
+
+    # A run for one service sees only its domains: the other service's record stays.
+    tracker.track([other], NOW + timedelta(hours=1), complete=False)
+    assert tracker.track([tickets_domain(), other], NOW + timedelta(hours=2))["tickets.example"] == NOW
+
+    # A full run no longer lists tickets.example: removed, so a later association starts afresh.
+    tracker.track([other], NOW + timedelta(hours=3))
+    later = NOW + timedelta(days=3)
+    assert tracker.track([tickets_domain(), other], later)["tickets.example"] == later

@@ -10,6 +10,7 @@ import pytest
 from moto import mock_aws
 
 from pushpilot.aws.public_tags import PublicTagStore
+from pushpilot.aws.state import ServiceIndex
 from pushpilot.public_images import Sighting, SightingKind
 from tests.integration.tables import create_stack_table
 
@@ -100,3 +101,12 @@ def test_item_lives_under_the_capability_prefix(tags: PublicTagStore, dynamodb: 
 
     item = dynamodb.get_item(TableName=TABLE, Key={"pk": {"S": f"PUBLICTAG#{KEY}"}, "sk": {"S": "TAG"}})
     assert item["Item"]["digest"] == {"S": OLD}
+
+
+def test_a_watched_tag_never_shows_up_as_a_service_in_the_image_index(
+    tags: PublicTagStore, dynamodb: DynamoDBClient
+) -> None:
+    tags.observe(KEY, OLD, "2026-05-04T09:00:00.000+00:00")
+    tags.settle(KEY, OLD, "2026-05-04T09:00:01.000+00:00")
+
+    assert ServiceIndex(TABLE, dynamodb).services_for_image(KEY) == []

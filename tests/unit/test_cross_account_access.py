@@ -223,3 +223,21 @@ def test_the_function_learns_its_role_from_the_environment(monkeypatch: pytest.M
     assert deploy_ports(settings).role_arn == ROLE_ARN
     monkeypatch.delenv("PUSHPILOT_ROLE_ARN")
     assert deploy_ports(settings).role_arn is None
+
+
+def test_a_denial_in_pushpilots_own_account_does_not_ask_for_a_repository_policy(
+    world: FakeWorld, ecr: tuple[ECRClient, Stubber]
+) -> None:
+    world.ports.role_arn = (
+        f"arn:aws:iam::{REGISTRY_ACCOUNT}:role/pushpilot-ImagePushFunctionRole-0A1B2C3D4E5F"
+    )
+    deny(ecr[1])
+
+    with pytest.raises(AccessDeniedError):
+        push(world)
+
+    [notice] = world.sink.notices
+    assert notice.next_step is not None
+    assert "explicit Deny" in notice.next_step
+    assert "attach an ECR repository policy" not in notice.next_step
+    assert notice.details == ()

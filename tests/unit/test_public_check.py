@@ -216,3 +216,48 @@ def test_the_release_is_told_on_its_own_thread_under_a_stable_event_id(check: Ch
 
     assert release["event_id"] == f"public-check:{KEY}@{digest}"
     assert {notice.thread_key for notice in check.world.sink.notices} == {f"{NAME}@{digest}"}
+
+
+def test_throttling_ends_the_run_and_says_which_tags_waited(check: Check) -> None:
+    check.world.index.upsert(public_service("docs", f"public.ecr.aws/{NAME}:docs"), now="t")
+    check.registry.faults["HEAD", f"/v2/{NAME}/manifests/docs"] = 429
+    check.registry.faults["HEAD", f"/v2/{NAME}/manifests/stable"] = 429
+
+    report = check.run()
+
+    assert len(check.registry.calls("HEAD")) == 1
+    assert sorted(error["error_type"] for error in report["errors"]) == ["Skipped", "ThrottledError"]
+    assert report["first_sightings"] == []
+
+
+def test_runs_a_minute_apart_start_at_different_tags(check: Check) -> None:
+    from dataclasses import replace
+    from datetime import timedelta
+
+    check.world.index.upsert(public_service("docs", f"public.ecr.aws/{NAME}:docs"), now="t")
+    first_heads: list[str] = []
+    for minute in range(2):
+        moment = check.world.ports.clock() + timedelta(minutes=minute)
+        ports = replace(check.world.ports, clock=lambda moment=moment: moment)
+        before = len(check.registry.calls("HEAD"))
+        check_public_images(ports, EcrPublicRegistry(BASE, transport=check.registry), check.tags, "record")
+        first_heads.append(check.registry.calls("HEAD")[before].url)
+
+    assert first_heads[0] != first_heads[1]
+
+
+def test_a_moved_tag_that_cannot_be_read_is_told_once_and_not_retried_every_run(check: Check) -> None:
+    check.run()
+    digest = check.registry.push(NAME, "stable", *MULTI)
+    check.registry.faults["GET", f"/v2/{NAME}/manifests/{digest}"] = 404
+
+    failed = check.run()
+    later = check.run()
+
+    assert [error["error_type"] for error in failed["errors"]] == ["NotFoundError"]
+    assert check.notice_kinds() == [NoticeKind.UNVERIFIED]
+    assert "could not be checked" in check.world.sink.notices[0].title
+    assert later["errors"] == []
+    assert later["releases"] == []
+    assert len(check.registry.calls("GET", f"/manifests/{digest}")) == 1
+    assert check.deployments() == 0

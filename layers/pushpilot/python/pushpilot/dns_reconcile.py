@@ -51,7 +51,9 @@ class CustomDomainSource(Protocol):
 class PendingTracker(Protocol):
     """Remembers since when each domain has waited for validation; PendingDomains is the real one."""
 
-    def track(self, states: Sequence[CustomDomainState], now: datetime) -> Mapping[str, datetime]: ...
+    def track(
+        self, states: Sequence[CustomDomainState], now: datetime, *, complete: bool = True
+    ) -> Mapping[str, datetime]: ...
 
 
 class ZoneStore(Protocol):
@@ -267,7 +269,7 @@ def reconcile(
     # Diagnose against what the zones hold now: after an apply, that is the projected state.
     current = project(snapshots, plan) if applied else snapshots
     if pending_since is None and pending_tracker is not None:
-        pending_since = pending_tracker.track(states, now)
+        pending_since = pending_tracker.track(states, now, complete=service is None)
     since = pending_since or {}
     findings_by_domain = {
         state.domain_name: diagnose(state, current, now, since.get(state.domain_name), pending_hours)

@@ -24,7 +24,14 @@ from pushpilot.deploy import (
     classify_operation,
     plan_rollout,
 )
-from pushpilot.errors import AccessDeniedError, NotFoundError, PushpilotError, ServiceBusyError
+from pushpilot.errors import (
+    AccessDeniedError,
+    NotFoundError,
+    PermanentError,
+    PushpilotError,
+    ServiceBusyError,
+    ThrottledError,
+)
 from pushpilot.events import AppRunnerOperationEvent, AppRunnerServiceStatusEvent, EcrImageActionEvent
 from pushpilot.handling import HandlerOutcome
 from pushpilot.images import APP_RUNNER_PLATFORM, Inspector, Verdict, VerdictStatus
@@ -199,8 +206,16 @@ def _access_denied_notice(
     )
     account = arrival.image.registry_account
     repository = arrival.image.repository
+    own_account = ports.role_arn.split(":")[4] if ports.role_arn and ports.role_arn.count(":") >= 5 else None
     details: tuple[str, ...] = ()
-    if account is not None:
+    if account is not None and account == own_account:
+        # In its own account the role's policy already grants the read: something denies it.
+        next_step = (
+            f"pushpilot's role may read {repository} by its own policy, so something denies it: look for"
+            " an explicit Deny in the repository policy, a permissions boundary or a service control"
+            " policy. Then push again or replay this event."
+        )
+    elif account is not None:
         principal = ports.role_arn or "the ARN of pushpilot's ImagePushFunction role"
         next_step = (
             f"In registry account {account}, attach an ECR repository policy to repository {repository}"
@@ -426,20 +441,33 @@ def check_public_images(
 ) -> dict[str, Any]:
     """One HEAD per public tag the services run; a tag that moved goes down the push's path.
 
-    A failing tag does not stop the others: it is reported, left unsettled, and checked again next run.
+    A tag that fails with a retryable error is reported, left unsettled and checked again next run; a
+    permanent failure is told once and settled (retrying cannot fix it; the tag's next move will be
+    judged afresh). Throttling ends the run: the registry's limit is per caller, so the remaining tags
+    would only be throttled too. Each run starts at another tag, so none is starved behind the others.
     """
     watched = images_to_watch(ports.index.all())
+    if watched:
+        start = int(ports.clock().timestamp() // 60) % len(watched)
+        watched = watched[start:] + watched[:start]
     public_ports = replace(ports, inspector=registry)
     first_sightings: list[str] = []
     changed: list[str] = []
     unchanged = 0
     releases: list[dict[str, Any]] = []
     errors: list[dict[str, str]] = []
-    for image in watched:
+    for position, image in enumerate(watched):
         try:
             digest = registry.head(image.image.repository, image.tag).digest
             now = ports.now()
             sighting = tags.observe(image.key, digest, now)
+        except ThrottledError as exc:
+            errors.append({"image": image.key, "error_type": type(exc).__name__, "reason": str(exc)})
+            errors.extend(
+                {"image": later.key, "error_type": "Skipped", "reason": "not checked: the registry throttled"}
+                for later in watched[position + 1 :]
+            )
+            break
         except PushpilotError as exc:
             errors.append({"image": image.key, "error_type": type(exc).__name__, "reason": str(exc)})
             continue
@@ -472,6 +500,11 @@ def check_public_images(
                     }
                 )
             tags.settle(image.key, digest, ports.now())
+        except PermanentError as exc:
+            errors.append({"image": image.key, "error_type": type(exc).__name__, "reason": str(exc)})
+            if not isinstance(exc, AccessDeniedError):  # release_image has told that one already
+                ports.notices.publish(_public_check_failed_notice(image.image, digest, exc, now))
+            tags.settle(image.key, digest, ports.now())
         except PushpilotError as exc:
             errors.append({"image": image.key, "error_type": type(exc).__name__, "reason": str(exc)})
     return {
@@ -482,6 +515,22 @@ def check_public_images(
         "releases": releases,
         "errors": errors,
     }
+
+
+def _public_check_failed_notice(
+    image: ImageRef, digest: str, error: PermanentError, occurred_at: str
+) -> Notice:
+    rid = release_id(image.repository, digest)
+    return Notice(
+        kind=NoticeKind.UNVERIFIED,
+        severity=Severity.FAILURE,
+        title=f"{image.repository}:{image.tag} moved to {digest[:19]} but could not be checked",
+        summary=f"{error} Nothing was deployed; the tag's next digest will be checked afresh.",
+        next_step=f"Look at {image.key} in the registry; deploy by hand if this digest should run.",
+        thread_key=rid,
+        dedupe_key=f"{rid}#check-failed",
+        occurred_at=occurred_at,
+    )
 
 
 # --- outcome ---------------------------------------------------------------------------------------

@@ -1,8 +1,9 @@
 """When each custom domain was first seen waiting for certificate validation.
 
 App Runner reports a domain's status but not since when it has had it, so "pending longer than N
-hours" needs our own first-seen time. Items: `pk=DNSPENDING#<domain>`, `sk=SINCE`, `since` (ISO 8601),
-removed once the domain is no longer pending, and expiring on their own after `PENDING_TTL_SECONDS`.
+hours" needs our own first-seen time. Items: `pk=DNSPENDING`, `sk=<domain>`, `since` (ISO 8601): one
+partition, so a run reads every tracked domain with one Query (custom domains are few). A record goes
+when its domain is no longer pending or, after a run that saw every domain, no longer exists.
 """
 
 from __future__ import annotations
@@ -14,16 +15,15 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from pushpilot.aws.dynamodb import TableAdapter, dynamodb_error
+from pushpilot.aws.dynamodb import TableAdapter, dynamodb_error, is_conditional_failure
 from pushpilot.domains import PENDING_VALIDATION, CustomDomainState
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
 
-# App Runner gives up on a validation after 30 days; a record older than that has no use.
-PENDING_TTL_SECONDS = 30 * 24 * 3600
-# BatchGetItem reads at most 100 keys per request.
-_BATCH_GET_LIMIT = 100
+PARTITION = "DNSPENDING"
+# A safety net only: records are removed by the runs themselves.
+PENDING_TTL_SECONDS = 90 * 24 * 3600
 
 
 class PendingDomains(TableAdapter):
@@ -39,41 +39,48 @@ class PendingDomains(TableAdapter):
         super().__init__(table_name, client)
         self._clock = clock
 
-    @staticmethod
-    def _key(domain: str) -> dict[str, Any]:
-        return {"pk": {"S": f"DNSPENDING#{domain}"}, "sk": {"S": "SINCE"}}
-
-    def track(self, states: Sequence[CustomDomainState], now: datetime) -> dict[str, datetime]:
-        """Since when each pending domain of `states` has been pending; forget the others."""
-        known = self._read([state.domain_name for state in states])
+    def track(
+        self, states: Sequence[CustomDomainState], now: datetime, *, complete: bool = True
+    ) -> dict[str, datetime]:
+        """Since when each pending domain of `states` has been pending. Domains of `states` that are
+        not pending are forgotten; with `complete` (states holds every domain), so are vanished ones."""
+        known = self._read_all()
         since: dict[str, datetime] = {}
+        listed = {state.domain_name for state in states}
         for state in states:
             domain = state.domain_name
             if state.status == PENDING_VALIDATION:
                 since[domain] = known.get(domain) or self._remember(domain, now)
-            elif domain in known:
+        for domain in known:
+            if domain not in since and (complete or domain in listed):
                 self._forget(domain)
         return since
 
-    def _read(self, domains: Sequence[str]) -> dict[str, datetime]:
+    def _read_all(self) -> dict[str, datetime]:
         found: dict[str, datetime] = {}
-        unique = list(dict.fromkeys(domains))
-        for start in range(0, len(unique), _BATCH_GET_LIMIT):
-            keys = [self._key(domain) for domain in unique[start : start + _BATCH_GET_LIMIT]]
-            request: dict[str, Any] = {self._table: {"Keys": keys, "ConsistentRead": True}}
-            while request:
-                try:
-                    response = self._client.batch_get_item(RequestItems=request)
-                except (ClientError, BotoCoreError) as exc:
-                    raise dynamodb_error(exc, "BatchGetItem") from exc
-                for item in response.get("Responses", {}).get(self._table, []):
-                    domain = item["pk"]["S"].removeprefix("DNSPENDING#")
-                    found[domain] = datetime.fromisoformat(item["since"]["S"])
-                request = dict(response.get("UnprocessedKeys") or {})
-        return found
+        kwargs: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "pk = :pk",
+            "ExpressionAttributeValues": {":pk": {"S": PARTITION}},
+            "ConsistentRead": True,
+        }
+        while True:
+            try:
+                page = self._client.query(**kwargs)
+            except (ClientError, BotoCoreError) as exc:
+                raise dynamodb_error(exc, "Query") from exc
+            for item in page.get("Items", []):
+                found[item["sk"]["S"]] = datetime.fromisoformat(item["since"]["S"])
+            if "LastEvaluatedKey" not in page:
+                return found
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    @staticmethod
+    def _key(domain: str) -> dict[str, Any]:
+        return {"pk": {"S": PARTITION}, "sk": {"S": domain}}
 
     def _remember(self, domain: str, now: datetime) -> datetime:
-        """Record `now` as the first sighting, unless a concurrent run recorded an earlier one."""
+        """Record `now` as the first sighting, unless a concurrent run recorded one first."""
         item = {
             **self._key(domain),
             "since": {"S": now.isoformat()},
@@ -81,12 +88,16 @@ class PendingDomains(TableAdapter):
         }
         try:
             self._client.put_item(
-                TableName=self._table, Item=item, ConditionExpression="attribute_not_exists(pk)"
+                TableName=self._table,
+                Item=item,
+                ConditionExpression="attribute_not_exists(pk)",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+            if not is_conditional_failure(exc):
                 raise dynamodb_error(exc, "PutItem") from exc
-            return self._read([domain]).get(domain, now)
+            stored: Any = exc.response.get("Item", {})
+            return datetime.fromisoformat(stored["since"]["S"]) if "since" in stored else now
         except BotoCoreError as exc:
             raise dynamodb_error(exc, "PutItem") from exc
         return now

@@ -28,7 +28,7 @@ class PublicTagStore(TableAdapter):
                 TableName=self._table,
                 Key=self._key(image_key),
                 UpdateExpression=(
-                    "SET image_key = :key, previous = if_not_exists(digest, :none), digest = :digest,"
+                    "SET watched_image = :key, previous = if_not_exists(digest, :none), digest = :digest,"
                     " seen_at = :now"
                 ),
                 ConditionExpression="attribute_not_exists(digest) OR digest <> :digest",

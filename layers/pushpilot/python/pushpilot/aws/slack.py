@@ -339,11 +339,13 @@ class SlackBotChannel:
                 ),
             )
         except SlackOutcomeUnknownError:
-            found = self._find_posted(channel, key, thread_ts)
-            if found is not None:
-                return found
+            # Marked before looking: if the read-back fails too, the retry still looks first.
             self._threads.mark_uncertain(key)
-            raise
+            found = self._find_posted(channel, key, thread_ts)
+            if found is None:
+                raise
+            self._threads.clear_uncertain(key)
+            return found
         if uncertain:
             self._threads.clear_uncertain(key)
         return str(response["ts"])
@@ -382,7 +384,12 @@ class SlackBotChannel:
 
     def _open_thread(self, notice: Notice) -> tuple[ThreadRef, bool]:
         """Post the headline and claim the thread; a loser of the race removes its headline."""
-        ts = self._post(self._channel, render_slack_headline(notice), key=f"headline#{notice.thread_key}")
+        # Keyed by the notice too: racing first notices each look for their own headline, not the winner's.
+        ts = self._post(
+            self._channel,
+            render_slack_headline(notice),
+            key=f"headline#{notice.thread_key}#{notice.dedupe_key}",
+        )
         thread = self._threads.claim(
             notice.thread_key, self._channel, ts, headline_at=occurred_at_millis(notice)
         )
