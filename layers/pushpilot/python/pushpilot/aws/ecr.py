@@ -6,8 +6,6 @@ and one GET of the presigned URL it returns. Errors leave this module typed (pus
 
 from __future__ import annotations
 
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING
@@ -81,6 +79,11 @@ def download_blob(url: str) -> bytes:
     urllib is enough: a presigned URL needs no signing, session or retries of its own, and the layer
     ships no other HTTP client.
     """
+    # Imported here: most pushes are multi-platform indexes and never download a blob, so cold
+    # starts need not load urllib's HTTP stack.
+    import urllib.error
+    import urllib.request
+
     if urlsplit(url).scheme not in {"https", "http"}:
         raise BlobUnavailableError(f"blob download URL has an unexpected scheme: {urlsplit(url).scheme!r}")
     try:
