@@ -251,7 +251,7 @@ def test_dns_scenario_files_tell_their_story(scenario: str, kinds: list[str]) ->
     assert "route53.ChangeResourceRecordSets" in out.getvalue()
 
 
-def test_demo_ends_with_a_build_failure_explained_and_a_domain_validated() -> None:
+def test_demo_tells_the_whole_story_in_order() -> None:
     out = io.StringIO()
     report = run_scenario(SCENARIOS / "demo.yaml", out=out)
     sns_kinds = [
@@ -259,12 +259,19 @@ def test_demo_ends_with_a_build_failure_explained_and_a_domain_validated() -> No
         for note in report["notifications"]
         if note["channel"] == "sns" and isinstance(note["payload"], dict)
     ]
-    # The release story comes first, unchanged; the build and the domain follow it.
+    # The release story comes first; the build and the domain follow it; then a cross-account push
+    # and an ECR Public tag that moved, each verified, deployed and live.
     assert sns_kinds[:2] == ["verified", "deploying"]
     assert "rolled_back" in sns_kinds
-    assert sns_kinds[-3:] == ["build_failed", "domain_planned", "domain_validated"]
+    build = sns_kinds.index("build_failed")
+    assert sns_kinds[build : build + 3] == ["build_failed", "domain_planned", "domain_validated"]
+    assert sns_kinds[build + 3 :] == ["verified", "deploying", "live"] * 2
     assert report["errors"] == []
     assert report["dead_letters"] == []
+    assert report["refused_events"] == []
     text = out.getvalue()
     assert "CodeBuild web-build: FAILED in BUILD" in text
     assert "example.com is live on storefront" in text
+    assert "forwarded from 111111111111" in text
+    assert "live on catalog-api" in text
+    assert "live on edge-proxy" in text
