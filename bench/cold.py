@@ -21,8 +21,22 @@ started = time.perf_counter()
 spec = importlib.util.spec_from_file_location("app", {path!r})
 module = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(module)
-print(time.perf_counter() - started)
+imported = time.perf_counter()
+from pushpilot.aws import clients
+for service in {services!r}:
+    clients.client(service)
+print(imported - started, time.perf_counter() - started)
 """
+
+# The clients each function's usual first event builds before its first AWS call (the handlers build
+# them lazily, so this is setup the first invocation pays, not init). Creating a client does no I/O.
+FIRST_EVENT_CLIENTS: dict[str, tuple[str, ...]] = {
+    "image_push": ("dynamodb", "ecr", "apprunner", "sqs"),
+    "apprunner_events": ("dynamodb", "apprunner", "sqs"),
+    "reconcile": ("dynamodb", "apprunner", "sqs"),
+    "build_events": ("dynamodb", "logs", "sqs"),
+    "notify": ("dynamodb", "sns"),
+}
 
 _TIMED_FLOOR = """
 import time
@@ -41,6 +55,8 @@ class ColdResult:
     name: str
     median_ms: float
     samples: int
+    # Import plus the first event's client setup; None for the floor.
+    with_setup_ms: float | None = None
 
 
 def _environment() -> dict[str, str]:
@@ -54,7 +70,7 @@ def _environment() -> dict[str, str]:
     }
 
 
-def _run_once(code: str, cwd: Path) -> float:
+def _run_once(code: str, cwd: Path) -> list[float]:
     completed = subprocess.run(
         [sys.executable, "-c", code],
         cwd=cwd,
@@ -64,18 +80,35 @@ def _run_once(code: str, cwd: Path) -> float:
         check=True,
         timeout=120,
     )
-    return float(completed.stdout.strip().splitlines()[-1]) * 1000
+    return [float(value) * 1000 for value in completed.stdout.strip().splitlines()[-1].split()]
 
 
 def measure(functions_dir: Path, runs: int) -> list[ColdResult]:
     """The floor first, then one result per `functions/*/app.py`; medians of `runs` samples each."""
     apps = sorted(functions_dir.resolve().glob("*/app.py"))
     programs = {FLOOR: (_TIMED_FLOOR, functions_dir)}
-    programs |= {app.parent.name: (_TIMED_IMPORT.format(path=str(app)), app.parent) for app in apps}
+    programs |= {
+        app.parent.name: (
+            _TIMED_IMPORT.format(path=str(app), services=FIRST_EVENT_CLIENTS[app.parent.name]),
+            app.parent,
+        )
+        for app in apps
+    }
     for code, cwd in programs.values():
         _run_once(code, cwd)  # warm-up: bytecode caches and the page cache, as a warm Lambda host has
-    samples: dict[str, list[float]] = {name: [] for name in programs}
+    samples: dict[str, list[list[float]]] = {name: [] for name in programs}
     for _ in range(runs):
         for name, (code, cwd) in programs.items():
             samples[name].append(_run_once(code, cwd))
-    return [ColdResult(name, statistics.median(values), len(values)) for name, values in samples.items()]
+    results = []
+    for name, values in samples.items():
+        with_setup = [value[1] for value in values if len(value) > 1]
+        results.append(
+            ColdResult(
+                name,
+                statistics.median(value[0] for value in values),
+                len(values),
+                statistics.median(with_setup) if with_setup else None,
+            )
+        )
+    return results

@@ -70,13 +70,24 @@ def cold_rows(runs: int) -> list[Row]:
         ratio = result.median_ms / floor.median_ms
         rows.append(
             Row(
-                f"cold_init.{result.name} (import {result.median_ms:.0f} ms)",
+                f"cold_init.{result.name}.import (module import {result.median_ms:.0f} ms)",
                 round(ratio, 2),
                 "x floor",
-                "<= 1.25",
-                ratio <= 1.25,
+                None,
+                None,
             )
         )
+        if result.with_setup_ms is not None:
+            with_setup = result.with_setup_ms / floor.median_ms
+            rows.append(
+                Row(
+                    f"cold_init.{result.name} (import + first-event clients {result.with_setup_ms:.0f} ms)",
+                    round(with_setup, 2),
+                    "x floor",
+                    "<= 1.25",
+                    with_setup <= 1.25,
+                )
+            )
     return rows
 
 
