@@ -69,6 +69,8 @@ class Ports:
     once: OnceRunner
     region: str
     dry_run: bool = False
+    # UnverifiedImages=deploy: an image whose platform could not be read deploys (with a warning).
+    deploy_unverified: bool = False
     # Named in access-denied advice: the principal a registry account's repository policy must allow.
     role_arn: str | None = None
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
@@ -153,12 +155,15 @@ def release_image(arrival: Arrival, services: Sequence[IndexedService], ports: P
         ports.releases.set_stage(rid, Stage.UNVERIFIED, now=now)
         ports.notices.publish(_access_denied_notice(ports, release, arrival, services, exc))
         raise
-    passed = verdict.status is VerdictStatus.PASS
+    deploy_anyway = verdict.status is VerdictStatus.UNKNOWN and ports.deploy_unverified
+    passed = verdict.status is VerdictStatus.PASS or deploy_anyway
     stage = {VerdictStatus.PASS: Stage.VERIFIED, VerdictStatus.REJECT: Stage.REJECTED}.get(
         verdict.status, Stage.UNVERIFIED
     )
     ports.releases.record_verdict(rid, verdict.model_dump(mode="json"), stage, now=now)
-    ports.notices.publish(_verdict_notice(release, verdict, stage, arrival.occurred_at, services))
+    ports.notices.publish(
+        _verdict_notice(release, verdict, stage, arrival.occurred_at, services, deploy_anyway=deploy_anyway)
+    )
 
     plan = plan_rollout(rid, verdict_passed=passed, services=services, dry_run=ports.dry_run)
     by_arn = {service.arn: service for service in services}
@@ -259,7 +264,13 @@ def repository_policy(principal_arn: str) -> tuple[str, ...]:
 
 
 def _verdict_notice(
-    release: Release, verdict: Verdict, stage: Stage, occurred_at: str, services: Sequence[IndexedService]
+    release: Release,
+    verdict: Verdict,
+    stage: Stage,
+    occurred_at: str,
+    services: Sequence[IndexedService],
+    *,
+    deploy_anyway: bool = False,
 ) -> Notice:
     found = ", ".join(str(platform) for platform in verdict.platforms) or "none found"
     headline = release.headline(stage).model_copy(
@@ -279,15 +290,18 @@ def _verdict_notice(
         )
     kind = NoticeKind.REJECTED if verdict.status is VerdictStatus.REJECT else NoticeKind.UNVERIFIED
     auto = [service.name for service in services if service.auto_deploy]
-    warning = (
-        f" App Runner automatic deployment is ON for {', '.join(sorted(auto))}: it will deploy this image"
-        " anyway and the deployment will fail. Turn automatic deployment off or push a fixed image now."
-        if auto
-        else " Nothing was deployed."
-    )
+    if deploy_anyway:
+        warning = " Deploying it anyway, as UnverifiedImages=deploy asks: watch the deployment's outcome."
+    elif auto:
+        warning = (
+            f" App Runner automatic deployment is ON for {', '.join(sorted(auto))}: it will deploy this image"
+            " anyway and the deployment will fail. Turn automatic deployment off or push a fixed image now."
+        )
+    else:
+        warning = " Nothing was deployed."
     return Notice(
         kind=kind,
-        severity=Severity.FAILURE,
+        severity=Severity.WARNING if deploy_anyway else Severity.FAILURE,
         title=f"{ref} {'rejected' if kind is NoticeKind.REJECTED else 'could not be verified'}:"
         f" App Runner needs {verdict.required}",
         summary=f"Platforms in the image: {found}. {verdict.reason.rstrip('.')}.{warning}",

@@ -40,6 +40,8 @@ class CoreSettings(EnvSettings):
     notice_queue_url: str = Field(alias="NOTICE_QUEUE_URL", min_length=1)
     region: str = Field(default="us-east-1", alias="AWS_REGION")
     dry_run: bool = Field(default=False, alias="DRY_RUN")
+    # What an image whose platform could not be read does: `block` (the default) or `deploy`.
+    unverified_images: Literal["block", "deploy"] = Field(default="block", alias="UNVERIFIED_IMAGES")
 
 
 # `record`: the first digest seen under a public tag is only remembered; `deploy`: it is also deployed.

@@ -28,6 +28,7 @@ def deploy_ports(settings: CoreSettings | None = None) -> Ports:
         once=partial(run_once, settings.table_name),
         region=settings.region,
         dry_run=settings.dry_run,
+        deploy_unverified=settings.unverified_images == "deploy",
         role_arn=PrincipalSettings.from_env().role_arn,
     )
 
