@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, TypeAdapter
 
@@ -33,6 +34,10 @@ def _run(event: dict[str, Any]) -> HandlerOutcome:
         for error in detail["errors"]:
             # One failing tag does not fail the run (the next run checks it again), so it is told here.
             logger.warning("public image check failed", extra=error)
+        if detail["errors"]:
+            metrics.add_metric(
+                name="PublicImageCheckErrors", unit=MetricUnit.Count, value=len(detail["errors"])
+            )
         return HandlerOutcome(event_id=task, status="handled", detail=detail)
     return HandlerOutcome(event_id=task, status="handled", detail=reconcile_dns())
 
