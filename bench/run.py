@@ -33,7 +33,7 @@ class Sizes:
     burst_repositories: int
 
 
-FULL = Sizes(cold_runs=7, warm_events=1000, services=(1, 100, 1000), burst_pushes=50, burst_repositories=25)
+FULL = Sizes(cold_runs=7, warm_events=1000, services=(1, 100, 1000), burst_pushes=100, burst_repositories=50)
 SMOKE = Sizes(cold_runs=2, warm_events=50, services=(1, 10), burst_pushes=4, burst_repositories=2)
 
 

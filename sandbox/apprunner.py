@@ -925,6 +925,9 @@ def _read_token(token: str, operation: str, scope: str) -> int:
 def _handler_class(emulator: AppRunnerEmulator) -> type[BaseHTTPRequestHandler]:
     class AppRunnerRequestHandler(BaseHTTPRequestHandler):
         server_version = "AppRunnerEmulator"
+        # Keep-alive, as App Runner's endpoint: HTTP/1.0 would cost a connection and a thread per call.
+        # Every answer carries its Content-Length, so the connection can carry the next request.
+        protocol_version = "HTTP/1.1"
         # Headers and body go out in separate writes: without this each call stalls on Nagle's algorithm.
         disable_nagle_algorithm = True
 

@@ -102,6 +102,8 @@ class Sandbox:
         self.logs = LogSink()
         self.blobs = BlobStore()
         self._moto: MotoHandle | None = None
+        # boto3 clients are thread-safe and costly to build: one per service and account.
+        self._direct_clients: dict[tuple[str, str], Any] = {}
         self._started: list[Any] = []
 
     # --- lifecycle ---------------------------------------------------------------------------------
@@ -127,7 +129,11 @@ class Sandbox:
         self._moto.reset()
         self.moto_url = self._moto.url
         self.gateway = AwsGateway(
-            moto_url=self.moto_url, blobs=self.blobs, account_id=account, caller=self._current_caller
+            moto_url=self.moto_url,
+            blobs=self.blobs,
+            account_id=account,
+            caller=self._current_caller,
+            moto_app=self._moto.app,
         )
         self.gateway.start()
         self._started.append(self.gateway)
@@ -211,10 +217,15 @@ class Sandbox:
 
         It acts in the stack's account unless `account` names another.
         """
-        client = boto3.client(
-            service, region_name=self.config.region, endpoint_url=self.moto_url, **_CREDENTIALS
-        )  # type: ignore[call-overload]
-        return in_account(client, account or self.config.account_id)
+        key = (service, account or self.config.account_id)
+        if key not in self._direct_clients:
+            client = boto3.client(
+                service, region_name=self.config.region, endpoint_url=self.moto_url, **_CREDENTIALS
+            )  # type: ignore[call-overload]
+            if self._moto is not None:
+                client = self._moto.serve_in_process(client)
+            self._direct_clients[key] = in_account(client, key[1])
+        return self._direct_clients[key]
 
     @property
     def service_bus_arn(self) -> str:

@@ -14,6 +14,10 @@ answer is returned unchanged, except:
 Every forwarded request belongs to the gateway's account in moto (`x-moto-account-id`), or to the
 registry's account for an allowed cross-account ECR call.
 
+Given `moto_app` (moto's dispatcher, when moto runs in this process), the gateway hands each request to
+it directly instead of sending it over loopback HTTP: the same application answers, without a connection
+and a server thread per call (moto's server closes every connection).
+
 Each call is recorded with the service (from the SigV4 credential scope), the operation, its
 parameters and whether it changes anything.
 """
@@ -46,9 +50,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from pushpilot_sandbox.accounts import ACCOUNT_HEADER, in_account
 from pushpilot_sandbox.ecr import BlobStore
 from pushpilot_sandbox.httpserver import LoopbackServer, LoopbackService
+from pushpilot_sandbox.moto_server import answer_in_process
 from pushpilot_sandbox.repository_policy import Caller, decide, denial_message
 
 if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIApplication
     from mypy_boto3_ecr import ECRClient
 
 logger = logging.getLogger(__name__)
@@ -370,12 +376,18 @@ class AwsGateway(LoopbackService):
         blobs: BlobStore,
         account_id: str = DEFAULT_ACCOUNT_ID,
         caller: Callable[[], Caller | None] | None = None,
+        moto_app: WSGIApplication | None = None,
     ) -> None:
-        """`caller` says who is calling right now (the running function's role), for cross-account checks."""
+        """`caller` says who is calling right now (the running function's role), for cross-account checks.
+
+        `moto_app` is the application the server at `moto_url` runs, when that server runs in this
+        process: requests go to it directly.
+        """
         self._moto = urlsplit(moto_url)
         if self._moto.hostname is None or self._moto.port is None:
             raise ValueError(f"moto_url needs a host and port: {moto_url!r}")
         self._moto_url = moto_url
+        self._moto_app = moto_app
         self._blobs = blobs
         self._account_id = account_id
         self._caller = caller or (lambda: None)
@@ -566,23 +578,40 @@ class AwsGateway(LoopbackService):
         return GatewayResponse(200, (("Content-Type", "application/octet-stream"),), content)
 
     def _forward(self, request: GatewayRequest, *, account: str) -> GatewayResponse:
+        headers = [
+            (name, value)
+            for name, value in request.headers
+            if name.lower() not in _HOP_BY_HOP and name.lower() != ACCOUNT_HEADER
+        ]
+        headers.append((ACCOUNT_HEADER, account))
+        if self._moto_app is None:
+            return self._send_to_moto(request, headers)
+        answer = answer_in_process(
+            self._moto_app, method=request.method, target=request.target, headers=headers, body=request.body
+        )
+        return GatewayResponse(
+            answer.status,
+            tuple((name, value) for name, value in answer.headers if name.lower() not in _HOP_BY_HOP),
+            answer.body,
+            answer.reason,
+        )
+
+    def _send_to_moto(self, request: GatewayRequest, headers: list[tuple[str, str]]) -> GatewayResponse:
         host, port = self._moto.hostname, self._moto.port
         if host is None or port is None:
             raise RuntimeError(self._moto_url)
         connection = http.client.HTTPConnection(host, port, timeout=60)
         try:
             connection.putrequest(request.method, request.target, skip_host=True, skip_accept_encoding=True)
-            for name, value in request.headers:
-                if name.lower() not in _HOP_BY_HOP and name.lower() != ACCOUNT_HEADER:
-                    connection.putheader(name, value)
-            connection.putheader(ACCOUNT_HEADER, account)
+            for name, value in headers:
+                connection.putheader(name, value)
             connection.endheaders(request.body or None)
             upstream = connection.getresponse()
             body = upstream.read()
-            headers = tuple(
+            answer_headers = tuple(
                 (name, value) for name, value in upstream.getheaders() if name.lower() not in _HOP_BY_HOP
             )
-            return GatewayResponse(upstream.status, headers, body, upstream.reason)
+            return GatewayResponse(upstream.status, answer_headers, body, upstream.reason)
         except (OSError, http.client.HTTPException) as exc:
             logger.warning("moto did not answer %s %s: %s", request.method, request.target, exc)
             return _plain_text(502, f"moto unreachable: {exc}\n")

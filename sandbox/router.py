@@ -510,17 +510,20 @@ class EventRouter:
         queue_url = self._queue_url(source.queue_arn)
         messages: list[MessageTypeDef] = []
         while len(messages) < source.batch_size:
+            wanted = min(10, source.batch_size - len(messages))
             answer = self._sqs_client().receive_message(
                 QueueUrl=queue_url,
-                MaxNumberOfMessages=min(10, source.batch_size - len(messages)),
+                MaxNumberOfMessages=wanted,
                 MessageSystemAttributeNames=["All"],
                 MessageAttributeNames=["All"],
                 WaitTimeSeconds=0,
             )
             batch = answer.get("Messages", [])
-            if not batch:
-                break
             messages.extend(batch)
+            if len(batch) < wanted:
+                # moto hands out every receivable message up to the maximum asked for, so a short
+                # answer means the queue has no more for now: asking again would come back empty.
+                break
         return messages
 
     def _sqs_event(self, source: SqsSourceSpec, messages: Sequence[MessageTypeDef]) -> dict[str, Any]:
