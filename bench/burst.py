@@ -28,6 +28,9 @@ from pushpilot_sandbox.timeline import Timeline
 # event judged after a later push would find its image gone (real ECR keeps it, untagged).
 WAVE = 1
 COMPLETE_EVERY = 3  # after every third push, App Runner ends the operations in progress
+# Pushes in a row to one repository: the later ones meet the deployment the first started, so they
+# wait as one pending deployment of the newest (coalescing), as a team pushing fixes quickly does.
+PUSHES_IN_A_ROW = 3
 
 
 @dataclass
@@ -96,7 +99,7 @@ def run(pushes: int, repository_count: int, copies: int = 2) -> BurstResult:
         deliveries_before = len(sandbox.router.deliveries)
         started = time.perf_counter()
         for number in range(pushes):
-            repository = repositories[number % repository_count]
+            repository = repositories[(number // PUSHES_IN_A_ROW) % repository_count]
             image = synthesize_image(["linux/amd64"], seed=f"burst-{number}")
             newest[repository] = sandbox.ecr.push(repository, "latest", image).digest
             models[repository].push()
