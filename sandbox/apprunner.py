@@ -747,13 +747,7 @@ class AppRunnerEmulator(Lifecycle):
 
     def _service_body(self, record: ServiceRecord) -> Json:
         body: Json = {
-            "ServiceName": record.name,
-            "ServiceId": record.id,
-            "ServiceArn": record.arn,
-            "ServiceUrl": record.url,
-            "CreatedAt": _epoch(record.created_at),
-            "UpdatedAt": _epoch(record.updated_at),
-            "Status": record.status,
+            **self._summary_body(record),
             "SourceConfiguration": copy.deepcopy(record.source_configuration),
             "InstanceConfiguration": dict(record.instance_configuration),
             "HealthCheckConfiguration": dict(record.health_check_configuration),

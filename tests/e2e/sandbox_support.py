@@ -44,11 +44,16 @@ class Story:
         return [note for note in self.timeline.notifications if note["channel"] == channel]
 
     def notice_kinds(self) -> list[str]:
-        return [
-            note["payload"]["metadata"]["eventType"]
-            for note in self.notices("sns")
-            if isinstance(note["payload"], dict) and "metadata" in note["payload"]
-        ]
+        return sns_kinds(self.timeline.notifications)
+
+
+def sns_kinds(notifications: list[dict[str, Any]]) -> list[str]:
+    """The notice kinds SNS carried, in order (a scenario report's `notifications`, or a timeline's)."""
+    return [
+        note["payload"]["metadata"]["eventType"]
+        for note in notifications
+        if note["channel"] == "sns" and isinstance(note["payload"], dict) and "metadata" in note["payload"]
+    ]
 
 
 @contextmanager

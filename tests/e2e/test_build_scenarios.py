@@ -15,7 +15,7 @@ from pushpilot.notices import release_id
 from pushpilot_sandbox.codebuild import emit_build
 from pushpilot_sandbox.scenario import run_scenario
 from pushpilot_sandbox.steps import BuildArgs, StepError
-from tests.e2e.sandbox_support import Story, story
+from tests.e2e.sandbox_support import Story, sns_kinds, story
 
 pytestmark = pytest.mark.e2e
 
@@ -161,12 +161,8 @@ def test_unlinked_build_gets_a_thread_of_its_own(tmp_path: Path) -> None:
 def test_build_scenario_files_tell_their_story(scenario: str, kinds: list[str]) -> None:
     out = io.StringIO()
     report = run_scenario(SCENARIOS / scenario, out=out)
-    sns_kinds = [
-        note["payload"]["metadata"]["eventType"]
-        for note in report["notifications"]
-        if note["channel"] == "sns" and isinstance(note["payload"], dict)
-    ]
-    assert sns_kinds == kinds
+    sent = sns_kinds(report["notifications"])
+    assert sent == kinds
     assert report["errors"] == []
     assert report["dead_letters"] == []
     assert "CodeBuild web-build" in out.getvalue()

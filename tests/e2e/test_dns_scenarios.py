@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from pushpilot_sandbox.scenario import run_scenario
-from tests.e2e.sandbox_support import Story, story
+from tests.e2e.sandbox_support import Story, sns_kinds, story
 
 if TYPE_CHECKING:
     from mypy_boto3_route53.type_defs import ResourceRecordSetOutputTypeDef
@@ -240,12 +240,8 @@ def test_no_write_ever_touches_a_record_pushpilot_does_not_own(tmp_path: Path) -
 def test_dns_scenario_files_tell_their_story(scenario: str, kinds: list[str]) -> None:
     out = io.StringIO()
     report = run_scenario(SCENARIOS / scenario, out=out)
-    sns_kinds = [
-        note["payload"]["metadata"]["eventType"]
-        for note in report["notifications"]
-        if note["channel"] == "sns" and isinstance(note["payload"], dict)
-    ]
-    assert sns_kinds == kinds
+    sent = sns_kinds(report["notifications"])
+    assert sent == kinds
     assert report["errors"] == []
     assert report["dead_letters"] == []
     assert "route53.ChangeResourceRecordSets" in out.getvalue()
@@ -254,18 +250,14 @@ def test_dns_scenario_files_tell_their_story(scenario: str, kinds: list[str]) ->
 def test_demo_tells_the_whole_story_in_order() -> None:
     out = io.StringIO()
     report = run_scenario(SCENARIOS / "demo.yaml", out=out)
-    sns_kinds = [
-        note["payload"]["metadata"]["eventType"]
-        for note in report["notifications"]
-        if note["channel"] == "sns" and isinstance(note["payload"], dict)
-    ]
+    sent = sns_kinds(report["notifications"])
     # The release story comes first; the build and the domain follow it; then a cross-account push
     # and an ECR Public tag that moved, each verified, deployed and live.
-    assert sns_kinds[:2] == ["verified", "deploying"]
-    assert "rolled_back" in sns_kinds
-    build = sns_kinds.index("build_failed")
-    assert sns_kinds[build : build + 3] == ["build_failed", "domain_planned", "domain_validated"]
-    assert sns_kinds[build + 3 :] == ["verified", "deploying", "live"] * 2
+    assert sent[:2] == ["verified", "deploying"]
+    assert "rolled_back" in sent
+    build = sent.index("build_failed")
+    assert sent[build : build + 3] == ["build_failed", "domain_planned", "domain_validated"]
+    assert sent[build + 3 :] == ["verified", "deploying", "live"] * 2
     assert report["errors"] == []
     assert report["dead_letters"] == []
     assert report["refused_events"] == []

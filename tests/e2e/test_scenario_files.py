@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from pushpilot_sandbox.scenario import run_scenario
+from tests.e2e.sandbox_support import sns_kinds
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 
@@ -18,11 +19,7 @@ def _run(name: str) -> dict[str, Any]:
 
 
 def _kinds(report: dict[str, Any]) -> list[str]:
-    return [
-        note["payload"]["metadata"]["eventType"]
-        for note in report["notifications"]
-        if note["channel"] == "sns" and isinstance(note["payload"], dict)
-    ]
+    return sns_kinds(report["notifications"])
 
 
 def _deployments(report: dict[str, Any]) -> list[dict[str, Any]]:

@@ -6,8 +6,16 @@ from typing import Any
 
 import pytest
 
-from bench.fakes import ACCOUNT, FIXED_NOW, REGISTRY, FakeWorld, digest_of, service_snapshot
-from pushpilot.images import APP_RUNNER_PLATFORM, Verdict, VerdictStatus
+from bench.fakes import (
+    ACCOUNT,
+    FIXED_NOW,
+    REGISTRY,
+    FakeWorld,
+    PassingInspector,
+    digest_of,
+    service_snapshot,
+)
+from pushpilot.images import Verdict, VerdictStatus
 from pushpilot.images_ref import ImageRef
 from pushpilot.notices import NoticeKind, Severity
 from pushpilot.rollout import Arrival, release_image
@@ -17,27 +25,20 @@ from pushpilot.wiring import deploy_ports
 pytestmark = pytest.mark.unit
 
 
-class UnreadableInspector:
+class UnreadableInspector(PassingInspector):
     """ECR answered, but the image's config could not be read: the verdict is unknown."""
 
-    def inspect(
-        self,
-        repository: str,
-        *,
-        digest: str | None = None,
-        tag: str | None = None,
-        registry_id: str | None = None,
-        required: Any,
-    ) -> Verdict:
-        del repository, tag, registry_id, required
-        return Verdict(
-            status=VerdictStatus.UNKNOWN,
-            required=APP_RUNNER_PLATFORM,
-            platforms=(),
-            media_type="application/vnd.oci.image.manifest.v1+json",
-            reason="The image's config blob could not be read.",
-            fix=None,
-            digest=digest,
+    def inspect(self, repository: str, **kwargs: Any) -> Verdict:
+        return (
+            super()
+            .inspect(repository, **kwargs)
+            .model_copy(
+                update={
+                    "status": VerdictStatus.UNKNOWN,
+                    "platforms": (),
+                    "reason": "The image's config blob could not be read.",
+                }
+            )
         )
 
 

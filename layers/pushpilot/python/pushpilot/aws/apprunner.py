@@ -10,6 +10,7 @@ from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict
 
 from pushpilot.aws import clients
+from pushpilot.aws.error_codes import THROTTLING_CODES
 from pushpilot.errors import (
     AccessDeniedError,
     NotFoundError,
@@ -22,8 +23,6 @@ from pushpilot.errors import (
 if TYPE_CHECKING:
     from mypy_boto3_apprunner import AppRunnerClient
     from mypy_boto3_apprunner.type_defs import ServiceTypeDef
-
-_THROTTLING_CODES = frozenset({"ThrottlingException", "TooManyRequestsException", "RequestLimitExceeded"})
 
 
 class ServiceSnapshot(BaseModel):
@@ -84,7 +83,7 @@ def translate_error(exc: ClientError, *, action: str, target: str) -> Exception:
         return NotFoundError(detail)
     if code in {"AccessDeniedException", "AccessDenied", "UnauthorizedOperation"}:
         return AccessDeniedError(f"{detail} — the pushpilot role needs apprunner:{action} on {target}")
-    if code in _THROTTLING_CODES:
+    if code in THROTTLING_CODES:
         return ThrottledError(detail)
     status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
     if status >= 500 or code == "InternalServiceErrorException":

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from botocore.exceptions import ClientError, ConnectionError
 
 from pushpilot.aws import clients
+from pushpilot.aws.error_codes import THROTTLING_CODES
 from pushpilot.domains import CustomDomainState, ValidationRecord
 from pushpilot.errors import (
     AccessDeniedError,
@@ -26,15 +27,13 @@ if TYPE_CHECKING:
     from mypy_boto3_apprunner import AppRunnerClient
     from mypy_boto3_apprunner.type_defs import ServiceSummaryTypeDef
 
-_THROTTLED = frozenset({"ThrottlingException", "TooManyRequestsException", "RequestLimitExceeded"})
-
 
 def _translate(exc: ClientError, action: str) -> PushpilotError:
     error = exc.response.get("Error", {})
     code, message = error.get("Code", ""), error.get("Message", str(exc))
     status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
     text = f"apprunner {action}: {code}: {message}"
-    if code in _THROTTLED:
+    if code in THROTTLING_CODES:
         return ThrottledError(text)
     if code == "InvalidStateException":
         return ServiceBusyError(text)

@@ -11,14 +11,12 @@ from typing import TYPE_CHECKING
 from botocore.exceptions import BotoCoreError, ClientError
 
 from pushpilot.aws import clients
+from pushpilot.aws.error_codes import ACCESS_DENIED_CODES, THROTTLING_CODES
 from pushpilot.builds import IMAGE_EXPORT_NAMES, BuildFacts
 from pushpilot.errors import AccessDeniedError, RetryableError, ThrottledError
 
 if TYPE_CHECKING:
     from mypy_boto3_codebuild.client import CodeBuildClient
-
-_THROTTLING_CODES = frozenset({"ThrottlingException", "Throttling", "TooManyRequestsException"})
-_DENIED_CODES = frozenset({"AccessDeniedException", "AccessDenied"})
 
 
 class BuildLookup:
@@ -31,11 +29,11 @@ class BuildLookup:
             response = self._client.batch_get_builds(ids=[build_id])
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code", "")
-            if code in _DENIED_CODES:
+            if code in ACCESS_DENIED_CODES:
                 raise AccessDeniedError(
                     f"codebuild:BatchGetBuilds was denied for {build_id}: grant it to this function's role"
                 ) from exc
-            if code in _THROTTLING_CODES:
+            if code in THROTTLING_CODES:
                 raise ThrottledError(f"CodeBuild throttled BatchGetBuilds: {code}") from exc
             raise RetryableError(f"CodeBuild BatchGetBuilds failed: {code}") from exc
         except BotoCoreError as exc:

@@ -3,12 +3,15 @@ typed errors — one mapping for every adapter."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from pushpilot.aws import clients
+from pushpilot.aws.error_codes import ACCESS_DENIED_CODES, SERVER_FAULT_CODES, THROTTLING_CODES
 from pushpilot.errors import (
     AccessDeniedError,
     NotFoundError,
@@ -22,10 +25,7 @@ if TYPE_CHECKING:
     from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
     from mypy_boto3_dynamodb import DynamoDBClient
 
-_THROTTLING = frozenset(
-    {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"}
-)
-_TRANSIENT = frozenset({"InternalServerError", "ServiceUnavailable", "TransactionConflictException"})
+_TRANSIENT = SERVER_FAULT_CODES | {"TransactionConflictException"}
 
 
 def dynamodb_error(exc: ClientError | BotoCoreError, action: str) -> PushpilotError:
@@ -33,11 +33,11 @@ def dynamodb_error(exc: ClientError | BotoCoreError, action: str) -> PushpilotEr
     if isinstance(exc, BotoCoreError):
         return RetryableError(f"DynamoDB {action}: {exc}")
     code = exc.response.get("Error", {}).get("Code", "")
-    if code in _THROTTLING:
+    if code in THROTTLING_CODES:
         return ThrottledError(f"DynamoDB {action} throttled ({code})")
     if code in _TRANSIENT:
         return RetryableError(f"DynamoDB {action} failed ({code})")
-    if code == "AccessDeniedException":
+    if code in ACCESS_DENIED_CODES:
         return AccessDeniedError(f"DynamoDB {action} denied: the role needs dynamodb:{action}")
     if code == "ResourceNotFoundException":
         return NotFoundError(f"DynamoDB {action}: table not found")
@@ -45,11 +45,19 @@ def dynamodb_error(exc: ClientError | BotoCoreError, action: str) -> PushpilotEr
 
 
 class TableAdapter:
-    """The stack's table through an injected client, or a lazily built real one."""
+    """The stack's table through an injected client, or a lazily built real one; `clock` (epoch
+    seconds) dates the TTLs of the items an adapter writes."""
 
-    def __init__(self, table_name: str, client: DynamoDBClient | None = None) -> None:
+    def __init__(
+        self,
+        table_name: str,
+        client: DynamoDBClient | None = None,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self._table = table_name
         self._injected = client
+        self._clock = clock
 
     @property
     def _client(self) -> DynamoDBClient:

@@ -15,6 +15,7 @@ from botocore.exceptions import ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotocoreConnectionError
 
 from pushpilot.aws import clients
+from pushpilot.aws.error_codes import ACCESS_DENIED_CODES, THROTTLING_CODES
 from pushpilot.errors import (
     AccessDeniedError,
     NotFoundError,
@@ -39,20 +40,11 @@ CONFIG_DOWNLOAD_TIMEOUT_SECONDS = 10.0
 # Image configs are a few KiB; anything near this is not a config and is not worth reading.
 MAX_CONFIG_BYTES = 4 * 1024 * 1024
 
-# Throttling codes of the AWS JSON protocols; botocore keeps its own list private.
-_THROTTLING_CODES = frozenset(
-    {
-        "ThrottlingException",
-        "Throttling",
-        "TooManyRequestsException",
-        "RequestLimitExceeded",
-        "LimitExceededException",
-    }
-)
+# ECR also answers LimitExceededException when its request rate is exceeded.
+_THROTTLING_CODES = THROTTLING_CODES | {"LimitExceededException"}
 _NOT_FOUND_CODES = frozenset(
     {"RepositoryNotFoundException", "ImageNotFoundException", "RegistryNotFoundException"}
 )
-_ACCESS_DENIED_CODES = frozenset({"AccessDeniedException", "AccessDenied"})
 _CONFIG_MISSING_CODES = frozenset({"LayersNotFoundException", "LayerInaccessibleException"})
 _TRANSIENT_CODES = frozenset(
     {"ServerException", "UnableToGetUpstreamImageException", "UnableToGetUpstreamLayerException"}
@@ -199,7 +191,7 @@ class ImageInspector:
         where = f"repository {repository!r}" + (f" of registry {registry_id}" if registry_id else "")
         if code in _NOT_FOUND_CODES:
             return NotFoundError(f"{where} not found: {message or code}")
-        if code in _ACCESS_DENIED_CODES or status == 403:
+        if code in ACCESS_DENIED_CODES or status == 403:
             return AccessDeniedError(_access_advice(repository, registry_id, action))
         if code in _THROTTLING_CODES or status == 429:
             return ThrottledError(f"{action} on {where} throttled after retries: {code}")

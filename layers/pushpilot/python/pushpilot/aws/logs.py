@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from botocore.exceptions import BotoCoreError, ClientError
 
 from pushpilot.aws import clients
+from pushpilot.aws.error_codes import ACCESS_DENIED_CODES, SERVER_FAULT_CODES, THROTTLING_CODES
 from pushpilot.builds import LogTail
 from pushpilot.errors import RetryableError, ThrottledError
 
@@ -20,9 +21,7 @@ if TYPE_CHECKING:
 
 __all__ = ["BuildLogs", "LogTail"]
 
-_THROTTLING_CODES = frozenset({"ThrottlingException", "Throttling", "TooManyRequestsException"})
-_SERVICE_FAULT_CODES = frozenset({"ServiceUnavailableException", "InternalFailure", "InternalServerError"})
-_DENIED_CODES = frozenset({"AccessDeniedException", "AccessDenied", "UnauthorizedOperation"})
+_DENIED_CODES = ACCESS_DENIED_CODES | {"UnauthorizedOperation"}
 
 
 class BuildLogs:
@@ -47,10 +46,10 @@ class BuildLogs:
                 return LogTail(
                     unavailable_reason=f"this function may not read {group} (logs:GetLogEvents was denied)"
                 )
-            if code in _THROTTLING_CODES:
+            if code in THROTTLING_CODES:
                 raise ThrottledError(f"CloudWatch Logs throttled reading {group}: {code}") from exc
             if (
-                code in _SERVICE_FAULT_CODES
+                code in SERVER_FAULT_CODES
                 or exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) >= 500
             ):
                 raise RetryableError(f"CloudWatch Logs failed reading {group}: {code}") from exc

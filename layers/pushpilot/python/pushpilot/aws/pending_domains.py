@@ -8,18 +8,14 @@ when its domain is no longer pending or, after a run that saw every domain, no l
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from pushpilot.aws.dynamodb import TableAdapter, dynamodb_error, is_conditional_failure
 from pushpilot.domains import PENDING_VALIDATION, CustomDomainState
-
-if TYPE_CHECKING:
-    from mypy_boto3_dynamodb.client import DynamoDBClient
 
 PARTITION = "DNSPENDING"
 # A safety net only: records are removed by the runs themselves.
@@ -28,16 +24,6 @@ PENDING_TTL_SECONDS = 90 * 24 * 3600
 
 class PendingDomains(TableAdapter):
     """First-seen times of pending validations, kept in the stack's table."""
-
-    def __init__(
-        self,
-        table_name: str,
-        client: DynamoDBClient | None = None,
-        *,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        super().__init__(table_name, client)
-        self._clock = clock
 
     def track(
         self, states: Sequence[CustomDomainState], now: datetime, *, complete: bool = True

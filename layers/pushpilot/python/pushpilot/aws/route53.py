@@ -13,6 +13,7 @@ from botocore.exceptions import ClientError, ConnectionError, WaiterError
 from pydantic import BaseModel, ConfigDict
 
 from pushpilot.aws import clients
+from pushpilot.aws.error_codes import ACCESS_DENIED_CODES, THROTTLING_CODES
 from pushpilot.domains import AliasTarget, RecordSet, ZonePlan, ZoneSnapshot, is_marker
 from pushpilot.errors import (
     AccessDeniedError,
@@ -31,8 +32,8 @@ if TYPE_CHECKING:
         ResourceRecordSetTypeDef,
     )
 
-_THROTTLED = frozenset({"Throttling", "ThrottlingException", "PriorRequestNotComplete"})
-_DENIED = frozenset({"AccessDenied", "AccessDeniedException"})
+# PriorRequestNotComplete: the zone is still applying an earlier change; retrying is the answer.
+_THROTTLED = THROTTLING_CODES | {"PriorRequestNotComplete"}
 _NOT_FOUND = frozenset({"NoSuchHostedZone", "NoSuchChange"})
 _REJECTED = frozenset({"InvalidChangeBatch", "InvalidInput"})
 # Route 53's limit per ChangeResourceRecordSets request.
@@ -62,7 +63,7 @@ def translate_error(exc: ClientError, action: str) -> PushpilotError:
     text = f"route53 {action}: {code}: {message}"
     if code in _THROTTLED:
         return ThrottledError(text)
-    if code in _DENIED:
+    if code in ACCESS_DENIED_CODES:
         return AccessDeniedError(text)
     if code in _NOT_FOUND:
         return NotFoundError(text)

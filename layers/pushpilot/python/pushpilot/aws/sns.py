@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from botocore.exceptions import BotoCoreError, ClientError
 
 from pushpilot.aws import clients
+from pushpilot.aws.error_codes import ACCESS_DENIED_CODES, SERVER_FAULT_CODES, THROTTLING_CODES
 from pushpilot.errors import (
     AccessDeniedError,
     NotFoundError,
@@ -21,9 +22,8 @@ from pushpilot.notify import SnsMessage, render_sns
 if TYPE_CHECKING:
     from mypy_boto3_sns.client import SNSClient
 
-_THROTTLING = frozenset({"Throttling", "ThrottlingException", "ThrottledException", "KMSThrottling"})
-_TRANSIENT = frozenset({"InternalError", "InternalFailure", "ServiceUnavailable"})
-_DENIED = frozenset({"AuthorizationError", "AccessDenied", "AccessDeniedException", "KMSAccessDenied"})
+_THROTTLING = THROTTLING_CODES | {"KMSThrottling"}
+_DENIED = ACCESS_DENIED_CODES | {"AuthorizationError", "KMSAccessDenied"}
 
 
 def sns_error(exc: ClientError | BotoCoreError, topic_arn: str) -> PushpilotError:
@@ -32,7 +32,7 @@ def sns_error(exc: ClientError | BotoCoreError, topic_arn: str) -> PushpilotErro
     code = exc.response.get("Error", {}).get("Code", "")
     if code in _THROTTLING:
         return ThrottledError(f"SNS publish to {topic_arn} throttled ({code})")
-    if code in _TRANSIENT:
+    if code in SERVER_FAULT_CODES:
         return RetryableError(f"SNS publish to {topic_arn} failed ({code})")
     if code in _DENIED:
         return AccessDeniedError(f"SNS publish to {topic_arn} denied ({code}): the role needs sns:Publish")

@@ -13,7 +13,6 @@ Items:
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -48,16 +47,6 @@ class ThreadRef(BaseModel):
 class SlackThreads(TableAdapter):
     """Where each thread's headline lives. Two first notices of one release may race: `claim` is a
     conditional put, so exactly one headline wins and the loser learns the winner's ts."""
-
-    def __init__(
-        self,
-        table_name: str,
-        client: DynamoDBClient | None = None,
-        *,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        super().__init__(table_name, client)
-        self._clock = clock
 
     @staticmethod
     def _key(thread_key: str) -> dict[str, Any]:
