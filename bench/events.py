@@ -6,7 +6,7 @@ import uuid
 from typing import Any
 
 from bench.fakes import ACCOUNT, REGION
-from pushpilot.aws.apprunner import ServiceSnapshot
+from pushpilot.targets.apprunner.services import ServiceSnapshot
 
 
 def _envelope(source: str, detail_type: str, resources: list[str], detail: dict[str, Any]) -> dict[str, Any]:

@@ -11,12 +11,19 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from pushpilot.aws.apprunner import AppRunnerServices, OperationSnapshot, ServiceSnapshot
-from pushpilot.aws.state import IndexedService, InFlight, Pending, ReleaseStore, ServiceIndex, image_key_of
-from pushpilot.images import APP_RUNNER_PLATFORM, Verdict, VerdictStatus
-from pushpilot.notices import Notice
-from pushpilot.releases import Release, ServiceRollout, Stage
-from pushpilot.rollout import Ports
+from pushpilot.adapters.state import (
+    IndexedService,
+    InFlight,
+    Pending,
+    ReleaseStore,
+    ServiceIndex,
+    image_key_of,
+)
+from pushpilot.core.notices import Notice
+from pushpilot.core.releases import Release, ServiceRollout, Stage
+from pushpilot.core.verdicts import APP_RUNNER_PLATFORM, Verdict, VerdictStatus
+from pushpilot.flows.rollout import Ports
+from pushpilot.targets.apprunner.services import AppRunnerServices, OperationSnapshot, ServiceSnapshot
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"

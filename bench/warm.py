@@ -24,19 +24,18 @@ from pydantic import TypeAdapter
 from bench import events
 from bench.fakes import CollectingSink, FakeWorld, digest_of, service_snapshot
 from bench.memory import peak_rss_mb
-from pushpilot.builds import BuildEventExtras, BuildFacts, LogTail, handle_build_event
-from pushpilot.events import (
+from pushpilot.core.notices import Notice
+from pushpilot.entry.handling import HandlerOutcome, parse_event
+from pushpilot.events.codebuild import CodeBuildEvent, CodeBuildStateEvent
+from pushpilot.events.ecr import EcrImageActionEvent
+from pushpilot.flows.builds import BuildEventExtras, BuildFacts, LogTail, handle_build_event
+from pushpilot.flows.notify import render_slack_reply, render_sns
+from pushpilot.flows.rollout import handle_operation, handle_push, handle_service_status, refresh
+from pushpilot.targets.apprunner.events import (
     AppRunnerEvent,
     AppRunnerOperationEvent,
     AppRunnerServiceStatusEvent,
-    CodeBuildEvent,
-    CodeBuildStateEvent,
-    EcrImageActionEvent,
 )
-from pushpilot.handling import HandlerOutcome, parse_event
-from pushpilot.notices import Notice
-from pushpilot.notify import render_slack_reply, render_sns
-from pushpilot.rollout import handle_operation, handle_push, handle_service_status, refresh
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 FUNCTIONS_DIR = PROJECT_ROOT / "functions"

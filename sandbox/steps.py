@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from pushpilot.images_ref import ECR_PUBLIC_HOST, ecr_registry_host
+from pushpilot.core.image_ref import ECR_PUBLIC_HOST, ecr_registry_host
 from pushpilot_sandbox.ecr import pull_policy
 from pushpilot_sandbox.environment import Sandbox
 from pushpilot_sandbox.oci import ImageSet, load_oci_layout, synthesize_image
@@ -227,7 +227,7 @@ def public_push(sandbox: Sandbox, raw: Any, base_dir: Path, timeline: Timeline) 
 
 def _auto_deploy(sandbox: Sandbox, registry: str, repository: str, tag: str, timeline: Timeline) -> None:
     """What App Runner does on its own for services with automatic deployment on: not a handler call."""
-    from pushpilot.images_ref import ImageRef
+    from pushpilot.core.image_ref import ImageRef
 
     pushed = ImageRef(registry=registry, repository=repository, tag=tag).key
     client = sandbox.apprunner_client()

@@ -9,15 +9,15 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import TypeAdapter
 
-from pushpilot.events import (
+from pushpilot.entry.handling import HandlerOutcome, parse_event, run_guarded
+from pushpilot.entry.wiring import deploy_ports, reconcile_dns
+from pushpilot.flows.rollout import handle_operation, handle_service_status
+from pushpilot.targets.apprunner.events import (
     AppRunnerCustomDomainEvent,
     AppRunnerEvent,
     AppRunnerOperationEvent,
     AppRunnerServiceStatusEvent,
 )
-from pushpilot.handling import HandlerOutcome, parse_event, run_guarded
-from pushpilot.rollout import handle_operation, handle_service_status
-from pushpilot.wiring import deploy_ports, reconcile_dns
 
 logger = Logger()
 metrics = Metrics()

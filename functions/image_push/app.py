@@ -9,10 +9,10 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import TypeAdapter
 
-from pushpilot.events import EcrImageActionEvent
-from pushpilot.handling import parse_event, run_guarded
-from pushpilot.rollout import handle_push
-from pushpilot.wiring import deploy_ports
+from pushpilot.entry.handling import parse_event, run_guarded
+from pushpilot.entry.wiring import deploy_ports
+from pushpilot.events.ecr import EcrImageActionEvent
+from pushpilot.flows.rollout import handle_push
 
 logger = Logger()
 metrics = Metrics()

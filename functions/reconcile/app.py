@@ -10,9 +10,9 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, TypeAdapter
 
-from pushpilot.handling import HandlerOutcome, parse_event, run_guarded
-from pushpilot.rollout import refresh
-from pushpilot.wiring import deploy_ports, public_image_check, reconcile_dns
+from pushpilot.entry.handling import HandlerOutcome, parse_event, run_guarded
+from pushpilot.entry.wiring import deploy_ports, public_image_check, reconcile_dns
+from pushpilot.flows.rollout import refresh
 
 logger = Logger()
 metrics = Metrics()

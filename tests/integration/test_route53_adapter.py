@@ -11,8 +11,8 @@ from botocore.config import Config
 from botocore.stub import Stubber
 from moto import mock_aws
 
-from pushpilot.aws.route53 import DnsChangeRejectedError, Route53Zones
-from pushpilot.domains import (
+from pushpilot.adapters.route53 import DnsChangeRejectedError, Route53Zones
+from pushpilot.core.dns_plan import (
     APPRUNNER_ALIAS_HOSTED_ZONE_IDS,
     Change,
     ChangeAction,
@@ -27,7 +27,7 @@ from pushpilot.domains import (
     owned_by,
     plan_dns,
 )
-from pushpilot.errors import ThrottledError
+from pushpilot.core.errors import ThrottledError
 
 if TYPE_CHECKING:
     from mypy_boto3_route53 import Route53Client

@@ -17,17 +17,17 @@ from botocore.stub import Stubber
 from pydantic import TypeAdapter
 
 from bench.fakes import ACCOUNT, REGION, FakeWorld
-from pushpilot.aws.apprunner import ServiceSnapshot
-from pushpilot.aws.ecr import ImageInspector
-from pushpilot.errors import AccessDeniedError
-from pushpilot.events import EcrImageActionEvent
-from pushpilot.handling import parse_event, run_guarded
-from pushpilot.images import ACCEPTED_MEDIA_TYPES, OCI_INDEX
-from pushpilot.notices import NoticeKind, Severity
-from pushpilot.releases import Stage
-from pushpilot.rollout import handle_push
-from pushpilot.settings import CoreSettings
-from pushpilot.wiring import deploy_ports
+from pushpilot.adapters.ecr import ImageInspector
+from pushpilot.core.errors import AccessDeniedError
+from pushpilot.core.notices import NoticeKind, Severity
+from pushpilot.core.releases import Stage
+from pushpilot.core.verdicts import ACCEPTED_MEDIA_TYPES, OCI_INDEX
+from pushpilot.entry.handling import parse_event, run_guarded
+from pushpilot.entry.settings import CoreSettings
+from pushpilot.entry.wiring import deploy_ports
+from pushpilot.events.ecr import EcrImageActionEvent
+from pushpilot.flows.rollout import handle_push
+from pushpilot.targets.apprunner.services import ServiceSnapshot
 from tests.unit.public_registry_fake import read
 
 if TYPE_CHECKING:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from pushpilot.aws.state import IndexedService, InFlight
-from pushpilot.deploy import ActionKind, OperationOutcome, classify_operation, plan_rollout
-from pushpilot.images_ref import ImageRef
-from pushpilot.releases import Release, RolloutStatus, ServiceRollout, Stage, overall_stage
+from pushpilot.adapters.state import IndexedService, InFlight
+from pushpilot.core.image_ref import ImageRef
+from pushpilot.core.releases import Release, RolloutStatus, ServiceRollout, Stage, overall_stage
+from pushpilot.core.rollout_plan import ActionKind, OperationOutcome, classify_operation, plan_rollout
 
 KEY = "111122223333.dkr.ecr.us-east-1.amazonaws.com/web:latest"
 

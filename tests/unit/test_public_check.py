@@ -9,14 +9,14 @@ from typing import Any
 import pytest
 
 from bench.fakes import ACCOUNT, REGION, FakeWorld
-from pushpilot.aws.apprunner import ServiceSnapshot
-from pushpilot.aws.ecr_public import EcrPublicRegistry
-from pushpilot.errors import RetryableError
-from pushpilot.notices import NoticeKind
-from pushpilot.public_images import Sighting, SightingKind
-from pushpilot.releases import RolloutStatus
-from pushpilot.rollout import check_public_images
-from pushpilot.settings import FirstSighting
+from pushpilot.adapters.ecr_public import EcrPublicRegistry
+from pushpilot.core.errors import RetryableError
+from pushpilot.core.notices import NoticeKind
+from pushpilot.core.public_sightings import Sighting, SightingKind
+from pushpilot.core.releases import RolloutStatus
+from pushpilot.entry.settings import FirstSighting
+from pushpilot.flows.rollout import check_public_images
+from pushpilot.targets.apprunner.services import ServiceSnapshot
 from tests.unit.public_registry_fake import BASE, FakePublicRegistry, read
 
 pytestmark = pytest.mark.unit

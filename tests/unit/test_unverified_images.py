@@ -15,12 +15,12 @@ from bench.fakes import (
     digest_of,
     service_snapshot,
 )
-from pushpilot.images import Verdict, VerdictStatus
-from pushpilot.images_ref import ImageRef
-from pushpilot.notices import NoticeKind, Severity
-from pushpilot.rollout import Arrival, release_image
-from pushpilot.settings import CoreSettings, SettingsError
-from pushpilot.wiring import deploy_ports
+from pushpilot.core.image_ref import ImageRef
+from pushpilot.core.notices import NoticeKind, Severity
+from pushpilot.core.verdicts import Verdict, VerdictStatus
+from pushpilot.entry.settings import CoreSettings, SettingsError
+from pushpilot.entry.wiring import deploy_ports
+from pushpilot.flows.rollout import Arrival, release_image
 
 pytestmark = pytest.mark.unit
 

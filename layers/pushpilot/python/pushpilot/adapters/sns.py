@@ -1,0 +1,70 @@
+"""Publish a rendered notice to the stack's SNS topic: Q Developer JSON by default, text by email."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from pushpilot.adapters import clients
+from pushpilot.adapters.error_codes import ACCESS_DENIED_CODES, SERVER_FAULT_CODES, THROTTLING_CODES
+from pushpilot.core.errors import (
+    AccessDeniedError,
+    NotFoundError,
+    PermanentError,
+    PushpilotError,
+    RetryableError,
+    ThrottledError,
+)
+from pushpilot.core.notices import Notice
+from pushpilot.flows.notify import SnsMessage, render_sns
+
+if TYPE_CHECKING:
+    from mypy_boto3_sns.client import SNSClient
+
+_THROTTLING = THROTTLING_CODES | {"KMSThrottling"}
+_DENIED = ACCESS_DENIED_CODES | {"AuthorizationError", "KMSAccessDenied"}
+
+
+def sns_error(exc: ClientError | BotoCoreError, topic_arn: str) -> PushpilotError:
+    if isinstance(exc, BotoCoreError):
+        return RetryableError(f"SNS publish to {topic_arn}: {exc}")
+    code = exc.response.get("Error", {}).get("Code", "")
+    if code in _THROTTLING:
+        return ThrottledError(f"SNS publish to {topic_arn} throttled ({code})")
+    if code in SERVER_FAULT_CODES:
+        return RetryableError(f"SNS publish to {topic_arn} failed ({code})")
+    if code in _DENIED:
+        return AccessDeniedError(f"SNS publish to {topic_arn} denied ({code}): the role needs sns:Publish")
+    if code == "NotFound":
+        return NotFoundError(f"SNS topic {topic_arn} does not exist")
+    return PermanentError(f"SNS publish to {topic_arn} rejected ({code})")
+
+
+class SnsChannel:
+    """A NoticeChannel that publishes to one topic."""
+
+    name = "sns"
+
+    def __init__(self, topic_arn: str, client: SNSClient | None = None) -> None:
+        self._topic_arn = topic_arn
+        self._client: SNSClient = client or clients.client("sns")
+
+    def publish(self, message: SnsMessage) -> str:
+        try:
+            response = self._client.publish(
+                TopicArn=self._topic_arn,
+                Subject=message.subject,
+                Message=message.message,
+                MessageStructure="json",
+                MessageAttributes={
+                    name: {"DataType": "String", "StringValue": value}
+                    for name, value in message.attributes.items()
+                },
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise sns_error(exc, self._topic_arn) from exc
+        return response["MessageId"]
+
+    def send(self, notice: Notice) -> dict[str, str]:
+        return {"message_id": self.publish(render_sns(notice))}
