@@ -33,3 +33,8 @@ class AccessDeniedError(PermanentError):
 
 class NotFoundError(PermanentError):
     """The resource named by the event does not exist (any more)."""
+
+
+class OutcomeUnknownError(RetryableError):
+    """The request may have taken effect but its answer was lost (a read timeout, a dropped connection):
+    look before acting again."""

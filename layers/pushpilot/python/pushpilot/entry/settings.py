@@ -13,6 +13,7 @@ from typing import Literal, Self
 from pydantic import BaseModel, ConfigDict, Field
 
 from pushpilot.core.errors import PermanentError
+from pushpilot.core.public_sightings import FirstSighting
 
 
 class SettingsError(PermanentError):
@@ -42,10 +43,6 @@ class CoreSettings(EnvSettings):
     dry_run: bool = Field(default=False, alias="DRY_RUN")
     # What an image whose platform could not be read does: `block` (the default) or `deploy`.
     unverified_images: Literal["block", "deploy"] = Field(default="block", alias="UNVERIFIED_IMAGES")
-
-
-# `record`: the first digest seen under a public tag is only remembered; `deploy`: it is also deployed.
-FirstSighting = Literal["record", "deploy"]
 
 
 class PublicImageSettings(EnvSettings):
