@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import json
 import itertools
+import json
 import statistics
 import sys
 import time
