@@ -1,8 +1,5 @@
-"""Error codes AWS services share, so every adapter sorts them alike (botocore keeps its own list private).
-
-Each adapter adds only the codes its service alone uses (Route 53's PriorRequestNotComplete, SNS's
-KMSThrottling, ...) and maps the result to pushpilot's typed errors.
-"""
+"""Kept only for targets/apprunner/services.py until it sorts its errors with adapters/aws_errors.py
+(`aws_error(..., codes=APP_RUNNER_CODES)`); delete this module then."""
 
 from __future__ import annotations
 
@@ -14,15 +11,5 @@ THROTTLING_CODES = frozenset(
         "TooManyRequestsException",
         "RequestLimitExceeded",
         "ProvisionedThroughputExceededException",
-    }
-)
-ACCESS_DENIED_CODES = frozenset({"AccessDenied", "AccessDeniedException"})
-SERVER_FAULT_CODES = frozenset(
-    {
-        "InternalError",
-        "InternalFailure",
-        "InternalServerError",
-        "ServiceUnavailable",
-        "ServiceUnavailableException",
     }
 )
