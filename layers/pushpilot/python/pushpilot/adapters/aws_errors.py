@@ -99,8 +99,6 @@ SNS_CODES: ServiceCodes = {
 SQS_CODES: ServiceCodes = {
     "KmsThrottled": ThrottledError,
     "KmsAccessDenied": AccessDeniedError,
-    # SQS speaks JSON now; the first spelling is its older query-protocol code, still sent alongside.
-    "AWS.SimpleQueueService.NonExistentQueue": NotFoundError,
     "QueueDoesNotExist": NotFoundError,
 }
 
@@ -143,18 +141,26 @@ def aws_error(
 
 def classify(exc: ClientError, codes: ServiceCodes | None = None) -> type[PushpilotError]:
     """Which typed error a service error is: the decision of `aws_error`, without its wording."""
-    code = exc.response.get("Error", {}).get("Code", "")
+    error = exc.response.get("Error", {})
+    # A query-compatible service (SQS) answers with its older query code as `Code`; botocore keeps the
+    # code its model names in `QueryErrorCode`. Either may be the one a table lists.
+    names = [name for name in (error.get("Code", ""), error.get("QueryErrorCode", "")) if name]
     status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
     context = RetryContext(attempt_number=1, parsed_response=exc.response)
-    if codes and code in codes:
-        return codes[code]
-    if code in ACCESS_DENIED_CODES:
+    for name in names:
+        if codes and name in codes:
+            return codes[name]
+    if any(name in ACCESS_DENIED_CODES for name in names):
         return AccessDeniedError
-    if code in NOT_FOUND_CODES:
+    if any(name in NOT_FOUND_CODES for name in names):
         return NotFoundError
     if _THROTTLED.is_retryable(context) or status == _TOO_MANY_REQUESTS:
         return ThrottledError
-    if code in SERVER_FAULT_CODES or _TRANSIENT.is_retryable(context) or status >= _SERVER_FAULT:
+    if (
+        any(name in SERVER_FAULT_CODES for name in names)
+        or _TRANSIENT.is_retryable(context)
+        or status >= _SERVER_FAULT
+    ):
         return RetryableError
     if status == _FORBIDDEN:
         return AccessDeniedError
