@@ -8,12 +8,13 @@ the answer into the ClientError an adapter would catch. Transport errors are bot
 from __future__ import annotations
 
 import io
+import ssl
 from collections.abc import Iterator
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple
 
-import boto3
 import pytest
 from botocore.awsrequest import AWSPreparedRequest, AWSResponse
+from botocore.compat import HTTPHeaders
 from botocore.config import Config
 from botocore.exceptions import (
     BotoCoreError,
@@ -30,7 +31,7 @@ from botocore.exceptions import (
     ResponseStreamingError,
     SSLError,
 )
-from urllib3.exceptions import ProtocolError
+from botocore.session import get_session
 
 from pushpilot.adapters.aws_errors import (
     APP_RUNNER_CODES,
@@ -59,8 +60,9 @@ TOPIC_ARN = "arn:aws:sns:us-east-1:111122223333:pushpilot-notices"
 QUEUE_URL = "https://sqs.us-east-1.amazonaws.com/111122223333/pushpilot-notices"
 FUNCTION_ARN = "arn:aws:lambda:us-east-1:111122223333:function:pushpilot-deploy"
 
+type Service = Literal["dynamodb", "apprunner", "ecr", "lambda", "route53", "sns", "sqs"]
 # One call per service, and the parameters botocore needs to build it.
-CALLS: dict[str, tuple[str, dict[str, Any]]] = {
+CALLS: dict[Service, tuple[str, dict[str, Any]]] = {
     "dynamodb": ("get_item", {"TableName": "pushpilot", "Key": {"pk": {"S": "SERVICE#web"}}}),
     "apprunner": ("start_deployment", {"ServiceArn": SERVICE_ARN}),
     "ecr": ("batch_get_image", {"repositoryName": "shop/web", "imageIds": [{"imageTag": "v1"}]}),
@@ -81,14 +83,21 @@ class _RawBody(io.BytesIO):
 
 
 def service_error(
-    service: str, status: int, body: bytes, headers: dict[str, str] | None = None
+    service: Service, status: int, body: bytes, headers: dict[str, str] | None = None
 ) -> ClientError:
     """The ClientError botocore raises when the service answers `status` with `body`."""
     operation, params = CALLS[service]
-    client = boto3.client(service, region_name="us-east-1", config=Config(retries={"total_max_attempts": 1}))
+    client = get_session().create_client(
+        service, region_name="us-east-1", config=Config(retries={"total_max_attempts": 1})
+    )
+    answer_headers = HTTPHeaders()
+    for name, value in (headers or {}).items():
+        answer_headers[name] = value
 
-    def answer(request: AWSPreparedRequest, **_: Any) -> AWSResponse:
-        return AWSResponse(request.url, status, headers or {}, _RawBody(body))
+    # botocore takes a response from a before-send handler as the service's answer (its stubs type
+    # handlers as returning None).
+    def answer(request: AWSPreparedRequest, **_: Any) -> Any:
+        return AWSResponse(request.url, status, answer_headers, _RawBody(body))
 
     client.meta.events.register_first("before-send", answer)
     with pytest.raises(ClientError) as raised:
@@ -116,7 +125,7 @@ XML = {"Content-Type": "text/xml"}
 
 
 class Case(NamedTuple):
-    service: str
+    service: Service
     status: int
     body: bytes
     headers: dict[str, str]
@@ -301,7 +310,11 @@ TRANSPORT_ERRORS: list[tuple[str, BotoCoreError, type[PushpilotError]]] = [
     ("endpoint-unreachable", EndpointConnectionError(endpoint_url=ENDPOINT), RetryableError),
     ("connect-timeout", ConnectTimeoutError(endpoint_url=ENDPOINT), RetryableError),
     ("proxy", ProxyConnectionError(proxy_url="http://proxy.internal:3128", error="refused"), RetryableError),
-    ("tls-handshake", SSLError(endpoint_url=ENDPOINT, error="certificate verify failed"), RetryableError),
+    (
+        "tls-handshake",
+        SSLError(endpoint_url=ENDPOINT, error=ssl.SSLCertVerificationError("certificate verify failed")),
+        RetryableError,
+    ),
     # Sent, answer lost: the service may have acted.
     ("read-timeout", ReadTimeoutError(endpoint_url=ENDPOINT), OutcomeUnknownError),
     ("connection-closed", ConnectionClosedError(endpoint_url=ENDPOINT), OutcomeUnknownError),
@@ -311,10 +324,8 @@ TRANSPORT_ERRORS: list[tuple[str, BotoCoreError, type[PushpilotError]]] = [
         OutcomeUnknownError,
     ),
     (
-        "protocol-error",
-        HTTPClientError(
-            error=ProtocolError("Connection aborted.", ConnectionResetError(104, "reset by peer"))
-        ),
+        "connection-reset",
+        HTTPClientError(error=ConnectionResetError(104, "Connection reset by peer")),
         OutcomeUnknownError,
     ),
     ("incomplete-read", IncompleteReadError(actual_bytes=512, expected_bytes=2048), OutcomeUnknownError),

@@ -144,7 +144,9 @@ def classify(exc: ClientError, codes: ServiceCodes | None = None) -> type[Pushpi
     error = exc.response.get("Error", {})
     # A query-compatible service (SQS) answers with its older query code as `Code`; botocore keeps the
     # code its model names in `QueryErrorCode`. Either may be the one a table lists.
-    names = [name for name in (error.get("Code", ""), error.get("QueryErrorCode", "")) if name]
+    names = [
+        name for name in (error.get("Code"), error.get("QueryErrorCode")) if isinstance(name, str) and name
+    ]
     status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
     context = RetryContext(attempt_number=1, parsed_response=exc.response)
     for name in names:
