@@ -177,7 +177,8 @@ def test_an_app_runner_timeout_starts_the_deployment_and_loses_the_answer(emulat
     assert not isinstance(raised.value, ClientError)
     # App Runner acted: the deployment runs, ListOperations and DescribeService say so, the event went out.
     operations = client.list_operations(ServiceArn=arn)["OperationSummaryList"]
-    assert [(op["Type"], op["Status"]) for op in operations][0] == ("START_DEPLOYMENT", "IN_PROGRESS")
+    newest = operations[0]
+    assert (newest["Type"], newest["Status"]) == ("START_DEPLOYMENT", "IN_PROGRESS")
     assert client.describe_service(ServiceArn=arn)["Service"]["Status"] == "OPERATION_IN_PROGRESS"
     assert [event["detail"]["currentServiceStatus"] for event in emulator.events] == ["OPERATION_IN_PROGRESS"]
     started = [call for call in emulator.emulator.calls if call.operation == "StartDeployment"]

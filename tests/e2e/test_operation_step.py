@@ -82,21 +82,18 @@ def test_a_pause_moves_through_operation_in_progress_to_paused(emulator: Sandbox
 
 
 @pytest.mark.parametrize(
-    ("operation_type", "outcome", "operation_status", "final_status", "operation_record"),
+    ("operation_type", "outcome", "told"),
     [
-        ("PAUSE_SERVICE", "failed", "PauseServiceFailed", "RUNNING", "FAILED"),
-        ("UPDATE_SERVICE", "succeeded", "UpdateServiceCompletedSuccessfully", "RUNNING", "SUCCEEDED"),
-        ("UPDATE_SERVICE", "failed", "UpdateServiceFailed", "RUNNING", "FAILED"),
+        ("PAUSE_SERVICE", "failed", ("PauseServiceFailed", "RUNNING", "FAILED")),
+        ("UPDATE_SERVICE", "succeeded", ("UpdateServiceCompletedSuccessfully", "RUNNING", "SUCCEEDED")),
+        ("UPDATE_SERVICE", "failed", ("UpdateServiceFailed", "RUNNING", "FAILED")),
     ],
 )
 def test_a_running_service_operation_ends_as_told(
-    emulator: Sandbox,
-    operation_type: Any,
-    outcome: Any,
-    operation_status: str,
-    final_status: str,
-    operation_record: str,
+    emulator: Sandbox, operation_type: Any, outcome: Any, told: tuple[str, str, str]
 ) -> None:
+    """`told`: the event's operationStatus, the service status after, the operation's status after."""
+    operation_status, final_status, operation_record = told
     arn = str(create_service(emulator.client, "orders-api")["ServiceArn"])
     emulator.events.clear()
 
@@ -145,10 +142,10 @@ def test_a_resume_brings_a_paused_service_back_or_leaves_it_paused(
 
 def test_an_operation_app_runner_would_refuse_is_refused(emulator: Sandbox) -> None:
     create_service(emulator.client, "orders-api")
-    with pytest.raises(EmulatorError, match="ResumeService is not allowed .* in state RUNNING"):
+    with pytest.raises(EmulatorError, match=r"ResumeService is not allowed .* in state RUNNING"):
         emulator.emulator.start_operation("orders-api", "RESUME_SERVICE")
     emulator.emulator.start_operation("orders-api", "UPDATE_SERVICE")
-    with pytest.raises(EmulatorError, match="PauseService is not allowed .* OPERATION_IN_PROGRESS"):
+    with pytest.raises(EmulatorError, match=r"PauseService is not allowed .* OPERATION_IN_PROGRESS"):
         emulator.emulator.start_operation("orders-api", "PAUSE_SERVICE")
 
 
