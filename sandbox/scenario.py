@@ -133,6 +133,8 @@ def load_scenario(path: Path) -> Scenario:
     except yaml.YAMLError as exc:
         # PyYAML's report spans lines (a caret under the column): the scenario's error is one line.
         raise ScenarioError(f"scenario {path} is not YAML: {' '.join(str(exc).split())}") from exc
+    if not isinstance(document, dict):
+        raise ScenarioError(f"scenario {path} must be a mapping with `steps` (and `setup`, `name`, `region`)")
     try:
         scenario = Scenario.model_validate(document)
     except ValidationError as exc:

@@ -246,3 +246,15 @@ def test_a_file_that_is_not_yaml(tmp_path: Path, capsys: pytest.CaptureFixture[s
 def test_every_shipped_scenario_passes_the_checks(path: Path) -> None:
     """The checks extend the format, never break it: every scenario shipped still reads."""
     assert load_scenario(path).steps
+
+
+def test_an_empty_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "empty.yaml"
+    path.write_text("", encoding="utf-8")
+
+    code = main(["simulate", str(path)])
+
+    assert code == 2
+    assert _one_error_line(capsys.readouterr().err) == (
+        f"error: scenario {path} must be a mapping with `steps` (and `setup`, `name`, `region`)"
+    )
