@@ -259,7 +259,8 @@ def _auto_deploy(sandbox: Sandbox, registry: str, repository: str, tag: str, tim
         service = sandbox.apprunner.service(summary["ServiceArn"])
         if not service.auto_deployments_enabled or ImageRef.parse(service.image_identifier).key != pushed:
             continue
-        if service.operation_in_progress is None:
+        # App Runner deploys a push by itself only to a running service with nothing in progress.
+        if service.status == "RUNNING" and service.operation_in_progress is None:
             client.start_deployment(ServiceArn=service.arn)
             timeline.say(f"  ⟳ App Runner starts its own deployment of {service.name} (automatic deployment)")
     timeline.skip_user_calls()

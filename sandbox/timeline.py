@@ -155,7 +155,7 @@ def _unanswered(answered: bool) -> dict[str, Any]:
 
 
 def _lost(answered: bool) -> str:
-    return "" if answered else " ⌛ acted, answer lost (timeout)"
+    return "" if answered else " ⌛ answer never arrived (timeout)"
 
 
 def _code_blocks(payload: dict[str, Any]) -> list[str]:

@@ -333,7 +333,7 @@ def test_the_fault_step_times_out_app_runner_after_it_acted(tmp_path: Path) -> N
         recorded = run.handler_calls("apprunner", "StartDeployment")
         assert recorded
         assert all(call["answered"] is False for call in recorded)
-        assert any("answer lost (timeout)" in line for line in run.lines)
+        assert any("answer never arrived (timeout)" in line for line in run.lines)
 
 
 def test_the_fault_step_lets_after_calls_through_the_gateway(tmp_path: Path) -> None:

@@ -227,3 +227,13 @@ def test_simulate_ends_a_complete_operation_with_nothing_in_progress_in_one_line
 
     assert code == 2
     assert err == "error: step 1 (complete_operation): service storefront has no operation in progress\n"
+
+
+def test_a_paused_auto_deploy_service_does_not_deploy_a_push_by_itself(tmp_path: Path) -> None:
+    with story(ONE_AUTO, tmp_path) as run:
+        run.step("operation", {"service": "storefront", "type": "pause", "outcome": "succeeded"})
+
+        run.step("push", {"repository": "web", "tag": "latest", "platforms": ["linux/amd64"]})
+
+        assert not [line for line in run.lines if "starts its own deployment" in line]
+        assert run.sandbox.apprunner.service("storefront").status == "PAUSED"
