@@ -138,7 +138,9 @@ def handle_service_changed(event: ServiceChanged, ports: DeployPorts) -> Handler
     if event.deleted:
         ports.index.remove(arn)
         return removed
-    target = ports.targets.get(event.kind)
+    # Express services are ECS services: their events say `ecs`, the index knows which target serves them.
+    indexed = ports.index.get(arn)
+    target = ports.targets.get(indexed.kind if indexed is not None else event.kind)
     if target is None:
         return ignored(event.event_id, f"no deploy target of kind {event.kind!r} is configured")
     try:
