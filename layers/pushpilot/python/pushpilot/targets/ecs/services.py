@@ -9,7 +9,7 @@ service was rolled back (or replaced), never "live".
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final
 
@@ -23,6 +23,7 @@ from pushpilot.core.notices import Link
 from pushpilot.core.targets import Operation, Outcome, TargetService
 from pushpilot.core.tracking import IndexedService
 from pushpilot.core.verdicts import Platform
+from pushpilot.targets.ecs import discovery, service_deployments
 from pushpilot.targets.ecs.task_definitions import (
     declared_platform,
     pinned_copy,
@@ -34,16 +35,11 @@ if TYPE_CHECKING:
     from mypy_boto3_ecs import ECSClient
 
 KIND: Final = "ecs"
-# DescribeServices takes at most ten services per call.
-_DESCRIBE_BATCH: Final = 10
 _ROLLOUT_OUTCOMES: Final = {
     "COMPLETED": Outcome.LIVE,
     "FAILED": Outcome.FAILED,
     "IN_PROGRESS": Outcome.IN_PROGRESS,
 }
-_ROLLED_BACK: Final = frozenset(
-    {"ROLLBACK_REQUESTED", "ROLLBACK_IN_PROGRESS", "ROLLBACK_SUCCESSFUL", "ROLLBACK_FAILED"}
-)
 _REASONS_SHOWN: Final = 5
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -81,29 +77,8 @@ class EcsTarget:
 
     # --- discovery ------------------------------------------------------------------------------------
 
-    def _cluster_arns(self) -> Iterator[str]:
-        if self._clusters:
-            yield from self._clusters
-            return
-        try:
-            for page in self._client.get_paginator("list_clusters").paginate():
-                yield from page.get("clusterArns", [])
-        except (ClientError, BotoCoreError) as exc:
-            raise self._error(exc, "ListClusters", "the account") from exc
-
-    def _service_arns(self, cluster: str) -> Iterator[str]:
-        try:
-            for page in self._client.get_paginator("list_services").paginate(cluster=cluster):
-                yield from page.get("serviceArns", [])
-        except (ClientError, BotoCoreError) as exc:
-            raise self._error(exc, "ListServices", cluster) from exc
-
     def _describe_services(self, cluster: str, arns: Sequence[str]) -> list[dict[str, Any]]:
-        try:
-            response = self._client.describe_services(cluster=cluster, services=list(arns), include=["TAGS"])
-        except (ClientError, BotoCoreError) as exc:
-            raise self._error(exc, "DescribeServices", cluster) from exc
-        return [dict(service) for service in response.get("services", [])]
+        return discovery.describe_services(self._client, cluster, arns, self._error)
 
     def _task_definition(
         self, arn: str, cache: dict[str, Mapping[str, Any]] | None = None
@@ -122,16 +97,12 @@ class EcsTarget:
 
     def list_services(self) -> list[TargetService]:
         """Every service of the scoped clusters that you manage (Express services have their own target)."""
-        found: list[TargetService] = []
         cache: dict[str, Mapping[str, Any]] = {}
-        for cluster in self._cluster_arns():
-            arns = list(self._service_arns(cluster))
-            for start in range(0, len(arns), _DESCRIBE_BATCH):
-                for service in self._describe_services(cluster, arns[start : start + _DESCRIBE_BATCH]):
-                    described = self._target_service(cluster, service, cache)
-                    if described is not None:
-                        found.append(described)
-        return found
+        found = (
+            self._target_service(cluster, service, cache)
+            for cluster, service in discovery.services(self._client, self._clusters, self._error)
+        )
+        return [service for service in found if service is not None]
 
     def describe(self, service_arn: str) -> TargetService:
         cluster, _ = parse_service_arn(service_arn)
@@ -146,7 +117,7 @@ class EcsTarget:
     def _target_service(
         self, cluster: str, service: Mapping[str, Any], cache: dict[str, Mapping[str, Any]]
     ) -> TargetService | None:
-        if service.get("resourceManagementType") == "ECS" or service.get("status") == "INACTIVE":
+        if discovery.is_express(service) or service.get("status") == "INACTIVE":
             return None
         task_definition_arn = service.get("taskDefinition")
         if not task_definition_arn:
@@ -323,17 +294,9 @@ class EcsTarget:
             created = deployment.get("createdAt")
             if ours is not None and created is not None and created < ours:
                 continue
-            status = str(deployment.get("status", ""))
-            rollback = deployment.get("rollback") or {}
-            if status in _ROLLED_BACK or rollback:
-                outcome = Outcome.ROLLED_BACK
-                reason = rollback.get("reason") or deployment.get("statusReason")
-                reasons = (str(reason),) if reason else ()
-                break
-            if status == "STOPPED":
-                outcome = Outcome.FAILED
-                reason = deployment.get("statusReason")
-                reasons = (str(reason),) if reason else ()
+            if service_deployments.outcome_of(deployment) in {Outcome.ROLLED_BACK, Outcome.FAILED}:
+                outcome = service_deployments.outcome_of(deployment)
+                reasons = service_deployments.reasons_of(deployment)
                 break
         if outcome is Outcome.UNKNOWN:
             reasons = ("the deployment is no longer on the service and ECS records no rollback of it",)
