@@ -15,6 +15,7 @@ from pushpilot.flows.deploy_ports import DeployPorts
 from pushpilot.ports import DeployTarget
 from pushpilot.targets.apprunner.services import AppRunnerTarget
 from pushpilot.targets.ecs.services import EcsTarget
+from pushpilot.targets.ecs_express.services import EcsExpressTarget
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -32,6 +33,7 @@ def deploy_ports(
     targets: tuple[DeployTarget, ...] = (
         AppRunnerTarget(region=settings.region),
         EcsTarget(region=settings.region, clusters=settings.ecs_cluster_list),
+        EcsExpressTarget(region=settings.region, clusters=settings.ecs_cluster_list),
     )
     return DeployPorts(
         index=ServiceIndex(settings.table_name),
