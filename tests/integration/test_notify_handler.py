@@ -31,8 +31,9 @@ from pushpilot.adapters.sns import SnsChannel
 from pushpilot.adapters.threads import DeliveryLedger, SlackThreads
 from pushpilot.core.errors import RetryableError
 from pushpilot.core.notices import Notice, NoticeKind
+from pushpilot.core.render_sns import render_q_developer
 from pushpilot.entry.settings import SettingsError
-from pushpilot.flows.notify import KindSelection, NoticeChannel, NotifySettings, deliver, render_q_developer
+from pushpilot.flows.notify import KindSelection, NoticeChannel, NotifySettings, deliver
 from tests.integration.tables import create_stack_table
 from tests.unit.notify_samples import release_story, sample
 

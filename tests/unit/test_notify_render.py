@@ -16,25 +16,27 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from pushpilot.core.message_limits import (
+    SLACK_MAX_BLOCKS as MAX_BLOCKS,
+)
+from pushpilot.core.message_limits import (
+    SLACK_MAX_HEADER_TEXT as MAX_HEADER_TEXT,
+)
+from pushpilot.core.message_limits import (
+    SLACK_MAX_SECTION_TEXT as MAX_SECTION_TEXT,
+)
 from pushpilot.core.notices import Notice, NoticeKind, Severity
-from pushpilot.entry.settings import SettingsError
-from pushpilot.flows.notify import (
+from pushpilot.core.plain_text import clip_lines
+from pushpilot.core.render_slack import (
     KIND_EMOJI,
-    MAX_BLOCKS,
-    MAX_HEADER_TEXT,
-    MAX_SECTION_TEXT,
-    KindSelection,
-    NotifySettings,
-    clip_lines,
-    render_email,
-    render_q_developer,
     render_slack_headline,
     render_slack_reply,
     render_slack_webhook,
-    render_sns,
-    should_send,
-    sns_subject,
 )
+from pushpilot.core.render_sns import render_email, render_q_developer, render_sns, sns_subject
+from pushpilot.core.slack_text import slack_escape
+from pushpilot.entry.settings import SettingsError
+from pushpilot.flows.notify import KindSelection, NotifySettings, should_send
 from tests.unit.notify_samples import SAMPLES, sample
 
 GOLDEN = Path(__file__).parent / "golden" / "notify"
@@ -138,7 +140,7 @@ def test_huge_details_are_truncated_within_one_section() -> None:
     text = details[0]["text"]["text"]
     assert len(text) <= MAX_SECTION_TEXT
     assert text.startswith("*Details*\n```\nStep 0:")
-    assert text.endswith("more lines\n```")
+    assert text.endswith("…(truncated, 378 more lines)\n```")
 
 
 @given(
@@ -163,8 +165,8 @@ def test_q_developer_has_the_documented_fields(kind: NoticeKind) -> None:
     assert q["source"] == "custom"
     assert q["id"] == notice.dedupe_key
     assert q["content"]["textType"] == "client-markdown"
-    assert notice.title in q["content"]["title"]
-    assert notice.summary in q["content"]["description"]
+    assert slack_escape(notice.title) in q["content"]["title"]
+    assert slack_escape(notice.summary) in q["content"]["description"]
     assert q["metadata"]["threadId"] == notice.thread_key
     assert q["metadata"]["eventType"] == kind.value
     assert all(isinstance(value, str) for value in q["metadata"]["additionalContext"].values())

@@ -12,8 +12,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from pushpilot.adapters import clients
 from pushpilot.adapters.error_codes import ACCESS_DENIED_CODES, THROTTLING_CODES
+from pushpilot.core.build_report import IMAGE_EXPORT_NAMES, BuildFacts
 from pushpilot.core.errors import AccessDeniedError, RetryableError, ThrottledError
-from pushpilot.flows.builds import IMAGE_EXPORT_NAMES, BuildFacts
 
 if TYPE_CHECKING:
     from mypy_boto3_codebuild.client import CodeBuildClient

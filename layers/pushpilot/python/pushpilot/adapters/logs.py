@@ -13,8 +13,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from pushpilot.adapters import clients
 from pushpilot.adapters.error_codes import ACCESS_DENIED_CODES, SERVER_FAULT_CODES, THROTTLING_CODES
+from pushpilot.core.build_report import LogTail
 from pushpilot.core.errors import RetryableError, ThrottledError
-from pushpilot.flows.builds import LogTail
 
 if TYPE_CHECKING:
     from mypy_boto3_logs.client import CloudWatchLogsClient

@@ -36,15 +36,14 @@ from slack_sdk.http_retry.builtin_handlers import ServerErrorRetryHandler
 from pushpilot.adapters import clients
 from pushpilot.core.errors import PermanentError, PushpilotError, RetryableError, ThrottledError
 from pushpilot.core.notices import Notice
-from pushpilot.entry.settings import SettingsError
-from pushpilot.flows.notify import (
-    NotifySettings,
+from pushpilot.core.render_slack import (
     SlackMessage,
-    occurred_at_millis,
     render_slack_headline,
     render_slack_reply,
     render_slack_webhook,
 )
+from pushpilot.entry.settings import SettingsError
+from pushpilot.flows.notify import NotifySettings, occurred_at_millis
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.parameters import SecretsProvider, SSMProvider

@@ -17,7 +17,7 @@ from pushpilot.core.errors import (
     ThrottledError,
 )
 from pushpilot.core.notices import Notice
-from pushpilot.flows.notify import SnsMessage, render_sns
+from pushpilot.core.render_sns import SnsMessage, render_sns
 
 if TYPE_CHECKING:
     from mypy_boto3_sns.client import SNSClient
