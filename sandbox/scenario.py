@@ -193,7 +193,11 @@ class ScenarioRunner:
                         f" (supported: {', '.join(sorted(step_actions.ACTIONS))})"
                     )
                 handler(sandbox, step[action], self.base_dir, timeline)
-            return timeline.report()
+            report = timeline.report()
+            # Slack messages as they stand at the end (headlines after their last update), for the page
+            # `--html` draws.
+            report["slack_messages"] = sandbox.slack.messages()
+            return report
 
 
 def run_scenario(path: Path, *, out: TextIO, report_path: Path | None = None) -> dict[str, Any]:
