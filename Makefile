@@ -39,6 +39,8 @@ demo: $(VENV)/.installed ## Tell the whole story in the offline sandbox
 screenshot: demo ## Draw reports/demo.html into docs/demo-thread.png with headless Chromium
 	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || \
 	  $(if $(filter 0,$(shell id -u)),,sudo) apt-get install -y --no-install-recommends chromium
+	@test -n "$$(fc-list 2>/dev/null | grep -i 'color emoji')" || \
+	  $(if $(filter 0,$(shell id -u)),,sudo) apt-get install -y --no-install-recommends fonts-noto-color-emoji
 	@profile=$$(mktemp -d) && trap 'rm -rf "$$profile"' EXIT && \
 	  $$(command -v chromium || command -v chromium-browser) --headless --no-sandbox --disable-gpu --disable-quic \
 	    --no-first-run --disable-background-networking --disable-component-update --disable-sync \

@@ -183,7 +183,7 @@ class DemoPage:
             else self.mrkdwn(str(message.get("text", "")))
         )
         edited = " (edited)" if message.get("edited") else ""
-        fallback = html.escape(_unescape(str(message.get("text") or "")))
+        fallback = _emoji(html.escape(_unescape(str(message.get("text") or ""))))
         return (
             '<div class="msg"><div class="avatar">pp</div><div class="body">'
             f'<div class="who">pushpilot<small>APP{edited}</small></div>{body}'
