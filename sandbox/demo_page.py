@@ -37,11 +37,12 @@ EMOJI: Mapping[str, str] = {
     "lock": "🔒",
     "no_entry_sign": "🚫",
     "rotating_light": "🚨",
-    "information_source": "ℹ️",
+    "information_source": "\u2139\ufe0f",
 }
 
 _STYLE = """
-body{font-family:-apple-system,'Segoe UI',Helvetica,Arial,sans-serif;margin:0;background:#f4f4f5;color:#1d1c1d}
+body{font-family:-apple-system,'Segoe UI',Helvetica,Arial,sans-serif;margin:0;background:#f4f4f5;
+ color:#1d1c1d}
 h1{font-size:20px;margin:0;padding:16px 24px;background:#3f0e40;color:#fff}
 .release{display:grid;grid-template-columns:minmax(0,3fr) minmax(0,2fr);gap:16px;padding:16px 24px}
 .release h2{grid-column:1/3;font-size:15px;margin:8px 0 0;color:#616061;font-weight:600}

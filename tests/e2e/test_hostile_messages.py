@@ -8,6 +8,7 @@ line. The assertions read the payloads the Slack stand-in and SNS received, not 
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -82,10 +83,8 @@ def _strings(value: Any) -> Iterator[str]:
     if isinstance(value, str):
         yield value
         if value[:1] in "{[":
-            try:
+            with contextlib.suppress(json.JSONDecodeError):
                 yield from _strings(json.loads(value))
-            except json.JSONDecodeError:
-                pass
     elif isinstance(value, dict):
         for item in value.values():
             yield from _strings(item)
@@ -129,7 +128,7 @@ def _failed(payloads: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def test_both_builds_reached_both_channels(delivered: Any) -> None:
-    _run_, slack, sns = delivered
+    _, slack, sns = delivered
     assert len(sns) == 2
     assert _failed(slack)
     assert any("[masked]" in text for text in _strings(slack))
@@ -161,7 +160,7 @@ def _mrkdwn_texts(payload: dict[str, Any]) -> Iterator[str]:
 
 
 def test_no_live_mention_or_foreign_link_reaches_slack(delivered: Any) -> None:
-    _run_, slack, sns = delivered
+    _, slack, sns = delivered
     slack_texts = [text for payload in slack for text in _mrkdwn_texts(payload)]
     quoted = [str(json.loads(json.loads(p["Message"])["default"])["content"]["description"]) for p in sns]
     for text in [*slack_texts, *quoted]:
@@ -175,7 +174,7 @@ def test_no_live_mention_or_foreign_link_reaches_slack(delivered: Any) -> None:
 
 
 def test_terminal_escapes_are_gone_and_fences_cannot_close_a_code_block(delivered: Any) -> None:
-    _run_, slack, sns = delivered
+    _, slack, sns = delivered
     for text in [*_strings(slack), *_strings(sns)]:
         assert "\x1b" not in text
         assert "\x07" not in text
@@ -188,7 +187,7 @@ def test_terminal_escapes_are_gone_and_fences_cannot_close_a_code_block(delivere
 
 
 def test_every_field_is_within_its_channel_limits_with_a_visible_cut(delivered: Any) -> None:
-    _run_, slack, sns = delivered
+    _, slack, sns = delivered
     for payload in slack:
         assert len(payload["text"]) <= SLACK_MAX_FALLBACK_TEXT
         blocks = payload["blocks"] if isinstance(payload["blocks"], list) else json.loads(payload["blocks"])
@@ -211,7 +210,7 @@ def test_every_field_is_within_its_channel_limits_with_a_visible_cut(delivered: 
 
 
 def test_a_started_build_has_no_log_button_and_no_null_link(delivered: Any) -> None:
-    _run_, slack, sns = delivered
+    _, slack, sns = delivered
     for text in [*_strings(slack), *_strings(sns)]:
         assert "group=null" not in text
     started = [json.loads(p["Message"]) for p in sns if "started" in p["Subject"].lower()]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from pydantic import BaseModel, ConfigDict
@@ -135,9 +135,14 @@ class _TemplateValues(dict[str, str]):
 
 
 def match_hints(
-    lines: Sequence[str], context: Mapping[str, str], hints: Sequence[Hint] = HINTS
+    lines: Sequence[str],
+    context: Mapping[str, str],
+    hints: Sequence[Hint] = HINTS,
+    *,
+    redact: Callable[[str], str] = str,
 ) -> tuple[HintMatch, ...]:
-    """Every hint some line shows, in table order; each fix names every value its matches captured."""
+    """Every hint some line shows, in table order; each fix names every value its matches captured.
+    Lines are matched as written; `redact` masks what a match says (title, fix, the quoted line)."""
     found: list[HintMatch] = []
     for hint in hints:
         matches = [m for line in lines if (m := hint.pattern.search(line))]
@@ -155,9 +160,9 @@ def match_hints(
         found.append(
             HintMatch(
                 name=hint.name,
-                title=hint.title.format_map(values),
-                fix=hint.fix.format_map(values),
-                evidence=clip(matches[0].string.strip(), BUILD_LOG_LINE_WIDTH),
+                title=redact(hint.title.format_map(values)),
+                fix=redact(hint.fix.format_map(values)),
+                evidence=clip(redact(matches[0].string.strip()), BUILD_LOG_LINE_WIDTH),
             )
         )
     return tuple(found)

@@ -278,21 +278,22 @@ def truncate(line: str, width: int = BUILD_LOG_LINE_WIDTH) -> str:
 def explain_failure(
     event: CodeBuildStateEvent, tail: LogTail, *, max_lines: int, secrets: SecretValues = NO_SECRETS
 ) -> FailureExplanation:
-    """Masks the build's secrets in its log and phase context first: everything after reads masked lines."""
+    """The build's secrets are masked in every line it keeps. Hints read the lines as the build wrote them
+    (a masked account id would hide the role a fix must name), and what they say is masked in turn."""
     detail = event.detail
     info = detail.additional_information
     phase = failing_phase(info.phases, detail.current_phase)
-    context_lines = secrets.mask_all(line for line in (phase.phase_context if phase else []) if line.strip())
-    log_lines = secrets.mask_all(tail.lines[-max_lines:]) if max_lines > 0 else ()
+    raw_context = tuple(line for line in (phase.phase_context if phase else []) if line.strip())
+    raw_log = tail.lines[-max_lines:] if max_lines > 0 else ()
     template_context = {"region": event.region, "account": event.account, "project": detail.project_name}
     return FailureExplanation(
         phase=phase.phase_type if phase else (detail.current_phase or "UNKNOWN"),
         phase_status=phase.phase_status if phase else None,
-        phase_context=context_lines,
-        log_lines=log_lines,
+        phase_context=secrets.mask_all(raw_context),
+        log_lines=secrets.mask_all(raw_log),
         logs_unavailable_reason=tail.unavailable_reason,
         deep_link=logs_deep_link(info.logs, event.region),
-        hints=match_hints((*context_lines, *log_lines), template_context),
+        hints=match_hints((*raw_context, *raw_log), template_context, redact=secrets.mask),
     )
 
 
@@ -440,10 +441,13 @@ def phase_report(
         return None
     info = detail.additional_information
     phase = next((p for p in info.phases if p.phase_type == detail.completed_phase), None)
-    context_lines = secrets.mask_all(line for line in (phase.phase_context if phase else []) if line.strip())
+    raw_context = tuple(line for line in (phase.phase_context if phase else []) if line.strip())
     hints = match_hints(
-        context_lines, {"region": event.region, "account": event.account, "project": detail.project_name}
+        raw_context,
+        {"region": event.region, "account": event.account, "project": detail.project_name},
+        redact=secrets.mask,
     )
+    context_lines = secrets.mask_all(raw_context)
     label = build_label(detail.project_name, detail.build_id, extras.build_number)
     summary = f"Phase {detail.completed_phase} of {label} ended {status}."
     if hints:

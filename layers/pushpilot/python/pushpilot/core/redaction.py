@@ -31,9 +31,7 @@ _KNOWN_SHAPES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"(?P<keep>\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s/:@]*:)[^\s/@]+(?=@)"), rf"\g<keep>{MASK}"),
     # https://token@host/ — git's own form for a token without a user name.
     (
-        re.compile(
-            r"(?P<keep>\b[a-zA-Z][a-zA-Z0-9+.-]*://)(?:gh[opsur]_|github_pat_|glpat-|x-access-token)\S*?(?=@)"
-        ),
+        re.compile(r"(?P<keep>\b[a-zA-Z][a-zA-Z0-9+.-]*://)(?:gh[opsur]_|github_pat_|glpat-)\S*?(?=@)"),
         rf"\g<keep>{MASK}",
     ),
     # AWS access key ids: AKIA (long-term) and ASIA (temporary) followed by 16 upper-case letters/digits.
