@@ -60,17 +60,41 @@ MODES: dict[str, tuple[str, Callable[[Notice], str]]] = {
 }
 
 
+# Notices real flows queued in the sandbox (tests/e2e/test_golden_notices.py captures them).
+REAL: dict[str, Any] = json.loads((GOLDEN / "notices.json").read_text(encoding="utf-8"))
+# Kinds with no golden file: no flow emits the first three yet; a blocked certificate validation takes
+# hours of waiting that no sandbox story spends. The renderers' structure tests still cover them.
+WITHOUT_GOLDEN = frozenset(
+    {NoticeKind.PUSHED, NoticeKind.AUTO_DEPLOY_WARNING, NoticeKind.ERROR, NoticeKind.DOMAIN_BLOCKED}
+)
+
+
+def real_notice(kind: str) -> Notice:
+    return Notice.model_validate(REAL[kind]["notice"])
+
+
 @pytest.mark.parametrize("mode", sorted(MODES))
-@pytest.mark.parametrize("kind", list(NoticeKind), ids=str)
-def test_rendering_matches_golden(kind: NoticeKind, mode: str) -> None:
+@pytest.mark.parametrize("kind", sorted(REAL))
+def test_rendering_matches_golden(kind: str, mode: str) -> None:
     extension, render = MODES[mode]
-    rendered = render(sample(kind))
-    path = GOLDEN / f"{kind.value}.{mode}.{extension}"
+    rendered = render(real_notice(kind))
+    path = GOLDEN / f"{kind}.{mode}.{extension}"
     if UPDATE:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(rendered, encoding="utf-8")
     assert path.exists(), f"no golden file {path.name}: run with PUSHPILOT_UPDATE_GOLDEN=1"
     assert rendered == path.read_text(encoding="utf-8")
+
+
+def test_every_kind_has_a_golden_file_or_a_reason_not_to() -> None:
+    assert {NoticeKind(kind) for kind in REAL} | WITHOUT_GOLDEN == set(NoticeKind)
+    assert not {NoticeKind(kind) for kind in REAL} & WITHOUT_GOLDEN
+    stale = sorted(
+        path.name
+        for path in GOLDEN.iterdir()
+        if path.name != "notices.json" and path.name.split(".", 1)[0] not in REAL
+    )
+    assert stale == []
 
 
 def test_every_kind_has_a_sample_and_an_emoji() -> None:
