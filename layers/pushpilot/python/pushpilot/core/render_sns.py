@@ -26,15 +26,17 @@ from pushpilot.core.message_limits import (
     MessageTooLargeError,
 )
 from pushpilot.core.notices import Notice
-from pushpilot.core.plain_text import clip, clip_lines
-from pushpilot.core.redaction import scrub_notice
+from pushpilot.core.plain_text import clip, clip_lines, strip_terminal
+from pushpilot.core.redaction import mask_known_shapes, scrub_notice
 from pushpilot.core.render_slack import notice_emoji, release_label, stage_label
 from pushpilot.core.slack_text import code_line, slack_escape
 
 
 def sns_subject(notice: Notice) -> str:
     """Printable ASCII, one line, under 100 characters, as SNS requires of a subject."""
-    decomposed = unicodedata.normalize("NFKD", f"[pushpilot] {scrub_notice(notice).title}")
+    decomposed = unicodedata.normalize(
+        "NFKD", f"[pushpilot] {mask_known_shapes(strip_terminal(notice.title))}"
+    )
     ascii_only = decomposed.encode("ascii", "ignore").decode("ascii")
     printable = "".join(char if char.isprintable() else " " for char in ascii_only)
     subject = " ".join(printable.split())
