@@ -15,7 +15,8 @@ from botocore.exceptions import NoCredentialsError, NoRegionError
 from pydantic import BaseModel, ConfigDict
 
 from pushpilot.core.errors import PushpilotError
-from pushpilot.core.verdicts import APP_RUNNER_PLATFORM, Inspector, Platform, Verdict, VerdictStatus
+from pushpilot.core.verdicts import APP_RUNNER_PLATFORM, Platform, Verdict, VerdictStatus
+from pushpilot.ports import Inspector
 
 EXIT_CODES = {VerdictStatus.PASS: 0, VerdictStatus.REJECT: 1, VerdictStatus.UNKNOWN: 2}
 EXIT_ERROR = 2

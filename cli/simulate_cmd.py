@@ -33,7 +33,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         report = run_scenario(args.scenario, out=sys.stdout, report_path=args.report)
     except (ScenarioError, StepError) as exc:
-        print(f"pushpilot simulate: {exc}", file=sys.stderr)
+        # One line naming the step and the field (see ScenarioError): no traceback for a scenario mistake.
+        print(f"error: {exc}", file=sys.stderr)
         return 2
     if args.html is not None:
         from pushpilot_sandbox.demo_page import write_demo_page

@@ -10,7 +10,7 @@ import pytest
 from moto import mock_aws
 
 from pushpilot.adapters.public_tags import PublicTagStore
-from pushpilot.adapters.state import ServiceIndex
+from pushpilot.adapters.service_index import ServiceIndex
 from pushpilot.core.public_sightings import Sighting, SightingKind
 from tests.integration.tables import create_stack_table
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from pushpilot.adapters.state import IndexedService
 from pushpilot.core.image_ref import ImageRef
 from pushpilot.core.public_sightings import (
     Sighting,
@@ -13,6 +12,7 @@ from pushpilot.core.public_sightings import (
     decide,
     images_to_watch,
 )
+from pushpilot.core.tracking import IndexedService
 from pushpilot.entry.settings import FirstSighting
 
 pytestmark = pytest.mark.unit

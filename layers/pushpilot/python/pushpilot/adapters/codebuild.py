@@ -11,9 +11,8 @@ from typing import TYPE_CHECKING
 from botocore.exceptions import BotoCoreError, ClientError
 
 from pushpilot.adapters import clients
-from pushpilot.adapters.error_codes import ACCESS_DENIED_CODES, THROTTLING_CODES
+from pushpilot.adapters.aws_errors import aws_error
 from pushpilot.core.build_report import IMAGE_EXPORT_NAMES, BuildFacts
-from pushpilot.core.errors import AccessDeniedError, RetryableError, ThrottledError
 
 if TYPE_CHECKING:
     from mypy_boto3_codebuild.client import CodeBuildClient
@@ -27,17 +26,8 @@ class BuildLookup:
         """None when CodeBuild no longer knows the build."""
         try:
             response = self._client.batch_get_builds(ids=[build_id])
-        except ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code", "")
-            if code in ACCESS_DENIED_CODES:
-                raise AccessDeniedError(
-                    f"codebuild:BatchGetBuilds was denied for {build_id}: grant it to this function's role"
-                ) from exc
-            if code in THROTTLING_CODES:
-                raise ThrottledError(f"CodeBuild throttled BatchGetBuilds: {code}") from exc
-            raise RetryableError(f"CodeBuild BatchGetBuilds failed: {code}") from exc
-        except BotoCoreError as exc:
-            raise RetryableError(f"CodeBuild unreachable: {type(exc).__name__}") from exc
+        except (ClientError, BotoCoreError) as exc:
+            raise aws_error(exc, service="codebuild", action="BatchGetBuilds", target=build_id) from exc
         build = next(iter(response.get("builds", [])), None)
         if build is None:
             return None

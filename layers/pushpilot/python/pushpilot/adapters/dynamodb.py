@@ -1,5 +1,5 @@
 """The stack's one DynamoDB table: the base of its adapters, item (de)serialization, and failures as
-typed errors — one mapping for every adapter."""
+typed errors (through the shared AWS error classifier)."""
 
 from __future__ import annotations
 
@@ -11,37 +11,18 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from pushpilot.adapters import clients
-from pushpilot.adapters.error_codes import ACCESS_DENIED_CODES, SERVER_FAULT_CODES, THROTTLING_CODES
-from pushpilot.core.errors import (
-    AccessDeniedError,
-    NotFoundError,
-    PermanentError,
-    PushpilotError,
-    RetryableError,
-    ThrottledError,
-)
+from pushpilot.adapters.aws_errors import DYNAMODB_CODES, aws_error
 
 if TYPE_CHECKING:
     from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
     from mypy_boto3_dynamodb import DynamoDBClient
 
-_TRANSIENT = SERVER_FAULT_CODES | {"TransactionConflictException"}
+    from pushpilot.core.errors import PushpilotError
 
 
 def dynamodb_error(exc: ClientError | BotoCoreError, action: str) -> PushpilotError:
     """Map a DynamoDB failure to the error type that decides whether it is retried."""
-    if isinstance(exc, BotoCoreError):
-        return RetryableError(f"DynamoDB {action}: {exc}")
-    code = exc.response.get("Error", {}).get("Code", "")
-    if code in THROTTLING_CODES:
-        return ThrottledError(f"DynamoDB {action} throttled ({code})")
-    if code in _TRANSIENT:
-        return RetryableError(f"DynamoDB {action} failed ({code})")
-    if code in ACCESS_DENIED_CODES:
-        return AccessDeniedError(f"DynamoDB {action} denied: the role needs dynamodb:{action}")
-    if code == "ResourceNotFoundException":
-        return NotFoundError(f"DynamoDB {action}: table not found")
-    return PermanentError(f"DynamoDB {action} failed ({code})")
+    return aws_error(exc, service="dynamodb", action=action, target="the stack's table", codes=DYNAMODB_CODES)
 
 
 class TableAdapter:

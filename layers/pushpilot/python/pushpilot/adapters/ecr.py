@@ -11,11 +11,10 @@ from functools import partial
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from botocore.exceptions import ClientError, HTTPClientError
-from botocore.exceptions import ConnectionError as BotocoreConnectionError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from pushpilot.adapters import clients
-from pushpilot.adapters.error_codes import ACCESS_DENIED_CODES, THROTTLING_CODES
+from pushpilot.adapters.aws_errors import ECR_CODES, aws_error
 from pushpilot.core.errors import (
     AccessDeniedError,
     NotFoundError,
@@ -40,15 +39,7 @@ CONFIG_DOWNLOAD_TIMEOUT_SECONDS = 10.0
 # Image configs are a few KiB; anything near this is not a config and is not worth reading.
 MAX_CONFIG_BYTES = 4 * 1024 * 1024
 
-# ECR also answers LimitExceededException when its request rate is exceeded.
-_THROTTLING_CODES = THROTTLING_CODES | {"LimitExceededException"}
-_NOT_FOUND_CODES = frozenset(
-    {"RepositoryNotFoundException", "ImageNotFoundException", "RegistryNotFoundException"}
-)
 _CONFIG_MISSING_CODES = frozenset({"LayersNotFoundException", "LayerInaccessibleException"})
-_TRANSIENT_CODES = frozenset(
-    {"ServerException", "UnableToGetUpstreamImageException", "UnableToGetUpstreamLayerException"}
-)
 
 _FAILURE_NOT_FOUND = frozenset(
     {
@@ -130,10 +121,8 @@ class ImageInspector:
             request["registryId"] = registry_id
         try:
             response = self._ecr.batch_get_image(**request)
-        except ClientError as exc:
-            raise self._translate(exc, repository, registry_id, action="ecr:BatchGetImage") from exc
-        except (BotocoreConnectionError, HTTPClientError) as exc:
-            raise RetryableError(f"ECR unreachable while reading {repository}: {exc}") from exc
+        except (ClientError, BotoCoreError) as exc:
+            raise self._translate(exc, repository, registry_id, action="BatchGetImage") from exc
 
         images = response.get("images", [])
         if not images:
@@ -169,9 +158,9 @@ class ImageInspector:
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") in _CONFIG_MISSING_CODES:
                 return None
-            raise self._translate(exc, repository, registry_id, action="ecr:GetDownloadUrlForLayer") from exc
-        except (BotocoreConnectionError, HTTPClientError) as exc:
-            raise RetryableError(f"ECR unreachable while locating {config_digest}: {exc}") from exc
+            raise self._translate(exc, repository, registry_id, action="GetDownloadUrlForLayer") from exc
+        except BotoCoreError as exc:
+            raise self._translate(exc, repository, registry_id, action="GetDownloadUrlForLayer") from exc
         url = located.get("downloadUrl")
         if not url:
             return None
@@ -182,22 +171,14 @@ class ImageInspector:
 
     @staticmethod
     def _translate(
-        exc: ClientError, repository: str, registry_id: str | None, *, action: str
+        exc: ClientError | BotoCoreError, repository: str, registry_id: str | None, *, action: str
     ) -> PushpilotError:
-        error = exc.response.get("Error", {})
-        code = error.get("Code", "")
-        message = error.get("Message", "")
-        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
         where = f"repository {repository!r}" + (f" of registry {registry_id}" if registry_id else "")
-        if code in _NOT_FOUND_CODES:
-            return NotFoundError(f"{where} not found: {message or code}")
-        if code in ACCESS_DENIED_CODES or status == 403:
-            return AccessDeniedError(_access_advice(repository, registry_id, action))
-        if code in _THROTTLING_CODES or status == 429:
-            return ThrottledError(f"{action} on {where} throttled after retries: {code}")
-        if code in _TRANSIENT_CODES or status >= 500:
-            return RetryableError(f"{action} on {where} failed: {code} {message}".rstrip())
-        return PermanentError(f"{action} on {where} failed: {code} {message}".rstrip())
+        error = aws_error(exc, service="ecr", action=action, target=where, codes=ECR_CODES)
+        if isinstance(error, AccessDeniedError):
+            # A cross-account image needs the registry's consent too: say whose policy is missing.
+            return AccessDeniedError(_access_advice(repository, registry_id, f"ecr:{action}"))
+        return error
 
     @staticmethod
     def _failure(failures: list[ImageFailureTypeDef], label: str) -> PushpilotError:

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pushpilot.adapters import clients
 from pushpilot.core.errors import RetryableError
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 _TEN_MINUTES = 600
 
@@ -38,8 +41,12 @@ def run_once(
     key: dict[str, str],
     work: Callable[[], dict[str, Any]],
     expires_after_seconds: int = _TEN_MINUTES,
+    lambda_context: LambdaContext | None = None,
 ) -> dict[str, Any]:
-    """Run `work` once per (scope, key) within the window; later calls return the first result."""
+    """Run `work` once per (scope, key) within the window; later calls return the first result.
+
+    With the Lambda context registered, a record left in progress by an invocation that timed out
+    expires with that invocation, so Lambda's retry does the work instead of failing behind it."""
     import os
 
     from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
@@ -47,6 +54,8 @@ def run_once(
 
     endpoint_key = os.environ.get("AWS_ENDPOINT_URL_DYNAMODB") or os.environ.get("AWS_ENDPOINT_URL") or ""
     config = IdempotencyConfig(expires_after_seconds=expires_after_seconds, raise_on_no_idempotency_key=True)
+    if lambda_context is not None:
+        config.register_lambda_context(lambda_context)
 
     # Powertools' decorator is untyped; `once` keeps the signature written here.
     @idempotent_function(  # type: ignore[untyped-decorator]

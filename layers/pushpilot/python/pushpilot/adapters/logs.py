@@ -12,16 +12,14 @@ from typing import TYPE_CHECKING
 from botocore.exceptions import BotoCoreError, ClientError
 
 from pushpilot.adapters import clients
-from pushpilot.adapters.error_codes import ACCESS_DENIED_CODES, SERVER_FAULT_CODES, THROTTLING_CODES
+from pushpilot.adapters.aws_errors import aws_error
 from pushpilot.core.build_report import LogTail
-from pushpilot.core.errors import RetryableError, ThrottledError
+from pushpilot.core.errors import AccessDeniedError, NotFoundError, RetryableError
 
 if TYPE_CHECKING:
     from mypy_boto3_logs.client import CloudWatchLogsClient
 
 __all__ = ["BuildLogs", "LogTail"]
-
-_DENIED_CODES = ACCESS_DENIED_CODES | {"UnauthorizedOperation"}
 
 
 class BuildLogs:
@@ -34,30 +32,21 @@ class BuildLogs:
             response = self._client.get_log_events(
                 logGroupName=group, logStreamName=stream, startFromHead=False, limit=lines
             )
-        except ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code", "")
-            if code == "ResourceNotFoundException":
+        except (ClientError, BotoCoreError) as exc:
+            error = aws_error(exc, service="logs", action="GetLogEvents", target=group)
+            if isinstance(error, RetryableError):
+                raise error from exc
+            if isinstance(error, NotFoundError):
                 return LogTail(
                     unavailable_reason=(
                         f"log stream {stream} in {group} does not exist (not created yet, or deleted)"
                     )
                 )
-            if code in _DENIED_CODES:
+            if isinstance(error, AccessDeniedError):
                 return LogTail(
                     unavailable_reason=f"this function may not read {group} (logs:GetLogEvents was denied)"
                 )
-            if code in THROTTLING_CODES:
-                raise ThrottledError(f"CloudWatch Logs throttled reading {group}: {code}") from exc
-            if (
-                code in SERVER_FAULT_CODES
-                or exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) >= 500
-            ):
-                raise RetryableError(f"CloudWatch Logs failed reading {group}: {code}") from exc
-            return LogTail(unavailable_reason=f"CloudWatch Logs refused to read {group}: {code}")
-        except BotoCoreError as exc:
-            raise RetryableError(
-                f"CloudWatch Logs unreachable reading {group}: {type(exc).__name__}"
-            ) from exc
+            return LogTail(unavailable_reason=f"CloudWatch Logs refused to read {group}: {error}")
         return LogTail(
             lines=tuple(event.get("message", "").rstrip("\r\n") for event in response.get("events", []))
         )

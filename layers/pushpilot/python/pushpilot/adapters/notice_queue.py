@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from botocore.exceptions import BotoCoreError, ClientError
 
 from pushpilot.adapters import clients
+from pushpilot.adapters.aws_errors import SQS_CODES, aws_error
 from pushpilot.core.errors import RetryableError
 
 if TYPE_CHECKING:
@@ -24,9 +25,11 @@ class NoticeQueue:
         """Queue the notice as JSON."""
         try:
             self._client.send_message(QueueUrl=self._queue_url, MessageBody=notice.model_dump_json())
-        except ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code", "")
-            # A lost notice is worse than a repeated one (the notifier dedupes): always retry.
-            raise RetryableError(f"could not queue notice {notice.dedupe_key}: {code}") from exc
-        except BotoCoreError as exc:
-            raise RetryableError(f"could not queue notice {notice.dedupe_key}: {type(exc).__name__}") from exc
+        except (ClientError, BotoCoreError) as exc:
+            error = aws_error(
+                exc, service="sqs", action="SendMessage", target=self._queue_url, codes=SQS_CODES
+            )
+            # A lost notice is worse than a repeated one (the notifier dedupes): even a failure retrying
+            # cannot fix is retried, so the event ends in the dead-letter queue rather than dropped.
+            kind = type(error) if isinstance(error, RetryableError) else RetryableError
+            raise kind(f"could not queue notice {notice.dedupe_key}: {error}") from exc

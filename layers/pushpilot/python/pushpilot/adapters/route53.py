@@ -9,20 +9,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import ClientError, ConnectionError, WaiterError
+from botocore.exceptions import BotoCoreError, ClientError, WaiterError
 from pydantic import BaseModel, ConfigDict
 
 from pushpilot.adapters import clients
-from pushpilot.adapters.error_codes import ACCESS_DENIED_CODES, THROTTLING_CODES
+from pushpilot.adapters.aws_errors import ROUTE53_CODES, aws_error
 from pushpilot.core.dns_plan import AliasTarget, RecordSet, ZonePlan, ZoneSnapshot, is_marker
-from pushpilot.core.errors import (
-    AccessDeniedError,
-    NotFoundError,
-    PermanentError,
-    PushpilotError,
-    RetryableError,
-    ThrottledError,
-)
+from pushpilot.core.errors import PermanentError, PushpilotError, RetryableError
 
 if TYPE_CHECKING:
     from mypy_boto3_route53 import Route53Client
@@ -32,10 +25,6 @@ if TYPE_CHECKING:
         ResourceRecordSetTypeDef,
     )
 
-# PriorRequestNotComplete: the zone is still applying an earlier change; retrying is the answer.
-_THROTTLED = THROTTLING_CODES | {"PriorRequestNotComplete"}
-_NOT_FOUND = frozenset({"NoSuchHostedZone", "NoSuchChange"})
-_REJECTED = frozenset({"InvalidChangeBatch", "InvalidInput"})
 # Route 53's limit per ChangeResourceRecordSets request.
 MAX_CHANGES_PER_BATCH = 1000
 
@@ -56,22 +45,16 @@ def bare_zone_id(zone_id: str) -> str:
     return zone_id.rsplit("/", 1)[-1]
 
 
-def translate_error(exc: ClientError, action: str) -> PushpilotError:
-    error = exc.response.get("Error", {})
-    code, message = error.get("Code", ""), error.get("Message", str(exc))
-    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
-    text = f"route53 {action}: {code}: {message}"
-    if code in _THROTTLED:
-        return ThrottledError(text)
-    if code in ACCESS_DENIED_CODES:
-        return AccessDeniedError(text)
-    if code in _NOT_FOUND:
-        return NotFoundError(text)
-    if code in _REJECTED:
-        return DnsChangeRejectedError(text)
-    if status >= 500:
-        return RetryableError(text)
-    return PermanentError(text)
+# Route 53's own refusal of a change batch keeps its own type: its message says what to fix.
+_CODES = {
+    **ROUTE53_CODES,
+    "InvalidChangeBatch": DnsChangeRejectedError,
+    "InvalidInput": DnsChangeRejectedError,
+}
+
+
+def translate_error(exc: ClientError | BotoCoreError, action: str, target: str) -> PushpilotError:
+    return aws_error(exc, service="route53", action=action, target=target, codes=_CODES)
 
 
 def record_from_api(raw: ResourceRecordSetOutputTypeDef | ResourceRecordSetTypeDef) -> RecordSet:
@@ -128,15 +111,16 @@ class Route53Zones:
                 for zone in page["HostedZones"]
                 if not zone.get("Config", {}).get("PrivateZone", False)
             ]
-        except ClientError as exc:
-            raise translate_error(exc, "ListHostedZones") from exc
-        except ConnectionError as exc:
-            raise RetryableError(f"route53 ListHostedZones: {exc}") from exc
+        except (ClientError, BotoCoreError) as exc:
+            raise translate_error(exc, "ListHostedZones", "the account") from exc
 
     def snapshot(self, zone_id: str) -> ZoneSnapshot:
         zone_id = bare_zone_id(zone_id)
         try:
             zone = self.client.get_hosted_zone(Id=zone_id)
+        except (ClientError, BotoCoreError) as exc:
+            raise translate_error(exc, "GetHostedZone", f"zone {zone_id}") from exc
+        try:
             records = [
                 record_from_api(raw)
                 for page in self.client.get_paginator("list_resource_record_sets").paginate(
@@ -144,10 +128,8 @@ class Route53Zones:
                 )
                 for raw in page["ResourceRecordSets"]
             ]
-        except ClientError as exc:
-            raise translate_error(exc, f"reading zone {zone_id}") from exc
-        except ConnectionError as exc:
-            raise RetryableError(f"route53 reading zone {zone_id}: {exc}") from exc
+        except (ClientError, BotoCoreError) as exc:
+            raise translate_error(exc, "ListResourceRecordSets", f"zone {zone_id}") from exc
         return ZoneSnapshot(
             zone_id=zone_id,
             name=zone["HostedZone"]["Name"],
@@ -180,15 +162,16 @@ class Route53Zones:
                 HostedZoneId=bare_zone_id(zone_plan.zone_id),
                 ChangeBatch={"Comment": f"pushpilot: {summary}"[:256], "Changes": changes},
             )
-            change_id = response["ChangeInfo"]["Id"]
-            if wait:
+        except (ClientError, BotoCoreError) as exc:
+            raise translate_error(exc, "ChangeResourceRecordSets", f"zone {zone_plan.zone_name}") from exc
+        change_id = response["ChangeInfo"]["Id"]
+        if wait:
+            try:
                 self.client.get_waiter("resource_record_sets_changed").wait(Id=change_id)
-        except ClientError as exc:
-            raise translate_error(exc, f"changing zone {zone_plan.zone_name}") from exc
-        except ConnectionError as exc:
-            raise RetryableError(f"route53 changing zone {zone_plan.zone_name}: {exc}") from exc
-        except WaiterError as exc:
-            raise RetryableError(
-                f"zone {zone_plan.zone_name}: change {change_id} not in sync yet: {exc}"
-            ) from exc
+            except WaiterError as exc:
+                raise RetryableError(
+                    f"zone {zone_plan.zone_name}: change {change_id} not in sync yet: {exc}"
+                ) from exc
+            except (ClientError, BotoCoreError) as exc:
+                raise translate_error(exc, "GetChange", change_id) from exc
         return change_id

@@ -7,38 +7,17 @@ from typing import TYPE_CHECKING
 from botocore.exceptions import BotoCoreError, ClientError
 
 from pushpilot.adapters import clients
-from pushpilot.adapters.error_codes import ACCESS_DENIED_CODES, SERVER_FAULT_CODES, THROTTLING_CODES
-from pushpilot.core.errors import (
-    AccessDeniedError,
-    NotFoundError,
-    PermanentError,
-    PushpilotError,
-    RetryableError,
-    ThrottledError,
-)
+from pushpilot.adapters.aws_errors import SNS_CODES, aws_error
+from pushpilot.core.errors import PushpilotError
 from pushpilot.core.notices import Notice
 from pushpilot.core.render_sns import SnsMessage, render_sns
 
 if TYPE_CHECKING:
     from mypy_boto3_sns.client import SNSClient
 
-_THROTTLING = THROTTLING_CODES | {"KMSThrottling"}
-_DENIED = ACCESS_DENIED_CODES | {"AuthorizationError", "KMSAccessDenied"}
-
 
 def sns_error(exc: ClientError | BotoCoreError, topic_arn: str) -> PushpilotError:
-    if isinstance(exc, BotoCoreError):
-        return RetryableError(f"SNS publish to {topic_arn}: {exc}")
-    code = exc.response.get("Error", {}).get("Code", "")
-    if code in _THROTTLING:
-        return ThrottledError(f"SNS publish to {topic_arn} throttled ({code})")
-    if code in SERVER_FAULT_CODES:
-        return RetryableError(f"SNS publish to {topic_arn} failed ({code})")
-    if code in _DENIED:
-        return AccessDeniedError(f"SNS publish to {topic_arn} denied ({code}): the role needs sns:Publish")
-    if code == "NotFound":
-        return NotFoundError(f"SNS topic {topic_arn} does not exist")
-    return PermanentError(f"SNS publish to {topic_arn} rejected ({code})")
+    return aws_error(exc, service="sns", action="Publish", target=topic_arn, codes=SNS_CODES)
 
 
 class SnsChannel:

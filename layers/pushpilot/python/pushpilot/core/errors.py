@@ -23,6 +23,11 @@ class ServiceBusyError(RetryableError):
     """App Runner rejected the call because an operation is in progress (InvalidStateException)."""
 
 
+class OutcomeUnknownError(RetryableError):
+    """The request may have taken effect; its answer was lost (a read timeout or a connection dropped
+    after sending). Retrying is safe only after looking at what the first attempt did."""
+
+
 class ThrottledError(RetryableError):
     """The AWS API throttled us after botocore's own retries were spent."""
 

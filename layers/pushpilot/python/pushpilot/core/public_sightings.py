@@ -8,12 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from enum import StrEnum
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from pushpilot.adapters.state import IndexedService
 from pushpilot.core.image_ref import ImageRef
-from pushpilot.entry.settings import FirstSighting
+from pushpilot.core.tracking import IndexedService
+
+# `record`: the first digest seen under a public tag is only remembered; `deploy`: it is also deployed.
+FirstSighting = Literal["record", "deploy"]
 
 
 class WatchedImage(BaseModel):

@@ -12,6 +12,7 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field
 
 from pushpilot.core.notices import ReleaseHeadline
+from pushpilot.core.verdicts import Verdict
 
 
 class Stage(StrEnum):
@@ -23,6 +24,7 @@ class Stage(StrEnum):
     LIVE = "live"
     FAILED = "failed"
     ROLLED_BACK = "rolled_back"
+    UNCONFIRMED = "unconfirmed"
 
 
 class RolloutStatus(StrEnum):
@@ -34,9 +36,17 @@ class RolloutStatus(StrEnum):
     ROLLED_BACK = "rolled_back"
     SKIPPED = "skipped"
     DRY_RUN = "dry_run"
+    # The deployment's fate could not be confirmed: said so, never guessed.
+    UNCONFIRMED = "unconfirmed"
+    # A newer push of the same tag took this one's place in the queue: it will never deploy.
+    SUPERSEDED = "superseded"
+    # Still in progress past the deadline (no circuit breaker or alarm ends it): told, still tracked.
+    STUCK = "stuck"
 
 
-TERMINAL_ROLLOUTS = frozenset({RolloutStatus.LIVE, RolloutStatus.FAILED, RolloutStatus.ROLLED_BACK})
+TERMINAL_ROLLOUTS = frozenset(
+    {RolloutStatus.LIVE, RolloutStatus.FAILED, RolloutStatus.ROLLED_BACK, RolloutStatus.UNCONFIRMED}
+)
 
 
 class ServiceRollout(BaseModel):
@@ -60,7 +70,8 @@ class Release(BaseModel):
     digest: str
     tags: tuple[str, ...] = ()
     stage: Stage = Stage.PUSHED
-    verdict: dict[str, object] | None = None
+    # One verdict per platform the release's services need, keyed by `os/architecture[/variant]`.
+    verdicts: dict[str, Verdict] = Field(default_factory=dict)
     services: dict[str, ServiceRollout] = Field(default_factory=dict)
     created_at: str
     updated_at: str
@@ -83,8 +94,16 @@ def overall_stage(release: Release) -> Stage:
         return Stage.ROLLED_BACK
     if RolloutStatus.FAILED in statuses:
         return Stage.FAILED
-    if statuses and statuses <= {RolloutStatus.LIVE, RolloutStatus.SKIPPED, RolloutStatus.DRY_RUN}:
+    if RolloutStatus.UNCONFIRMED in statuses:
+        return Stage.UNCONFIRMED
+    done = {RolloutStatus.LIVE, RolloutStatus.SKIPPED, RolloutStatus.DRY_RUN, RolloutStatus.SUPERSEDED}
+    if statuses and statuses <= done:
         return Stage.LIVE if RolloutStatus.LIVE in statuses else release.stage
-    if statuses & {RolloutStatus.DEPLOYING, RolloutStatus.QUEUED, RolloutStatus.AWAITING_AUTO_DEPLOY}:
+    if statuses & {
+        RolloutStatus.DEPLOYING,
+        RolloutStatus.QUEUED,
+        RolloutStatus.AWAITING_AUTO_DEPLOY,
+        RolloutStatus.STUCK,
+    }:
         return Stage.DEPLOYING
     return release.stage

@@ -1,4 +1,8 @@
-"""Which services get a pushed image, and what to do with each: decisions as data, no I/O."""
+"""Which services get a pushed image, and what to do with each: decisions as data, no I/O.
+
+Each service is judged against the verdict for the platform *it* needs, so one release can deploy to an
+arm64 service and hold for an amd64 one.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +11,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
 
-from pushpilot.adapters.state import IndexedService
-from pushpilot.core.releases import RolloutStatus
+from pushpilot.core.tracking import IndexedService
 
 
 class ActionKind(StrEnum):
@@ -29,11 +32,19 @@ class ServiceAction(BaseModel):
     reason: str
 
 
+class Candidate(BaseModel):
+    """A service that runs the pushed tag, and whether the image passed for the platform it needs."""
+
+    model_config = ConfigDict(frozen=True)
+
+    service: IndexedService
+    verdict_passed: bool
+
+
 class RolloutPlan(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     release_id: str
-    verdict_passed: bool
     actions: tuple[ServiceAction, ...]
 
     @property
@@ -41,16 +52,15 @@ class RolloutPlan(BaseModel):
         return tuple(action for action in self.actions if action.kind is ActionKind.START_DEPLOYMENT)
 
 
-def plan_rollout(
-    release_id: str, *, verdict_passed: bool, services: Sequence[IndexedService], dry_run: bool
-) -> RolloutPlan:
+def plan_rollout(release_id: str, *, candidates: Sequence[Candidate], dry_run: bool) -> RolloutPlan:
     actions: list[ServiceAction] = []
-    for service in sorted(services, key=lambda item: item.name):
-        kind, reason = _decide(service, verdict_passed=verdict_passed, dry_run=dry_run)
+    for candidate in sorted(candidates, key=lambda item: item.service.name):
+        service = candidate.service
+        kind, reason = _decide(service, verdict_passed=candidate.verdict_passed, dry_run=dry_run)
         actions.append(
             ServiceAction(service_arn=service.arn, service_name=service.name, kind=kind, reason=reason)
         )
-    return RolloutPlan(release_id=release_id, verdict_passed=verdict_passed, actions=tuple(actions))
+    return RolloutPlan(release_id=release_id, actions=tuple(actions))
 
 
 def _decide(service: IndexedService, *, verdict_passed: bool, dry_run: bool) -> tuple[ActionKind, str]:
@@ -59,7 +69,7 @@ def _decide(service: IndexedService, *, verdict_passed: bool, dry_run: bool) -> 
             return (
                 ActionKind.WARN_AUTO_DEPLOY,
                 (
-                    "automatic deployment is on: App Runner will deploy this image anyway —"
+                    "automatic deployment is on: the service will deploy this image anyway —"
                     " turn it off or fix the image"
                 ),
             )
@@ -67,35 +77,10 @@ def _decide(service: IndexedService, *, verdict_passed: bool, dry_run: bool) -> 
     if service.auto_deploy:
         return (
             ActionKind.TRACK_AUTO_DEPLOY,
-            "App Runner deploys this service itself; pushpilot tracks the outcome",
+            "the service deploys this push itself; pushpilot tracks the outcome",
         )
     if dry_run:
         return ActionKind.DRY_RUN, "dry run: would start a deployment"
-    if service.in_flight is not None or service.status == "OPERATION_IN_PROGRESS":
+    if service.in_flight is not None or service.busy:
         return ActionKind.QUEUE, "an operation is in progress; the newest push deploys when it ends"
     return ActionKind.START_DEPLOYMENT, "manual deployment mode: pushpilot starts the deployment"
-
-
-class OperationOutcome(StrEnum):
-    LIVE = "live"
-    FAILED = "failed"
-    ROLLED_BACK = "rolled_back"
-    IN_PROGRESS = "in_progress"
-
-
-def classify_operation(event_status: str, operation_status: str | None) -> OperationOutcome:
-    """The truth about an ended operation. A rollback is a failure even when the event sounds calm."""
-    if operation_status and operation_status.startswith("ROLLBACK"):
-        return OperationOutcome.ROLLED_BACK
-    if operation_status == "FAILED" or event_status.endswith("Failed"):
-        return OperationOutcome.FAILED
-    if operation_status in {"PENDING", "IN_PROGRESS"}:
-        return OperationOutcome.IN_PROGRESS
-    return OperationOutcome.LIVE
-
-
-ROLLOUT_FOR_OUTCOME = {
-    OperationOutcome.LIVE: RolloutStatus.LIVE,
-    OperationOutcome.FAILED: RolloutStatus.FAILED,
-    OperationOutcome.ROLLED_BACK: RolloutStatus.ROLLED_BACK,
-}

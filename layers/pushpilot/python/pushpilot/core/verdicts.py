@@ -17,7 +17,7 @@ import hashlib
 import shlex
 from collections.abc import Callable, Sequence
 from enum import StrEnum
-from typing import Annotated, Any, Protocol, Self
+from typing import Annotated, Any, Self
 
 import pydantic_core
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -97,7 +97,10 @@ class Platform(BaseModel):
         return want_variant is None or own_variant == want_variant
 
 
-APP_RUNNER_PLATFORM = Platform(os="linux", architecture="amd64")
+LINUX_AMD64 = Platform(os="linux", architecture="amd64")
+LINUX_ARM64 = Platform(os="linux", architecture="arm64")
+# What App Runner runs, and so the CLI's default requirement.
+APP_RUNNER_PLATFORM = LINUX_AMD64
 
 
 class VerdictStatus(StrEnum):
@@ -116,20 +119,6 @@ class Verdict(BaseModel):
     reason: str
     fix: str | None
     digest: str | None = None
-
-
-class Inspector(Protocol):
-    """Anything that can judge an image stored in a registry (the ECR adapter, or a fake)."""
-
-    def inspect(
-        self,
-        repository: str,
-        *,
-        digest: str | None = None,
-        tag: str | None = None,
-        registry_id: str | None = None,
-        required: Platform,
-    ) -> Verdict: ...
 
 
 def fix_command(required: Platform, image_ref: str) -> str:

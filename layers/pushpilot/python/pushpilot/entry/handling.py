@@ -74,3 +74,8 @@ def run_guarded(
         )
     metrics.add_metric(name=f"Events{outcome.status.title()}", unit=MetricUnit.Count, value=1)
     return outcome.model_dump(mode="json")
+
+
+def ignored(event_id: str, reason: str) -> HandlerOutcome:
+    """An event that needs nothing done, and why."""
+    return HandlerOutcome(event_id=event_id, status="ignored", detail={"reason": reason})

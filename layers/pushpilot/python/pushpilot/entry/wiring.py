@@ -1,47 +1,63 @@
-"""Production wiring: real adapters built from the function's settings, once per warm container."""
+"""Production wiring: which adapter serves which port, built from the function's settings."""
 
 from __future__ import annotations
 
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pushpilot.adapters.ecr import ImageInspector
 from pushpilot.adapters.idempotency import run_once
 from pushpilot.adapters.notice_queue import NoticeQueue
-from pushpilot.adapters.state import ReleaseStore, ServiceIndex
+from pushpilot.adapters.release_store import ReleaseStore
+from pushpilot.adapters.service_index import ServiceIndex
 from pushpilot.entry.settings import CoreSettings, PrincipalSettings, PublicImageSettings
-from pushpilot.flows.rollout import Ports, check_public_images
-from pushpilot.targets.apprunner.events import AppRunnerCustomDomainEvent
-from pushpilot.targets.apprunner.services import AppRunnerServices
+from pushpilot.flows.deploy_ports import DeployPorts
+from pushpilot.ports import DeployTarget
+from pushpilot.targets.apprunner.services import AppRunnerTarget
+from pushpilot.targets.ecs.services import EcsTarget
+from pushpilot.targets.ecs_express.services import EcsExpressTarget
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+    from pushpilot.targets.apprunner.events import AppRunnerCustomDomainEvent
 
 
-def deploy_ports(settings: CoreSettings | None = None) -> Ports:
+def deploy_ports(
+    settings: CoreSettings | None = None, *, context: LambdaContext | None = None
+) -> DeployPorts:
     """Adapters are cheap to build (clients are cached per endpoint); settings are read per call so a
-    configuration error is reported on the event that met it."""
+    configuration error is reported on the event that met it. The Lambda context lets exactly-once work
+    expire with the invocation that timed out, instead of blocking its retries."""
     settings = settings or CoreSettings.from_env()
-    return Ports(
+    targets: tuple[DeployTarget, ...] = (
+        AppRunnerTarget(region=settings.region),
+        EcsTarget(region=settings.region, clusters=settings.ecs_cluster_list),
+        EcsExpressTarget(region=settings.region, clusters=settings.ecs_cluster_list),
+    )
+    return DeployPorts(
         index=ServiceIndex(settings.table_name),
         releases=ReleaseStore(settings.table_name),
-        apprunner=AppRunnerServices(),
+        targets={target.kind: target for target in targets},
         inspector=ImageInspector(),
         notices=NoticeQueue(settings.notice_queue_url),
-        once=partial(run_once, settings.table_name),
-        region=settings.region,
+        once=partial(run_once, settings.table_name, lambda_context=context),
         dry_run=settings.dry_run,
         deploy_unverified=settings.unverified_images == "deploy",
         role_arn=PrincipalSettings.from_env().role_arn,
     )
 
 
-def public_image_check() -> dict[str, Any]:
+def public_image_check(context: LambdaContext | None = None) -> dict[str, Any]:
     """Check every ECR Public tag the services run; deploy the ones that moved."""
     from pushpilot.adapters.ecr_public import EcrPublicRegistry
     from pushpilot.adapters.public_tags import PublicTagStore
+    from pushpilot.flows.public_images import check_public_images
 
     core = CoreSettings.from_env()
     settings = PublicImageSettings.from_env()
     return check_public_images(
-        deploy_ports(core),
+        deploy_ports(core, context=context),
         EcrPublicRegistry(settings.registry_url),
         PublicTagStore(core.table_name),
         settings.first_sighting,

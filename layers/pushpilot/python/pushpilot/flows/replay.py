@@ -18,7 +18,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel, ConfigDict
 
 from pushpilot.adapters import clients
-from pushpilot.core.errors import AccessDeniedError, NotFoundError, PermanentError, RetryableError
+from pushpilot.adapters.aws_errors import LAMBDA_CODES, SQS_CODES, aws_error
+from pushpilot.core.errors import PermanentError, PushpilotError, RetryableError
 
 if TYPE_CHECKING:
     from mypy_boto3_lambda import LambdaClient
@@ -180,7 +181,7 @@ def _receive(sqs: SQSClient, queue_url: str, wanted: int) -> list[dict[str, Any]
             VisibilityTimeout=_HOLD_SECONDS,
             WaitTimeSeconds=0,
         )
-    except ClientError as exc:
+    except (ClientError, BotoCoreError) as exc:
         raise _sqs_error(exc, "ReceiveMessage", queue_url) from exc
     return [dict(message) for message in answer.get("Messages", [])]
 
@@ -189,25 +190,19 @@ def _release(sqs: SQSClient, queue_url: str, receipt_handle: str) -> None:
     """Make a message visible again at once: it stays for a later replay."""
     try:
         sqs.change_message_visibility(QueueUrl=queue_url, ReceiptHandle=receipt_handle, VisibilityTimeout=0)
-    except ClientError as exc:
+    except (ClientError, BotoCoreError) as exc:
         raise _sqs_error(exc, "ChangeMessageVisibility", queue_url) from exc
 
 
 def _delete(sqs: SQSClient, queue_url: str, receipt_handle: str) -> None:
     try:
         sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=receipt_handle)
-    except ClientError as exc:
+    except (ClientError, BotoCoreError) as exc:
         raise _sqs_error(exc, "DeleteMessage", queue_url) from exc
 
 
-def _sqs_error(exc: ClientError, action: str, queue_url: str) -> Exception:
-    code = exc.response.get("Error", {}).get("Code", "")
-    detail = f"sqs {action} on {queue_url}: {code}"
-    if code in {"AccessDenied", "AccessDeniedException"}:
-        return AccessDeniedError(f"{detail} — the caller needs sqs:{action} on the queue")
-    if code in {"AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"}:
-        return NotFoundError(detail)
-    return RetryableError(detail)
+def _sqs_error(exc: ClientError | BotoCoreError, action: str, queue_url: str) -> PushpilotError:
+    return aws_error(exc, service="sqs", action=action, target=queue_url, codes=SQS_CODES)
 
 
 def _replay_one(
@@ -289,16 +284,15 @@ def lambda_invoker(client: LambdaClient | None = None) -> Invoke:
             answer = lambda_client.invoke(
                 FunctionName=function_arn, InvocationType="Event", Payload=json.dumps(payload).encode()
             )
-        except ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code", "")
-            detail = f"lambda Invoke {function_arn}: {code}"
-            if code in {"AccessDeniedException", "AccessDenied"}:
-                raise AccessDeniedError(f"{detail} — the caller needs lambda:InvokeFunction") from exc
-            if code == "ResourceNotFoundException":
-                raise NotFoundError(detail) from exc
-            raise RetryableError(detail) from exc
-        except BotoCoreError as exc:
-            raise RetryableError(f"lambda Invoke {function_arn}: {exc}") from exc
+        except (ClientError, BotoCoreError) as exc:
+            raise aws_error(
+                exc,
+                service="lambda",
+                action="Invoke",
+                target=function_arn,
+                codes=LAMBDA_CODES,
+                permission="lambda:InvokeFunction",
+            ) from exc
         if answer.get("StatusCode") != 202:
             raise RetryableError(f"lambda Invoke {function_arn}: status {answer.get('StatusCode')}, not 202")
 

@@ -8,42 +8,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from botocore.exceptions import ClientError, ConnectionError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from pushpilot.adapters import clients
-from pushpilot.adapters.error_codes import THROTTLING_CODES
+from pushpilot.adapters.aws_errors import APP_RUNNER_CODES, aws_error
 from pushpilot.core.dns_plan import CustomDomainState, ValidationRecord
-from pushpilot.core.errors import (
-    AccessDeniedError,
-    NotFoundError,
-    PermanentError,
-    PushpilotError,
-    RetryableError,
-    ServiceBusyError,
-    ThrottledError,
-)
+from pushpilot.core.errors import NotFoundError
 
 if TYPE_CHECKING:
     from mypy_boto3_apprunner import AppRunnerClient
     from mypy_boto3_apprunner.type_defs import ServiceSummaryTypeDef
-
-
-def _translate(exc: ClientError, action: str) -> PushpilotError:
-    error = exc.response.get("Error", {})
-    code, message = error.get("Code", ""), error.get("Message", str(exc))
-    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
-    text = f"apprunner {action}: {code}: {message}"
-    if code in THROTTLING_CODES:
-        return ThrottledError(text)
-    if code == "InvalidStateException":
-        return ServiceBusyError(text)
-    if code == "ResourceNotFoundException":
-        return NotFoundError(text)
-    if code in {"AccessDeniedException", "AccessDenied"}:
-        return AccessDeniedError(text)
-    if status >= 500:
-        return RetryableError(text)
-    return PermanentError(text)
 
 
 def is_service_arn(value: str) -> bool:
@@ -70,10 +44,14 @@ class CustomDomainReader:
         while True:
             try:
                 page = self.client.list_services(NextToken=token) if token else self.client.list_services()
-            except ClientError as exc:
-                raise _translate(exc, "ListServices") from exc
-            except ConnectionError as exc:
-                raise RetryableError(f"apprunner ListServices: {exc}") from exc
+            except (ClientError, BotoCoreError) as exc:
+                raise aws_error(
+                    exc,
+                    service="apprunner",
+                    action="ListServices",
+                    target="the account",
+                    codes=APP_RUNNER_CODES,
+                ) from exc
             yield from page["ServiceSummaryList"]
             token = page.get("NextToken")
             if not token:
@@ -89,10 +67,14 @@ class CustomDomainReader:
                     if token
                     else self.client.describe_custom_domains(ServiceArn=service_arn)
                 )
-            except ClientError as exc:
-                raise _translate(exc, f"DescribeCustomDomains {service_arn}") from exc
-            except ConnectionError as exc:
-                raise RetryableError(f"apprunner DescribeCustomDomains {service_arn}: {exc}") from exc
+            except (ClientError, BotoCoreError) as exc:
+                raise aws_error(
+                    exc,
+                    service="apprunner",
+                    action="DescribeCustomDomains",
+                    target=service_arn,
+                    codes=APP_RUNNER_CODES,
+                ) from exc
             states.extend(
                 CustomDomainState(
                     service_arn=page["ServiceArn"],

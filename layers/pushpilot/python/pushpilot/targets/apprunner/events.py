@@ -11,7 +11,10 @@ from typing import Annotated, Literal
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from pydantic import AliasChoices, Field
 
+from pushpilot.core.targets import OperationEnded, ServiceChanged
 from pushpilot.events.common import EventDetail, NonEmpty
+
+KIND = "apprunner"
 
 
 def _both(camel: str, pascal: str) -> AliasChoices:
@@ -61,10 +64,28 @@ class AppRunnerOperationEvent(_AppRunnerEvent):
     detail_type: Literal["AppRunner Service Operation Status Change"] = Field(alias="detail-type")
     detail: AppRunnerOperationDetail
 
+    def to_domain(self) -> OperationEnded:
+        return OperationEnded(
+            event_id=self.id,
+            kind=KIND,
+            service_arn=self.service_arn,
+            service_name=self.detail.service_name,
+            status=self.detail.operation_status,
+            message=self.detail.message,
+        )
+
 
 class AppRunnerServiceStatusEvent(_AppRunnerEvent):
     detail_type: Literal["AppRunner Service Status Change"] = Field(alias="detail-type")
     detail: AppRunnerServiceStatusDetail
+
+    def to_domain(self) -> ServiceChanged:
+        return ServiceChanged(
+            event_id=self.id,
+            kind=KIND,
+            service_arn=self.service_arn,
+            deleted=self.detail.current_status == "DELETED",
+        )
 
 
 class AppRunnerCustomDomainEvent(_AppRunnerEvent):

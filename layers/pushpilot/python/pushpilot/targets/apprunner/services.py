@@ -1,99 +1,79 @@
-"""App Runner adapter: services as snapshots, deployments, operations. Errors become typed at this edge."""
+"""App Runner as a deploy target: its services, deployments and operations in the flows' words.
+
+Errors become typed at this edge, through the one AWS error classifier.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
-from botocore.exceptions import ClientError
-from pydantic import BaseModel, ConfigDict
+from botocore.exceptions import BotoCoreError, ClientError
 
 from pushpilot.adapters import clients
-from pushpilot.adapters.error_codes import THROTTLING_CODES
-from pushpilot.core.errors import (
-    AccessDeniedError,
-    NotFoundError,
-    PermanentError,
-    RetryableError,
-    ServiceBusyError,
-    ThrottledError,
-)
+from pushpilot.adapters.aws_errors import APP_RUNNER_CODES, aws_error
+from pushpilot.core.notices import Link
+from pushpilot.core.targets import Operation, Outcome, TargetService
+from pushpilot.core.tracking import IndexedService
+from pushpilot.core.verdicts import APP_RUNNER_PLATFORM
 
 if TYPE_CHECKING:
     from mypy_boto3_apprunner import AppRunnerClient
-    from mypy_boto3_apprunner.type_defs import ServiceTypeDef
+    from mypy_boto3_apprunner.type_defs import OperationSummaryTypeDef, ServiceTypeDef
+
+KIND: Final = "apprunner"
+# The operation types that deploy the service's image. A configuration update (UPDATE_SERVICE) only
+# counts when it is ours: its operation id is then known.
+_DEPLOYMENT_TYPES: Final = frozenset({"START_DEPLOYMENT"})
+_OUTCOMES: Final = {
+    "SUCCEEDED": Outcome.LIVE,
+    "FAILED": Outcome.FAILED,
+    "PENDING": Outcome.IN_PROGRESS,
+    "IN_PROGRESS": Outcome.IN_PROGRESS,
+    "ROLLBACK_IN_PROGRESS": Outcome.IN_PROGRESS,
+    # A rollback is a failure even when it succeeded: the pushed image is not what runs.
+    "ROLLBACK_SUCCEEDED": Outcome.ROLLED_BACK,
+    "ROLLBACK_FAILED": Outcome.ROLLED_BACK,
+}
 
 
-class ServiceSnapshot(BaseModel):
-    """What pushpilot needs to know of one App Runner service."""
-
-    model_config = ConfigDict(frozen=True)
-
-    arn: str
-    name: str
-    service_id: str
-    status: str
-    image_identifier: str | None
-    repository_type: str | None
-    auto_deploy: bool
-    service_url: str | None
-    updated_at: datetime | None = None
-
-    @property
-    def runs_image(self) -> bool:
-        return self.image_identifier is not None
-
-
-class OperationSnapshot(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    operation_id: str
-    type: str
-    status: str
-    target_arn: str
-    started_at: datetime | None = None
-    ended_at: datetime | None = None
-
-
-def snapshot_from_service(service: ServiceTypeDef) -> ServiceSnapshot:
+def service_from_api(service: ServiceTypeDef) -> TargetService:
     source = service.get("SourceConfiguration", {})
     image = source.get("ImageRepository")
-    return ServiceSnapshot(
+    return TargetService(
+        kind=KIND,
         arn=service["ServiceArn"],
         name=service["ServiceName"],
-        service_id=service["ServiceId"],
         status=service["Status"],
         image_identifier=image["ImageIdentifier"] if image else None,
-        repository_type=image.get("ImageRepositoryType") if image else None,
         auto_deploy=bool(source.get("AutoDeploymentsEnabled", False)),
+        busy=service["Status"] == "OPERATION_IN_PROGRESS",
+        required_platform=APP_RUNNER_PLATFORM,
         service_url=service.get("ServiceUrl"),
-        updated_at=service.get("UpdatedAt"),
     )
 
 
-def translate_error(exc: ClientError, *, action: str, target: str) -> Exception:
-    """Map an App Runner error to the typed error that decides retrying."""
-    code = exc.response.get("Error", {}).get("Code", "")
-    message = exc.response.get("Error", {}).get("Message", "")
-    detail = f"{action} on {target}: {code}: {message}"
-    if code == "InvalidStateException":
-        return ServiceBusyError(detail)
-    if code == "ResourceNotFoundException":
-        return NotFoundError(detail)
-    if code in {"AccessDeniedException", "AccessDenied", "UnauthorizedOperation"}:
-        return AccessDeniedError(f"{detail} — the pushpilot role needs apprunner:{action} on {target}")
-    if code in THROTTLING_CODES:
-        return ThrottledError(detail)
-    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
-    if status >= 500 or code == "InternalServiceErrorException":
-        return RetryableError(detail)
-    return PermanentError(detail)
+def operation_from_api(item: OperationSummaryTypeDef) -> Operation | None:
+    if "Id" not in item or "Type" not in item or "Status" not in item:
+        return None
+    return Operation(
+        operation_id=item["Id"],
+        deploys_image=item["Type"] in _DEPLOYMENT_TYPES,
+        # An unknown status word is not taken for an ending.
+        outcome=_OUTCOMES.get(item["Status"], Outcome.IN_PROGRESS),
+        status=item["Status"],
+        started_at=item.get("StartedAt"),
+        ended_at=item.get("EndedAt"),
+    )
 
 
-class AppRunnerServices:
-    def __init__(self, client: AppRunnerClient | None = None) -> None:
+class AppRunnerTarget:
+    kind: Final = KIND
+    label: Final = "App Runner"
+
+    def __init__(self, client: AppRunnerClient | None = None, *, region: str = "us-east-1") -> None:
         self._injected = client
+        self._region = region
 
     @property
     def _client(self) -> AppRunnerClient:
@@ -101,7 +81,10 @@ class AppRunnerServices:
             self._injected = clients.client("apprunner")
         return self._injected
 
-    def iter_summaries(self) -> Iterator[dict[str, Any]]:
+    def _error(self, exc: ClientError | BotoCoreError, action: str, target: str) -> Exception:
+        return aws_error(exc, service="apprunner", action=action, target=target, codes=APP_RUNNER_CODES)
+
+    def _summaries(self) -> Iterator[dict[str, Any]]:
         # ListServices has no botocore paginator: follow NextToken by hand.
         token: str | None = None
         while True:
@@ -111,44 +94,53 @@ class AppRunnerServices:
                     if token
                     else self._client.list_services(MaxResults=20)
                 )
-            except ClientError as exc:
-                raise translate_error(exc, action="ListServices", target="the account") from exc
+            except (ClientError, BotoCoreError) as exc:
+                raise self._error(exc, "ListServices", "the account") from exc
             yield from (dict(summary) for summary in page.get("ServiceSummaryList", []))
             token = page.get("NextToken")
             if not token:
                 return
 
-    def describe(self, service_arn: str) -> ServiceSnapshot:
+    def describe(self, service_arn: str) -> TargetService:
         try:
             response = self._client.describe_service(ServiceArn=service_arn)
-        except ClientError as exc:
-            raise translate_error(exc, action="DescribeService", target=service_arn) from exc
-        return snapshot_from_service(response["Service"])
+        except (ClientError, BotoCoreError) as exc:
+            raise self._error(exc, "DescribeService", service_arn) from exc
+        return service_from_api(response["Service"])
 
-    def list_all(self) -> list[ServiceSnapshot]:
-        """Every service, described: the scheduled refresh's cost, never paid per push."""
-        return [self.describe(summary["ServiceArn"]) for summary in self.iter_summaries()]
+    def list_services(self) -> list[TargetService]:
+        return [self.describe(summary["ServiceArn"]) for summary in self._summaries()]
 
-    def start_deployment(self, service_arn: str) -> str:
+    def deploy(self, service: IndexedService, digest: str) -> str:
+        # StartDeployment re-pulls the configured tag, which names the pushed digest now.
+        del digest
         try:
-            return self._client.start_deployment(ServiceArn=service_arn)["OperationId"]
-        except ClientError as exc:
-            raise translate_error(exc, action="StartDeployment", target=service_arn) from exc
+            return self._client.start_deployment(ServiceArn=service.arn)["OperationId"]
+        except (ClientError, BotoCoreError) as exc:
+            raise self._error(exc, "StartDeployment", service.arn) from exc
 
-    def recent_operations(self, service_arn: str, *, limit: int = 5) -> list[OperationSnapshot]:
+    def recent_operations(self, service_arn: str) -> list[Operation]:
         try:
-            response = self._client.list_operations(ServiceArn=service_arn, MaxResults=limit)
-        except ClientError as exc:
-            raise translate_error(exc, action="ListOperations", target=service_arn) from exc
-        return [
-            OperationSnapshot(
-                operation_id=item["Id"],
-                type=item["Type"],
-                status=item["Status"],
-                target_arn=item.get("TargetArn", service_arn),
-                started_at=item.get("StartedAt"),
-                ended_at=item.get("EndedAt"),
-            )
-            for item in response.get("OperationSummaryList", [])
-            if "Id" in item and "Type" in item and "Status" in item
-        ]
+            response = self._client.list_operations(ServiceArn=service_arn, MaxResults=10)
+        except (ClientError, BotoCoreError) as exc:
+            raise self._error(exc, "ListOperations", service_arn) from exc
+        found = (operation_from_api(item) for item in response.get("OperationSummaryList", []))
+        return [operation for operation in found if operation is not None]
+
+    def find_operation(self, service: IndexedService, operation_id: str) -> Operation | None:
+        return next(
+            (op for op in self.recent_operations(service.arn) if op.operation_id == operation_id), None
+        )
+
+    def console_link(self, service: IndexedService) -> Link:
+        service_id = service.arn.rsplit("/", 1)[-1]
+        return Link(
+            label="App Runner console",
+            url=f"https://console.aws.amazon.com/apprunner/home?region={self._region}#/services/dashboard?service_arn={service.arn}&active_tab=logs&name={service.name}&id={service_id}",
+        )
+
+    def failure_advice(self, service: IndexedService) -> str:
+        return (
+            "The previous version keeps serving. Read the service's deployment logs (App Runner console →"
+            f" {service.name} → Logs) for the failing health check or start command, fix, and push again."
+        )
