@@ -1,7 +1,8 @@
 """Rendering of every notice kind in every mode, against golden files; the noise filter; SNS limits.
 
-Regenerate the golden files with `PUSHPILOT_UPDATE_GOLDEN=1 .venv/bin/pytest tests/unit/test_notify_render.py`
-and review the diff.
+The golden files render notices real flows queued in sandbox runs (`golden/notify/notices.json`, kept
+by tests/e2e/test_golden_notices.py). Regenerate both with `PUSHPILOT_UPDATE_GOLDEN=1 .venv/bin/pytest
+tests/e2e/test_golden_notices.py tests/unit/test_notify_render.py` and review the diff.
 """
 
 from __future__ import annotations
