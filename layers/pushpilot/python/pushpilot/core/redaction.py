@@ -26,33 +26,43 @@ MASK = "[masked]"
 # and a secret that short is not one.
 MIN_SECRET_LENGTH = 6
 
-_KNOWN_SHAPES: tuple[tuple[re.Pattern[str], str], ...] = (
+# Each shape with the text (lower-cased) it cannot match without: most lines hold none of them, and a
+# substring test is far cheaper than a regular expression.
+_KNOWN_SHAPES: tuple[tuple[tuple[str, ...], re.Pattern[str], str], ...] = (
     # https://user:password@host/ — the password (or token) goes; the user name stays readable.
-    (re.compile(r"(?P<keep>\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s/:@]*:)[^\s/@]+(?=@)"), rf"\g<keep>{MASK}"),
+    (
+        ("://",),
+        re.compile(r"(?P<keep>\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s/:@]*:)[^\s/@]+(?=@)"),
+        rf"\g<keep>{MASK}",
+    ),
     # https://token@host/ — git's own form for a token without a user name.
     (
+        ("://",),
         re.compile(r"(?P<keep>\b[a-zA-Z][a-zA-Z0-9+.-]*://)(?:gh[opsur]_|github_pat_|glpat-)\S*?(?=@)"),
         rf"\g<keep>{MASK}",
     ),
     # AWS access key ids: AKIA (long-term) and ASIA (temporary) followed by 16 upper-case letters/digits.
-    (re.compile(r"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b"), MASK),
+    (("akia", "asia"), re.compile(r"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b"), MASK),
     # Slack tokens: xoxb- (bot), xoxp- (user), xoxa- (app), xoxr- (refresh).
-    (re.compile(r"\bxox[abpr]-[A-Za-z0-9-]{8,}"), MASK),
+    (("xox",), re.compile(r"\bxox[abpr]-[A-Za-z0-9-]{8,}"), MASK),
     # GitHub tokens: ghp_ (classic PAT), gho_ (OAuth), ghs_ (app installation), ghu_/ghr_, fine-grained PATs.
-    (re.compile(r"\bgh[opsur]_[A-Za-z0-9]{20,}"), MASK),
-    (re.compile(r"\bgithub_pat_[A-Za-z0-9_]{20,}"), MASK),
+    (("gh",), re.compile(r"\bgh[opsur]_[A-Za-z0-9]{20,}"), MASK),
+    (("github_pat_",), re.compile(r"\bgithub_pat_[A-Za-z0-9_]{20,}"), MASK),
     # Authorization headers and bearer tokens, however the log quotes them.
     (
+        ("authorization",),
         re.compile(r"(?i)(?P<keep>\bauthorization\s*[:=]\s*\"?(?:bearer|basic|token)\s+)[^\s\"']+"),
         rf"\g<keep>{MASK}",
     ),
-    (re.compile(r"(?i)(?P<keep>\bbearer\s+)[A-Za-z0-9._~+/=-]{8,}"), rf"\g<keep>{MASK}"),
+    (("bearer",), re.compile(r"(?i)(?P<keep>\bbearer\s+)[A-Za-z0-9._~+/=-]{8,}"), rf"\g<keep>{MASK}"),
 )
 
 
 def mask_known_shapes(text: str) -> str:
-    for pattern, replacement in _KNOWN_SHAPES:
-        text = pattern.sub(replacement, text)
+    lowered = text.lower()
+    for markers, pattern, replacement in _KNOWN_SHAPES:
+        if any(marker in lowered for marker in markers):
+            text = pattern.sub(replacement, text)
     return text
 
 
