@@ -274,15 +274,17 @@ def test_bot_mode_threads_a_release_under_one_headline(aws: Aws) -> None:
     slack = FakeSlack()
     channel = _bot(slack)
 
-    for notice in release_story():
+    story = release_story()
+    for notice in story:
         channel.send(notice)
 
     headline, *replies = slack.posts()
     assert "thread_ts" not in headline or headline["thread_ts"] is None
-    assert len(replies) == 4
+    # Every notice is a reply; the headline is posted once, then updated by each later notice.
+    assert len(replies) == len(story) == 4
     assert {reply["thread_ts"] for reply in replies} == {"1741944413.000001"}
     updates = [arguments for method, arguments in slack.calls if method == "chat.update"]
-    assert len(updates) == 3
+    assert len(updates) == len(story) - 1
     assert updates[-1]["ts"] == "1741944413.000001"
     assert "*Stage:* live" in updates[-1]["blocks"][0]["text"]["text"]
 
@@ -290,9 +292,9 @@ def test_bot_mode_threads_a_release_under_one_headline(aws: Aws) -> None:
 def test_a_late_older_notice_does_not_turn_the_headline_back(aws: Aws) -> None:
     slack = FakeSlack()
     channel = _bot(slack)
-    pushed, _, deploying, live = release_story()
+    first, _, deploying, live = release_story()
 
-    for notice in (pushed, live, deploying):
+    for notice in (first, live, deploying):
         channel.send(notice)
 
     updates = [arguments for method, arguments in slack.calls if method == "chat.update"]
@@ -304,15 +306,15 @@ def test_a_late_older_notice_does_not_turn_the_headline_back(aws: Aws) -> None:
 def test_racing_first_notices_leave_one_headline(aws: Aws) -> None:
     slack = FakeSlack()
     first, second = _bot(slack), _bot(slack)
-    pushed, verified, _, _ = release_story()
+    first_notice, second_notice, _, _ = release_story()
 
     def the_other_delivery_wins(method: str, arguments: dict[str, Any]) -> None:
         # Runs between the first delivery's thread lookup and its claim: the second opens the thread.
         assert method == "chat.postMessage"
-        second.send(verified)
+        second.send(second_notice)
 
     slack.before_call = the_other_delivery_wins
-    first.send(pushed)
+    first.send(first_notice)
 
     headlines = [
         answer["ts"]
@@ -320,7 +322,7 @@ def test_racing_first_notices_leave_one_headline(aws: Aws) -> None:
         if method == "chat.postMessage" and arguments.get("thread_ts") is None
     ]
     deleted = [arguments["ts"] for method, arguments in slack.calls if method == "chat.delete"]
-    thread = SlackThreads(TABLE).get(pushed.thread_key)
+    thread = SlackThreads(TABLE).get(first_notice.thread_key)
     assert thread is not None
     assert len(headlines) == 2
     assert set(headlines) - set(deleted) == {thread.ts}
@@ -369,7 +371,7 @@ def test_rate_limit_left_after_retries_is_retryable(aws: Aws) -> None:
     slack = FakeSlack()
     slack.answers = [(429, {"ok": False, "error": "ratelimited"})]
     with pytest.raises(RetryableError, match="rate limited"):
-        _bot(slack).send(sample(NoticeKind.PUSHED))
+        _bot(slack).send(sample(NoticeKind.VERIFIED))
 
 
 # --- credentials from Secrets Manager and SSM --------------------------------------------------

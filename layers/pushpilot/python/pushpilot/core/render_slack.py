@@ -31,14 +31,12 @@ from pushpilot.core.slack_text import code_line, inline_code, slack_escape, slac
 Block = dict[str, Any]
 
 KIND_EMOJI: Mapping[NoticeKind, str] = {
-    NoticeKind.PUSHED: ":package:",
     NoticeKind.VERIFIED: ":white_check_mark:",
     NoticeKind.REJECTED: ":no_entry:",
     NoticeKind.UNVERIFIED: ":grey_question:",
     NoticeKind.DEPLOYING: ":rocket:",
     NoticeKind.QUEUED: ":hourglass_flowing_sand:",
     NoticeKind.AUTO_DEPLOY_TRACKED: ":eyes:",
-    NoticeKind.AUTO_DEPLOY_WARNING: ":warning:",
     NoticeKind.LIVE: ":large_green_circle:",
     NoticeKind.FAILED: ":x:",
     NoticeKind.ROLLED_BACK: ":leftwards_arrow_with_hook:",
@@ -51,7 +49,6 @@ KIND_EMOJI: Mapping[NoticeKind, str] = {
     NoticeKind.DOMAIN_CONFLICT: ":warning:",
     NoticeKind.DOMAIN_VALIDATED: ":lock:",
     NoticeKind.DOMAIN_BLOCKED: ":no_entry_sign:",
-    NoticeKind.ERROR: ":rotating_light:",
 }
 
 SEVERITY_EMOJI: Mapping[Severity, str] = {
