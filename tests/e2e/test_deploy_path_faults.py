@@ -195,3 +195,57 @@ def test_a_start_deployment_that_started_nothing_is_deployed_by_the_retry_and_li
         kinds = _release_kinds(run)
         assert kinds == ["verified", "deploying", "live"]
         _nothing_lost(run)
+
+
+# --- 6. a push whose image cannot be read; an untagged push ---------------------------------------
+
+
+def _push_outcomes(run: Story) -> list[dict[str, Any]]:
+    return [d.outcome or {} for d in _deliveries(run, "ImagePushFunction")]
+
+
+def test_a_push_whose_image_was_deleted_is_told_in_its_release_thread_and_nothing_deploys() -> None:
+    with played("unreadable-push.yaml") as run:
+        assert [outcome.get("status") for outcome in _push_outcomes(run)] == ["rejected"]
+        assert run.notice_kinds() == ["unverified"]
+        told = _sns_titles(run, "unverified")
+        assert len(told) == 1
+        assert "web:latest could not be read" in told[0]
+        assert "Nothing was deployed" in told[0]
+        # In the release's Slack thread, under its headline.
+        slack = [note for note in run.notices("slack") if note["method"] == "chat.postMessage"]
+        assert any("could not be read" in note["text"] for note in slack)
+        assert [call for call in run.report()["calls"] if call["service"] == "apprunner"] == []
+        assert run.deployments("storefront") == []
+        _nothing_lost(run)
+
+
+def test_a_push_ecr_cannot_find_when_read_is_told_and_nothing_deploys(tmp_path: Path) -> None:
+    setup = {
+        "repositories": ["web"],
+        "services": [{"name": "storefront", "image": "web:latest", "auto_deploy": False}],
+        "notifications": {"slack": "none", "sns": True},
+    }
+    with story(setup, tmp_path) as run:
+        run.step("fault", {"service": "ecr", "operation": "BatchGetImage", "code": "ImageNotFoundException"})
+        run.step("push", AMD64_PUSH)
+
+        assert [outcome.get("status") for outcome in _push_outcomes(run)] == ["rejected"]
+        assert run.notice_kinds() == ["unverified"]
+        assert "could not be read" in _sns_titles(run, "unverified")[0]
+        assert run.deployments("storefront") == []
+        _nothing_lost(run)
+
+
+def test_untagged_pushes_are_named_untagged_manifests_and_deploy_nothing() -> None:
+    with played("untagged-push.yaml") as run:
+        outcomes = _push_outcomes(run)
+        assert len(outcomes) == 3
+        for outcome in outcomes:
+            assert outcome["status"] == "ignored"
+            assert "untagged manifest" in outcome["detail"]["reason"]
+            # Not "no service runs <registry>/web:" with an empty tag.
+            assert "/web:" not in outcome["detail"]["reason"]
+        assert run.notice_kinds() == []
+        assert run.deployments("storefront") == []
+        _nothing_lost(run)
