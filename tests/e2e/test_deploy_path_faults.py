@@ -249,3 +249,38 @@ def test_untagged_pushes_are_named_untagged_manifests_and_deploy_nothing() -> No
         assert run.notice_kinds() == []
         assert run.deployments("storefront") == []
         _nothing_lost(run)
+
+
+# --- 5. an exactly-once record expires with the invocation that holds it --------------------------
+
+DEPLOY_PATH = ("ImagePushFunction", "AppRunnerEventsFunction", "ReconcileFunction")
+
+
+def _in_progress_records(run: Story) -> list[dict[str, Any]]:
+    """The deploy path's INPROGRESS idempotency records, as the handlers sent them to DynamoDB."""
+    return [
+        call["params"]
+        for call in run.report()["calls"]
+        if call["service"] == "dynamodb"
+        and call["operation"] == "PutItem"
+        and call["params"]["Item"].get("status", {}).get("S") == "INPROGRESS"
+        and call["params"]["Item"]["pk"]["S"].startswith("idempotency#")
+    ]
+
+
+def test_every_exactly_once_record_expires_with_the_invocation_that_holds_it() -> None:
+    with played("push-during-update.yaml") as run:
+        assert _release_kinds(run) == ["verified", "queued", "deploying", "live"]
+        assert len(_start_deployments(run)) == 1
+        longest = max(run.sandbox.router.function(name).timeout_seconds for name in DEPLOY_PATH)
+
+        records = _in_progress_records(run)
+        # The verdict and the deployment (push), the follow-up deployment (App Runner's event).
+        assert len(records) >= 3
+        for record in records:
+            now_ms = int(record["ExpressionAttributeValues"][":now_in_millis"]["N"])
+            assert "in_progress_expiration" in record["Item"], record["Item"]["pk"]
+            deadline_ms = int(record["Item"]["in_progress_expiration"]["N"])
+            # The invocation's deadline (the context's remaining time), not the ten-minute window.
+            assert now_ms < deadline_ms <= now_ms + longest * 1000
+        _nothing_lost(run)
