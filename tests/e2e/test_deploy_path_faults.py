@@ -189,11 +189,19 @@ def test_a_start_deployment_that_started_nothing_is_deployed_by_the_retry_and_li
     with played("start-deployment-refused.yaml") as run:
         deployments = run.deployments("storefront")
         assert len(deployments) == 1
-        attempts = _start_deployments(run)
-        assert len(attempts) == 7
+        # Six refused attempts (botocore's), then the retry's one that started the deployment.
+        assert len(_start_deployments(run)) == 7
+        (push,) = _deliveries(run, "ImagePushFunction")
+        assert push.attempts == 2
+        assert push.outcome is not None
+        assert push.outcome["detail"]["services"][0]["action"] == "start_deployment"
+        # The refresh that ran while it deployed recovered nothing and called nothing live.
+        (refreshed,) = _deliveries(run, "ReconcileFunction")
+        assert refreshed.outcome is not None
+        assert refreshed.outcome["detail"]["recovered"] == []
+        assert refreshed.outcome["detail"]["unconfirmed"] == []
 
-        kinds = _release_kinds(run)
-        assert kinds == ["verified", "deploying", "live"]
+        assert _release_kinds(run) == ["verified", "deploying", "live"]
         _nothing_lost(run)
 
 
