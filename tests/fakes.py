@@ -15,7 +15,7 @@ from pushpilot.core.errors import OutcomeUnknownError, ServiceBusyError
 from pushpilot.core.notices import Link, Notice
 from pushpilot.core.releases import Release, ServiceRollout, Stage
 from pushpilot.core.targets import Operation, Outcome, TargetService
-from pushpilot.core.tracking import IndexedService, InFlight, Pending, image_key_of
+from pushpilot.core.tracking import IndexedService, InFlight, Pending, image_key_to_follow
 from pushpilot.core.verdicts import APP_RUNNER_PLATFORM, Platform, Verdict, VerdictStatus
 from pushpilot.flows.deploy_ports import DeployPorts
 from pushpilot.targets.apprunner.services import KIND as APP_RUNNER
@@ -77,7 +77,7 @@ class FakeIndex:
 
     def upsert(self, service: TargetService, *, now: str) -> None:
         del now
-        image_key = image_key_of(service)
+        image_key = image_key_to_follow(service, self.services.get(service.arn))
         if image_key is None or service.image_identifier is None:
             self.remove(service.arn)
             return

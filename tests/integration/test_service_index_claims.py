@@ -64,3 +64,33 @@ def test_a_claim_whose_deployment_started_is_kept(index: ServiceIndex) -> None:
     assert service is not None
     assert service.in_flight is not None
     assert service.in_flight.operation_id == "op-1"
+
+
+def test_a_service_pinned_to_a_digest_keeps_following_the_tag_it_was_deployed_from(
+    index: ServiceIndex,
+) -> None:
+    before = index.all()[0]
+    pinned = service_snapshot("storefront", "web").model_copy(
+        update={"image_identifier": before.image_identifier.replace(":latest", "@sha256:" + "b" * 64)}
+    )
+
+    index.upsert(pinned, now=NOW)
+
+    after = index.all()[0]
+    assert after.image_key == before.image_key
+    assert after.image_identifier == pinned.image_identifier
+    assert [service.arn for service in index.services_for_image(before.image_key)] == [before.arn]
+
+
+def test_a_service_moved_to_another_repository_is_found_by_its_new_image(index: ServiceIndex) -> None:
+    moved = service_snapshot("storefront", "web").model_copy(
+        update={
+            "image_identifier": index.all()[0].image_identifier.replace(
+                "/web:latest", "/shop@sha256:" + "c" * 64
+            )
+        }
+    )
+
+    index.upsert(moved, now=NOW)
+
+    assert index.all()[0].image_key.endswith("/shop@sha256:" + "c" * 64)

@@ -22,7 +22,7 @@ from pushpilot.adapters.dynamodb import (
     to_item,
 )
 from pushpilot.core.targets import TargetService
-from pushpilot.core.tracking import IndexedService, InFlight, Pending, image_key_of
+from pushpilot.core.tracking import IndexedService, InFlight, Pending, image_key_of, image_key_to_follow
 
 BY_IMAGE_INDEX = "ByImage"
 SERVICES_PARTITION = "SERVICES"
@@ -89,6 +89,9 @@ class ServiceIndex(TableAdapter):
     def upsert(self, service: TargetService, *, now: str) -> None:
         """Record what the target says of a service; our own deployment bookkeeping is left as it is."""
         image_key = image_key_of(service)
+        if image_key is not None and "@" in image_key:
+            # Pinned to a digest: read what it followed before (a rare path, so one extra read).
+            image_key = image_key_to_follow(service, self.get(service.arn))
         if image_key is None or service.image_identifier is None:
             self.remove(service.arn)
             return

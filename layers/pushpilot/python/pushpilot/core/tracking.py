@@ -80,3 +80,21 @@ def image_key_of(service: TargetService) -> str | None:
         return ImageRef.parse(service.image_identifier).key
     except ValueError:
         return None
+
+
+def image_key_to_follow(service: TargetService, indexed: IndexedService | None) -> str | None:
+    """The key a push finds the service by. A service pushpilot pinned to a digest (ECS, Express: the
+    task definition or container names `repo@sha256:…` after a deployment) keeps following the tag it was
+    deployed from, so the next push of that tag still finds it."""
+    key = image_key_of(service)
+    if key is None or service.image_identifier is None or indexed is None:
+        return key
+    current = ImageRef.parse(service.image_identifier)
+    if current.digest is None:
+        return key
+    try:
+        followed = ImageRef.parse(indexed.image_key)
+    except ValueError:
+        return key
+    same_repository = (followed.registry, followed.repository) == (current.registry, current.repository)
+    return indexed.image_key if same_repository and followed.digest is None else key
