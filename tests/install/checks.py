@@ -18,6 +18,7 @@ from tests.install.created import Created
 from tests.install.pipeline import ROOT, InstallCheckError, Stack, resolver
 
 LAMBDA_PYTHON = ROOT / ".venv-lambda" / "bin" / "python"
+POWERTOOLS_LAYER = "arn:aws:lambda:us-east-1:017000801446:layer:AWSLambdaPowertoolsPythonV3-python313-x86_64"
 
 
 def _fail_unless(condition: bool, message: str) -> None:
@@ -42,7 +43,9 @@ def check_rules(created: Created) -> None:
         for rule in created.rules.values()
         if any(target["Arn"] in {f.arn for f in created.functions.values()} for target in rule.targets)
     }
-    _fail_unless(targeted <= promised_ids, f"rules the README does not promise: {sorted(targeted - promised_ids)}")
+    _fail_unless(
+        targeted <= promised_ids, f"rules the README does not promise: {sorted(targeted - promised_ids)}"
+    )
     for function_id, events in promises.RULES.items():
         function = created.functions[function_id]
         for event_name, promise in events.items():
@@ -50,19 +53,33 @@ def check_rules(created: Created) -> None:
             where = f"{function_id} rule {event_name}"
             _fail_unless(rule is not None, f"{where}: not created")
             assert rule is not None
-            _fail_unless(rule.pattern == promise.get("pattern"), f"{where}: pattern {rule.pattern} != {promise.get('pattern')}")
-            _fail_unless(rule.schedule == promise.get("schedule"), f"{where}: schedule {rule.schedule} != {promise.get('schedule')}")
+            _fail_unless(
+                rule.pattern == promise.get("pattern"),
+                f"{where}: pattern {rule.pattern} != {promise.get('pattern')}",
+            )
+            _fail_unless(
+                rule.schedule == promise.get("schedule"),
+                f"{where}: schedule {rule.schedule} != {promise.get('schedule')}",
+            )
             _fail_unless(rule.state == promise.get("state", "ENABLED"), f"{where}: state {rule.state}")
             _fail_unless(len(rule.targets) == 1, f"{where}: {len(rule.targets)} targets")
             [target] = rule.targets
-            _fail_unless(target["Arn"] == function.arn, f"{where}: targets {target['Arn']}, not {function.arn}")
-            _fail_unless(target.get("RetryPolicy") == promises.TARGET_RETRY, f"{where}: retry policy {target.get('RetryPolicy')}")
+            _fail_unless(
+                target["Arn"] == function.arn, f"{where}: targets {target['Arn']}, not {function.arn}"
+            )
+            _fail_unless(
+                target.get("RetryPolicy") == promises.TARGET_RETRY,
+                f"{where}: retry policy {target.get('RetryPolicy')}",
+            )
             _fail_unless(
                 target.get("DeadLetterConfig", {}).get("Arn") == dead_letters,
                 f"{where}: dead-letter queue {target.get('DeadLetterConfig')} != {dead_letters}",
             )
             if "input" in promise:
-                _fail_unless(json.loads(target.get("Input", "null")) == promise["input"], f"{where}: input {target.get('Input')}")
+                _fail_unless(
+                    json.loads(target.get("Input", "null")) == promise["input"],
+                    f"{where}: input {target.get('Input')}",
+                )
 
 
 def check_environment(created: Created) -> None:
@@ -76,10 +93,16 @@ def check_environment(created: Created) -> None:
     for function_id, names in promises.ENVIRONMENT.items():
         environment = created.functions[function_id].environment
         missing, extra = names - environment.keys(), environment.keys() - names
-        _fail_unless(not missing and not extra, f"{function_id} environment: missing {sorted(missing)}, unexpected {sorted(extra)}")
+        _fail_unless(
+            not missing and not extra,
+            f"{function_id} environment: missing {sorted(missing)}, unexpected {sorted(extra)}",
+        )
         for name, value in resources.items():
             if name in environment:
-                _fail_unless(environment[name] == value, f"{function_id} {name}={environment[name]!r}, expected {value!r}")
+                _fail_unless(
+                    environment[name] == value,
+                    f"{function_id} {name}={environment[name]!r}, expected {value!r}",
+                )
 
 
 def check_handlers(created: Created) -> None:
@@ -99,19 +122,29 @@ def check_queues(created: Created) -> None:
     _fail_unless(int(redrive.get("maxReceiveCount", 0)) == 5, f"notice queue maxReceiveCount: {redrive}")
     notify = created.functions["NotifyFunction"]
     visibility = int(notice["VisibilityTimeout"])
-    _fail_unless(visibility >= 6 * notify.timeout, f"notice queue visibility {visibility}s < 6 x {notify.timeout}s")
+    _fail_unless(
+        visibility >= 6 * notify.timeout, f"notice queue visibility {visibility}s < 6 x {notify.timeout}s"
+    )
     [mapping] = [m for m in created.event_source_mappings if m["FunctionArn"] == notify.arn]
     _fail_unless(mapping["EventSourceArn"] == notice["QueueArn"], f"notify reads {mapping['EventSourceArn']}")
-    _fail_unless(mapping.get("FunctionResponseTypes") == ["ReportBatchItemFailures"], "notify must report batch item failures")
+    _fail_unless(
+        mapping.get("FunctionResponseTypes") == ["ReportBatchItemFailures"],
+        "notify must report batch item failures",
+    )
     for queue in promises.DEAD_LETTER_QUEUES:
-        _fail_unless(int(created.queues[queue]["MessageRetentionPeriod"]) == 1209600, f"{queue}: not kept 14 days")
+        _fail_unless(
+            int(created.queues[queue]["MessageRetentionPeriod"]) == 1209600, f"{queue}: not kept 14 days"
+        )
 
 
 def check_log_groups(created: Created, retention_days: int) -> None:
     for function_id in promises.FUNCTIONS:
         name = f"/aws/lambda/{created.functions[function_id].name}"
         _fail_unless(name in created.log_groups, f"{function_id}: no log group {name}")
-        _fail_unless(created.log_groups[name] == retention_days, f"{name}: retention {created.log_groups[name]}, not {retention_days}")
+        _fail_unless(
+            created.log_groups[name] == retention_days,
+            f"{name}: retention {created.log_groups[name]}, not {retention_days}",
+        )
 
 
 def check_role_actions(created: Created) -> None:
@@ -139,11 +172,12 @@ def check_layers(stack: Stack) -> None:
         _fail_unless(len(layers) == 2, f"{function_id}: layers {layers}")
         own, powertools = layers
         _fail_unless(
-            isinstance(own, dict) and expanded["Resources"].get(own.get("Ref", ""), {}).get("Type") == "AWS::Lambda::LayerVersion",
+            isinstance(own, dict)
+            and expanded["Resources"].get(own.get("Ref", ""), {}).get("Type") == "AWS::Lambda::LayerVersion",
             f"{function_id}: first layer {own} is not the stack's layer",
         )
         arn = conditions.resolve(powertools)
-        expected = f"arn:aws:lambda:us-east-1:017000801446:layer:AWSLambdaPowertoolsPythonV3-python313-x86_64:{pinned}"
+        expected = f"{POWERTOOLS_LAYER}:{pinned}"
         _fail_unless(arn == expected, f"{function_id}: Powertools layer {arn}, expected {expected}")
 
 
@@ -157,8 +191,12 @@ def check_invoke_configs(expanded: Mapping[str, Any]) -> None:
         config = configs.get(function_id)
         _fail_unless(config is not None, f"{function_id}: no EventInvokeConfig")
         assert config is not None
-        _fail_unless(config["MaximumRetryAttempts"] <= 2, f"{function_id}: {config['MaximumRetryAttempts']} retries")
-        _fail_unless(config.get("MaximumEventAgeInSeconds") is not None, f"{function_id}: unbounded event age")
+        _fail_unless(
+            config["MaximumRetryAttempts"] <= 2, f"{function_id}: {config['MaximumRetryAttempts']} retries"
+        )
+        _fail_unless(
+            config.get("MaximumEventAgeInSeconds") is not None, f"{function_id}: unbounded event age"
+        )
         destination = config.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
         _fail_unless(
             destination == {"Fn::GetAtt": [promises.INVOKE_CONFIG_TARGET, "Arn"]},
@@ -176,8 +214,14 @@ def check_alarms(expanded: Mapping[str, Any]) -> None:
         alarm = watched.get(queue)
         _fail_unless(alarm is not None, f"{queue}: no alarm")
         assert alarm is not None
-        _fail_unless(alarm["AlarmActions"] == [{"Ref": "NotificationTopic"}], f"{queue} alarm notifies {alarm['AlarmActions']}")
-        _fail_unless(alarm["Threshold"] == 0 and alarm["ComparisonOperator"] == "GreaterThanThreshold", f"{queue}: alarm threshold")
+        _fail_unless(
+            alarm["AlarmActions"] == [{"Ref": "NotificationTopic"}],
+            f"{queue} alarm notifies {alarm['AlarmActions']}",
+        )
+        _fail_unless(
+            alarm["Threshold"] == 0 and alarm["ComparisonOperator"] == "GreaterThanThreshold",
+            f"{queue}: alarm threshold",
+        )
 
 
 def managed_policies(expanded: Mapping[str, Any]) -> set[str]:
@@ -211,7 +255,9 @@ def check_bus_policy_ids(expanded: Mapping[str, Any]) -> None:
             for policy in _resources(expanded, "AWS::Events::EventBusPolicy").values()
         }
         _fail_unless(len(ids[stack_name]) == 2, f"{stack_name}: statement ids {ids[stack_name]}")
-        _fail_unless(all(len(sid) <= 64 for sid in ids[stack_name]), f"statement ids too long: {ids[stack_name]}")
+        _fail_unless(
+            all(len(sid) <= 64 for sid in ids[stack_name]), f"statement ids too long: {ids[stack_name]}"
+        )
     _fail_unless(not ids["pushpilot"] & ids["pushpilot-prod"], f"shared statement ids: {ids}")
 
 
@@ -219,7 +265,7 @@ def check_bus_policy_ids(expanded: Mapping[str, Any]) -> None:
 
 
 def parse_overrides(text: str) -> dict[str, str]:
-    return {name: value for name, value in re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', text)}
+    return dict(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', text))
 
 
 def refusals(template: Mapping[str, Any], values: Mapping[str, str]) -> dict[str, str]:
@@ -259,7 +305,7 @@ def check_samconfig(templates: Mapping[str, Mapping[str, Any]], samconfig: Path)
         expected = promises.PLACEHOLDERS.get(environment, frozenset())
         _fail_unless(
             set(refused) == expected,
-            f"samconfig [{environment}]: refused {refused}, expected only the placeholders {sorted(expected)}",
+            f"samconfig [{environment}]: refused {refused}; its placeholders: {sorted(expected)}",
         )
 
 
@@ -267,16 +313,36 @@ def check_samconfig(templates: Mapping[str, Mapping[str, Any]], samconfig: Path)
 
 
 def invoke(
-    function_id: str, code_dir: Path, layer_dir: Path, environment: Mapping[str, str], event: Path, *, handler: str
+    function_id: str,
+    code_dir: Path,
+    layer_dir: Path,
+    environment: Mapping[str, str],
+    event: Path,
+    *,
+    handler: str,
 ) -> Any:
     """Import and call the handler in the Lambda-like interpreter; only endpoint settings point it at moto."""
     endpoint_only = {name: value for name, value in os.environ.items() if name.startswith("AWS_")}
     done = subprocess.run(  # noqa: S603 - the project's own interpreter and runner
-        [str(LAMBDA_PYTHON), "-I", str(ROOT / "tests" / "install" / "lambda_runner.py"), str(code_dir),
-         str(layer_dir), handler, str(event)],
-        env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", **endpoint_only, **environment,
-             "AWS_LAMBDA_FUNCTION_NAME": function_id},
-        capture_output=True, text=True, check=False,
+        [
+            str(LAMBDA_PYTHON),
+            "-I",
+            str(ROOT / "tests" / "install" / "lambda_runner.py"),
+            str(code_dir),
+            str(layer_dir),
+            handler,
+            str(event),
+        ],
+        env={
+            "PATH": "/usr/bin:/bin",
+            "LANG": "C.UTF-8",
+            **endpoint_only,
+            **environment,
+            "AWS_LAMBDA_FUNCTION_NAME": function_id,
+        },
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if done.returncode != 0:
         raise InstallCheckError(f"{function_id} ({handler}) failed:\n{done.stderr[-4000:]}")

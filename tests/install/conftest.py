@@ -55,7 +55,9 @@ def install(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Install]:
             forwarder_path = work / "forwarder.expanded.json"
             parameters = default_parameters()
             expanded = pipeline.expand(packaged, expanded_path, moto.url, parameters)
-            traced = pipeline.expand(packaged, work / "traced.json", moto.url, {**parameters, "XRayTracing": "Active"})
+            traced = pipeline.expand(
+                packaged, work / "traced.json", moto.url, {**parameters, "XRayTracing": "Active"}
+            )
             forwarder_expanded = pipeline.expand(
                 pipeline.ROOT / "forwarder" / "template.yaml", forwarder_path, moto.url, {}
             )

@@ -138,6 +138,6 @@ def download_artifacts(stack: Stack, into: Path) -> dict[str, Path]:
         body = s3.get_object(Bucket=location["S3Bucket"], Key=location["S3Key"])["Body"].read()
         target = into / logical_id
         with zipfile.ZipFile(io.BytesIO(body)) as archive:
-            archive.extractall(target)  # noqa: S202 - our own build output
+            archive.extractall(target)
         unpacked[logical_id] = target
     return unpacked

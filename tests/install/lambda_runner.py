@@ -38,7 +38,7 @@ def main(argv: list[str]) -> int:
     function = getattr(module, function_name)
     event = json.loads(Path(event_file).read_text(encoding="utf-8"))
     result = function(event, Context(Path(code_dir).name))
-    print(json.dumps({"result": result}, default=str))
+    sys.stdout.write(json.dumps({"result": result}, default=str) + "\n")
     return 0
 
 

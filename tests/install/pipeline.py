@@ -82,7 +82,9 @@ def run(command: list[str], *, env: Mapping[str, str], what: str) -> str:
         command, env={**os.environ, **env}, capture_output=True, text=True, check=False
     )
     if done.returncode != 0:
-        raise InstallCheckError(f"{what} failed ({done.returncode}):\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+        raise InstallCheckError(
+            f"{what} failed ({done.returncode}):\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+        )
     return done.stdout
 
 
@@ -91,8 +93,19 @@ def package(template: Path, out_dir: Path, endpoint: str) -> Path:
     boto3.client("s3").create_bucket(Bucket=ARTIFACT_BUCKET)
     packaged = out_dir / f"{template.parent.name}-packaged.yaml"
     run(
-        [str(SAM), "package", "--template-file", str(template), "--s3-bucket", ARTIFACT_BUCKET,
-         "--output-template-file", str(packaged), "--region", REGION, "--no-progressbar"],
+        [
+            str(SAM),
+            "package",
+            "--template-file",
+            str(template),
+            "--s3-bucket",
+            ARTIFACT_BUCKET,
+            "--output-template-file",
+            str(packaged),
+            "--region",
+            REGION,
+            "--no-progressbar",
+        ],
         env=aws_environment(endpoint),
         what=f"sam package {template}",
     )
@@ -102,8 +115,13 @@ def package(template: Path, out_dir: Path, endpoint: str) -> Path:
 def expand(packaged: Path, out: Path, endpoint: str, parameters: Mapping[str, str]) -> dict[str, Any]:
     """The Serverless transform, by the SAM translator the SAM CLI carries."""
     run(
-        [str(SAM_PYTHON), str(ROOT / "tests" / "install" / "expand.py"), str(packaged), str(out),
-         *(f"{name}={value}" for name, value in parameters.items())],
+        [
+            str(SAM_PYTHON),
+            str(ROOT / "tests" / "install" / "expand.py"),
+            str(packaged),
+            str(out),
+            *(f"{name}={value}" for name, value in parameters.items()),
+        ],
         env=aws_environment(endpoint),
         what=f"SAM translator on {packaged.name}",
     )
@@ -117,7 +135,9 @@ def lint(*expanded: Path) -> None:
 
 
 def resolver(template: Mapping[str, Any], parameters: Mapping[str, str], stack_name: str) -> Resolver:
-    return Resolver(template, parameters, Pseudo(region=REGION, account_id=ACCOUNT_ID, stack_name=stack_name), {})
+    return Resolver(
+        template, parameters, Pseudo(region=REGION, account_id=ACCOUNT_ID, stack_name=stack_name), {}
+    )
 
 
 def _without_false_no_values(value: Any, conditions: Resolver) -> Any:
@@ -150,7 +170,9 @@ def create_stack(name: str, expanded: dict[str, Any], parameters: Mapping[str, s
     )
     [described] = cloudformation.describe_stacks(StackName=name)["Stacks"]
     if described["StackStatus"] != "CREATE_COMPLETE":
-        raise InstallCheckError(f"stack {name}: {described['StackStatus']} {described.get('StackStatusReason')}")
+        raise InstallCheckError(
+            f"stack {name}: {described['StackStatus']} {described.get('StackStatusReason')}"
+        )
     paginator = cloudformation.get_paginator("list_stack_resources")
     physical = {
         summary["LogicalResourceId"]: summary["PhysicalResourceId"]
@@ -158,4 +180,6 @@ def create_stack(name: str, expanded: dict[str, Any], parameters: Mapping[str, s
         for summary in page["StackResourceSummaries"]
     }
     outputs = {output["OutputKey"]: output["OutputValue"] for output in described.get("Outputs", [])}
-    return Stack(name=name, expanded=expanded, parameters=dict(parameters), physical=physical, outputs=outputs)
+    return Stack(
+        name=name, expanded=expanded, parameters=dict(parameters), physical=physical, outputs=outputs
+    )

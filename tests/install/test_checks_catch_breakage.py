@@ -18,14 +18,18 @@ from tests.install.test_install import EVENTS
 
 
 def _create_broken(install: Install, name: str, expanded: dict[str, Any]) -> Created:
-    with pytest.warns(UserWarning):  # moto names each resource type it does not create
+    with pytest.warns(
+        UserWarning, match="not supported by moto's CloudFormation"
+    ):  # moto names each resource type it does not create
         stack = pipeline.create_stack(name, expanded, install.main.parameters)
     return read_created(stack)
 
 
 def test_a_broken_rule_pattern_fails_the_check(install: Install) -> None:
     broken = copy.deepcopy(install.main.expanded)
-    broken["Resources"]["ImagePushFunctionEcrPush"]["Properties"]["EventPattern"]["detail"]["action-type"] = ["DELETE"]
+    broken["Resources"]["ImagePushFunctionEcrPush"]["Properties"]["EventPattern"]["detail"]["action-type"] = [
+        "DELETE"
+    ]
 
     created = _create_broken(install, "broken-pattern", broken)
 
@@ -39,7 +43,9 @@ def test_a_missing_environment_variable_fails_the_check(install: Install) -> Non
 
     created = _create_broken(install, "broken-environment", broken)
 
-    with pytest.raises(pipeline.InstallCheckError, match=r"NotifyFunction environment: missing \['TOPIC_ARN'\]"):
+    with pytest.raises(
+        pipeline.InstallCheckError, match=r"NotifyFunction environment: missing \['TOPIC_ARN'\]"
+    ):
         checks.check_environment(created)
 
 
@@ -49,14 +55,18 @@ def test_a_broken_handler_path_fails_the_check(install: Install) -> None:
 
     created = _create_broken(install, "broken-handler", broken)
 
-    with pytest.raises(pipeline.InstallCheckError, match="ReconcileFunction: handler 'app.handle'"):
+    with pytest.raises(pipeline.InstallCheckError, match=r"ReconcileFunction: handler 'app\.handle'"):
         checks.check_handlers(created)
     function = created.functions["ReconcileFunction"]
     layer = next(path for key, path in install.artifacts.items() if key.startswith("PushpilotLayer"))
     with pytest.raises(pipeline.InstallCheckError, match="has no attribute 'handle'"):
         checks.invoke(
-            "ReconcileFunction", install.artifacts["ReconcileFunction"], layer / "python", function.environment,
-            EVENTS / "reconcile-public-images.json", handler=function.handler,
+            "ReconcileFunction",
+            install.artifacts["ReconcileFunction"],
+            layer / "python",
+            function.environment,
+            EVENTS / "reconcile-public-images.json",
+            handler=function.handler,
         )
 
 
@@ -64,14 +74,22 @@ def test_a_broken_import_fails_the_check(install: Install, tmp_path: Path) -> No
     code = tmp_path / "ReconcileFunction"
     shutil.copytree(install.artifacts["ReconcileFunction"], code)
     app = code / "app.py"
-    app.write_text(app.read_text(encoding="utf-8").replace("from pushpilot", "from pushpilot.gone", 1), encoding="utf-8")
+    app.write_text(
+        app.read_text(encoding="utf-8").replace("from pushpilot", "from pushpilot.gone", 1), encoding="utf-8"
+    )
     function = install.created.functions["ReconcileFunction"]
     layer = next(path for key, path in install.artifacts.items() if key.startswith("PushpilotLayer"))
 
-    with pytest.raises(pipeline.InstallCheckError, match="ModuleNotFoundError: No module named 'pushpilot.gone"):
+    with pytest.raises(
+        pipeline.InstallCheckError, match=r"ModuleNotFoundError: No module named 'pushpilot\.gone"
+    ):
         checks.invoke(
-            "ReconcileFunction", code, layer / "python", function.environment,
-            EVENTS / "reconcile-public-images.json", handler=function.handler,
+            "ReconcileFunction",
+            code,
+            layer / "python",
+            function.environment,
+            EVENTS / "reconcile-public-images.json",
+            handler=function.handler,
         )
 
 
@@ -79,7 +97,10 @@ def test_an_unrefused_placeholder_fails_the_check(install: Install, tmp_path: Pa
     samconfig = tmp_path / "samconfig.toml"
     text = (pipeline.ROOT / "samconfig.toml").read_text(encoding="utf-8")
     samconfig.write_text(text.replace("YOUR_SLACK_CHANNEL_ID", "C0123456789"), encoding="utf-8")
-    templates = {"template.yaml": install.main.expanded, "forwarder/template.yaml": install.forwarder.expanded}
+    templates = {
+        "template.yaml": install.main.expanded,
+        "forwarder/template.yaml": install.forwarder.expanded,
+    }
 
     with pytest.raises(pipeline.InstallCheckError, match=r"samconfig \[prod\]"):
         checks.check_samconfig(templates, samconfig)

@@ -74,13 +74,22 @@ def test_samconfig_environments_are_accepted_except_their_placeholders(install: 
     [
         ({"SlackMode": "bot"}, {"SlackModeNeedsASecret"}),
         ({"SlackMode": "webhook", "SlackSecretId": "", "SlackParameterName": ""}, {"SlackModeNeedsASecret"}),
-        ({"SlackMode": "bot", "SlackSecretId": "pushpilot/slack", "SlackParameterName": "/pushpilot/slack"}, {"SlackModeNeedsASecret"}),
+        (
+            {
+                "SlackMode": "bot",
+                "SlackSecretId": "pushpilot/slack",
+                "SlackParameterName": "/pushpilot/slack",
+            },
+            {"SlackModeNeedsASecret"},
+        ),
         ({"SlackMode": "bot", "SlackSecretId": "pushpilot/slack", "SlackChannel": "C0123456789"}, set()),
         ({"SlackMode": "webhook", "SlackParameterName": "/pushpilot/slack"}, set()),
         ({"SlackMode": "none"}, set()),
     ],
 )
-def test_slack_mode_is_refused_without_its_secret(install: Install, values: dict[str, str], refused: set[str]) -> None:
+def test_slack_mode_is_refused_without_its_secret(
+    install: Install, values: dict[str, str], refused: set[str]
+) -> None:
     assert set(checks.refusals(install.main.expanded, values)) == refused
 
 
@@ -91,7 +100,9 @@ def test_forwarder_rule_forwards_pushes_with_retries_and_dead_letters(install: I
     assert json_pattern(rule["EventPattern"]) == promises.RULES["ImagePushFunction"]["EcrPush"]["pattern"]
     assert target["Arn"] == SAMPLE_BUS
     assert target["RetryPolicy"] == promises.TARGET_RETRY
-    assert target["DeadLetterConfig"]["Arn"].endswith(install.forwarder.physical["ForwardingDeadLetterQueue"].rsplit("/", 1)[-1])
+    assert target["DeadLetterConfig"]["Arn"].endswith(
+        install.forwarder.physical["ForwardingDeadLetterQueue"].rsplit("/", 1)[-1]
+    )
     assert target["RoleArn"].endswith(install.forwarder.physical["ForwarderRole"])
 
 
@@ -102,9 +113,11 @@ def json_pattern(text: str) -> object:
 
 
 def test_lambda_interpreter_holds_the_runtime_boto3_and_the_pinned_powertools_only(install: Install) -> None:
-    listed = subprocess.run(
+    listed = subprocess.run(  # noqa: S603 - the check's own interpreter
         [str(checks.LAMBDA_PYTHON), "-I", "-m", "pip", "list", "--format=freeze"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     pinned = install.main.expanded["Mappings"]["PowertoolsLayer"]["Pinned"]["Release"]
     assert f"aws_lambda_powertools=={pinned}" in listed.replace("-", "_")
@@ -116,7 +129,12 @@ def _invoke(install: Install, function_id: str, event: Path) -> object:
     function = install.created.functions[function_id]
     layer = next(path for key, path in install.artifacts.items() if key.startswith("PushpilotLayer"))
     return checks.invoke(
-        function_id, install.artifacts[function_id], layer / "python", function.environment, event, handler=function.handler
+        function_id,
+        install.artifacts[function_id],
+        layer / "python",
+        function.environment,
+        event,
+        handler=function.handler,
     )
 
 
@@ -126,7 +144,9 @@ def test_image_push_handler_answers_a_push(install: Install) -> None:
 
 
 def test_apprunner_events_handler_answers_an_operation_status_change(install: Install) -> None:
-    result = _invoke(install, "AppRunnerEventsFunction", EVENTS / "apprunner-operation-status-update-succeeded.json")
+    result = _invoke(
+        install, "AppRunnerEventsFunction", EVENTS / "apprunner-operation-status-update-succeeded.json"
+    )
     assert result is None or isinstance(result, dict)
 
 
@@ -143,7 +163,9 @@ def test_reconcile_handler_runs_a_scheduled_task(install: Install) -> None:
 def test_notify_handler_publishes_a_notice_to_the_created_topic(install: Install) -> None:
     sns, sqs = boto3.client("sns"), boto3.client("sqs")
     reader = sqs.create_queue(QueueName="install-check-topic-reader")["QueueUrl"]
-    reader_arn = sqs.get_queue_attributes(QueueUrl=reader, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    reader_arn = sqs.get_queue_attributes(QueueUrl=reader, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
     sns.subscribe(TopicArn=install.main.physical["NotificationTopic"], Protocol="sqs", Endpoint=reader_arn)
 
     result = _invoke(install, "NotifyFunction", EVENTS / "notify-notice-live.json")
