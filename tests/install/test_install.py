@@ -3,8 +3,10 @@ promises, and every function imports and answers an event in a Lambda-like inter
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
@@ -97,19 +99,13 @@ def test_forwarder_rule_forwards_pushes_with_retries_and_dead_letters(install: I
     events = boto3.client("events")
     rule = events.describe_rule(Name=install.forwarder.physical["ForwardEcrPushes"])
     [target] = events.list_targets_by_rule(Rule=rule["Name"])["Targets"]
-    assert json_pattern(rule["EventPattern"]) == promises.RULES["ImagePushFunction"]["EcrPush"]["pattern"]
+    assert json.loads(rule["EventPattern"]) == promises.RULES["ImagePushFunction"]["EcrPush"]["pattern"]
     assert target["Arn"] == SAMPLE_BUS
     assert target["RetryPolicy"] == promises.TARGET_RETRY
     assert target["DeadLetterConfig"]["Arn"].endswith(
         install.forwarder.physical["ForwardingDeadLetterQueue"].rsplit("/", 1)[-1]
     )
     assert target["RoleArn"].endswith(install.forwarder.physical["ForwarderRole"])
-
-
-def json_pattern(text: str) -> object:
-    import json
-
-    return json.loads(text)
 
 
 def test_lambda_interpreter_holds_the_runtime_boto3_and_the_pinned_powertools_only(install: Install) -> None:
@@ -125,7 +121,7 @@ def test_lambda_interpreter_holds_the_runtime_boto3_and_the_pinned_powertools_on
     assert "pushpilot" not in listed
 
 
-def _invoke(install: Install, function_id: str, event: Path) -> object:
+def _invoke(install: Install, function_id: str, event: Path) -> Any:
     function = install.created.functions[function_id]
     layer = next(path for key, path in install.artifacts.items() if key.startswith("PushpilotLayer"))
     return checks.invoke(
@@ -138,26 +134,48 @@ def _invoke(install: Install, function_id: str, event: Path) -> object:
     )
 
 
-def test_image_push_handler_answers_a_push(install: Install) -> None:
+def test_image_push_handler_looks_the_image_up_in_the_created_table(install: Install) -> None:
     result = _invoke(install, "ImagePushFunction", EVENTS / "ecr-image-push.json")
-    assert result is None or isinstance(result, dict)
+
+    # The service index (the created, empty table) was read: no service runs the pushed image.
+    assert result["status"] == "ignored"
+    assert result["detail"]["reason"] == (
+        "no App Runner service runs 123456789012.dkr.ecr.us-east-1.amazonaws.com/web:latest"
+    )
 
 
-def test_apprunner_events_handler_answers_an_operation_status_change(install: Install) -> None:
+def test_apprunner_events_handler_looks_the_service_up_in_the_created_table(install: Install) -> None:
     result = _invoke(
         install, "AppRunnerEventsFunction", EVENTS / "apprunner-operation-status-update-succeeded.json"
     )
-    assert result is None or isinstance(result, dict)
+
+    assert result["status"] == "ignored"
+    assert result["detail"]["reason"] == "service web is not in the index"
 
 
-def test_build_events_handler_answers_a_build_state_change(install: Install) -> None:
+def test_build_events_handler_queues_a_notice_on_the_created_queue(install: Install) -> None:
     result = _invoke(install, "BuildEventsFunction", EVENTS / "codebuild-build-succeeded.json")
-    assert result is None or isinstance(result, dict)
+
+    assert result["status"] == "handled"
+    assert result["detail"]["notice_kind"] == "build_succeeded"
+    sqs = boto3.client("sqs")
+    queued = sqs.receive_message(QueueUrl=_queue_url(install, "NoticeQueue"), MaxNumberOfMessages=10)[
+        "Messages"
+    ]
+    assert [json.loads(message["Body"])["kind"] for message in queued] == ["build_succeeded"]
 
 
 def test_reconcile_handler_runs_a_scheduled_task(install: Install) -> None:
     result = _invoke(install, "ReconcileFunction", EVENTS / "reconcile-public-images.json")
-    assert result is None or isinstance(result, dict)
+
+    assert result["status"] == "handled"
+    assert result["detail"]["checked"] == 0
+    assert result["detail"]["errors"] == []
+
+
+def _queue_url(install: Install, logical_id: str) -> str:
+    name = install.main.physical[logical_id].rsplit("/", 1)[-1]
+    return str(boto3.client("sqs").get_queue_url(QueueName=name)["QueueUrl"])
 
 
 def test_notify_handler_publishes_a_notice_to_the_created_topic(install: Install) -> None:
