@@ -301,7 +301,12 @@ def check_samconfig(templates: Mapping[str, Mapping[str, Any]], samconfig: Path)
             continue
         deploy = commands["deploy"]["parameters"]
         template = templates[deploy.get("template_file", "template.yaml")]
-        refused = refusals(template, parse_overrides(deploy.get("parameter_overrides", "")))
+        values = parse_overrides(deploy.get("parameter_overrides", ""))
+        _fail_unless(
+            not values.get("PowertoolsLayerVersion"),
+            f"samconfig [{environment}] pins PowertoolsLayerVersion: upgrades would keep the old layer",
+        )
+        refused = refusals(template, values)
         expected = promises.PLACEHOLDERS.get(environment, frozenset())
         _fail_unless(
             set(refused) == expected,

@@ -106,6 +106,24 @@ def test_an_unrefused_placeholder_fails_the_check(install: Install, tmp_path: Pa
         checks.check_samconfig(templates, samconfig)
 
 
+def test_a_saved_layer_version_fails_the_check(install: Install, tmp_path: Path) -> None:
+    samconfig = tmp_path / "samconfig.toml"
+    text = (pipeline.ROOT / "samconfig.toml").read_text(encoding="utf-8")
+    samconfig.write_text(
+        text.replace('SlackMode=\\"none\\"', 'SlackMode=\\"none\\" PowertoolsLayerVersion=\\"27\\"'),
+        encoding="utf-8",
+    )
+    templates = {
+        "template.yaml": install.main.expanded,
+        "forwarder/template.yaml": install.forwarder.expanded,
+    }
+
+    with pytest.raises(
+        pipeline.InstallCheckError, match=r"samconfig \[default\] pins PowertoolsLayerVersion"
+    ):
+        checks.check_samconfig(templates, samconfig)
+
+
 def test_log_retention_that_is_not_applied_fails_the_check(install: Install) -> None:
     with pytest.raises(pipeline.InstallCheckError, match="retention 30, not 14"):
         checks.check_log_groups(install.created, retention_days=14)
