@@ -109,18 +109,15 @@ def test_an_unrefused_placeholder_fails_the_check(install: Install, tmp_path: Pa
 def test_a_saved_layer_version_fails_the_check(install: Install, tmp_path: Path) -> None:
     samconfig = tmp_path / "samconfig.toml"
     text = (pipeline.ROOT / "samconfig.toml").read_text(encoding="utf-8")
-    samconfig.write_text(
-        text.replace('SlackMode=\\"none\\"', 'SlackMode=\\"none\\" PowertoolsLayerVersion=\\"27\\"'),
-        encoding="utf-8",
-    )
+    pinned = text.replace('SlackMode=\\"none\\"', 'SlackMode=\\"none\\" PowertoolsLayerVersion=\\"27\\"')
+    assert pinned != text
+    samconfig.write_text(pinned, encoding="utf-8")
     templates = {
         "template.yaml": install.main.expanded,
         "forwarder/template.yaml": install.forwarder.expanded,
     }
 
-    with pytest.raises(
-        pipeline.InstallCheckError, match=r"samconfig \[default\] pins PowertoolsLayerVersion"
-    ):
+    with pytest.raises(pipeline.InstallCheckError, match=r"\[default\] pins PowertoolsLayerVersion"):
         checks.check_samconfig(templates, samconfig)
 
 
