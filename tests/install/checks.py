@@ -244,6 +244,32 @@ def check_managed_policies(expanded: Mapping[str, Any], *, tracing: bool) -> Non
     )
 
 
+def _statement_actions(value: Any) -> set[str]:
+    """Every action any statement may allow, whichever way its conditions (Fn::If) turn out."""
+    if isinstance(value, list):
+        return set().union(*(_statement_actions(item) for item in value)) if value else set()
+    if not isinstance(value, dict):
+        return set()
+    found: set[str] = set()
+    for key, item in value.items():
+        if key == "Action":
+            found.update([item] if isinstance(item, str) else item)
+        else:
+            found |= _statement_actions(item)
+    return found
+
+
+def check_template_actions(expanded: Mapping[str, Any]) -> None:
+    """The least-privilege list holds for every statement, also those a parameter switches on (Slack)."""
+    for role_id, role in _resources(expanded, "AWS::IAM::Role").items():
+        if not role_id.endswith("FunctionRole"):
+            continue
+        outside = sorted(
+            _statement_actions(role["Properties"].get("Policies", [])) - promises.ALLOWED_ACTIONS
+        )
+        _fail_unless(not outside, f"{role_id} may {outside}: not in the least-privilege list")
+
+
 def check_bus_policy_ids(expanded: Mapping[str, Any]) -> None:
     """Two stacks in one account (dry run and production) must not share default-bus statement ids."""
     parameters = {"EventSourceAccounts": "111111111111", "EventSourceOrganizationId": "o-abcdefghij"}

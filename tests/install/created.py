@@ -96,15 +96,15 @@ def read_created(stack: Stack) -> Created:
             pattern=json.loads(described["EventPattern"]) if "EventPattern" in described else None,
             schedule=described.get("ScheduleExpression"),
             state=described["State"],
-            targets=events.list_targets_by_rule(Rule=described["Name"])["Targets"],
+            targets=[
+                dict(target) for target in events.list_targets_by_rule(Rule=described["Name"])["Targets"]
+            ],
         )
-    queues = {
-        logical_id: sqs.get_queue_attributes(
-            QueueUrl=sqs.get_queue_url(QueueName=stack.physical[logical_id].rsplit("/", 1)[-1])["QueueUrl"],
-            AttributeNames=["All"],
-        )["Attributes"]
-        for logical_id in _resources_of(stack, "AWS::SQS::Queue")
-    }
+    queues: dict[str, dict[str, str]] = {}
+    for logical_id in _resources_of(stack, "AWS::SQS::Queue"):
+        url = sqs.get_queue_url(QueueName=stack.physical[logical_id].rsplit("/", 1)[-1])["QueueUrl"]
+        attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+        queues[logical_id] = {str(name): value for name, value in attributes.items()}
     log_groups = {
         group["logGroupName"]: group.get("retentionInDays")
         for group in logs.describe_log_groups(logGroupNamePrefix="/aws/lambda/")["logGroups"]
@@ -116,8 +116,8 @@ def read_created(stack: Stack) -> Created:
         for policy in iam.list_role_policies(RoleName=role)["PolicyNames"]:
             document = iam.get_role_policy(RoleName=role, PolicyName=policy)["PolicyDocument"]
             role_actions[role] |= _actions(document)
-    mappings = [
-        mapping
+    mappings: list[dict[str, Any]] = [
+        dict(mapping)
         for mapping in lambda_.list_event_source_mappings()["EventSourceMappings"]
         if mapping["FunctionArn"] in {function.arn for function in functions.values()}
     ]

@@ -32,6 +32,7 @@ SAM_PYTHON = ROOT / ".venv-sam" / "bin" / "python"
 SAM = ROOT / ".venv-sam" / "bin" / "sam"
 CFN_LINT = Path(sys.executable).with_name("cfn-lint")
 BUILD_DIR = ROOT / ".aws-sam" / "build"
+EVENTS = ROOT / "events"
 
 
 class InstallCheckError(AssertionError):

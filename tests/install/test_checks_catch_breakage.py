@@ -14,7 +14,6 @@ import pytest
 from tests.install import checks, pipeline
 from tests.install.conftest import Install
 from tests.install.created import Created, read_created
-from tests.install.test_install import EVENTS
 
 
 def _create_broken(install: Install, name: str, expanded: dict[str, Any]) -> Created:
@@ -65,7 +64,7 @@ def test_a_broken_handler_path_fails_the_check(install: Install) -> None:
             install.artifacts["ReconcileFunction"],
             layer / "python",
             function.environment,
-            EVENTS / "reconcile-public-images.json",
+            pipeline.EVENTS / "reconcile-public-images.json",
             handler=function.handler,
         )
 
@@ -88,7 +87,7 @@ def test_a_broken_import_fails_the_check(install: Install, tmp_path: Path) -> No
             code,
             layer / "python",
             function.environment,
-            EVENTS / "reconcile-public-images.json",
+            pipeline.EVENTS / "reconcile-public-images.json",
             handler=function.handler,
         )
 
@@ -119,6 +118,17 @@ def test_a_saved_layer_version_fails_the_check(install: Install, tmp_path: Path)
 
     with pytest.raises(pipeline.InstallCheckError, match=r"\[default\] pins PowertoolsLayerVersion"):
         checks.check_samconfig(templates, samconfig)
+
+
+def test_an_action_outside_the_list_fails_the_check(install: Install) -> None:
+    broken = copy.deepcopy(install.main.expanded)
+    policies = broken["Resources"]["NotifyFunctionRole"]["Properties"]["Policies"]
+    policies.append(
+        {"PolicyName": "TooMuch", "PolicyDocument": {"Statement": [{"Effect": "Allow", "Action": "s3:*"}]}}
+    )
+
+    with pytest.raises(pipeline.InstallCheckError, match=r"NotifyFunctionRole may \['s3:\*'\]"):
+        checks.check_template_actions(broken)
 
 
 def test_log_retention_that_is_not_applied_fails_the_check(install: Install) -> None:

@@ -14,7 +14,7 @@ import pytest
 from tests.install import checks, pipeline, promises
 from tests.install.conftest import SAMPLE_BUS, Install
 
-EVENTS = pipeline.ROOT / "events"
+EVENTS = pipeline.EVENTS
 
 
 def test_expanded_templates_pass_cfn_lint_with_informational_rules(install: Install) -> None:
@@ -40,6 +40,7 @@ def test_log_groups_apply_log_retention_days(install: Install) -> None:
 
 def test_function_roles_stay_within_the_least_privilege_list(install: Install) -> None:
     checks.check_role_actions(install.created)
+    checks.check_template_actions(install.main.expanded)
     checks.check_managed_policies(install.main.expanded, tracing=False)
 
 
