@@ -122,14 +122,14 @@ def test_lambda_interpreter_holds_the_runtime_boto3_and_the_pinned_powertools_on
     assert "pushpilot" not in listed
 
 
-def _invoke(install: Install, function_id: str, event: Path) -> Any:
+def _invoke(install: Install, function_id: str, event: Path, **settings: str) -> Any:
     function = install.created.functions[function_id]
     layer = next(path for key, path in install.artifacts.items() if key.startswith("PushpilotLayer"))
     return checks.invoke(
         function_id,
         install.artifacts[function_id],
         layer / "python",
-        function.environment,
+        {**function.environment, **settings},
         event,
         handler=function.handler,
     )
@@ -180,16 +180,40 @@ def _queue_url(install: Install, logical_id: str) -> str:
 
 
 def test_notify_handler_publishes_a_notice_to_the_created_topic(install: Install) -> None:
-    sns, sqs = boto3.client("sns"), boto3.client("sqs")
-    reader = sqs.create_queue(QueueName="install-check-topic-reader")["QueueUrl"]
-    reader_arn = sqs.get_queue_attributes(QueueUrl=reader, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
-    sns.subscribe(TopicArn=install.main.physical["NotificationTopic"], Protocol="sqs", Endpoint=reader_arn)
+    reader = _topic_reader(install, "install-check-topic-reader")
 
     result = _invoke(install, "NotifyFunction", EVENTS / "notify-notice-live.json")
 
     assert result == {"batchItemFailures": []}
-    messages = sqs.receive_message(QueueUrl=reader, MaxNumberOfMessages=10)["Messages"]
-    assert len(messages) == 1
-    assert "Live on checkout-api-prod" in messages[0]["Body"]
+    [message] = boto3.client("sqs").receive_message(QueueUrl=reader, MaxNumberOfMessages=10)["Messages"]
+    assert "Live on checkout-api-prod" in message["Body"]
+
+
+def test_notify_with_slack_chosen_but_no_secret_still_publishes_to_sns(install: Install) -> None:
+    """The first-install mistake the template's Rules now refuse, run anyway: Slack mode without a
+    secret. The bundled slack-sdk imports, Slack's answer is recorded as final, and the topic still gets
+    the notice."""
+    reader = _topic_reader(install, "install-check-slack-misconfigured")
+
+    result = _invoke(
+        install,
+        "NotifyFunction",
+        pipeline.EVENTS / "notify-notice-failed.json",
+        SLACK_MODE="bot",
+        SLACK_SECRET_ID="",
+        SLACK_PARAMETER_NAME="",
+    )
+
+    assert result == {"batchItemFailures": []}
+    [message] = boto3.client("sqs").receive_message(QueueUrl=reader, MaxNumberOfMessages=10)["Messages"]
+    assert "Deployment failed on checkout-api-prod" in message["Body"]
+
+
+def _topic_reader(install: Install, name: str) -> str:
+    sns, sqs = boto3.client("sns"), boto3.client("sqs")
+    reader = sqs.create_queue(QueueName=name)["QueueUrl"]
+    reader_arn = sqs.get_queue_attributes(QueueUrl=reader, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    sns.subscribe(TopicArn=install.main.physical["NotificationTopic"], Protocol="sqs", Endpoint=reader_arn)
+    return str(reader)
