@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-from pushpilot.images_ref import ImageRef
+from pushpilot.core.image_ref import ImageRef
 from pushpilot_sandbox.environment import Sandbox, SandboxConfig
 from pushpilot_sandbox.oci import synthesize_image
 from pushpilot_sandbox.steps import image_identifier

@@ -22,7 +22,7 @@ spec = importlib.util.spec_from_file_location("app", {path!r})
 module = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(module)
 imported = time.perf_counter()
-from pushpilot.aws import clients
+from pushpilot.adapters import clients
 for service in {services!r}:
     clients.client(service)
 print(imported - started, time.perf_counter() - started)

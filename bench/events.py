@@ -5,8 +5,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from bench.fakes import ACCOUNT, REGION
-from pushpilot.aws.apprunner import ServiceSnapshot
+from pushpilot.core.targets import TargetService
+from tests.fakes import ACCOUNT, REGION
 
 
 def _envelope(source: str, detail_type: str, resources: list[str], detail: dict[str, Any]) -> dict[str, Any]:
@@ -36,7 +36,7 @@ def ecr_push(repository: str, digest: str, tag: str | None = "latest") -> dict[s
 
 
 def operation_status(
-    service: ServiceSnapshot, status: str = "DeploymentCompletedSuccessfully"
+    service: TargetService, status: str = "DeploymentCompletedSuccessfully"
 ) -> dict[str, Any]:
     return _envelope(
         "aws.apprunner",
@@ -45,7 +45,7 @@ def operation_status(
         {
             "operationStatus": status,
             "serviceName": service.name,
-            "serviceId": service.service_id,
+            "serviceId": service.arn.rsplit("/", 1)[-1],
             "message": "Deployment completed successfully.",
             "severity": "INFO",
         },
@@ -53,7 +53,7 @@ def operation_status(
 
 
 def service_status(
-    service: ServiceSnapshot, previous: str = "OPERATION_IN_PROGRESS", current: str = "RUNNING"
+    service: TargetService, previous: str = "OPERATION_IN_PROGRESS", current: str = "RUNNING"
 ) -> dict[str, Any]:
     return _envelope(
         "aws.apprunner",
@@ -63,7 +63,7 @@ def service_status(
             "previousServiceStatus": previous,
             "currentServiceStatus": current,
             "serviceName": service.name,
-            "serviceId": service.service_id,
+            "serviceId": service.arn.rsplit("/", 1)[-1],
             "message": f"Service status is set to {current}.",
             "severity": "INFO",
         },

@@ -21,8 +21,7 @@ from typing import TextIO
 from botocore.exceptions import NoCredentialsError, NoRegionError
 from pydantic import ValidationError
 
-from pushpilot.dns_reconcile import CustomDomainSource, ZoneStore, read_zones
-from pushpilot.domains import (
+from pushpilot.core.dns_plan import (
     CustomDomainState,
     DnsPlan,
     DnsPolicy,
@@ -32,7 +31,8 @@ from pushpilot.domains import (
     render_plan,
     stale_changes,
 )
-from pushpilot.errors import PushpilotError
+from pushpilot.core.errors import PushpilotError
+from pushpilot.flows.dns import CustomDomainSource, ZoneStore, read_zones
 
 EXIT_OK = 0
 EXIT_REFUSED = 1
@@ -111,8 +111,8 @@ def _region(args: argparse.Namespace) -> str:
 def _default_sources(
     domains: CustomDomainSource | None, zones: ZoneStore | None
 ) -> tuple[CustomDomainSource, ZoneStore]:
-    from pushpilot.aws.apprunner_domains import CustomDomainReader
-    from pushpilot.aws.route53 import Route53Zones
+    from pushpilot.adapters.route53 import Route53Zones
+    from pushpilot.targets.apprunner.domains import CustomDomainReader
 
     return domains or CustomDomainReader(), zones or Route53Zones()
 

@@ -14,8 +14,9 @@ from typing import Self, TextIO
 from botocore.exceptions import NoCredentialsError, NoRegionError
 from pydantic import BaseModel, ConfigDict
 
-from pushpilot.errors import PushpilotError
-from pushpilot.images import APP_RUNNER_PLATFORM, Inspector, Platform, Verdict, VerdictStatus
+from pushpilot.core.errors import PushpilotError
+from pushpilot.core.verdicts import APP_RUNNER_PLATFORM, Platform, Verdict, VerdictStatus
+from pushpilot.ports import Inspector
 
 EXIT_CODES = {VerdictStatus.PASS: 0, VerdictStatus.REJECT: 1, VerdictStatus.UNKNOWN: 2}
 EXIT_ERROR = 2
@@ -142,7 +143,7 @@ def run_check(
         )
     try:
         if inspector is None:
-            from pushpilot.aws.ecr import ImageInspector
+            from pushpilot.adapters.ecr import ImageInspector
 
             inspector = ImageInspector()
         verdict = inspector.inspect(

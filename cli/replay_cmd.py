@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, TextIO
 
 from botocore.exceptions import BotoCoreError
 
-from pushpilot.errors import PushpilotError
-from pushpilot.replay import Invoke, render_report, replay
+from pushpilot.core.errors import PushpilotError
+from pushpilot.flows.replay import Invoke, render_report, replay
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient

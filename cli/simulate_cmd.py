@@ -28,7 +28,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         report = run_scenario(args.scenario, out=sys.stdout, report_path=args.report)
     except (ScenarioError, StepError) as exc:
-        print(f"pushpilot simulate: {exc}", file=sys.stderr)
+        # One line naming the step and the field (see ScenarioError): no traceback for a scenario mistake.
+        print(f"error: {exc}", file=sys.stderr)
         return 2
     refused = report.get("refused_events", [])
     summary = (

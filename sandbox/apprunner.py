@@ -32,6 +32,8 @@ if TYPE_CHECKING:
 type Json = dict[str, Any]
 type Emit = Callable[[Json], None]
 type Outcome = Literal["succeeded", "failed", "rolled_back"]
+type FaultKind = Literal["error", "timeout"]
+type NonDeploymentOperation = Literal["PAUSE_SERVICE", "RESUME_SERVICE", "UPDATE_SERVICE"]
 
 SOURCE: Final = "aws.apprunner"
 OPERATION_STATUS_CHANGE: Final = "AppRunner Service Operation Status Change"
@@ -116,6 +118,17 @@ class RecordedCall:
     params: Json
     mutating: bool
     error: str | None
+    answered: bool = True
+    """False when the emulator acted but closed the connection instead of answering (a timeout fault)."""
+
+
+@dataclass(frozen=True, slots=True)
+class WireAnswer:
+    """What goes back on the connection: an awsJson answer, or nothing at all (`dropped`)."""
+
+    status: int
+    body: Json
+    dropped: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,10 +204,13 @@ class ServiceRecord:
 
 @dataclass(slots=True)
 class _Fault:
+    kind: FaultKind
     code: str
     message: str
     status: int
     remaining: int
+    pass_through: int = 0
+    """Calls still to let through before the fault applies."""
 
 
 @dataclass(slots=True)
@@ -301,15 +317,54 @@ class AppRunnerEmulator(Lifecycle):
             self._created = 0
 
     def inject_fault(
-        self, operation: str, code: str, *, times: int = 1, message: str = "injected", status: int = 400
+        self,
+        operation: str,
+        code: str = "",
+        *,
+        times: int = 1,
+        message: str = "injected",
+        status: int = 400,
+        kind: FaultKind = "error",
+        after: int = 0,
     ) -> None:
-        """The next `times` calls of `operation` answer this error before touching any state."""
+        """Let `after` calls of `operation` through, then fail the next `times`.
+
+        `kind="error"` answers error `code` before touching any state. `kind="timeout"` acts on the call
+        (state changes, events are emitted) and closes the connection without an answer: boto3 raises
+        botocore's `ConnectionClosedError`, an `HTTPClientError` as a read timeout's `ReadTimeoutError` is,
+        never a `ClientError`, at once rather than after the client's read timeout.
+        """
         if operation not in operation_names():
             raise EmulatorError(f"App Runner has no operation {operation!r}")
         if times < 1:
             raise EmulatorError("a fault must apply to at least one call")
+        if after < 0:
+            raise EmulatorError("after must be 0 or more")
+        if kind == "error" and not code:
+            raise EmulatorError("an error fault needs a code")
         with self._lock:
-            self._faults[operation] = _Fault(code=code, message=message, status=status, remaining=times)
+            self._faults[operation] = _Fault(
+                kind=kind, code=code, message=message, status=status, remaining=times, pass_through=after
+            )
+
+    def start_operation(self, service: str, operation_type: NonDeploymentOperation) -> OperationRecord:
+        """Start a pause, resume or configuration update as someone in the console would, and emit the
+        service's change to OPERATION_IN_PROGRESS; `complete_operation` ends it. Not a client call: it
+        meets no injected fault and is not recorded in `calls`."""
+        begin = {
+            "PAUSE_SERVICE": self._pause_service,
+            "RESUME_SERVICE": self._resume_service,
+            "UPDATE_SERVICE": self._update_service,
+        }[operation_type]
+        with self._lock:
+            record = self._find_service(service)
+            try:
+                reply = begin({"ServiceArn": record.arn})
+            except ApiError as error:
+                raise EmulatorError(error.message) from error
+            started = self._services[record.arn].operations[-1]
+        self._deliver(reply.events)
+        return copy.deepcopy(started)
 
     def complete_operation(self, service: str, outcome: Outcome) -> OperationRecord:
         """End the service's in-progress operation the way App Runner would, and emit its events."""
@@ -425,34 +480,47 @@ class AppRunnerEmulator(Lifecycle):
 
     # --- the wire ----------------------------------------------------------------------------------
 
-    def handle(self, target: str | None, body: bytes) -> tuple[int, Json]:
-        """Answer one awsJson request: (HTTP status, response body)."""
+    def answer(self, target: str | None, body: bytes) -> WireAnswer:
+        """Act on one awsJson request; the answer says whether to send the body or drop the connection."""
         operation = (target or "").removeprefix(_TARGET_PREFIX)
         if operation == (target or ""):
             operation = ""
         params = _parse_body(body)
+        fault = self._take_fault(operation) if operation in self._handlers and params is not None else None
+        answered = fault is None or fault.kind != "timeout"
+        if fault is not None and fault.kind == "error":
+            # Answered before touching any state.
+            self._record(operation, params or {}, fault.code)
+            return WireAnswer(fault.status, ApiError(fault.code, fault.message, fault.status).body())
         try:
             reply = self._answer(operation, target, params)
         except ApiError as error:
-            self._record(operation or (target or ""), params or {}, error.code)
-            return error.status, error.body()
-        self._record(operation, params or {}, None)
+            self._record(operation or (target or ""), params or {}, error.code, answered=answered)
+            return WireAnswer(error.status, error.body(), dropped=not answered)
+        self._record(operation, params or {}, None, answered=answered)
         # Before the answer, so a caller that has its response has its events too.
         self._deliver(reply.events)
-        return HTTPStatus.OK, reply.body
+        return WireAnswer(HTTPStatus.OK, reply.body, dropped=not answered)
+
+    def _take_fault(self, operation: str) -> _Fault | None:
+        """The fault this call meets, if any, counted as met."""
+        with self._lock:
+            fault = self._faults.get(operation)
+            if fault is None:
+                return None
+            if fault.pass_through > 0:
+                fault.pass_through -= 1
+                return None
+            fault.remaining -= 1
+            if fault.remaining == 0:
+                del self._faults[operation]
+        return fault
 
     def _answer(self, operation: str, target: str | None, params: Json | None) -> _Reply:
         if operation not in self._handlers:
             raise ApiError("UnknownOperationException", f"Unknown operation {target or '(no X-Amz-Target)'}")
         if params is None:
             raise ApiError("SerializationException", "The request body is not a JSON object.")
-        with self._lock:
-            fault = self._faults.get(operation)
-            if fault is not None:
-                fault.remaining -= 1
-                if fault.remaining == 0:
-                    del self._faults[operation]
-                raise ApiError(fault.code, fault.message, fault.status)
         problems = input_problems(operation, params)
         if problems:
             count = len(problems)
@@ -472,7 +540,7 @@ class AppRunnerEmulator(Lifecycle):
             )
         return reply
 
-    def _record(self, operation: str, params: Json, error: str | None) -> None:
+    def _record(self, operation: str, params: Json, error: str | None, *, answered: bool = True) -> None:
         with self._lock:
             self._calls.append(
                 RecordedCall(
@@ -480,6 +548,7 @@ class AppRunnerEmulator(Lifecycle):
                     params=params,
                     mutating=operation in MUTATING_OPERATIONS,
                     error=error,
+                    answered=answered,
                 )
             )
 
@@ -927,7 +996,12 @@ def _handler_class(emulator: AppRunnerEmulator) -> type[BaseHTTPRequestHandler]:
 
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
-            status, payload = emulator.handle(self.headers.get("X-Amz-Target"), self.rfile.read(length))
+            answer = emulator.answer(self.headers.get("X-Amz-Target"), self.rfile.read(length))
+            if answer.dropped:
+                # A timeout fault: the emulator acted; the client reads end-of-stream, no status line.
+                self.close_connection = True
+                return
+            status, payload = answer.status, answer.body
             data = json.dumps(payload).encode()
             self.send_response(status)
             self.send_header("Content-Type", _JSON_CONTENT_TYPE)

@@ -147,3 +147,20 @@ def _check_range(shape: Shape, measure: int, where: str, what: str, problems: li
 @functools.cache
 def _compiled(pattern: str) -> re.Pattern[str]:
     return re.compile(pattern)
+
+
+def service_name_problem(name: str) -> str | None:
+    """Why App Runner would refuse `name` as a service name (its model's length and pattern), or None."""
+    shape = operation_model("CreateService").input_shape
+    if shape is None:
+        raise RuntimeError("botocore's CreateService has no input shape")
+    rules = shape.members["ServiceName"].metadata
+    shortest, longest, pattern = int(rules["min"]), int(rules["max"]), str(rules["pattern"])
+    if not shortest <= len(name) <= longest:
+        return (
+            f"App Runner service name {name!r} has {len(name)} characters; "
+            f"App Runner needs {shortest} to {longest}"
+        )
+    if re.fullmatch(pattern, name) is None:
+        return f"App Runner service name {name!r} does not match App Runner's pattern {pattern}"
+    return None

@@ -293,7 +293,7 @@ class Sandbox:
 
     def _resolve_digest(self, image_identifier: str) -> str | None:
         """Which digest a tag points at now: what App Runner would pull."""
-        from pushpilot.images_ref import ImageRef
+        from pushpilot.core.image_ref import ImageRef
 
         try:
             ref = ImageRef.parse(image_identifier)

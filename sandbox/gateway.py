@@ -5,8 +5,13 @@ answer is returned unchanged, except:
 
 - ECR `GetDownloadUrlForLayer`, which moto lacks: answered from the sandbox's `BlobStore`, with a
   download URL on this gateway (`GET /blobs/<registry>/<repository>/<digest>` serves the bytes);
-- injected faults: the next matching calls get a well-formed error in the service's own protocol, so
-  boto3 raises the modeled error code and botocore's retry modes treat throttling as they would in AWS;
+- injected faults: after letting the first `after` matching calls through, the next `times` calls get
+  either a well-formed error in the service's own protocol (`kind="error"`: boto3 raises the modeled
+  error code and botocore's retry modes treat throttling as they would in AWS), or no answer at all
+  (`kind="timeout"`: moto acts on the request, then the gateway closes the connection without a
+  response, so the client sees what a read timeout leaves it knowing — the request may have taken
+  effect — at once instead of after its read timeout: botocore raises `ConnectionClosedError`, an
+  `HTTPClientError` like `ReadTimeoutError`, never a `ClientError`);
 - ECR calls naming another account's registry (`registryId`): allowed only when that repository's
   policy grants the action to the caller, as ECR decides cross-account reads; otherwise ECR's
   AccessDeniedException.
@@ -35,7 +40,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from http.server import BaseHTTPRequestHandler
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 from xml.sax.saxutils import escape
 
@@ -111,6 +116,8 @@ class RecordedCall(BaseModel):
     mutating: bool
     status: int
     fault: str | None = None
+    answered: bool = True
+    """False when the service acted but the gateway dropped the connection instead of answering."""
 
 
 # --- botocore service models -----------------------------------------------------------------------
@@ -295,6 +302,10 @@ class GatewayResponse:
     reason: str | None = None
 
 
+# Not sent: the connection is closed instead, as when an answer is lost after the service acted.
+_DROPPED = GatewayResponse(0, (), b"", "dropped")
+
+
 def _plain_text(status: int, text: str) -> GatewayResponse:
     return GatewayResponse(status, (("Content-Type", "text/plain"),), text.encode())
 
@@ -351,16 +362,22 @@ def _ecr_json(model: ServiceModel, document: dict[str, Any]) -> GatewayResponse:
 # --- faults ----------------------------------------------------------------------------------------
 
 
+type FaultKind = Literal["error", "timeout"]
+
+
 @dataclass
 class _Fault:
     model: ServiceModel
     service: str
     operation: str
+    kind: FaultKind
     code: str
     status: int
     message: str
     remaining: int
     delay_seconds: float
+    pass_through: int = 0
+    """Matching calls still to let through before the fault applies."""
 
 
 # --- the gateway -----------------------------------------------------------------------------------
@@ -409,7 +426,9 @@ class AwsGateway(LoopbackService):
         with self._lock:
             self._calls.clear()
 
-    def _record(self, identity: _Identity, method: str, status: int, fault: str | None) -> None:
+    def _record(
+        self, identity: _Identity, method: str, status: int, fault: str | None, *, answered: bool = True
+    ) -> None:
         mutating = is_mutating(identity.operation) if identity.operation else method not in {"GET", "HEAD"}
         call = RecordedCall(
             service=identity.service,
@@ -419,6 +438,7 @@ class AwsGateway(LoopbackService):
             mutating=mutating,
             status=status,
             fault=fault,
+            answered=answered,
         )
         with self._lock:
             self._calls.append(call)
@@ -430,13 +450,19 @@ class AwsGateway(LoopbackService):
         service: str,
         operation: str,
         *,
-        code: str,
+        code: str = "",
         status: int = 400,
         message: str = "injected",
         times: int = 1,
         delay_seconds: float = 0.0,
+        kind: FaultKind = "error",
+        after: int = 0,
     ) -> None:
-        """Answer the next `times` calls of `service` (signing name) `operation` with error `code`.
+        """Let `after` calls of `service` (signing name) `operation` through, then fail the next `times`.
+
+        `kind="error"` answers error `code` without touching moto. `kind="timeout"` forwards the call
+        (moto acts on it) and then closes the connection without answering: the client gets botocore's
+        `ConnectionClosedError` (an `HTTPClientError`, not a `ClientError`) and cannot know the outcome.
 
         botocore decides what is retried, as against AWS: its standard and adaptive modes treat
         Throttling, ThrottlingException, PriorRequestNotComplete (and a 429) as throttling and any
@@ -453,7 +479,13 @@ class AwsGateway(LoopbackService):
             raise ValueError(f"no fault format for {service}'s protocol {model.resolved_protocol!r}")
         if times < 1:
             raise ValueError("times must be at least 1")
-        fault = _Fault(model, service, operation, code, status, message, times, delay_seconds)
+        if after < 0:
+            raise ValueError("after must be 0 or more")
+        if kind == "error" and not code:
+            raise ValueError("an error fault needs a code")
+        fault = _Fault(
+            model, service, operation, kind, code, status, message, times, delay_seconds, pass_through=after
+        )
         with self._lock:
             self._faults.append(fault)
 
@@ -465,6 +497,9 @@ class AwsGateway(LoopbackService):
         with self._lock:
             for fault in self._faults:
                 if fault.service == identity.service and fault.operation == identity.operation:
+                    if fault.pass_through > 0:
+                        fault.pass_through -= 1
+                        return None
                     fault.remaining -= 1
                     if fault.remaining == 0:
                         self._faults.remove(fault)
@@ -479,7 +514,7 @@ class AwsGateway(LoopbackService):
             return self._serve_blob(request.path)
         identity = _identify(request)
         fault = self._take_fault(identity)
-        if fault is not None:
+        if fault is not None and fault.kind == "error":
             if fault.delay_seconds:
                 time.sleep(fault.delay_seconds)
             response = error_response(fault.model, fault.code, fault.status, fault.message)
@@ -498,6 +533,9 @@ class AwsGateway(LoopbackService):
             response = self._download_url_for_layer(identity)
         else:
             response = self._forward(request, account=account)
+        if fault is not None:  # a timeout: the service acted, its answer is lost
+            self._record(identity, request.method, response.status, "timeout", answered=False)
+            return _DROPPED
         self._record(identity, request.method, response.status, None)
         return response
 
@@ -634,7 +672,12 @@ class _GatewayHandler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         request = GatewayRequest(self.command, self.path, tuple(self.headers.items()), body)
-        self._send(self.gateway.handle(request), head=self.command == "HEAD")
+        response = self.gateway.handle(request)
+        if response is _DROPPED:
+            # No status line at all: the client reads end-of-stream where the answer should be.
+            self.close_connection = True
+            return
+        self._send(response, head=self.command == "HEAD")
 
     def _send(self, response: GatewayResponse, *, head: bool) -> None:
         self.send_response_only(response.status, response.reason)

@@ -11,14 +11,17 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, TextIO
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from botocore.exceptions import ClientError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from pushpilot_sandbox.apprunner import EmulatorError
+from pushpilot_sandbox.apprunner_model import service_name_problem
 from pushpilot_sandbox.environment import SANDBOX_ACCOUNT, TEMPLATE, Sandbox, SandboxConfig
 from pushpilot_sandbox.template import load_template
 
 
 class ScenarioError(Exception):
-    """The scenario file is wrong, or a step cannot run: the message says which and why."""
+    """The scenario file is wrong, or a step cannot run: one line saying which step, which field, why."""
 
 
 class _Strict(BaseModel):
@@ -47,6 +50,14 @@ class ServiceSpec(_Strict):
     account: AccountId | None = Field(
         default=None, description="The account the service (and so the stack) runs in; one for all services"
     )
+
+    @field_validator("name")
+    @classmethod
+    def _app_runner_accepts(cls, name: str) -> str:
+        problem = service_name_problem(name)
+        if problem is not None:
+            raise ValueError(problem)
+        return name
 
 
 class RepositorySpec(_Strict):
@@ -113,14 +124,39 @@ class Scenario(_Strict):
 
 
 def load_scenario(path: Path) -> Scenario:
+    """Read and check a scenario file, every step included, before any of it runs."""
+    from pushpilot_sandbox.steps import StepError, check_step, validation_summary
+
     try:
         document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise ScenarioError(f"cannot read scenario {path}: {exc}") from exc
+    except OSError as exc:
+        raise ScenarioError(f"cannot read scenario {path}: {exc.strerror or exc}") from exc
+    except yaml.YAMLError as exc:
+        # PyYAML's report spans lines (a caret under the column): the scenario's error is one line.
+        raise ScenarioError(f"scenario {path} is not YAML: {' '.join(str(exc).split())}") from exc
+    if not isinstance(document, dict):
+        raise ScenarioError(f"scenario {path} must be a mapping with `steps` (and `setup`, `name`, `region`)")
     try:
-        return Scenario.model_validate(document)
+        scenario = Scenario.model_validate(document)
     except ValidationError as exc:
-        raise ScenarioError(f"scenario {path} is not valid:\n{exc}") from exc
+        raise ScenarioError(validation_summary(exc)) from exc
+    for number, step in enumerate(scenario.steps, start=1):
+        action = step_action(step)
+        try:
+            check_step(action, step[action], base_dir=path.parent, setup=scenario.setup)
+        except StepError as exc:
+            raise ScenarioError(step_message(number, action, exc)) from exc
+    return scenario
+
+
+def step_action(step: dict[str, Any]) -> str:
+    return next(key for key in step if key != "title")
+
+
+def step_message(number: int, action: str, exc: Exception) -> str:
+    """`step 3 (push): repository 'nope' is not in setup.repositories`."""
+    text = str(exc).removeprefix(f"{action}: ")
+    return f"step {number} ({action}): {text}"
 
 
 Printer = Callable[[str], None]
@@ -181,18 +217,37 @@ class ScenarioRunner:
         with Sandbox(config) as sandbox:
             timeline = Timeline(sandbox, self.say)
             self.say(f"▶ scenario {self.scenario.name or ''}".rstrip() + f" — region {self.scenario.region}")
-            step_actions.apply_setup(sandbox, setup, timeline, self.base_dir)
+            try:
+                step_actions.apply_setup(sandbox, setup, timeline, self.base_dir)
+            except (step_actions.StepError, EmulatorError) as exc:
+                raise ScenarioError(f"setup: {exc}") from exc
             for number, step in enumerate(self.scenario.steps, start=1):
-                action = next(key for key in step if key != "title")
+                action = step_action(step)
                 title = step.get("title") or action.replace("_", " ")
                 self.say(f"\n── step {number}: {title}")
                 handler = step_actions.ACTIONS.get(action)
                 if handler is None:
                     raise ScenarioError(
-                        f"step {number}: '{action}' is not supported yet"
-                        f" (supported: {', '.join(sorted(step_actions.ACTIONS))})"
+                        step_message(
+                            number,
+                            action,
+                            ValueError(
+                                f"'{action}' is not supported yet"
+                                f" (supported: {', '.join(sorted(step_actions.ACTIONS))})"
+                            ),
+                        )
                     )
-                handler(sandbox, step[action], self.base_dir, timeline)
+                try:
+                    handler(sandbox, step[action], self.base_dir, timeline)
+                except (step_actions.StepError, EmulatorError) as exc:
+                    raise ScenarioError(step_message(number, action, exc)) from exc
+                except ClientError as exc:
+                    # A call the step itself makes (associating a domain twice, say): AWS's own refusal.
+                    error = exc.response.get("Error", {})
+                    refusal = ValueError(
+                        f"{error.get('Code', 'error')}: {error.get('Message', '')}".rstrip(": ")
+                    )
+                    raise ScenarioError(step_message(number, action, refusal)) from exc
             return timeline.report()
 
 

@@ -3,6 +3,11 @@
 It answers the way Slack documents (webhook: `ok` as text/plain; Web API: JSON with `ok` and an
 `error` code; 429 with Retry-After when rate limited), records every request it receives, and can be
 told to fail, rate-limit or stall the next requests so retry behaviour can be shown.
+
+`inject_fault` speaks the scenario's `fault` step: after `after` matching requests, the next `times`
+either fail (`kind="error"`) or are acted on and then left unanswered (`kind="timeout"`: the message is
+posted, the connection closed without a status line — urllib's `http.client.RemoteDisconnected`, which
+the client cannot tell from a read timeout after sending).
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ import json
 import threading
 import time
 from collections import deque
+from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler
 from typing import Any, Final, Literal
@@ -51,6 +57,8 @@ class SlackPost(BaseModel):
     status: int
     ok: bool
     error: str | None = None
+    answered: bool = True
+    """False when the sink acted but closed the connection instead of answering (a timeout fault)."""
 
 
 class _Failure(BaseModel):
@@ -61,6 +69,21 @@ class _Failure(BaseModel):
     api_error: str | None = None
     method: str | None = None
     """Only this Web API method meets the failure; None: whatever request comes next."""
+    error_text: str | None = None
+    """The error code to answer with instead of the one Slack gives for `status`."""
+
+
+WEBHOOK: Final = "webhook"
+"""The name a fault gives incoming-webhook posts (Web API calls go by their method name)."""
+
+
+@dataclass
+class _Fault:
+    method: str | None
+    kind: Literal["error", "timeout"]
+    failure: _Failure | None
+    pass_through: int
+    remaining: int
 
 
 class _Delay(BaseModel):
@@ -77,6 +100,7 @@ class _Answer(BaseModel):
     body: bytes
     content_type: str
     headers: dict[str, str] = {}
+    dropped: bool = False
 
 
 class SlackSink(LoopbackService):
@@ -92,6 +116,7 @@ class SlackSink(LoopbackService):
         self._failures: deque[_Failure] = deque()
         self._always: _Failure | None = None
         self._delays: deque[_Delay] = deque()
+        self._faults: list[_Fault] = []
         self._messages: dict[tuple[str, str], dict[str, Any]] = {}
         self._ts_counter = 0
         self._server = LoopbackServer(
@@ -152,6 +177,59 @@ class SlackSink(LoopbackService):
         with self._lock:
             self._failures.extend(_Failure(status=HTTPStatus.OK, api_error=error) for _ in range(times))
 
+    def inject_fault(
+        self,
+        method: str | None = None,
+        *,
+        kind: Literal["error", "timeout"] = "error",
+        status: int | None = None,
+        code: str | None = None,
+        times: int = 1,
+        after: int = 0,
+    ) -> None:
+        """Let `after` requests of `method` (a Web API method, `webhook`, or None: any) through, then
+        fail the next `times`.
+
+        `kind="error"`: answer HTTP `status` (429 carries Retry-After: 1), or for a Web API call with
+        only `code`, HTTP 200 with `{"ok": false, "error": code}`; a webhook answers `code` as its text.
+        `kind="timeout"`: act on the request (post, update), then close the connection unanswered.
+        """
+        if times < 1:
+            raise ValueError("times must be at least 1")
+        if after < 0:
+            raise ValueError("after must be 0 or more")
+        failure: _Failure | None = None
+        if kind == "error":
+            if status is None and code is None:
+                raise ValueError("an error fault needs a status or a code")
+            if method != WEBHOOK and code is not None and status in {None, HTTPStatus.OK}:
+                failure = _Failure(status=HTTPStatus.OK, api_error=code)
+            else:
+                answer_status = status or HTTPStatus.BAD_REQUEST
+                failure = _Failure(
+                    status=answer_status,
+                    retry_after=1 if answer_status == HTTPStatus.TOO_MANY_REQUESTS else None,
+                    error_text=code,
+                )
+        with self._lock:
+            self._faults.append(
+                _Fault(method=method, kind=kind, failure=failure, pass_through=after, remaining=times)
+            )
+
+    def _take_fault(self, method: str | None) -> _Fault | None:
+        with self._lock:
+            for fault in self._faults:
+                if fault.method is not None and fault.method != method:
+                    continue
+                if fault.pass_through > 0:
+                    fault.pass_through -= 1
+                    return None
+                fault.remaining -= 1
+                if fault.remaining == 0:
+                    self._faults.remove(fault)
+                return fault
+        return None
+
     def fail_always(self, status: int) -> None:
         with self._lock:
             self._always = _Failure(
@@ -163,6 +241,7 @@ class SlackSink(LoopbackService):
             self._always = None
             self._failures.clear()
             self._delays.clear()
+            self._faults.clear()
 
     def slow(self, seconds: float, *, times: int = 1, after_acting: bool = False) -> None:
         """Hold the next `times` requests for `seconds`, to exercise client timeouts: by default
@@ -205,32 +284,48 @@ class SlackSink(LoopbackService):
             self._posts.append(post)
 
     def answer(self, path: str, headers: dict[str, str], body: bytes) -> _Answer:
+        route = urlsplit(path).path
+        fault = self._take_fault(_fault_name(route))
         delay = self._take_delay()
         if delay is not None and not delay.after_acting:
             time.sleep(delay.seconds)
-        answer = self._act(path, headers, body)
+        timeout = fault is not None and fault.kind == "timeout"
+        answer = self._act(
+            route, headers, body, forced=fault.failure if fault is not None else None, answered=not timeout
+        )
         if delay is not None and delay.after_acting:
             time.sleep(delay.seconds)
-        return answer
+        return answer.model_copy(update={"dropped": True}) if timeout else answer
 
-    def _act(self, path: str, headers: dict[str, str], body: bytes) -> _Answer:
-        route = urlsplit(path).path
+    def _act(
+        self, route: str, headers: dict[str, str], body: bytes, *, forced: _Failure | None, answered: bool
+    ) -> _Answer:
         visible_headers = {
             name: value for name, value in headers.items() if name.lower() not in _HIDDEN_HEADERS
         }
         if route.startswith("/services/"):
-            return self._answer_webhook(route, visible_headers, headers, body)
+            return self._answer_webhook(
+                route, visible_headers, headers, body, forced=forced, answered=answered
+            )
         if route.startswith("/api/"):
-            return self._answer_api(route, visible_headers, headers, body)
+            return self._answer_api(route, visible_headers, headers, body, forced=forced, answered=answered)
         return _Answer(status=HTTPStatus.NOT_FOUND, body=b"not_found", content_type="text/plain")
 
     def _answer_webhook(
-        self, route: str, visible_headers: dict[str, str], headers: dict[str, str], body: bytes
+        self,
+        route: str,
+        visible_headers: dict[str, str],
+        headers: dict[str, str],
+        body: bytes,
+        *,
+        forced: _Failure | None,
+        answered: bool,
     ) -> _Answer:
         payload, parse_error = _parse_body(headers, body, form_field="payload")
-        failure = self._take_failure(method=None)
+        failure = forced or self._take_failure(method=None)
         if failure is not None:
-            status, error = failure.status, _WEBHOOK_ERRORS.get(failure.status, "rollup_error")
+            status = failure.status
+            error = failure.error_text or _WEBHOOK_ERRORS.get(failure.status, "rollup_error")
         elif len([part for part in route.split("/") if part]) != 4:
             status, error = HTTPStatus.NOT_FOUND, "no_service"
         elif parse_error:
@@ -248,6 +343,7 @@ class SlackSink(LoopbackService):
             status=status,
             ok=error is None,
             error=error,
+            answered=answered,
         )
         self._record(post)
         extra = (
@@ -261,20 +357,25 @@ class SlackSink(LoopbackService):
         )
 
     def _answer_api(
-        self, route: str, visible_headers: dict[str, str], headers: dict[str, str], body: bytes
+        self,
+        route: str,
+        visible_headers: dict[str, str],
+        headers: dict[str, str],
+        body: bytes,
+        *,
+        forced: _Failure | None,
+        answered: bool,
     ) -> _Answer:
         method = route.removeprefix("/api/").strip("/")
         payload, parse_error = _parse_body(headers, body, form_field=None)
         token = _bearer(headers) or str(payload.pop("token", "") or "")
-        failure = self._take_failure(method=method)
+        failure = forced or self._take_failure(method=method)
         status: int = HTTPStatus.OK
         extra: dict[str, str] = {}
         if failure is not None and failure.api_error is None:
             status = failure.status
-            response: dict[str, Any] = {
-                "ok": False,
-                "error": "ratelimited" if status == HTTPStatus.TOO_MANY_REQUESTS else "fatal_error",
-            }
+            default_error = "ratelimited" if status == HTTPStatus.TOO_MANY_REQUESTS else "fatal_error"
+            response: dict[str, Any] = {"ok": False, "error": failure.error_text or default_error}
             if failure.retry_after is not None:
                 extra["Retry-After"] = str(failure.retry_after)
         elif failure is not None:
@@ -294,6 +395,7 @@ class SlackSink(LoopbackService):
             status=status,
             ok=bool(response.get("ok")),
             error=response.get("error"),
+            answered=answered,
         )
         self._record(post)
         return _Answer(
@@ -418,6 +520,15 @@ class SlackSink(LoopbackService):
         return f"{1_700_000_000 + count // 10_000}.{(count % 10_000) * 100:06d}"
 
 
+def _fault_name(route: str) -> str | None:
+    """How a fault names this request: its Web API method, `webhook`, or None for anything else."""
+    if route.startswith("/api/"):
+        return route.removeprefix("/api/").strip("/")
+    if route.startswith("/services/"):
+        return WEBHOOK
+    return None
+
+
 def _decoded(value: Any) -> Any:
     """Form-encoded calls carry blocks and attachments as JSON text."""
     if isinstance(value, str) and value[:1] in {"[", "{"}:
@@ -474,6 +585,10 @@ class _SlackRequestHandler(BaseHTTPRequestHandler):
         self._reply(self.sink.answer(self.path, headers, query.encode()))
 
     def _reply(self, answer: _Answer) -> None:
+        if answer.dropped:
+            # A timeout fault: the sink acted; the client reads end-of-stream where the answer should be.
+            self.close_connection = True
+            return
         try:
             self.send_response(answer.status)
             self.send_header("Content-Type", answer.content_type)

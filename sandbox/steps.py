@@ -8,11 +8,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from pushpilot.images_ref import ECR_PUBLIC_HOST, ecr_registry_host
+from pushpilot.core.image_ref import ECR_PUBLIC_HOST, ecr_registry_host
+from pushpilot_sandbox.apprunner import EmulatorError
+from pushpilot_sandbox.apprunner_model import operation_names as apprunner_operation_names
 from pushpilot_sandbox.ecr import pull_policy
 from pushpilot_sandbox.environment import Sandbox
+from pushpilot_sandbox.gateway import SUPPORTED_FAULT_PROTOCOLS, service_model
 from pushpilot_sandbox.oci import ImageSet, load_oci_layout, synthesize_image
 from pushpilot_sandbox.timeline import Timeline
 
@@ -21,18 +24,35 @@ if TYPE_CHECKING:
 
 
 class StepError(Exception):
-    """A step's arguments are wrong or its action failed: the message says which."""
+    """A step's arguments are wrong or its action failed: one line saying which field and why (the
+    scenario runner puts the step's number and action in front)."""
 
 
 class _Args(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-def _args[ArgsT: _Args](model: type[ArgsT], raw: Any, action: str) -> ArgsT:
+def validation_summary(exc: ValidationError) -> str:
+    """pydantic's report in one line: `field.path: problem (got value)`, problems joined by `; `."""
+    problems: list[str] = []
+    for error in exc.errors(include_url=False):
+        where = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in error["loc"])
+        where = where.removeprefix(".")
+        if error["type"] == "extra_forbidden":
+            problems.append(f"{where}: unknown field")
+            continue
+        message = str(error["msg"]).removeprefix("Value error, ")
+        value = error.get("input")
+        shown = f" (got {value!r})" if isinstance(value, str | int | float | bool) else ""
+        problems.append(f"{where}: {message}{shown}" if where else message)
+    return "; ".join(" ".join(problem.split()) for problem in problems)
+
+
+def _args[ArgsT: _Args](model: type[ArgsT], raw: Any) -> ArgsT:
     try:
-        return model.model_validate(raw or {})
+        return model.model_validate({} if raw is None else raw)
     except ValidationError as exc:
-        raise StepError(f"{action}: {exc}") from exc
+        raise StepError(validation_summary(exc)) from exc
 
 
 def registry_host(sandbox: Sandbox, account: str | None = None) -> str:
@@ -88,7 +108,7 @@ def _image(
     platforms: list[str] | None, layout: str | None, seed: str, base_dir: Path, action: str
 ) -> ImageSet:
     if (platforms is None) == (layout is None):
-        raise StepError(f"{action}: give exactly one of `platforms` or `layout`")
+        raise StepError(f"{action}: platforms, layout: give exactly one of `platforms` or `layout`")
     if layout is not None:
         return load_oci_layout(base_dir / layout)
     return synthesize_image(platforms or [], seed=seed)
@@ -171,6 +191,12 @@ class PushArgs(_Args):
     account: str | None = None
     seed: str | None = None
 
+    @model_validator(mode="after")
+    def _one_image_source(self) -> PushArgs:
+        if (self.platforms is None) == (self.layout is None):
+            raise ValueError("platforms, layout: give exactly one of `platforms` or `layout`")
+        return self
+
 
 _push_counter = 0
 
@@ -182,9 +208,7 @@ def _next_seed(kind: str) -> str:
 
 
 def push(sandbox: Sandbox, raw: Any, base_dir: Path, timeline: Timeline) -> None:
-    args = _args(PushArgs, raw, "push")
-    if (args.platforms is None) == (args.layout is None):
-        raise StepError("push: give exactly one of `platforms` or `layout`")
+    args = _args(PushArgs, raw)
     if args.layout is not None:
         image = load_oci_layout(base_dir / args.layout)
         source = f"layout {args.layout}"
@@ -213,7 +237,7 @@ class PublicPushArgs(_Args):
 
 def public_push(sandbox: Sandbox, raw: Any, base_dir: Path, timeline: Timeline) -> None:
     """A new image under a public tag. ECR Public tells no other account: no event, only the next check."""
-    args = _args(PublicPushArgs, raw, "public_push")
+    args = _args(PublicPushArgs, raw)
     image = _image(args.platforms, args.layout, args.seed or _next_seed("public"), base_dir, "public_push")
     digest = sandbox.public_registry.publish(args.repository, args.tag, image)
     source = f"layout {args.layout}" if args.layout else ", ".join(args.platforms or [])
@@ -227,7 +251,7 @@ def public_push(sandbox: Sandbox, raw: Any, base_dir: Path, timeline: Timeline) 
 
 def _auto_deploy(sandbox: Sandbox, registry: str, repository: str, tag: str, timeline: Timeline) -> None:
     """What App Runner does on its own for services with automatic deployment on: not a handler call."""
-    from pushpilot.images_ref import ImageRef
+    from pushpilot.core.image_ref import ImageRef
 
     pushed = ImageRef(registry=registry, repository=repository, tag=tag).key
     client = sandbox.apprunner_client()
@@ -235,18 +259,40 @@ def _auto_deploy(sandbox: Sandbox, registry: str, repository: str, tag: str, tim
         service = sandbox.apprunner.service(summary["ServiceArn"])
         if not service.auto_deployments_enabled or ImageRef.parse(service.image_identifier).key != pushed:
             continue
-        if service.operation_in_progress is None:
+        # App Runner deploys a push by itself only to a running service with nothing in progress.
+        if service.status == "RUNNING" and service.operation_in_progress is None:
             client.start_deployment(ServiceArn=service.arn)
             timeline.say(f"  ⟳ App Runner starts its own deployment of {service.name} (automatic deployment)")
     timeline.skip_user_calls()
 
 
-def event(sandbox: Sandbox, raw: Any, base_dir: Path, timeline: Timeline) -> None:
-    path = base_dir / str(raw)
+def read_event(base_dir: Path, raw: Any) -> dict[str, Any]:
+    """The one EventBridge event an `event` step's file holds."""
+    if not isinstance(raw, str) or not raw:
+        raise StepError(f"event: give the path of a JSON file holding one event (got {raw!r})")
+    path = base_dir / raw
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise StepError(f"event: cannot read {path}: {exc}") from exc
+    except OSError as exc:
+        raise StepError(f"event: cannot read {raw}: {exc.strerror or exc}") from exc
+    except json.JSONDecodeError as exc:
+        raise StepError(f"event: {raw} is not JSON: {exc.msg} at line {exc.lineno}") from exc
+    if isinstance(document, list):
+        raise StepError(
+            f"event: {raw} holds a JSON array of {len(document)}; an event file holds one event object "
+            "(give each event its own step)"
+        )
+    if not isinstance(document, dict):
+        raise StepError(f"event: {raw} holds a JSON {type(document).__name__}, not an event object")
+    missing = [key for key in ("source", "detail-type", "detail") if key not in document]
+    if missing:
+        raise StepError(f"event: {raw} is not an EventBridge event: no {', '.join(missing)}")
+    return document
+
+
+def event(sandbox: Sandbox, raw: Any, base_dir: Path, timeline: Timeline) -> None:
+    document = read_event(base_dir, raw)
+    path = base_dir / str(raw)
     timeline.say(f"  ⇢ event {document.get('detail-type', '?')} from {path.name}")
     sandbox.bus.append(document)
     sandbox.settle()
@@ -259,9 +305,45 @@ class CompleteArgs(_Args):
 
 
 def complete_operation(sandbox: Sandbox, raw: Any, _base_dir: Path, timeline: Timeline) -> None:
-    args = _args(CompleteArgs, raw, "complete_operation")
-    operation = sandbox.apprunner.complete_operation(args.service, args.outcome)
+    args = _args(CompleteArgs, raw)
+    try:
+        operation = sandbox.apprunner.complete_operation(args.service, args.outcome)
+    except EmulatorError as exc:
+        raise StepError(str(exc)) from exc
     timeline.say(f"  ◼ App Runner ends {operation.type} on {args.service}: {operation.status}")
+    sandbox.settle()
+    timeline.record()
+
+
+_OPERATION_TYPES: dict[str, Literal["PAUSE_SERVICE", "RESUME_SERVICE", "UPDATE_SERVICE"]] = {
+    "pause": "PAUSE_SERVICE",
+    "resume": "RESUME_SERVICE",
+    "update": "UPDATE_SERVICE",
+}
+
+
+class OperationArgs(_Args):
+    service: str
+    type: Literal["pause", "resume", "update"]
+    outcome: Literal["succeeded", "failed"] | None = Field(
+        default=None, description="How it ends; left out, it stays in progress until complete_operation"
+    )
+
+
+def operation(sandbox: Sandbox, raw: Any, _base_dir: Path, timeline: Timeline) -> None:
+    """A pause, resume or configuration update someone starts in the console: not a handler call."""
+    args = _args(OperationArgs, raw)
+    try:
+        started = sandbox.apprunner.start_operation(args.service, _OPERATION_TYPES[args.type])
+    except EmulatorError as exc:
+        raise StepError(f"type: {exc}") from exc
+    timeline.say(f"  ▶ App Runner starts {started.type} on {args.service} (operation {started.id[:8]})")
+    sandbox.settle()
+    timeline.record()
+    if args.outcome is None:
+        return
+    finished = sandbox.apprunner.complete_operation(args.service, args.outcome)
+    timeline.say(f"  ◼ App Runner ends {finished.type} on {args.service}: {finished.status}")
     sandbox.settle()
     timeline.record()
 
@@ -273,7 +355,7 @@ class DomainArgs(_Args):
 
 
 def associate_domain(sandbox: Sandbox, raw: Any, _base_dir: Path, timeline: Timeline) -> None:
-    args = _args(DomainArgs, raw, "associate_domain")
+    args = _args(DomainArgs, raw)
     client = sandbox.apprunner_client()
     arn = sandbox.apprunner.service(args.service).arn
     response = client.associate_custom_domain(
@@ -315,7 +397,7 @@ class BuildArgs(_Args):
 def build(sandbox: Sandbox, raw: Any, _base_dir: Path, timeline: Timeline) -> None:
     from pushpilot_sandbox.codebuild import emit_build
 
-    args = _args(BuildArgs, raw, "build")
+    args = _args(BuildArgs, raw)
     emit_build(sandbox, args)
     timeline.say(
         f"  ⚒ CodeBuild {args.project}: {args.status}"
@@ -334,7 +416,7 @@ class SlackArgs(_Args):
 
 
 def slack(sandbox: Sandbox, raw: Any, _base_dir: Path, timeline: Timeline) -> None:
-    args = _args(SlackArgs, raw, "slack")
+    args = _args(SlackArgs, raw)
     if args.recover:
         sandbox.slack.recover()
         timeline.say("  ⚑ Slack answers normally again")
@@ -346,23 +428,86 @@ def slack(sandbox: Sandbox, raw: Any, _base_dir: Path, timeline: Timeline) -> No
         timeline.say(f"  ⚑ Slack answers {args.fail_next} to the next {args.times} request(s)")
 
 
+SLACK = "slack"
+
+
 class FaultArgs(_Args):
+    """`service`: `apprunner`, `slack`, or an AWS signing name the gateway forwards (`sns`, `dynamodb`,
+    `route53`, `ecr`, ...). `operation`: the API operation (`StartDeployment`); for Slack a Web API
+    method (`chat.postMessage`) or `webhook`, left out: any request."""
+
     service: str
-    operation: str
-    code: str
-    times: int = 1
-    status: int = 400
+    operation: str | None = None
+    kind: Literal["error", "timeout"] = "error"
+    code: str | None = None
+    times: int = Field(default=1, ge=1)
+    after: int = Field(default=0, ge=0)
+    status: int | None = Field(default=None, ge=200, le=599)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> FaultArgs:
+        if self.kind == "timeout" and (self.code is not None or self.status is not None):
+            raise ValueError("code, status: a timeout never answers; give them only with kind: error")
+        if self.service == SLACK:
+            if self.kind == "error" and self.code is None and self.status is None:
+                raise ValueError("code, status: a Slack error fault needs a code, a status or both")
+            return self
+        if self.operation is None:
+            raise ValueError(f"operation: {self.service} faults name the operation they apply to")
+        if self.kind == "error" and self.code is None:
+            raise ValueError("code: an error fault needs the error code to answer")
+        if self.service == "apprunner":
+            if self.operation not in apprunner_operation_names():
+                raise ValueError(f"operation: App Runner has no operation {self.operation!r}")
+            return self
+        model = service_model(self.service)
+        if model is None:
+            raise ValueError(f"service: {self.service!r} is not an AWS service name (nor apprunner, slack)")
+        if self.operation not in model.operation_names:
+            raise ValueError(f"operation: {self.service} has no operation {self.operation!r}")
+        if model.resolved_protocol not in SUPPORTED_FAULT_PROTOCOLS:
+            raise ValueError(f"service: no fault format for {self.service}'s protocol")
+        return self
 
 
 def fault(sandbox: Sandbox, raw: Any, _base_dir: Path, timeline: Timeline) -> None:
-    args = _args(FaultArgs, raw, "fault")
-    if args.service == "apprunner":
-        sandbox.apprunner.inject_fault(args.operation, args.code, times=args.times, status=args.status)
+    args = _args(FaultArgs, raw)
+    if args.service == SLACK:
+        sandbox.slack.inject_fault(
+            args.operation,
+            kind=args.kind,
+            status=args.status,
+            code=args.code,
+            times=args.times,
+            after=args.after,
+        )
+    elif args.service == "apprunner":
+        sandbox.apprunner.inject_fault(
+            str(args.operation),
+            args.code or "",
+            times=args.times,
+            status=args.status or 400,
+            kind=args.kind,
+            after=args.after,
+        )
     else:
         sandbox.gateway.inject_fault(
-            args.service, args.operation, code=args.code, status=args.status, times=args.times
+            args.service,
+            str(args.operation),
+            code=args.code or "",
+            status=args.status or 400,
+            times=args.times,
+            kind=args.kind,
+            after=args.after,
         )
-    timeline.say(f"  ⚑ {args.service}.{args.operation} will answer {args.code} {args.times}x")
+    target = f"{args.service}.{args.operation}" if args.operation else f"every {args.service} request"
+    effect = (
+        "act but never answer (timeout)"
+        if args.kind == "timeout"
+        else f"answer {' '.join(str(part) for part in (args.status, args.code) if part is not None)}"
+    )
+    passed = f" after {args.after} call(s) through" if args.after else ""
+    timeline.say(f"  ⚑ {target} will {effect} {args.times}x{passed}")
 
 
 ACTIONS: dict[str, Callable[[Sandbox, Any, Path, Timeline], None]] = {
@@ -377,4 +522,39 @@ ACTIONS: dict[str, Callable[[Sandbox, Any, Path, Timeline], None]] = {
     "build": build,
     "slack": slack,
     "fault": fault,
+    "operation": operation,
 }
+
+# The arguments each action takes, checked before the sandbox starts. `event` takes a path (read_event);
+# the scheduled steps take none.
+ARGUMENTS: dict[str, type[_Args]] = {
+    "push": PushArgs,
+    "public_push": PublicPushArgs,
+    "complete_operation": CompleteArgs,
+    "operation": OperationArgs,
+    "associate_domain": DomainArgs,
+    "build": BuildArgs,
+    "slack": SlackArgs,
+    "fault": FaultArgs,
+}
+
+
+def check_step(action: str, raw: Any, *, base_dir: Path, setup: Setup) -> None:
+    """Refuse a step the scenario cannot run, before anything starts: unknown action, bad or unknown
+    arguments, a file that is not one event, a repository or service the setup does not create."""
+    if action not in ACTIONS:
+        raise StepError(f"'{action}' is not supported yet (supported: {', '.join(sorted(ACTIONS))})")
+    if action == "event":
+        read_event(base_dir, raw)
+        return
+    model = ARGUMENTS.get(action)
+    if model is None:
+        return
+    args = _args(model, raw)
+    services = {service.name for service in setup.services}
+    if isinstance(args, PushArgs):
+        repositories = {spec.name for spec in setup.repository_specs}
+        if args.repository not in repositories:
+            raise StepError(f"repository {args.repository!r} is not in setup.repositories")
+    elif isinstance(args, CompleteArgs | OperationArgs | DomainArgs) and args.service not in services:
+        raise StepError(f"service {args.service!r} is not in setup.services")

@@ -85,8 +85,9 @@ class Timeline:
             if call.mutating:
                 self.calls.append(
                     {"service": "apprunner", "operation": call.operation, "params": call.params}
+                    | _unanswered(call.answered)
                 )
-                self.say(f"  ☁ apprunner.{call.operation} {_short_params(call.params)}")
+                self.say(f"  ☁ apprunner.{call.operation} {_short_params(call.params)}{_lost(call.answered)}")
         for gateway_call in gateway_calls:
             if not gateway_call.mutating:
                 continue
@@ -96,12 +97,13 @@ class Timeline:
                     "operation": gateway_call.operation,
                     "params": gateway_call.params,
                 }
+                | _unanswered(gateway_call.answered)
             )
-            if gateway_call.service in _QUIET_SERVICES:
+            if gateway_call.service in _QUIET_SERVICES and gateway_call.answered:
                 quiet[gateway_call.service] = quiet.get(gateway_call.service, 0) + 1
             else:
                 name = f"{gateway_call.service}.{gateway_call.operation}"
-                self.say(f"  ☁ {name} {_short_params(gateway_call.params)}")
+                self.say(f"  ☁ {name} {_short_params(gateway_call.params)}{_lost(gateway_call.answered)}")
         if quiet:
             self.say(
                 "  · bookkeeping: "
@@ -119,7 +121,7 @@ class Timeline:
             )
             thread = " ↳ (in thread)" if payload.get("thread_ts") else ""
             verb = "updated headline" if post.method == "chat.update" else "message"
-            self.say(f"  💬 slack {verb}{thread}: {text}")
+            self.say(f"  💬 slack {verb}{thread}: {text}{_lost(post.answered)}")
             for code in _code_blocks(payload):
                 self.say(f"       ⤷ {code}")
         for message in self.sandbox.sns_messages():
@@ -145,6 +147,15 @@ class Timeline:
             "dead_letters": dead_letters,
             "refused_events": self.refused_events,
         }
+
+
+def _unanswered(answered: bool) -> dict[str, Any]:
+    """A call whose answer a timeout fault dropped says so in the report (others keep their shape)."""
+    return {} if answered else {"answered": False}
+
+
+def _lost(answered: bool) -> str:
+    return "" if answered else " ⌛ answer never arrived (timeout)"
 
 
 def _code_blocks(payload: dict[str, Any]) -> list[str]:

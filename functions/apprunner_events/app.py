@@ -1,4 +1,4 @@
-"""App Runner events → the true outcome of deployments, a current service index, domain validation."""
+"""App Runner events, normalised at this edge → true outcomes, a current service index, domain checks."""
 
 from __future__ import annotations
 
@@ -9,28 +9,28 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import TypeAdapter
 
-from pushpilot.events import (
+from pushpilot.entry.handling import HandlerOutcome, parse_event, run_guarded
+from pushpilot.entry.wiring import deploy_ports, reconcile_dns
+from pushpilot.flows.outcome import handle_operation_ended, handle_service_changed
+from pushpilot.targets.apprunner.events import (
     AppRunnerCustomDomainEvent,
     AppRunnerEvent,
     AppRunnerOperationEvent,
     AppRunnerServiceStatusEvent,
 )
-from pushpilot.handling import HandlerOutcome, parse_event, run_guarded
-from pushpilot.rollout import handle_operation, handle_service_status
-from pushpilot.wiring import deploy_ports, reconcile_dns
 
 logger = Logger()
 metrics = Metrics()
 _EVENT: TypeAdapter[AppRunnerEvent] = TypeAdapter(AppRunnerEvent)
 
 
-def _dispatch(event: dict[str, Any]) -> HandlerOutcome:
+def _dispatch(event: dict[str, Any], context: LambdaContext) -> HandlerOutcome:
     parsed = parse_event(_EVENT, event)
     match parsed:
         case AppRunnerOperationEvent():
-            return handle_operation(parsed, deploy_ports())
+            return handle_operation_ended(parsed.to_domain(), deploy_ports(context=context))
         case AppRunnerServiceStatusEvent():
-            return handle_service_status(parsed, deploy_ports())
+            return handle_service_changed(parsed.to_domain(), deploy_ports(context=context))
         case AppRunnerCustomDomainEvent():
             detail = reconcile_dns(service=parsed.service_arn or parsed.detail.service_name, event=parsed)
             return HandlerOutcome(event_id=parsed.id, status="handled", detail=detail)
@@ -39,4 +39,4 @@ def _dispatch(event: dict[str, Any]) -> HandlerOutcome:
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.EVENT_BRIDGE)
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return run_guarded(event, lambda: _dispatch(event), logger=logger, metrics=metrics)
+    return run_guarded(event, lambda: _dispatch(event, context), logger=logger, metrics=metrics)

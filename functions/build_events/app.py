@@ -11,13 +11,13 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import TypeAdapter
 
-from pushpilot.aws.codebuild import BuildLookup
-from pushpilot.aws.logs import BuildLogs
-from pushpilot.aws.notice_queue import NoticeQueue
-from pushpilot.builds import BuildEventExtras, BuildSettings, handle_build_event
-from pushpilot.events import CodeBuildEvent, CodeBuildStateEvent
-from pushpilot.handling import HandlerOutcome, parse_event, run_guarded
-from pushpilot.settings import CoreSettings
+from pushpilot.adapters.codebuild import BuildLookup
+from pushpilot.adapters.logs import BuildLogs
+from pushpilot.adapters.notice_queue import NoticeQueue
+from pushpilot.entry.handling import HandlerOutcome, parse_event, run_guarded
+from pushpilot.entry.settings import CoreSettings
+from pushpilot.events.codebuild import CodeBuildEvent, CodeBuildStateEvent
+from pushpilot.flows.builds import BuildEventExtras, BuildSettings, handle_build_event
 
 logger = Logger()
 metrics = Metrics()

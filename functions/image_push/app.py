@@ -1,4 +1,4 @@
-"""ECR image pushed → judge its platform once → deploy it once to every service that runs it."""
+"""ECR image pushed → judge its platform once per platform its services need → deploy it once to each."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import TypeAdapter
 
-from pushpilot.events import EcrImageActionEvent
-from pushpilot.handling import parse_event, run_guarded
-from pushpilot.rollout import handle_push
-from pushpilot.wiring import deploy_ports
+from pushpilot.entry.handling import parse_event, run_guarded
+from pushpilot.entry.wiring import deploy_ports
+from pushpilot.events.ecr import EcrImageActionEvent
+from pushpilot.flows.push import handle_push
 
 logger = Logger()
 metrics = Metrics()
@@ -23,5 +23,8 @@ _EVENT = TypeAdapter(EcrImageActionEvent)
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return run_guarded(
-        event, lambda: handle_push(parse_event(_EVENT, event), deploy_ports()), logger=logger, metrics=metrics
+        event,
+        lambda: handle_push(parse_event(_EVENT, event), deploy_ports(context=context)),
+        logger=logger,
+        metrics=metrics,
     )

@@ -17,12 +17,12 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
-from pushpilot.aws import clients
-from pushpilot.aws.sns import SnsChannel
-from pushpilot.aws.threads import DeliveryLedger, SlackThreads
-from pushpilot.errors import RetryableError
-from pushpilot.notices import Notice
-from pushpilot.notify import NoticeChannel, NotifySettings, deliver
+from pushpilot.adapters import clients
+from pushpilot.adapters.sns import SnsChannel
+from pushpilot.adapters.threads import DeliveryLedger, SlackThreads
+from pushpilot.core.errors import RetryableError
+from pushpilot.core.notices import Notice
+from pushpilot.flows.notify import NoticeChannel, NotifySettings, deliver
 
 logger = Logger()
 metrics = Metrics()
@@ -42,7 +42,7 @@ def _channels(settings: NotifySettings) -> list[NoticeChannel]:
         channels.append(SnsChannel(settings.topic_arn))
     if settings.slack_mode != "none":
         # slack-sdk is imported only by installs that use Slack: SNS-only cold starts skip it.
-        from pushpilot.aws.slack import SlackChannel
+        from pushpilot.adapters.slack import SlackChannel
 
         channels.append(SlackChannel(settings, SlackThreads(settings.table_name)))
     return channels

@@ -3,6 +3,7 @@ reconcile custom-domain DNS, deploy ECR Public tags that moved."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any, Literal
 
 from aws_lambda_powertools import Logger, Metrics
@@ -10,9 +11,10 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, TypeAdapter
 
-from pushpilot.handling import HandlerOutcome, parse_event, run_guarded
-from pushpilot.rollout import refresh
-from pushpilot.wiring import deploy_ports, public_image_check, reconcile_dns
+from pushpilot.entry.handling import HandlerOutcome, parse_event, run_guarded
+from pushpilot.entry.settings import CoreSettings
+from pushpilot.entry.wiring import deploy_ports, public_image_check, reconcile_dns
+from pushpilot.flows.refresh import refresh
 
 logger = Logger()
 metrics = Metrics()
@@ -25,12 +27,20 @@ class ScheduledTask(BaseModel):
 _TASK = TypeAdapter(ScheduledTask)
 
 
-def _run(event: dict[str, Any]) -> HandlerOutcome:
+def _refresh(context: LambdaContext) -> dict[str, Any]:
+    settings = CoreSettings.from_env()
+    return refresh(
+        deploy_ports(settings, context=context),
+        stuck_after=timedelta(minutes=settings.stuck_after_minutes),
+    )
+
+
+def _run(event: dict[str, Any], context: LambdaContext) -> HandlerOutcome:
     task = parse_event(_TASK, event).task
     if task == "refresh":
-        return HandlerOutcome(event_id=task, status="handled", detail=refresh(deploy_ports()))
+        return HandlerOutcome(event_id=task, status="handled", detail=_refresh(context))
     if task == "public-images":
-        detail = public_image_check()
+        detail = public_image_check(context)
         for error in detail["errors"]:
             # One failing tag does not fail the run (the next run checks it again), so it is told here.
             logger.warning("public image check failed", extra=error)
@@ -45,4 +55,4 @@ def _run(event: dict[str, Any]) -> HandlerOutcome:
 @logger.inject_lambda_context
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return run_guarded(event, lambda: _run(event), logger=logger, metrics=metrics)
+    return run_guarded(event, lambda: _run(event, context), logger=logger, metrics=metrics)

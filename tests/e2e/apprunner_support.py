@@ -13,7 +13,7 @@ import boto3
 from botocore.config import Config
 from pydantic import TypeAdapter
 
-from pushpilot.events import AppRunnerEvent
+from pushpilot.targets.apprunner.events import AppRunnerEvent
 from pushpilot_sandbox.apprunner import AppRunnerEmulator
 
 if TYPE_CHECKING:

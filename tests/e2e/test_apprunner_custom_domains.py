@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import boto3
 import pytest
 
-from pushpilot.events import AppRunnerCustomDomainEvent
+from pushpilot.targets.apprunner.events import AppRunnerCustomDomainEvent
 from pushpilot_sandbox.apprunner import AppRunnerEmulator, EmulatorError
 from pushpilot_sandbox.moto_server import MotoHandle, start_moto
 from tests.e2e.apprunner_support import (

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 import pytest
 from botocore.exceptions import ClientError
 
-from pushpilot.events import AppRunnerOperationEvent, AppRunnerServiceStatusEvent
+from pushpilot.targets.apprunner.events import AppRunnerOperationEvent, AppRunnerServiceStatusEvent
 from pushpilot_sandbox.apprunner import EmulatorError, NoOperationInProgressError, UnknownServiceError
 from tests.e2e.apprunner_support import (
     ACCOUNT,

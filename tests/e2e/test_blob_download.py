@@ -7,8 +7,8 @@ from http.server import BaseHTTPRequestHandler
 
 import pytest
 
-from pushpilot.aws.ecr import MAX_CONFIG_BYTES, BlobUnavailableError, download_blob
-from pushpilot.errors import RetryableError
+from pushpilot.adapters.ecr import MAX_CONFIG_BYTES, BlobUnavailableError, download_blob
+from pushpilot.core.errors import RetryableError
 from pushpilot_sandbox.httpserver import LoopbackServer
 
 pytestmark = pytest.mark.e2e

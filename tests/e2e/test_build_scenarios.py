@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from pushpilot.builds import BuildEventExtras
-from pushpilot.events import CodeBuildStateEvent
-from pushpilot.notices import release_id
+from pushpilot.core.notices import release_id
+from pushpilot.events.codebuild import CodeBuildStateEvent
+from pushpilot.flows.builds import BuildEventExtras
 from pushpilot_sandbox.codebuild import emit_build
 from pushpilot_sandbox.scenario import run_scenario
 from pushpilot_sandbox.steps import BuildArgs, StepError

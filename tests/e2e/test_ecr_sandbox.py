@@ -13,7 +13,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from pushpilot.events import EcrImageActionEvent
+from pushpilot.events.ecr import EcrImageActionEvent
 from pushpilot_sandbox.ecr import BlobStore, EcrSandbox
 from pushpilot_sandbox.gateway import AwsGateway
 from pushpilot_sandbox.moto_server import MotoHandle, start_moto

@@ -207,7 +207,7 @@ def test_a_slack_timeout_loses_nothing(tmp_path: Path) -> None:
     """Slack receives the headline only after the client's timeout: the notice is still delivered and
     SNS sends it once. (The sandbox retries the notice at once; Slack's late post may land after the
     retry looked for it. In AWS the retry waits for the queue's visibility timeout.)"""
-    from pushpilot.aws.slack import REQUEST_TIMEOUT_SECONDS
+    from pushpilot.adapters.slack import REQUEST_TIMEOUT_SECONDS
 
     with story(WITH_SLACK, tmp_path) as run:
         run.sandbox.slack.slow(REQUEST_TIMEOUT_SECONDS + 1, times=1)
@@ -226,7 +226,7 @@ def _posts_of(run: Story, method: str) -> list[Any]:
 
 
 def test_a_headline_slack_posted_but_answered_too_late_is_adopted_not_posted_again(tmp_path: Path) -> None:
-    from pushpilot.aws.slack import REQUEST_TIMEOUT_SECONDS
+    from pushpilot.adapters.slack import REQUEST_TIMEOUT_SECONDS
 
     with story(WITH_SLACK, tmp_path) as run:
         run.sandbox.slack.slow(REQUEST_TIMEOUT_SECONDS + 1, times=1, after_acting=True)
@@ -246,7 +246,7 @@ def test_a_headline_slack_posted_but_answered_too_late_is_adopted_not_posted_aga
 
 
 def test_a_reply_slack_posted_but_answered_too_late_is_not_posted_again(tmp_path: Path) -> None:
-    from pushpilot.aws.slack import REQUEST_TIMEOUT_SECONDS
+    from pushpilot.adapters.slack import REQUEST_TIMEOUT_SECONDS
 
     with story(WITH_SLACK, tmp_path) as run:
         run.step("push", AMD64_PUSH)
@@ -270,7 +270,7 @@ def test_a_reply_slack_posted_but_answered_too_late_is_not_posted_again(tmp_path
 
 def test_a_lost_answer_whose_read_back_also_fails_is_looked_for_again_not_reposted(tmp_path: Path) -> None:
     """A slow Slack may fail the read-back too: the post stays marked, and the retry finds it."""
-    from pushpilot.aws.slack import REQUEST_TIMEOUT_SECONDS, RETRIES_PER_FAILURE
+    from pushpilot.adapters.slack import REQUEST_TIMEOUT_SECONDS, RETRIES_PER_FAILURE
 
     with story(WITH_SLACK, tmp_path) as run:
         run.step("push", AMD64_PUSH)
@@ -296,7 +296,7 @@ def test_a_lost_answer_whose_read_back_also_fails_is_looked_for_again_not_repost
 
 def test_without_the_history_scope_a_lost_answer_is_posted_again(tmp_path: Path) -> None:
     """At least once when the channel cannot be read back: the notice is posted again, not lost."""
-    from pushpilot.aws.slack import REQUEST_TIMEOUT_SECONDS
+    from pushpilot.adapters.slack import REQUEST_TIMEOUT_SECONDS
 
     with story(WITH_SLACK, tmp_path) as run:
         run.step("push", AMD64_PUSH)

@@ -12,7 +12,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from pushpilot.aws import clients
+from pushpilot.adapters import clients
 from pushpilot_sandbox.ecr import BlobStore
 from pushpilot_sandbox.gateway import AwsGateway, RecordedCall, is_mutating, service_model
 from pushpilot_sandbox.moto_server import MotoHandle, start_moto

@@ -19,7 +19,7 @@ import boto3
 import pytest
 from moto.core import DEFAULT_ACCOUNT_ID
 
-from pushpilot.notices import NoticeKind
+from pushpilot.core.notices import NoticeKind
 from pushpilot_sandbox.moto_server import MotoHandle, start_moto
 from pushpilot_sandbox.slack_sink import SlackSink
 from tests.unit.notify_samples import release_story, sample

@@ -11,8 +11,8 @@ from urllib.parse import urlencode, urlsplit
 
 import pytest
 
-from pushpilot.aws.ecr_public import EcrPublicRegistry
-from pushpilot.images import ACCEPTED_MEDIA_TYPES, Platform, VerdictStatus
+from pushpilot.adapters.ecr_public import EcrPublicRegistry
+from pushpilot.core.verdicts import ACCEPTED_MEDIA_TYPES, Platform, VerdictStatus
 from pushpilot_sandbox.oci import OCI_INDEX, OCI_MANIFEST, ImageSet, synthesize_image
 from pushpilot_sandbox.public_registry import PublicRegistry
 

@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from pushpilot.replay import ReplayItem, dead_letter_items, replay
+from pushpilot.flows.replay import ReplayItem, dead_letter_items, replay
 from pushpilot_cli import replay_cmd
 from pushpilot_sandbox.environment import Sandbox
 from tests.e2e.sandbox_support import Story, story
@@ -103,7 +103,7 @@ def test_replay_command_dry_run_lists_and_keeps_then_a_failed_hand_off_keeps_the
         assert not sandbox.bus
 
         def refuse(function_arn: str, payload: dict[str, Any]) -> None:
-            from pushpilot.errors import RetryableError
+            from pushpilot.core.errors import RetryableError
 
             raise RetryableError(f"lambda Invoke {function_arn}: TooManyRequestsException")
 

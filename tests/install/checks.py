@@ -225,10 +225,14 @@ def check_alarms(expanded: Mapping[str, Any]) -> None:
 
 
 def managed_policies(expanded: Mapping[str, Any]) -> set[str]:
-    """moto attaches no managed policies: the names SAM put on the function roles."""
+    """moto attaches no managed policies: the names on the function roles (AWS's, or the stack's own by
+    logical id)."""
     names: set[str] = set()
     for role in _resources(expanded, "AWS::IAM::Role").values():
         for arn in role["Properties"].get("ManagedPolicyArns", []):
+            if isinstance(arn, dict) and "Ref" in arn:
+                names.add(arn["Ref"])
+                continue
             text = arn["Fn::Sub"] if isinstance(arn, dict) else arn
             names.add(text.rsplit("/", 1)[-1])
     return names
@@ -236,7 +240,11 @@ def managed_policies(expanded: Mapping[str, Any]) -> set[str]:
 
 def check_managed_policies(expanded: Mapping[str, Any], *, tracing: bool) -> None:
     names = managed_policies(expanded)
-    allowed = promises.ALLOWED_MANAGED_POLICIES | ({promises.TRACING_POLICY} if tracing else set())
+    allowed = (
+        promises.ALLOWED_MANAGED_POLICIES
+        | promises.STACK_MANAGED_POLICIES
+        | ({promises.TRACING_POLICY} if tracing else set())
+    )
     _fail_unless(names <= allowed, f"managed policies outside the list: {sorted(names - allowed)}")
     _fail_unless(
         (promises.TRACING_POLICY in names) == tracing,
@@ -268,6 +276,10 @@ def check_template_actions(expanded: Mapping[str, Any]) -> None:
             _statement_actions(role["Properties"].get("Policies", [])) - promises.ALLOWED_ACTIONS
         )
         _fail_unless(not outside, f"{role_id} may {outside}: not in the least-privilege list")
+    for policy_id, policy in _resources(expanded, "AWS::IAM::ManagedPolicy").items():
+        document = policy["Properties"]["PolicyDocument"]
+        outside = sorted(_statement_actions(document) - promises.ALLOWED_ACTIONS)
+        _fail_unless(not outside, f"{policy_id} may {outside}: not in the least-privilege list")
 
 
 def check_bus_policy_ids(expanded: Mapping[str, Any]) -> None:

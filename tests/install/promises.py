@@ -6,6 +6,7 @@ from typing import Any, Final
 
 FUNCTIONS: Final = (
     "ImagePushFunction",
+    "EcsEventsFunction",
     "AppRunnerEventsFunction",
     "ReconcileFunction",
     "BuildEventsFunction",
@@ -25,6 +26,11 @@ RULES: Final[dict[str, dict[str, dict[str, Any]]]] = {
                     "repository-name": [{"exists": True}],
                 },
             }
+        },
+    },
+    "EcsEventsFunction": {
+        "DeploymentStateChange": {
+            "pattern": {"source": ["aws.ecs"], "detail-type": ["ECS Deployment State Change"]}
         },
     },
     "AppRunnerEventsFunction": {
@@ -84,6 +90,8 @@ COMMON_ENVIRONMENT: Final = frozenset(
         "POWERTOOLS_METRICS_NAMESPACE",
         "POWERTOOLS_LOG_LEVEL",
         "POWERTOOLS_TRACE_DISABLED",
+        "ECS_CLUSTERS",
+        "DEPLOY_STUCK_AFTER_MINUTES",
     }
 )
 _DNS: Final = frozenset(
@@ -91,6 +99,7 @@ _DNS: Final = frozenset(
 )
 ENVIRONMENT: Final[dict[str, frozenset[str]]] = {
     "ImagePushFunction": COMMON_ENVIRONMENT | {"PUSHPILOT_ROLE_ARN"},
+    "EcsEventsFunction": COMMON_ENVIRONMENT,
     "AppRunnerEventsFunction": COMMON_ENVIRONMENT | _DNS,
     "ReconcileFunction": COMMON_ENVIRONMENT | _DNS | {"PUBLIC_IMAGE_FIRST_SIGHTING"},
     "BuildEventsFunction": COMMON_ENVIRONMENT | {"BUILD_LOG_LINES"},
@@ -102,6 +111,8 @@ ENVIRONMENT: Final[dict[str, frozenset[str]]] = {
 INVOKE_CONFIG_TARGET: Final = "HandlerDeadLetterQueue"
 ASYNC_FUNCTIONS: Final = (
     "ImagePushFunction",
+    "EcsEventsFunction",
+    "EcsEventsFunction",
     "AppRunnerEventsFunction",
     "ReconcileFunction",
     "BuildEventsFunction",
@@ -151,12 +162,32 @@ ALLOWED_ACTIONS: Final = frozenset(
         "route53:ListResourceRecordSets",
         "route53:GetChange",
         "route53:ChangeResourceRecordSets",
+        # ECS and ECS Express (EcsDeployPolicy): find, deploy, read the outcome; pass only task roles
+        "ecs:ListClusters",
+        "ecs:DescribeTaskDefinition",
+        "ecs:RegisterTaskDefinition",
+        "ecs:ListServiceDeployments",
+        "ecs:ListServices",
+        "ecs:DescribeServices",
+        "ecs:UpdateService",
+        "ecs:ListTasks",
+        "ecs:DescribeTasks",
+        "ecs:DescribeContainerInstances",
+        "ecs:DescribeServiceDeployments",
+        "ecs:DescribeServiceRevisions",
+        "ecs:DescribeExpressGatewayService",
+        "ecs:UpdateExpressGatewayService",
+        "ecs:TagResource",
+        "iam:PassRole",
         "logs:GetLogEvents",
         "codebuild:BatchGetBuilds",
         "secretsmanager:GetSecretValue",
         "ssm:GetParameter",
     }
 )
+
+# The stack's own managed policies, whose statements the least-privilege list covers.
+STACK_MANAGED_POLICIES: Final = frozenset({"EcsDeployPolicy"})
 
 # AWS managed policies SAM attaches: writing the function's own logs, reading its SQS source; X-Ray
 # only when XRayTracing is Active.

@@ -141,8 +141,17 @@ def test_image_push_handler_looks_the_image_up_in_the_created_table(install: Ins
     # The service index (the created, empty table) was read: no service runs the pushed image.
     assert result["status"] == "ignored"
     assert result["detail"]["reason"] == (
-        "no App Runner service runs 123456789012.dkr.ecr.us-east-1.amazonaws.com/web:latest"
+        "no service runs 123456789012.dkr.ecr.us-east-1.amazonaws.com/web:latest"
     )
+
+
+def test_ecs_events_handler_looks_the_service_up_in_ecs_and_the_created_table(install: Install) -> None:
+    boto3.client("ecs").create_cluster(clusterName="shop")  # the service itself does not exist
+
+    result = _invoke(install, "EcsEventsFunction", EVENTS / "ecs-deployment-completed.json")
+
+    assert result["status"] == "ignored"
+    assert result["detail"]["reason"] == "service web is not in the index"
 
 
 def test_apprunner_events_handler_looks_the_service_up_in_the_created_table(install: Install) -> None:

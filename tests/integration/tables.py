@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from pushpilot.aws.state import BY_IMAGE_INDEX
+from pushpilot.adapters.service_index import BY_IMAGE_INDEX
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

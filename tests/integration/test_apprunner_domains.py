@@ -10,8 +10,8 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from pushpilot.aws.apprunner_domains import CustomDomainReader
-from pushpilot.errors import NotFoundError, ThrottledError
+from pushpilot.core.errors import NotFoundError, ThrottledError
+from pushpilot.targets.apprunner.domains import CustomDomainReader
 
 if TYPE_CHECKING:
     from mypy_boto3_apprunner import AppRunnerClient

@@ -18,7 +18,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from pushpilot.notices import Notice, NoticeKind
+from pushpilot.core.notices import Notice, NoticeKind
 
 if TYPE_CHECKING:
     from mypy_boto3_logs.client import CloudWatchLogsClient

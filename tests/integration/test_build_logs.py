@@ -11,8 +11,8 @@ import pytest
 from botocore.stub import Stubber
 from moto import mock_aws
 
-from pushpilot.aws.logs import BuildLogs
-from pushpilot.errors import RetryableError, ThrottledError
+from pushpilot.adapters.logs import BuildLogs
+from pushpilot.core.errors import RetryableError, ThrottledError
 
 if TYPE_CHECKING:
     from mypy_boto3_logs.client import CloudWatchLogsClient

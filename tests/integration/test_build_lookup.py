@@ -14,8 +14,8 @@ import pytest
 from botocore.stub import Stubber
 from moto import mock_aws
 
-from pushpilot.aws.codebuild import BuildLookup
-from pushpilot.errors import AccessDeniedError, ThrottledError
+from pushpilot.adapters.codebuild import BuildLookup
+from pushpilot.core.errors import AccessDeniedError, ThrottledError
 
 if TYPE_CHECKING:
     from mypy_boto3_codebuild.client import CodeBuildClient

@@ -12,8 +12,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from pushpilot.aws.route53 import Route53Zones
-from pushpilot.domains import CustomDomainState, ValidationRecord
+from pushpilot.adapters.route53 import Route53Zones
+from pushpilot.core.dns_plan import CustomDomainState, ValidationRecord
 from pushpilot_cli import dns_cmd
 
 if TYPE_CHECKING:

@@ -10,12 +10,12 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from pushpilot.aws.route53 import Route53Zones
-from pushpilot.dns_reconcile import DnsSettings, ReconcileResult, reconcile
-from pushpilot.domains import CustomDomainState, DnsPolicy, ValidationRecord
-from pushpilot.events import AppRunnerCustomDomainEvent
-from pushpilot.notices import NoticeKind
-from pushpilot.settings import SettingsError
+from pushpilot.adapters.route53 import Route53Zones
+from pushpilot.core.dns_plan import CustomDomainState, DnsPolicy, ValidationRecord
+from pushpilot.core.notices import NoticeKind
+from pushpilot.entry.settings import SettingsError
+from pushpilot.flows.dns import DnsSettings, ReconcileResult, reconcile
+from pushpilot.targets.apprunner.events import AppRunnerCustomDomainEvent
 
 if TYPE_CHECKING:
     from mypy_boto3_route53 import Route53Client

@@ -13,9 +13,21 @@ import pytest
 from botocore.stub import Stubber
 from moto import mock_aws
 
-from pushpilot.aws.ecr import BlobUnavailableError, ImageInspector
-from pushpilot.errors import AccessDeniedError, NotFoundError, PermanentError, RetryableError, ThrottledError
-from pushpilot.images import ACCEPTED_MEDIA_TYPES, APP_RUNNER_PLATFORM, OCI_INDEX, OCI_MANIFEST, VerdictStatus
+from pushpilot.adapters.ecr import BlobUnavailableError, ImageInspector
+from pushpilot.core.errors import (
+    AccessDeniedError,
+    NotFoundError,
+    PermanentError,
+    RetryableError,
+    ThrottledError,
+)
+from pushpilot.core.verdicts import (
+    ACCEPTED_MEDIA_TYPES,
+    APP_RUNNER_PLATFORM,
+    OCI_INDEX,
+    OCI_MANIFEST,
+    VerdictStatus,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_ecr import ECRClient

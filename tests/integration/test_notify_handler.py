@@ -21,18 +21,18 @@ from moto.sns.models import sns_backends
 from slack_sdk import WebClient
 from slack_sdk.web import SlackResponse
 
-from pushpilot.aws.slack import (
+from pushpilot.adapters.slack import (
     SlackBotChannel,
     SlackChannel,
     SlackRejectedError,
     load_slack_credentials,
 )
-from pushpilot.aws.sns import SnsChannel
-from pushpilot.aws.threads import DeliveryLedger, SlackThreads
-from pushpilot.errors import RetryableError
-from pushpilot.notices import Notice, NoticeKind
-from pushpilot.notify import KindSelection, NoticeChannel, NotifySettings, deliver, render_q_developer
-from pushpilot.settings import SettingsError
+from pushpilot.adapters.sns import SnsChannel
+from pushpilot.adapters.threads import DeliveryLedger, SlackThreads
+from pushpilot.core.errors import RetryableError
+from pushpilot.core.notices import Notice, NoticeKind
+from pushpilot.entry.settings import SettingsError
+from pushpilot.flows.notify import KindSelection, NoticeChannel, NotifySettings, deliver, render_q_developer
 from tests.integration.tables import create_stack_table
 from tests.unit.notify_samples import release_story, sample
 

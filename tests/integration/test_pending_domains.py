@@ -11,11 +11,11 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from pushpilot.aws.pending_domains import PendingDomains
-from pushpilot.aws.route53 import Route53Zones
-from pushpilot.dns_reconcile import ReconcileResult, reconcile
-from pushpilot.domains import CustomDomainState, DnsPolicy
-from pushpilot.notices import NoticeKind
+from pushpilot.adapters.pending_domains import PendingDomains
+from pushpilot.adapters.route53 import Route53Zones
+from pushpilot.core.dns_plan import CustomDomainState, DnsPolicy
+from pushpilot.core.notices import NoticeKind
+from pushpilot.flows.dns import ReconcileResult, reconcile
 from tests.integration.tables import create_stack_table
 from tests.integration.test_dns_reconcile import NOW, OWNER, REGION, InMemoryDomains, tickets_domain
 

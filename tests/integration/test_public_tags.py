@@ -9,9 +9,9 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from pushpilot.aws.public_tags import PublicTagStore
-from pushpilot.aws.state import ServiceIndex
-from pushpilot.public_images import Sighting, SightingKind
+from pushpilot.adapters.public_tags import PublicTagStore
+from pushpilot.adapters.service_index import ServiceIndex
+from pushpilot.core.public_sightings import Sighting, SightingKind
 from tests.integration.tables import create_stack_table
 
 if TYPE_CHECKING:

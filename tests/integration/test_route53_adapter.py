@@ -11,8 +11,8 @@ from botocore.config import Config
 from botocore.stub import Stubber
 from moto import mock_aws
 
-from pushpilot.aws.route53 import DnsChangeRejectedError, Route53Zones
-from pushpilot.domains import (
+from pushpilot.adapters.route53 import DnsChangeRejectedError, Route53Zones
+from pushpilot.core.dns_plan import (
     APPRUNNER_ALIAS_HOSTED_ZONE_IDS,
     Change,
     ChangeAction,
@@ -27,7 +27,7 @@ from pushpilot.domains import (
     owned_by,
     plan_dns,
 )
-from pushpilot.errors import ThrottledError
+from pushpilot.core.errors import RetryableError
 
 if TYPE_CHECKING:
     from mypy_boto3_route53 import Route53Client
@@ -243,7 +243,7 @@ def test_a_rejected_batch_carries_route53s_message(route53: Route53Client) -> No
         Route53Zones(route53).apply(zone_plan)
 
 
-def test_throttling_after_retries_is_retryable() -> None:
+def test_a_change_still_in_progress_is_retryable_not_throttling() -> None:
     client = boto3.client("route53", region_name=REGION, config=Config(retries={"total_max_attempts": 1}))
     zone_plan = ZonePlan(
         zone_id="Z0ABCDEF123456",
@@ -262,5 +262,8 @@ def test_throttling_after_retries_is_retryable() -> None:
             service_message="The request was rejected because Route 53 was still processing a prior request.",
             http_status_code=400,
         )
-        with pytest.raises(ThrottledError, match="PriorRequestNotComplete"):
+        with pytest.raises(RetryableError, match="PriorRequestNotComplete") as raised:
             Route53Zones(client).apply(zone_plan)
+
+    # The zone is busy applying an earlier change: retry, but it is not a rate limit.
+    assert type(raised.value) is RetryableError

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pushpilot.notices import Link, Notice, NoticeKind, ReleaseHeadline, Severity, release_id
+from pushpilot.core.notices import Link, Notice, NoticeKind, ReleaseHeadline, Severity, release_id
 
 REPOSITORY = "shop/checkout-api"
 DIGEST = "sha256:4f1c9d2e7a8b3c6d5e4f1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b1c2d"

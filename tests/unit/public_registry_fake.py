@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-from pushpilot.aws.ecr_public import HttpRequest, HttpResponse
+from pushpilot.adapters.ecr_public import HttpRequest, HttpResponse
 
 BASE = "https://registry.example.test"
 BLOB_HOST = "https://blobs.example.test"

@@ -6,9 +6,9 @@ import json
 from dataclasses import asdict
 from pathlib import Path
 
-from bench.fakes import FakeWorld, digest_of, service_snapshot
 from bench.run import Row
 from bench.size import zipped_size
+from tests.fakes import FakeWorld, digest_of, service_snapshot
 
 
 def test_rows_serialize_with_the_five_documented_keys() -> None:
@@ -27,7 +27,7 @@ def test_zipped_size_leaves_bytecode_caches_out(tmp_path: Path) -> None:
 def test_fake_index_claims_once_like_the_table() -> None:
     snapshot = service_snapshot("storefront", "web")
     world = FakeWorld([snapshot])
-    from pushpilot.aws.state import InFlight
+    from pushpilot.core.tracking import InFlight
 
     claim = InFlight(digest=digest_of("a"), release_id="r", started_at="2026-05-04T09:14:09+00:00")
     assert world.index.claim(snapshot.arn, claim)

@@ -12,7 +12,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import TypeAdapter
 
-from pushpilot.builds import (
+from pushpilot.core.errors import AccessDeniedError
+from pushpilot.core.notices import Notice, NoticeKind, Severity, release_id
+from pushpilot.entry.settings import SettingsError
+from pushpilot.events.codebuild import CodeBuildEvent, CodeBuildPhaseEvent, CodeBuildStateEvent
+from pushpilot.flows.builds import (
     DETAIL_WIDTH,
     HINTS,
     NO_LOG_STREAM_REASON,
@@ -29,10 +33,6 @@ from pushpilot.builds import (
     parse_image_uri,
     phase_report,
 )
-from pushpilot.errors import AccessDeniedError
-from pushpilot.events import CodeBuildEvent, CodeBuildPhaseEvent, CodeBuildStateEvent
-from pushpilot.notices import Notice, NoticeKind, Severity, release_id
-from pushpilot.settings import SettingsError
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 EVENT_ADAPTER: TypeAdapter[CodeBuildEvent] = TypeAdapter(CodeBuildEvent)

@@ -16,18 +16,18 @@ from aws_lambda_powertools import Logger, Metrics
 from botocore.stub import Stubber
 from pydantic import TypeAdapter
 
-from bench.fakes import ACCOUNT, REGION, FakeWorld
-from pushpilot.aws.apprunner import ServiceSnapshot
-from pushpilot.aws.ecr import ImageInspector
-from pushpilot.errors import AccessDeniedError
-from pushpilot.events import EcrImageActionEvent
-from pushpilot.handling import parse_event, run_guarded
-from pushpilot.images import ACCEPTED_MEDIA_TYPES, OCI_INDEX
-from pushpilot.notices import NoticeKind, Severity
-from pushpilot.releases import Stage
-from pushpilot.rollout import handle_push
-from pushpilot.settings import CoreSettings
-from pushpilot.wiring import deploy_ports
+from pushpilot.adapters.ecr import ImageInspector
+from pushpilot.core.errors import AccessDeniedError
+from pushpilot.core.notices import NoticeKind, Severity
+from pushpilot.core.releases import Stage
+from pushpilot.core.targets import TargetService
+from pushpilot.core.verdicts import ACCEPTED_MEDIA_TYPES, APP_RUNNER_PLATFORM, OCI_INDEX
+from pushpilot.entry.handling import parse_event, run_guarded
+from pushpilot.entry.settings import CoreSettings
+from pushpilot.entry.wiring import deploy_ports
+from pushpilot.events.ecr import EcrImageActionEvent
+from pushpilot.flows.push import handle_push
+from tests.fakes import ACCOUNT, REGION, FakeWorld
 from tests.unit.public_registry_fake import read
 
 if TYPE_CHECKING:
@@ -69,14 +69,15 @@ def forwarded_push() -> dict[str, Any]:
     }
 
 
-def cross_account_service() -> ServiceSnapshot:
-    return ServiceSnapshot(
+def cross_account_service() -> TargetService:
+    return TargetService(
+        kind="apprunner",
+        busy=False,
+        required_platform=APP_RUNNER_PLATFORM,
         arn=f"arn:aws:apprunner:{REGION}:{ACCOUNT}:service/storefront/{'c' * 32}",
         name="storefront",
-        service_id="c" * 32,
         status="RUNNING",
         image_identifier=f"{REGISTRY_ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/{REPOSITORY}:latest",
-        repository_type="ECR",
         auto_deploy=False,
         service_url="cccccccccc.us-east-1.awsapprunner.com",
     )

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from pushpilot.aws.state import IndexedService, InFlight
-from pushpilot.deploy import ActionKind, OperationOutcome, classify_operation, plan_rollout
-from pushpilot.images_ref import ImageRef
-from pushpilot.releases import Release, RolloutStatus, ServiceRollout, Stage, overall_stage
+from pushpilot.core.image_ref import ImageRef
+from pushpilot.core.releases import Release, RolloutStatus, ServiceRollout, Stage, overall_stage
+from pushpilot.core.rollout_plan import ActionKind, Candidate, plan_rollout
+from pushpilot.core.targets import Outcome
+from pushpilot.core.tracking import IndexedService, InFlight
+from pushpilot.targets.apprunner.services import operation_from_api
 
 KEY = "111122223333.dkr.ecr.us-east-1.amazonaws.com/web:latest"
 
@@ -20,14 +22,19 @@ def service(name: str, *, auto: bool = False, status: str = "RUNNING", busy: boo
         image_identifier=KEY,
         image_key=KEY,
         auto_deploy=auto,
+        busy=status != "RUNNING",
         in_flight=InFlight(digest="sha256:old", release_id="web@sha256:old", started_at="2026-01-01T00:00:00")
         if busy
         else None,
     )
 
 
+def candidates(verdict_passed: bool, *services: IndexedService) -> list[Candidate]:
+    return [Candidate(service=service, verdict_passed=verdict_passed) for service in services]
+
+
 def kinds(verdict_passed: bool, *services: IndexedService, dry_run: bool = False) -> dict[str, ActionKind]:
-    plan = plan_rollout("web@sha256:new", verdict_passed=verdict_passed, services=services, dry_run=dry_run)
+    plan = plan_rollout("web@sha256:new", candidates=candidates(verdict_passed, *services), dry_run=dry_run)
     return {action.service_name: action.kind for action in plan.actions}
 
 
@@ -38,9 +45,24 @@ def test_manual_service_gets_a_deployment_and_auto_deploy_service_is_only_tracke
     }
 
 
+def test_each_service_is_planned_against_the_verdict_for_its_own_platform() -> None:
+    plan = plan_rollout(
+        "r",
+        candidates=[
+            Candidate(service=service("amd"), verdict_passed=False),
+            Candidate(service=service("arm"), verdict_passed=True),
+        ],
+        dry_run=False,
+    )
+    assert {a.service_name: a.kind for a in plan.actions} == {
+        "amd": ActionKind.HOLD,
+        "arm": ActionKind.START_DEPLOYMENT,
+    }
+
+
 def test_rejected_image_deploys_nothing_and_warns_where_app_runner_would_deploy_anyway() -> None:
     plan = plan_rollout(
-        "r", verdict_passed=False, services=[service("api"), service("web", auto=True)], dry_run=False
+        "r", candidates=candidates(False, service("api"), service("web", auto=True)), dry_run=False
     )
     assert {a.service_name: a.kind for a in plan.actions} == {
         "api": ActionKind.HOLD,
@@ -56,28 +78,34 @@ def test_busy_service_queues_the_push(status: str, busy: bool) -> None:
 
 
 def test_dry_run_mutates_nothing() -> None:
-    plan = plan_rollout("r", verdict_passed=True, services=[service("api")], dry_run=True)
+    plan = plan_rollout("r", candidates=candidates(True, service("api")), dry_run=True)
     assert [a.kind for a in plan.actions] == [ActionKind.DRY_RUN]
     assert plan.mutating == ()
 
 
 @pytest.mark.parametrize(
-    ("event_status", "operation_status", "expected"),
+    ("operation_type", "status", "outcome", "deploys_image"),
     [
-        ("DeploymentCompletedSuccessfully", "SUCCEEDED", OperationOutcome.LIVE),
-        ("UpdateServiceCompletedSuccessfully", "SUCCEEDED", OperationOutcome.LIVE),
-        ("DeploymentFailed", "FAILED", OperationOutcome.FAILED),
-        ("DeploymentFailed", "ROLLBACK_SUCCEEDED", OperationOutcome.ROLLED_BACK),
-        # A rollback is a failure even if the event itself sounds like success.
-        ("DeploymentCompletedSuccessfully", "ROLLBACK_SUCCEEDED", OperationOutcome.ROLLED_BACK),
-        ("UpdateServiceFailed", None, OperationOutcome.FAILED),
-        ("DeploymentCompletedSuccessfully", "IN_PROGRESS", OperationOutcome.IN_PROGRESS),
+        ("START_DEPLOYMENT", "SUCCEEDED", Outcome.LIVE, True),
+        ("START_DEPLOYMENT", "FAILED", Outcome.FAILED, True),
+        # A rollback is a failure even when the rollback itself succeeded.
+        ("START_DEPLOYMENT", "ROLLBACK_SUCCEEDED", Outcome.ROLLED_BACK, True),
+        ("START_DEPLOYMENT", "ROLLBACK_IN_PROGRESS", Outcome.IN_PROGRESS, True),
+        ("START_DEPLOYMENT", "IN_PROGRESS", Outcome.IN_PROGRESS, True),
+        ("UPDATE_SERVICE", "SUCCEEDED", Outcome.LIVE, False),
+        ("PAUSE_SERVICE", "SUCCEEDED", Outcome.LIVE, False),
+        ("RESUME_SERVICE", "FAILED", Outcome.FAILED, False),
+        # A status word App Runner may add later is not taken for an ending.
+        ("START_DEPLOYMENT", "SOMETHING_NEW", Outcome.IN_PROGRESS, True),
     ],
 )
-def test_operation_outcome_is_the_truth(
-    event_status: str, operation_status: str | None, expected: OperationOutcome
+def test_app_runner_operations_are_classified_by_their_own_status_and_type(
+    operation_type: str, status: str, outcome: Outcome, deploys_image: bool
 ) -> None:
-    assert classify_operation(event_status, operation_status) is expected
+    operation = operation_from_api({"Id": "op", "Type": operation_type, "Status": status})  # type: ignore[typeddict-item]
+    assert operation is not None
+    assert operation.outcome is outcome
+    assert operation.deploys_image is deploys_image
 
 
 def _release(*statuses: RolloutStatus) -> Release:

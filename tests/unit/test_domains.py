@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pushpilot.domains import (
+from pushpilot.core.dns_plan import (
     APPRUNNER_ALIAS_HOSTED_ZONE_IDS,
     AliasTarget,
     ChangeAction,

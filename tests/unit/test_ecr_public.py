@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from pushpilot.aws.ecr import MAX_CONFIG_BYTES
-from pushpilot.aws.ecr_public import EcrPublicRegistry, HttpRequest, HttpResponse
-from pushpilot.errors import (
+from pushpilot.adapters.ecr import MAX_CONFIG_BYTES
+from pushpilot.adapters.ecr_public import EcrPublicRegistry, HttpRequest, HttpResponse
+from pushpilot.core.errors import (
     AccessDeniedError,
     NotFoundError,
     PermanentError,
@@ -14,7 +14,7 @@ from pushpilot.errors import (
     RetryableError,
     ThrottledError,
 )
-from pushpilot.images import (
+from pushpilot.core.verdicts import (
     ACCEPTED_MEDIA_TYPES,
     APP_RUNNER_PLATFORM,
     OCI_INDEX,
@@ -22,7 +22,7 @@ from pushpilot.images import (
     Platform,
     VerdictStatus,
 )
-from pushpilot.settings import PublicImageSettings, SettingsError
+from pushpilot.entry.settings import PublicImageSettings, SettingsError
 from tests.unit.public_registry_fake import BASE, BLOB_HOST, FakePublicRegistry, digest_of, read
 
 pytestmark = pytest.mark.unit

@@ -16,18 +16,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import TypeAdapter
 
-from pushpilot.errors import MalformedEventError
-from pushpilot.events import (
+from pushpilot.core.errors import MalformedEventError
+from pushpilot.entry.handling import HandlerOutcome, event_id_of, parse_event, run_guarded
+from pushpilot.events.codebuild import CodeBuildEvent, CodeBuildPhaseEvent, CodeBuildStateEvent
+from pushpilot.events.ecr import EcrImageActionEvent
+from pushpilot.targets.apprunner.events import (
     AppRunnerCustomDomainEvent,
     AppRunnerEvent,
     AppRunnerOperationEvent,
     AppRunnerServiceStatusEvent,
-    CodeBuildEvent,
-    CodeBuildPhaseEvent,
-    CodeBuildStateEvent,
-    EcrImageActionEvent,
 )
-from pushpilot.handling import HandlerOutcome, event_id_of, parse_event, run_guarded
 
 FUZZ_SETTINGS = settings(
     max_examples=int(os.environ.get("PUSHPILOT_FUZZ_EXAMPLES", "200")),

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from pushpilot.errors import AccessDeniedError, NotFoundError, PushpilotError
-from pushpilot.images import APP_RUNNER_PLATFORM, Platform, Verdict, VerdictStatus, judge
+from pushpilot.core.errors import AccessDeniedError, NotFoundError, PushpilotError
+from pushpilot.core.verdicts import APP_RUNNER_PLATFORM, Platform, Verdict, VerdictStatus, judge
 from pushpilot_cli.image_cmd import ImageReference, register
 
 pytestmark = pytest.mark.unit

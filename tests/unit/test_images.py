@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pushpilot.images import (
+from pushpilot.core.verdicts import (
     ACCEPTED_MEDIA_TYPES,
     APP_RUNNER_PLATFORM,
     DOCKER_MANIFEST_LIST,

@@ -16,9 +16,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pushpilot.aws.slack import load_slack_credentials
-from pushpilot.notices import Notice, NoticeKind, Severity
-from pushpilot.notify import (
+from pushpilot.adapters.slack import load_slack_credentials
+from pushpilot.core.notices import Notice, NoticeKind, Severity
+from pushpilot.entry.settings import SettingsError
+from pushpilot.flows.notify import (
     KIND_EMOJI,
     MAX_BLOCKS,
     MAX_HEADER_TEXT,
@@ -35,7 +36,6 @@ from pushpilot.notify import (
     should_send,
     sns_subject,
 )
-from pushpilot.settings import SettingsError
 from tests.unit.notify_samples import SAMPLES, sample
 
 GOLDEN = Path(__file__).parent / "golden" / "notify"

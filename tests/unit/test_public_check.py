@@ -8,15 +8,16 @@ from typing import Any
 
 import pytest
 
-from bench.fakes import ACCOUNT, REGION, FakeWorld
-from pushpilot.aws.apprunner import ServiceSnapshot
-from pushpilot.aws.ecr_public import EcrPublicRegistry
-from pushpilot.errors import RetryableError
-from pushpilot.notices import NoticeKind
-from pushpilot.public_images import Sighting, SightingKind
-from pushpilot.releases import RolloutStatus
-from pushpilot.rollout import check_public_images
-from pushpilot.settings import FirstSighting
+from pushpilot.adapters.ecr_public import EcrPublicRegistry
+from pushpilot.core.errors import RetryableError
+from pushpilot.core.notices import NoticeKind
+from pushpilot.core.public_sightings import Sighting, SightingKind
+from pushpilot.core.releases import RolloutStatus
+from pushpilot.core.targets import TargetService
+from pushpilot.core.verdicts import APP_RUNNER_PLATFORM
+from pushpilot.entry.settings import FirstSighting
+from pushpilot.flows.public_images import check_public_images
+from tests.fakes import ACCOUNT, REGION, FakeWorld
 from tests.unit.public_registry_fake import BASE, FakePublicRegistry, read
 
 pytestmark = pytest.mark.unit
@@ -28,15 +29,16 @@ ARM64 = (read("manifest.oci.linux-arm64.json"), read("config.oci.linux-arm64.jso
 MULTI = (read("index.oci.amd64-arm64-attested.json"),)
 
 
-def public_service(name: str, identifier: str = KEY) -> ServiceSnapshot:
+def public_service(name: str, identifier: str = KEY) -> TargetService:
     service_id = hashlib.sha256(name.encode()).hexdigest()[:32]
-    return ServiceSnapshot(
+    return TargetService(
+        kind="apprunner",
+        busy=False,
+        required_platform=APP_RUNNER_PLATFORM,
         arn=f"arn:aws:apprunner:{REGION}:{ACCOUNT}:service/{name}/{service_id}",
         name=name,
-        service_id=service_id,
         status="RUNNING",
         image_identifier=identifier,
-        repository_type="ECR_PUBLIC",
         auto_deploy=False,
         service_url=f"{service_id[:10]}.{REGION}.awsapprunner.com",
     )
@@ -256,7 +258,7 @@ def test_a_moved_tag_that_cannot_be_read_is_told_once_and_not_retried_every_run(
 
     assert [error["error_type"] for error in failed["errors"]] == ["NotFoundError"]
     assert check.notice_kinds() == [NoticeKind.UNVERIFIED]
-    assert "could not be checked" in check.world.sink.notices[0].title
+    assert "could not be read" in check.world.sink.notices[0].title
     assert later["errors"] == []
     assert later["releases"] == []
     assert len(check.registry.calls("GET", f"/manifests/{digest}")) == 1

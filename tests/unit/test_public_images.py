@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from pushpilot.aws.state import IndexedService
-from pushpilot.images_ref import ImageRef
-from pushpilot.public_images import (
+from pushpilot.core.image_ref import ImageRef
+from pushpilot.core.public_sightings import (
     Sighting,
     SightingAction,
     SightingKind,
     decide,
     images_to_watch,
 )
-from pushpilot.settings import FirstSighting
+from pushpilot.core.tracking import IndexedService
+from pushpilot.entry.settings import FirstSighting
 
 pytestmark = pytest.mark.unit
 

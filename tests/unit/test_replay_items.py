@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from pushpilot.replay import ReplayItem, UnreadableLetter, dead_letter_items, read_dead_letter
+from pushpilot.flows.replay import ReplayItem, UnreadableLetter, dead_letter_items, read_dead_letter
 
 FUNCTION_ARN = "arn:aws:lambda:eu-west-1:210987654321:function:pushpilot-ImagePushFunction-Q1w2E3r4T5y6"
 EVENT = {

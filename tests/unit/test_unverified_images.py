@@ -6,7 +6,13 @@ from typing import Any
 
 import pytest
 
-from bench.fakes import (
+from pushpilot.core.image_ref import ImageRef
+from pushpilot.core.notices import NoticeKind, Severity
+from pushpilot.core.verdicts import Verdict, VerdictStatus
+from pushpilot.entry.settings import CoreSettings, SettingsError
+from pushpilot.entry.wiring import deploy_ports
+from pushpilot.flows.push import Arrival, release_image
+from tests.fakes import (
     ACCOUNT,
     FIXED_NOW,
     REGISTRY,
@@ -15,12 +21,6 @@ from bench.fakes import (
     digest_of,
     service_snapshot,
 )
-from pushpilot.images import Verdict, VerdictStatus
-from pushpilot.images_ref import ImageRef
-from pushpilot.notices import NoticeKind, Severity
-from pushpilot.rollout import Arrival, release_image
-from pushpilot.settings import CoreSettings, SettingsError
-from pushpilot.wiring import deploy_ports
 
 pytestmark = pytest.mark.unit
 

@@ -1,0 +1,74 @@
+"""Exactly-once work on top of Powertools idempotency, in the stack's one table.
+
+Records live under `pk = idempotency#<function>`, `sk = <hash of the key>` and expire through the
+table's TTL attribute. A concurrent duplicate becomes a RetryableError: Lambda retries it later and
+it then finds the stored result instead of doing the work again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+from pushpilot.adapters import clients
+from pushpilot.core.errors import RetryableError
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+_TEN_MINUTES = 600
+
+
+@cache
+def _persistence(table_name: str, endpoint_key: str) -> Any:
+    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+
+    del endpoint_key  # part of the cache key only: a new endpoint setting gets a new layer
+    return DynamoDBPersistenceLayer(
+        table_name=table_name,
+        key_attr="pk",
+        sort_key_attr="sk",
+        expiry_attr="expires_at",
+        boto3_client=clients.client("dynamodb"),
+    )
+
+
+def run_once(
+    table_name: str,
+    *,
+    scope: str,
+    key: dict[str, str],
+    work: Callable[[], dict[str, Any]],
+    expires_after_seconds: int = _TEN_MINUTES,
+    lambda_context: LambdaContext | None = None,
+) -> dict[str, Any]:
+    """Run `work` once per (scope, key) within the window; later calls return the first result.
+
+    With the Lambda context registered, a record left in progress by an invocation that timed out
+    expires with that invocation, so Lambda's retry does the work instead of failing behind it."""
+    import os
+
+    from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
+    from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
+
+    endpoint_key = os.environ.get("AWS_ENDPOINT_URL_DYNAMODB") or os.environ.get("AWS_ENDPOINT_URL") or ""
+    config = IdempotencyConfig(expires_after_seconds=expires_after_seconds, raise_on_no_idempotency_key=True)
+    if lambda_context is not None:
+        config.register_lambda_context(lambda_context)
+
+    # Powertools' decorator is untyped; `once` keeps the signature written here.
+    @idempotent_function(  # type: ignore[untyped-decorator]
+        data_keyword_argument="identity",
+        persistence_store=_persistence(table_name, endpoint_key),
+        config=config,
+    )
+    def once(identity: dict[str, str]) -> dict[str, Any]:
+        del identity  # the idempotency key; the work is closed over
+        return work()
+
+    try:
+        result: dict[str, Any] = once(identity={"scope": scope, **key})
+    except IdempotencyAlreadyInProgressError as exc:
+        raise RetryableError(f"{scope} {key} is being handled by a concurrent delivery") from exc
+    return result

@@ -1,0 +1,237 @@
+"""The service index in the stack's table: every service pushpilot deploys to, what it runs and needs,
+and the deployment bookkeeping on it.
+
+Keys: services live in one partition, `pk = SERVICES`, `sk = <arn>`, so the scheduled paths read them all
+with one paginated Query (the table also holds 90 days of releases, idempotency and delivery items: never
+Scan it). The `ByImage` GSI on `image_key` lets a push find the services running `registry/repo:tag` with
+one Query. Every state change is a conditional update: the table, not the handler, decides races between
+concurrent deliveries.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from pushpilot.adapters.dynamodb import (
+    TableAdapter,
+    dynamodb_error,
+    from_item,
+    is_conditional_failure,
+    to_item,
+)
+from pushpilot.core.targets import TargetService
+from pushpilot.core.tracking import IndexedService, InFlight, Pending, image_key_of
+
+BY_IMAGE_INDEX = "ByImage"
+SERVICES_PARTITION = "SERVICES"
+
+
+def _indexed(values: dict[str, Any]) -> IndexedService:
+    return IndexedService.model_validate(values)
+
+
+class ServiceIndex(TableAdapter):
+    @staticmethod
+    def _key(arn: str) -> dict[str, Any]:
+        return to_item({"pk": SERVICES_PARTITION, "sk": arn})
+
+    def services_for_image(self, image_key: str) -> list[IndexedService]:
+        services: list[IndexedService] = []
+        kwargs: dict[str, Any] = {
+            "TableName": self._table,
+            "IndexName": BY_IMAGE_INDEX,
+            "KeyConditionExpression": "image_key = :k",
+            "ExpressionAttributeValues": to_item({":k": image_key}),
+        }
+        try:
+            while True:
+                page = self._client.query(**kwargs)
+                services.extend(_indexed(from_item(item)) for item in page.get("Items", []))
+                if "LastEvaluatedKey" not in page:
+                    return services
+                kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        except (ClientError, BotoCoreError) as exc:
+            raise dynamodb_error(exc, "Query") from exc
+
+    def get(self, arn: str) -> IndexedService | None:
+        try:
+            item = self._client.get_item(TableName=self._table, Key=self._key(arn), ConsistentRead=True).get(
+                "Item"
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise dynamodb_error(exc, "GetItem") from exc
+        return _indexed(from_item(item)) if item else None
+
+    def find_by_name(self, kind: str, name: str) -> IndexedService | None:
+        """Events that name a service but carry no ARN: one Query over the services' partition."""
+        return next((s for s in self.all() if s.kind == kind and s.name == name), None)
+
+    def all(self) -> list[IndexedService]:
+        kwargs: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "pk = :p",
+            "ExpressionAttributeValues": to_item({":p": SERVICES_PARTITION}),
+            "ConsistentRead": True,
+        }
+        found: list[IndexedService] = []
+        try:
+            while True:
+                page = self._client.query(**kwargs)
+                found.extend(_indexed(from_item(item)) for item in page.get("Items", []))
+                if "LastEvaluatedKey" not in page:
+                    return found
+                kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        except (ClientError, BotoCoreError) as exc:
+            raise dynamodb_error(exc, "Query") from exc
+
+    def upsert(self, service: TargetService, *, now: str) -> None:
+        """Record what the target says of a service; our own deployment bookkeeping is left as it is."""
+        image_key = image_key_of(service)
+        if image_key is None or service.image_identifier is None:
+            self.remove(service.arn)
+            return
+        values = {
+            "kind": service.kind,
+            "arn": service.arn,
+            "name": service.name,
+            "status": service.status,
+            "busy": service.busy,
+            "required_platform": str(service.required_platform) if service.required_platform else "",
+            "image_identifier": service.image_identifier,
+            "image_key": image_key,
+            "auto_deploy": service.auto_deploy,
+            "service_url": service.service_url or "",
+            "details": service.details,
+            "refreshed_at": now,
+        }
+        names = {f"#{key}": key for key in values}
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=self._key(service.arn),
+                UpdateExpression="SET " + ", ".join(f"#{key} = :{key}" for key in values),
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=to_item({f":{key}": value for key, value in values.items()}),
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise dynamodb_error(exc, "UpdateItem") from exc
+
+    def remove(self, arn: str) -> None:
+        try:
+            self._client.delete_item(TableName=self._table, Key=self._key(arn))
+        except (ClientError, BotoCoreError) as exc:
+            raise dynamodb_error(exc, "DeleteItem") from exc
+
+    def _conditional_update(self, arn: str, **kwargs: Any) -> dict[str, Any] | None:
+        """Run a conditional update; None when the condition did not hold (someone else won)."""
+        try:
+            response = self._client.update_item(TableName=self._table, Key=self._key(arn), **kwargs)
+        except (ClientError, BotoCoreError) as exc:
+            if isinstance(exc, ClientError) and is_conditional_failure(exc):
+                return None
+            raise dynamodb_error(exc, "UpdateItem") from exc
+        return from_item(response.get("Attributes", {}))
+
+    def claim(self, arn: str, in_flight: InFlight) -> bool:
+        """Take the right to deploy: only one deployment of ours is ever in flight per service."""
+        result = self._conditional_update(
+            arn,
+            UpdateExpression="SET in_flight = :f",
+            ConditionExpression="attribute_exists(pk) AND attribute_not_exists(in_flight)",
+            ExpressionAttributeValues=to_item({":f": in_flight.model_dump()}),
+            ReturnValues="UPDATED_NEW",
+        )
+        return result is not None
+
+    def set_operation(self, arn: str, digest: str, operation_id: str) -> None:
+        self._conditional_update(
+            arn,
+            UpdateExpression="SET in_flight.operation_id = :o",
+            ConditionExpression="in_flight.digest = :d",
+            ExpressionAttributeValues=to_item({":o": operation_id, ":d": digest}),
+        )
+
+    def queue(self, arn: str, pending: Pending) -> bool:
+        """Remember the newest push while the service is busy; an older push never replaces a newer."""
+        result = self._conditional_update(
+            arn,
+            UpdateExpression="SET pending = :p",
+            ConditionExpression=(
+                "attribute_exists(pk) AND (attribute_not_exists(pending) OR pending.pushed_at <= :t)"
+            ),
+            ExpressionAttributeValues=to_item({":p": pending.model_dump(), ":t": pending.pushed_at}),
+            ReturnValues="UPDATED_NEW",
+        )
+        return result is not None
+
+    def unclaim_to_pending(self, arn: str, in_flight: InFlight) -> None:
+        """App Runner said busy after we claimed: turn our claim into the pending push."""
+        pending = Pending(
+            digest=in_flight.digest, release_id=in_flight.release_id, pushed_at=in_flight.started_at
+        )
+        self._conditional_update(
+            arn,
+            UpdateExpression="REMOVE in_flight SET pending = :p",
+            ConditionExpression="in_flight.digest = :d",
+            ExpressionAttributeValues=to_item({":p": pending.model_dump(), ":d": in_flight.digest}),
+        )
+
+    def unclaim(self, arn: str, in_flight: InFlight) -> None:
+        """Give back a claim whose deployment never started."""
+        self._conditional_update(
+            arn,
+            UpdateExpression="REMOVE in_flight",
+            ConditionExpression="in_flight.digest = :d AND attribute_not_exists(in_flight.operation_id)",
+            ExpressionAttributeValues=to_item({":d": in_flight.digest}),
+        )
+
+    def finish(self, arn: str, digest: str) -> InFlight | None:
+        """End our in-flight deployment of `digest`; what it was, or None when it was not in flight."""
+        old = self._conditional_update(
+            arn,
+            UpdateExpression="REMOVE in_flight",
+            ConditionExpression="in_flight.digest = :d",
+            ExpressionAttributeValues=to_item({":d": digest}),
+            ReturnValues="ALL_OLD",
+        )
+        if not old or "in_flight" not in old:
+            return None
+        return InFlight.model_validate(old["in_flight"])
+
+    def take_pending(self, arn: str) -> Pending | None:
+        """Atomically turn the pending push into the in-flight deployment, if the service is free."""
+        new = self._conditional_update(
+            arn,
+            UpdateExpression="SET in_flight = pending REMOVE pending",
+            ConditionExpression="attribute_exists(pending) AND attribute_not_exists(in_flight)",
+            ReturnValues="ALL_NEW",
+        )
+        if not new or "in_flight" not in new:
+            return None
+        return Pending.model_validate(new["in_flight"])
+
+    def await_auto(self, arn: str, pending: Pending) -> None:
+        """App Runner deploys this one itself: remember which release its next deployment belongs to."""
+        self._conditional_update(
+            arn,
+            UpdateExpression="SET awaiting_auto = :p",
+            ConditionExpression=(
+                "attribute_exists(pk) AND"
+                " (attribute_not_exists(awaiting_auto) OR awaiting_auto.pushed_at <= :t)"
+            ),
+            ExpressionAttributeValues=to_item({":p": pending.model_dump(), ":t": pending.pushed_at}),
+        )
+
+    def finish_auto(self, arn: str, digest: str) -> Pending | None:
+        old = self._conditional_update(
+            arn,
+            UpdateExpression="REMOVE awaiting_auto",
+            ConditionExpression="awaiting_auto.digest = :d",
+            ExpressionAttributeValues=to_item({":d": digest}),
+            ReturnValues="ALL_OLD",
+        )
+        if not old or "awaiting_auto" not in old:
+            return None
+        return Pending.model_validate(old["awaiting_auto"])

@@ -1,0 +1,86 @@
+"""Which services get a pushed image, and what to do with each: decisions as data, no I/O.
+
+Each service is judged against the verdict for the platform *it* needs, so one release can deploy to an
+arm64 service and hold for an amd64 one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict
+
+from pushpilot.core.tracking import IndexedService
+
+
+class ActionKind(StrEnum):
+    START_DEPLOYMENT = "start_deployment"
+    QUEUE = "queue"
+    TRACK_AUTO_DEPLOY = "track_auto_deploy"
+    WARN_AUTO_DEPLOY = "warn_auto_deploy"
+    HOLD = "hold"
+    DRY_RUN = "dry_run"
+
+
+class ServiceAction(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    service_arn: str
+    service_name: str
+    kind: ActionKind
+    reason: str
+
+
+class Candidate(BaseModel):
+    """A service that runs the pushed tag, and whether the image passed for the platform it needs."""
+
+    model_config = ConfigDict(frozen=True)
+
+    service: IndexedService
+    verdict_passed: bool
+
+
+class RolloutPlan(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    release_id: str
+    actions: tuple[ServiceAction, ...]
+
+    @property
+    def mutating(self) -> tuple[ServiceAction, ...]:
+        return tuple(action for action in self.actions if action.kind is ActionKind.START_DEPLOYMENT)
+
+
+def plan_rollout(release_id: str, *, candidates: Sequence[Candidate], dry_run: bool) -> RolloutPlan:
+    actions: list[ServiceAction] = []
+    for candidate in sorted(candidates, key=lambda item: item.service.name):
+        service = candidate.service
+        kind, reason = _decide(service, verdict_passed=candidate.verdict_passed, dry_run=dry_run)
+        actions.append(
+            ServiceAction(service_arn=service.arn, service_name=service.name, kind=kind, reason=reason)
+        )
+    return RolloutPlan(release_id=release_id, actions=tuple(actions))
+
+
+def _decide(service: IndexedService, *, verdict_passed: bool, dry_run: bool) -> tuple[ActionKind, str]:
+    if not verdict_passed:
+        if service.auto_deploy:
+            return (
+                ActionKind.WARN_AUTO_DEPLOY,
+                (
+                    "automatic deployment is on: the service will deploy this image anyway —"
+                    " turn it off or fix the image"
+                ),
+            )
+        return ActionKind.HOLD, "the image did not pass the platform check; nothing was deployed"
+    if service.auto_deploy:
+        return (
+            ActionKind.TRACK_AUTO_DEPLOY,
+            "the service deploys this push itself; pushpilot tracks the outcome",
+        )
+    if dry_run:
+        return ActionKind.DRY_RUN, "dry run: would start a deployment"
+    if service.in_flight is not None or service.busy:
+        return ActionKind.QUEUE, "an operation is in progress; the newest push deploys when it ends"
+    return ActionKind.START_DEPLOYMENT, "manual deployment mode: pushpilot starts the deployment"

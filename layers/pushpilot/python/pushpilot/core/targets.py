@@ -1,0 +1,89 @@
+"""What every deploy target tells the flows, in the flows' words: services, operations, outcomes and the
+two events that move a deployment on. Each target (App Runner today) converts its own API answers and
+EventBridge events into these at its edge, so the push, outcome and refresh flows are written once.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from pushpilot.core.verdicts import Platform
+
+
+class Outcome(StrEnum):
+    """The truth about one deployment, as far as it is known."""
+
+    IN_PROGRESS = "in_progress"
+    LIVE = "live"
+    FAILED = "failed"
+    ROLLED_BACK = "rolled_back"
+    # The deployment's fate cannot be confirmed (its start was never acknowledged and no operation of
+    # it can be found): said as such, never guessed as live.
+    UNKNOWN = "unknown"
+
+
+class TargetService(BaseModel):
+    """One service of a deploy target, as the target describes it now."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: str
+    arn: str
+    name: str
+    # The target's own status word (App Runner: RUNNING, OPERATION_IN_PROGRESS, PAUSED, ...).
+    status: str
+    image_identifier: str | None
+    # The platform deploys a push by itself (App Runner automatic deployment): pushpilot only tracks it.
+    auto_deploy: bool
+    # An operation is in progress: the target would refuse a deployment now.
+    busy: bool
+    # The platform the service's hosts run; None when the target cannot tell.
+    required_platform: Platform | None
+    service_url: str | None = None
+    # What the target itself needs to deploy it again, opaque to the flows (ECS: cluster, task definition).
+    details: dict[str, str] = Field(default_factory=dict)
+
+
+class Operation(BaseModel):
+    """One operation a target ran on a service, classified by the target."""
+
+    model_config = ConfigDict(frozen=True)
+
+    operation_id: str
+    # A deployment of the service's image (as opposed to a pause, resume or configuration change).
+    deploys_image: bool
+    outcome: Outcome
+    # The target's own status word, quoted in messages.
+    status: str
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    # Why it failed, in the target's words (ECS: stopped tasks' reasons, the rollback's reason).
+    reasons: tuple[str, ...] = ()
+
+
+class OperationEnded(BaseModel):
+    """A target says an operation on a service ended (or moved): the outcome flow decides what it was."""
+
+    model_config = ConfigDict(frozen=True)
+
+    event_id: str
+    kind: str
+    service_arn: str | None
+    service_name: str
+    # The event's own status word and message (App Runner: DeploymentCompletedSuccessfully, ...).
+    status: str
+    message: str = ""
+
+
+class ServiceChanged(BaseModel):
+    """A target says a service changed (created, updated, deleted): the index re-reads it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    event_id: str
+    kind: str
+    service_arn: str | None
+    deleted: bool

@@ -1,0 +1,1 @@
+"""The handlers' edge: settings, the guard around every handler, and wiring (adapters for ports)."""

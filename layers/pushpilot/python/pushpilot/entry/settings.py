@@ -1,0 +1,68 @@
+"""Settings: one pydantic model per capability, read from the environment at the handler edge.
+
+Plain pydantic rather than pydantic-settings because the managed Powertools layer ships pydantic only;
+each field's alias is the environment variable the template sets.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from pushpilot.core.errors import PermanentError
+from pushpilot.core.public_sightings import FirstSighting
+
+
+class SettingsError(PermanentError):
+    """The function's configuration is wrong: the message names the variable."""
+
+
+class EnvSettings(BaseModel):
+    model_config = ConfigDict(frozen=True, populate_by_name=True, extra="ignore")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Self:
+        source = os.environ if environ is None else environ
+        wanted = {field.alias or name for name, field in cls.model_fields.items()}
+        values = {key: value for key, value in source.items() if key in wanted and value != ""}
+        try:
+            return cls.model_validate(values)
+        except ValueError as exc:
+            raise SettingsError(f"invalid configuration for {cls.__name__}: {exc}") from exc
+
+
+class CoreSettings(EnvSettings):
+    """What every handler needs."""
+
+    table_name: str = Field(alias="TABLE_NAME", min_length=1)
+    notice_queue_url: str = Field(alias="NOTICE_QUEUE_URL", min_length=1)
+    region: str = Field(default="us-east-1", alias="AWS_REGION")
+    dry_run: bool = Field(default=False, alias="DRY_RUN")
+    # What an image whose platform could not be read does: `block` (the default) or `deploy`.
+    unverified_images: Literal["block", "deploy"] = Field(default="block", alias="UNVERIFIED_IMAGES")
+    # The ECS clusters pushpilot serves, comma-separated names or ARNs; empty: every cluster.
+    ecs_clusters: str = Field(default="", alias="ECS_CLUSTERS")
+    # A deployment still in progress this long after it began is reported as stuck.
+    stuck_after_minutes: int = Field(default=30, ge=5, le=24 * 60, alias="DEPLOY_STUCK_AFTER_MINUTES")
+
+    @property
+    def ecs_cluster_list(self) -> tuple[str, ...]:
+        return tuple(name.strip() for name in self.ecs_clusters.split(",") if name.strip())
+
+
+class PublicImageSettings(EnvSettings):
+    """The scheduled ECR Public check."""
+
+    registry_url: str = Field(
+        default="https://public.ecr.aws", alias="ECR_PUBLIC_REGISTRY_URL", pattern=r"^https?://[^/?#]+"
+    )
+    first_sighting: FirstSighting = Field(default="record", alias="PUBLIC_IMAGE_FIRST_SIGHTING")
+
+
+class PrincipalSettings(EnvSettings):
+    """Who pushpilot acts as, so an access-denied message names the principal a policy must grant."""
+
+    role_arn: str | None = Field(default=None, alias="PUSHPILOT_ROLE_ARN")

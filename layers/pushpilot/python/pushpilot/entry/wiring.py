@@ -1,0 +1,98 @@
+"""Production wiring: which adapter serves which port, built from the function's settings."""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+from pushpilot.adapters.ecr import ImageInspector
+from pushpilot.adapters.idempotency import run_once
+from pushpilot.adapters.notice_queue import NoticeQueue
+from pushpilot.adapters.release_store import ReleaseStore
+from pushpilot.adapters.service_index import ServiceIndex
+from pushpilot.entry.settings import CoreSettings, PrincipalSettings, PublicImageSettings
+from pushpilot.flows.deploy_ports import DeployPorts
+from pushpilot.ports import DeployTarget
+from pushpilot.targets.apprunner.services import AppRunnerTarget
+from pushpilot.targets.ecs.services import EcsTarget
+from pushpilot.targets.ecs_express.services import EcsExpressTarget
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+    from pushpilot.targets.apprunner.events import AppRunnerCustomDomainEvent
+
+
+def deploy_ports(
+    settings: CoreSettings | None = None, *, context: LambdaContext | None = None
+) -> DeployPorts:
+    """Adapters are cheap to build (clients are cached per endpoint); settings are read per call so a
+    configuration error is reported on the event that met it. The Lambda context lets exactly-once work
+    expire with the invocation that timed out, instead of blocking its retries."""
+    settings = settings or CoreSettings.from_env()
+    targets: tuple[DeployTarget, ...] = (
+        AppRunnerTarget(region=settings.region),
+        EcsTarget(region=settings.region, clusters=settings.ecs_cluster_list),
+        EcsExpressTarget(region=settings.region, clusters=settings.ecs_cluster_list),
+    )
+    return DeployPorts(
+        index=ServiceIndex(settings.table_name),
+        releases=ReleaseStore(settings.table_name),
+        targets={target.kind: target for target in targets},
+        inspector=ImageInspector(),
+        notices=NoticeQueue(settings.notice_queue_url),
+        once=partial(run_once, settings.table_name, lambda_context=context),
+        dry_run=settings.dry_run,
+        deploy_unverified=settings.unverified_images == "deploy",
+        role_arn=PrincipalSettings.from_env().role_arn,
+    )
+
+
+def public_image_check(context: LambdaContext | None = None) -> dict[str, Any]:
+    """Check every ECR Public tag the services run; deploy the ones that moved."""
+    from pushpilot.adapters.ecr_public import EcrPublicRegistry
+    from pushpilot.adapters.public_tags import PublicTagStore
+    from pushpilot.flows.public_images import check_public_images
+
+    core = CoreSettings.from_env()
+    settings = PublicImageSettings.from_env()
+    return check_public_images(
+        deploy_ports(core, context=context),
+        EcrPublicRegistry(settings.registry_url),
+        PublicTagStore(core.table_name),
+        settings.first_sighting,
+    )
+
+
+def reconcile_dns(
+    *, service: str | None = None, event: AppRunnerCustomDomainEvent | None = None
+) -> dict[str, Any]:
+    """Plan custom-domain records, apply them unless dry-run, and queue what people should hear."""
+    from pushpilot.adapters.pending_domains import PendingDomains
+    from pushpilot.adapters.route53 import Route53Zones
+    from pushpilot.flows.dns import DnsSettings, reconcile
+    from pushpilot.targets.apprunner.domains import CustomDomainReader
+
+    core = CoreSettings.from_env()
+    settings = DnsSettings.from_env()
+    result = reconcile(
+        domains=CustomDomainReader(),
+        zones=Route53Zones(),
+        policy=settings.policy(),
+        owner_id=settings.owner_id,
+        region=settings.region,
+        apply=not settings.dry_run,
+        service=service,
+        trigger=event,
+        pending_tracker=PendingDomains(core.table_name),
+        pending_hours=settings.validation_pending_hours,
+    )
+    queue = NoticeQueue(core.notice_queue_url)
+    for notice in result.notices:
+        queue.publish(notice)
+    return {
+        "applied": result.applied,
+        "changes": result.plan.total_changes,
+        "conflicts": len(result.plan.conflicts),
+        "refused": result.plan.refused,
+    }

@@ -1,0 +1,38 @@
+"""The ports the deploy flows share (push, outcome, refresh, public images), bundled once: production
+wires adapters (entry/wiring.py), tests wire fakes that satisfy the same Protocols."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from pushpilot.core.errors import NotFoundError
+from pushpilot.core.tracking import IndexedService
+from pushpilot.ports import DeployTarget, Inspector, NoticeSink, OnceRunner, ReleaseStore, ServiceIndex
+
+
+@dataclass
+class DeployPorts:
+    index: ServiceIndex
+    releases: ReleaseStore
+    # Every deploy target the stack serves, by kind.
+    targets: Mapping[str, DeployTarget]
+    inspector: Inspector
+    notices: NoticeSink
+    once: OnceRunner
+    dry_run: bool = False
+    # UnverifiedImages=deploy: an image whose platform could not be read deploys (with a warning).
+    deploy_unverified: bool = False
+    # Named in access-denied advice: the principal a registry account's repository policy must allow.
+    role_arn: str | None = None
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+
+    def now(self) -> str:
+        return self.clock().isoformat(timespec="milliseconds")
+
+    def target_for(self, service: IndexedService) -> DeployTarget:
+        try:
+            return self.targets[service.kind]
+        except KeyError as exc:
+            raise NotFoundError(f"no deploy target of kind {service.kind!r} serves {service.name}") from exc

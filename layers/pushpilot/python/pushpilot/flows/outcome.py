@@ -1,0 +1,157 @@
+"""The true outcome of deployments, and the index kept current, from any target's normalised events.
+
+A deployment is closed only by the operation that carries it: the one whose id we were given, or — when
+that answer was lost, or the target deploys by itself — the first deployment that began after the push.
+An operation that is not that one (a pause, a resume, a configuration change, an older deployment)
+closes nothing. The release is told before the deployment is forgotten, so a retry after a failed
+notice tells it again instead of finding nothing to tell.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pushpilot.core.errors import NotFoundError
+from pushpilot.core.releases import RolloutStatus, overall_stage
+from pushpilot.core.targets import Operation, OperationEnded, Outcome, ServiceChanged
+from pushpilot.core.tracking import IndexedService
+from pushpilot.entry.handling import HandlerOutcome, ignored
+from pushpilot.flows.deploy_ports import DeployPorts
+from pushpilot.flows.push import deploy_claimed, record_and_tell, started_after
+from pushpilot.ports import DeployTarget
+
+ROLLOUT_FOR_OUTCOME = {
+    Outcome.LIVE: RolloutStatus.LIVE,
+    Outcome.FAILED: RolloutStatus.FAILED,
+    Outcome.ROLLED_BACK: RolloutStatus.ROLLED_BACK,
+    Outcome.UNKNOWN: RolloutStatus.UNCONFIRMED,
+}
+
+
+def handle_operation_ended(event: OperationEnded, ports: DeployPorts) -> HandlerOutcome:
+    service = _indexed_service(ports, event)
+    if service is None:
+        return ignored(event.event_id, f"service {event.service_name} is not in the index")
+    if service.in_flight is None and service.awaiting_auto is None:
+        follow_up = follow_up_pending(ports, service.arn)
+        if follow_up:
+            return HandlerOutcome(event_id=event.event_id, status="handled", detail=follow_up)
+        return ignored(event.event_id, "no deployment pushpilot tracks is on this service")
+    operation = operation_carrying(ports.target_for(service), service)
+    if operation is None:
+        return ignored(
+            event.event_id,
+            f"{event.status} is not the deployment of the push pushpilot tracks on {service.name}",
+        )
+    if operation.outcome is Outcome.IN_PROGRESS:
+        return ignored(event.event_id, "the deployment is still in progress")
+    result = close(ports, service, operation.outcome, operation, event.message)
+    follow_up = follow_up_pending(ports, service.arn)
+    return HandlerOutcome(
+        event_id=event.event_id,
+        status="handled",
+        detail={"outcome": str(operation.outcome), **result, **follow_up},
+    )
+
+
+def _indexed_service(ports: DeployPorts, event: OperationEnded) -> IndexedService | None:
+    if event.service_arn:
+        return ports.index.get(event.service_arn)
+    return ports.index.find_by_name(event.kind, event.service_name)
+
+
+def operation_carrying(target: DeployTarget, service: IndexedService) -> Operation | None:
+    """The operation that deploys the push tracked on the service, if it has begun."""
+    if service.in_flight is not None and service.in_flight.operation_id is not None:
+        return target.find_operation(service, service.in_flight.operation_id)
+    tracked = service.in_flight or service.awaiting_auto
+    if tracked is None:
+        return None
+    return started_after(target.recent_operations(service.arn), tracked)
+
+
+def close(
+    ports: DeployPorts,
+    service: IndexedService,
+    outcome: Outcome,
+    operation: Operation | None,
+    message: str,
+) -> dict[str, Any]:
+    """Record and tell the outcome of the tracked deployment, then forget it."""
+    tracked = service.in_flight or service.awaiting_auto
+    if tracked is None:
+        return {"release_id": None, "note": "no deployment pushpilot tracks is on this service"}
+    status = ROLLOUT_FOR_OUTCOME[outcome]
+    operation_id = operation.operation_id if operation else None
+    release = record_and_tell(
+        ports,
+        tracked.release_id,
+        service,
+        status,
+        message or f"operation {operation.status if operation else 'not found'}",
+        operation_id=operation_id,
+        details=operation.reasons if operation else (),
+    )
+    ports.releases.set_stage(release.release_id, overall_stage(release), now=ports.now())
+    # Only now: a failure above leaves the deployment tracked, so the retry tells it again.
+    if service.in_flight is not None:
+        ports.index.finish(service.arn, tracked.digest)
+    else:
+        ports.index.finish_auto(service.arn, tracked.digest)
+    return {"release_id": release.release_id, "rollout": str(status)}
+
+
+def follow_up_pending(ports: DeployPorts, service_arn: str) -> dict[str, Any]:
+    """Deploy the newest push that waited for the operation that just ended."""
+    pending = ports.index.take_pending(service_arn)
+    if pending is None:
+        return {}
+    service = ports.index.get(service_arn)
+    if service is None or ports.releases.get(pending.release_id) is None:
+        raise NotFoundError(f"pending release {pending.release_id} or service {service_arn} vanished")
+    claim = pending.as_claim()
+
+    def start() -> dict[str, Any]:
+        status = deploy_claimed(ports, service, claim)
+        if status is RolloutStatus.QUEUED:
+            return {"follow_up": "queued", "digest": pending.digest}
+        current = ports.index.get(service_arn)
+        operation_id = current.in_flight.operation_id if current and current.in_flight else None
+        record_and_tell(
+            ports,
+            pending.release_id,
+            service,
+            RolloutStatus.DEPLOYING,
+            "the newest push waited for the previous operation; deploying it now",
+            operation_id=operation_id,
+        )
+        return {"follow_up": "deploying", "digest": pending.digest}
+
+    return ports.once(scope="follow-up", key={"service": service_arn, "digest": pending.digest}, work=start)
+
+
+def handle_service_changed(event: ServiceChanged, ports: DeployPorts) -> HandlerOutcome:
+    arn = event.service_arn
+    if arn is None:
+        return ignored(event.event_id, "the service event names no service ARN")
+    removed = HandlerOutcome(event_id=event.event_id, status="handled", detail={"index": "removed"})
+    if event.deleted:
+        ports.index.remove(arn)
+        return removed
+    # Express services are ECS services: their events say `ecs`, the index knows which target serves them.
+    indexed = ports.index.get(arn)
+    target = ports.targets.get(indexed.kind if indexed is not None else event.kind)
+    if target is None:
+        return ignored(event.event_id, f"no deploy target of kind {event.kind!r} is configured")
+    try:
+        described = target.describe(arn)
+    except NotFoundError:
+        ports.index.remove(arn)
+        return removed
+    ports.index.upsert(described, now=ports.now())
+    detail: dict[str, Any] = {"index": "updated"}
+    if not described.busy:
+        indexed = ports.index.get(arn)
+        if indexed is not None and indexed.in_flight is None and indexed.pending is not None:
+            detail |= follow_up_pending(ports, arn)
+    return HandlerOutcome(event_id=event.event_id, status="handled", detail=detail)

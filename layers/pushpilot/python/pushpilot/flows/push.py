@@ -1,0 +1,358 @@
+"""A pushed digest is judged once per platform its services need, deployed once per service, and told.
+
+Two things start it: an ECR push event, and the scheduled check that finds an ECR Public tag naming a
+new digest; both become an `Arrival` that takes the same path. Every step is recorded in the table, so
+a duplicated event changes nothing and a retried one finishes what the first began.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from pushpilot.core.deploy_notices import (
+    access_denied_notice,
+    rollout_notice,
+    unreadable_notice,
+    verdict_notice,
+)
+from pushpilot.core.errors import AccessDeniedError, PermanentError, PushpilotError, ServiceBusyError
+from pushpilot.core.image_ref import ImageRef
+from pushpilot.core.notices import release_id
+from pushpilot.core.releases import Release, RolloutStatus, ServiceRollout, Stage
+from pushpilot.core.rollout_plan import ActionKind, Candidate, ServiceAction, plan_rollout
+from pushpilot.core.targets import Operation, Outcome
+from pushpilot.core.tracking import IndexedService, InFlight, Pending
+from pushpilot.core.verdicts import Platform, Verdict, VerdictStatus
+from pushpilot.entry.handling import HandlerOutcome, ignored
+from pushpilot.events.ecr import EcrImageActionEvent
+from pushpilot.flows.deploy_ports import DeployPorts
+
+RELEASE_RETENTION = timedelta(days=90)
+# A service whose target cannot tell its platform: judged as "unknown", so UnverifiedImages decides.
+UNKNOWN_PLATFORM = Platform(os="unknown", architecture="unknown")
+
+
+def handle_push(event: EcrImageActionEvent, ports: DeployPorts) -> HandlerOutcome:
+    detail = event.detail
+    if detail.action_type != "PUSH" or detail.result != "SUCCESS":
+        return ignored(event.id, f"{detail.action_type}/{detail.result} is not a successful push")
+    if not detail.image_tag:
+        # Real events carry `"image-tag": ""` for these, the documentation leaves the key out.
+        return ignored(
+            event.id,
+            f"untagged manifest {detail.repository_name}@{detail.image_digest[:19]}"
+            " (a platform child of a multi-platform push, or a push by digest): no service runs it by tag",
+        )
+    image = ImageRef.for_ecr_push(
+        account=event.account, region=event.region, repository=detail.repository_name, tag=detail.image_tag
+    )
+    services = ports.index.services_for_image(image.key)
+    if not services:
+        return ignored(event.id, f"no service runs {image.key}")
+    arrival = Arrival(
+        event_id=event.id,
+        image=image,
+        digest=detail.image_digest,
+        registry_id=event.account,
+        occurred_at=event.time.isoformat(),
+    )
+    return release_image(arrival, services, ports)
+
+
+@dataclass(frozen=True)
+class Arrival:
+    """A digest that arrived under a tag services run: an ECR push, or a public tag that moved."""
+
+    event_id: str
+    image: ImageRef
+    digest: str
+    # The registry account for ECR (cross-account reads name it); None for a public registry.
+    registry_id: str | None
+    occurred_at: str
+
+    @property
+    def tag(self) -> str:
+        return self.image.tag or "latest"
+
+
+def _by_platform(services: Sequence[IndexedService]) -> dict[Platform, list[IndexedService]]:
+    groups: dict[Platform, list[IndexedService]] = {}
+    for service in sorted(services, key=lambda item: item.name):
+        groups.setdefault(service.platform or UNKNOWN_PLATFORM, []).append(service)
+    return groups
+
+
+def _stage_of(verdicts: Sequence[Verdict]) -> Stage:
+    statuses = {verdict.status for verdict in verdicts}
+    if VerdictStatus.PASS in statuses:
+        return Stage.VERIFIED
+    if VerdictStatus.REJECT in statuses:
+        return Stage.REJECTED
+    return Stage.UNVERIFIED
+
+
+def release_image(arrival: Arrival, services: Sequence[IndexedService], ports: DeployPorts) -> HandlerOutcome:
+    """Open the release, judge the digest once per platform, plan, and act once per service."""
+    now = ports.now()
+    repository = arrival.image.repository
+    rid = release_id(repository, arrival.digest)
+    release = ports.releases.open(
+        Release(
+            release_id=rid,
+            repository=repository,
+            registry=arrival.image.registry,
+            digest=arrival.digest,
+            created_at=now,
+            updated_at=now,
+        ),
+        tag=arrival.tag,
+        expires_at=int((ports.clock() + RELEASE_RETENTION).timestamp()),
+    )
+    candidates: list[Candidate] = []
+    verdicts: list[Verdict] = []
+    for platform, group in _by_platform(services).items():
+        verdict = _judge(ports, release, arrival, platform, group)
+        verdicts.append(verdict)
+        deploy_anyway = verdict.status is VerdictStatus.UNKNOWN and ports.deploy_unverified
+        passed = verdict.status is VerdictStatus.PASS or deploy_anyway
+        stage = _stage_of(verdicts)
+        ports.releases.record_verdict(rid, verdict, stage, now=now)
+        labels = [ports.target_for(service).label for service in group]
+        ports.notices.publish(
+            verdict_notice(
+                release,
+                verdict,
+                stage,
+                arrival.occurred_at,
+                group,
+                target_labels=labels,
+                deploy_anyway=deploy_anyway,
+            )
+        )
+        candidates.extend(Candidate(service=service, verdict_passed=passed) for service in group)
+
+    plan = plan_rollout(rid, candidates=candidates, dry_run=ports.dry_run)
+    by_arn = {service.arn: service for service in services}
+    results = [
+        _act_once(ports, release, action, by_arn[action.service_arn], pushed_at=arrival.occurred_at)
+        for action in plan.actions
+    ]
+    summary = verdicts[0].status if len(verdicts) == 1 else {str(v.required): str(v.status) for v in verdicts}
+    return HandlerOutcome(
+        event_id=arrival.event_id,
+        status="handled",
+        detail={"release_id": rid, "verdict": summary, "services": results},
+    )
+
+
+def _judge(
+    ports: DeployPorts,
+    release: Release,
+    arrival: Arrival,
+    required: Platform,
+    group: Sequence[IndexedService],
+) -> Verdict:
+    """The verdict for one platform, judged once per (registry, repository, digest, platform)."""
+    if required == UNKNOWN_PLATFORM:
+        return Verdict(
+            status=VerdictStatus.UNKNOWN,
+            required=required,
+            platforms=(),
+            media_type=None,
+            reason="The platform these services run on cannot be told, so the image cannot be checked",
+            fix=None,
+            digest=arrival.digest,
+        )
+    image = arrival.image
+
+    def judge() -> dict[str, Any]:
+        verdict = ports.inspector.inspect(
+            image.repository,
+            digest=arrival.digest,
+            tag=image.tag,
+            registry_id=arrival.registry_id,
+            required=required,
+        )
+        return verdict.model_dump(mode="json")
+
+    try:
+        stored = ports.once(
+            scope="verdict",
+            key={
+                "registry": image.registry,
+                "repository": image.repository,
+                "digest": arrival.digest,
+                "platform": str(required),
+            },
+            work=judge,
+        )
+    except AccessDeniedError as exc:
+        # Nothing is stored for the digest, so a replay after the policy is fixed judges it afresh.
+        ports.releases.set_stage(release.release_id, Stage.UNVERIFIED, now=ports.now())
+        ports.notices.publish(
+            access_denied_notice(
+                release,
+                image,
+                arrival.tag,
+                group,
+                exc,
+                role_arn=ports.role_arn,
+                occurred_at=arrival.occurred_at,
+            )
+        )
+        raise
+    except PermanentError as exc:
+        ports.releases.set_stage(release.release_id, Stage.UNVERIFIED, now=ports.now())
+        ports.notices.publish(unreadable_notice(release, arrival.tag, group, exc, arrival.occurred_at))
+        raise
+    return Verdict.model_validate(stored)
+
+
+def _act_once(
+    ports: DeployPorts, release: Release, action: ServiceAction, service: IndexedService, *, pushed_at: str
+) -> dict[str, Any]:
+    """One action per (service, digest), however often the push event is delivered."""
+    return ports.once(
+        scope="deploy",
+        key={"service": action.service_arn, "digest": release.digest},
+        work=lambda: _act(ports, release, action, service, pushed_at=pushed_at),
+    )
+
+
+def _act(
+    ports: DeployPorts, release: Release, action: ServiceAction, service: IndexedService, *, pushed_at: str
+) -> dict[str, Any]:
+    pending = Pending(digest=release.digest, release_id=release.release_id, pushed_at=pushed_at)
+    match action.kind:
+        case ActionKind.START_DEPLOYMENT:
+            status = _start(ports, service, pending)
+        case ActionKind.QUEUE:
+            status = _queue(ports, service, pending)
+        case ActionKind.TRACK_AUTO_DEPLOY:
+            ports.index.await_auto(service.arn, pending)
+            status = RolloutStatus.AWAITING_AUTO_DEPLOY
+        case ActionKind.DRY_RUN:
+            status = RolloutStatus.DRY_RUN
+        case ActionKind.WARN_AUTO_DEPLOY | ActionKind.HOLD:
+            status = RolloutStatus.SKIPPED
+    if status is not RolloutStatus.SKIPPED:
+        record_and_tell(ports, release.release_id, service, status, action.reason)
+    else:
+        record_rollout(ports, release.release_id, service, status, action.reason)
+    return {"service": service.name, "action": str(action.kind), "status": str(status)}
+
+
+def record_rollout(
+    ports: DeployPorts,
+    release_id_: str,
+    service: IndexedService,
+    status: RolloutStatus,
+    message: str,
+    *,
+    operation_id: str | None = None,
+) -> Release:
+    rollout = ServiceRollout(
+        service_arn=service.arn,
+        service_name=service.name,
+        status=status,
+        operation_id=operation_id,
+        service_url=service.service_url,
+        message=message,
+        updated_at=ports.now(),
+    )
+    return ports.releases.record_rollout(rollout, release_id_)
+
+
+def record_and_tell(
+    ports: DeployPorts,
+    release_id_: str,
+    service: IndexedService,
+    status: RolloutStatus,
+    message: str,
+    *,
+    operation_id: str | None = None,
+    details: tuple[str, ...] = (),
+) -> Release:
+    """Record one service's rollout on its release and tell it in the release's thread."""
+    stored = record_rollout(ports, release_id_, service, status, message, operation_id=operation_id)
+    target = ports.target_for(service)
+    ports.notices.publish(
+        rollout_notice(
+            stored,
+            service,
+            status,
+            message,
+            now=ports.now(),
+            target_label=target.label,
+            console=target.console_link(service),
+            failure_advice=target.failure_advice(service),
+            operation_id=operation_id,
+            details=details,
+        )
+    )
+    return stored
+
+
+def _queue(ports: DeployPorts, service: IndexedService, pending: Pending) -> RolloutStatus:
+    current = ports.index.get(service.arn)
+    if current is not None and current.in_flight is not None and current.in_flight.digest == pending.digest:
+        # A retry of a push whose deployment already started: it is deploying, not waiting.
+        return RolloutStatus.DEPLOYING
+    replaced = current.pending if current is not None else None
+    if not ports.index.queue(service.arn, pending):
+        # A newer push already waits: this one will never deploy here.
+        return RolloutStatus.SUPERSEDED
+    if replaced is not None and replaced.digest != pending.digest:
+        record_and_tell(
+            ports,
+            replaced.release_id,
+            service,
+            RolloutStatus.SUPERSEDED,
+            f"a newer push ({pending.digest[:19]}) took its place while an operation was in progress",
+        )
+    return RolloutStatus.QUEUED
+
+
+def _start(ports: DeployPorts, service: IndexedService, pending: Pending) -> RolloutStatus:
+    claim = pending.as_claim()
+    if not ports.index.claim(service.arn, claim):
+        return _queue(ports, service, pending)
+    return deploy_claimed(ports, service, claim)
+
+
+def deploy_claimed(ports: DeployPorts, service: IndexedService, claim: InFlight) -> RolloutStatus:
+    """Deploy the digest we hold the claim for; the claim is given back if nothing started."""
+    target = ports.target_for(service)
+    try:
+        operation_id = target.deploy(service, claim.digest)
+    except ServiceBusyError:
+        adopted = started_after(target.recent_operations(service.arn), claim)
+        if adopted is not None and adopted.outcome is Outcome.IN_PROGRESS:
+            # Busy with a deployment that began after this push (an earlier attempt of ours whose answer
+            # was lost, or one started by hand): it deploys the pushed tag, so it is this push's.
+            ports.index.set_operation(service.arn, claim.digest, adopted.operation_id)
+            return RolloutStatus.DEPLOYING
+        # Busy with an operation we did not start (a configuration change, the target's own
+        # deployment): the push waits for that operation's end.
+        ports.index.unclaim_to_pending(service.arn, claim)
+        return RolloutStatus.QUEUED
+    except PushpilotError:
+        # Nothing is known to have started (an unknown outcome included: the retry finds the
+        # deployment running and adopts it): give the claim back so the retry deploys instead of
+        # queueing behind a deployment that may not exist.
+        ports.index.unclaim(service.arn, claim)
+        raise
+    ports.index.set_operation(service.arn, claim.digest, operation_id)
+    return RolloutStatus.DEPLOYING
+
+
+def started_after(operations: Sequence[Operation], claim: InFlight | Pending) -> Operation | None:
+    """The newest deployment that started at or after the push: the one that carries it."""
+    since = claim.started if isinstance(claim, InFlight) else claim.pushed
+    for operation in operations:
+        if operation.deploys_image and operation.started_at is not None and operation.started_at >= since:
+            return operation
+    return None

@@ -1,0 +1,158 @@
+"""The ports: every outside thing a flow talks to, as a Protocol. Adapters satisfy them in Lambda, fakes in
+tests; neither is named here, and nothing here imports boto3.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
+
+from pushpilot.core.notices import Link, Notice
+from pushpilot.core.public_sightings import Sighting
+from pushpilot.core.releases import Release, ServiceRollout, Stage
+from pushpilot.core.targets import Operation, TargetService
+from pushpilot.core.tracking import IndexedService, InFlight, Pending
+from pushpilot.core.verdicts import Platform, Verdict
+
+
+class DeployTarget(Protocol):
+    """A kind of service that runs container images (App Runner; ECS next)."""
+
+    @property
+    def kind(self) -> str: ...
+
+    @property
+    def label(self) -> str:
+        """How people call it: "App Runner"."""
+        ...
+
+    def list_services(self) -> list[TargetService]:
+        """Every service, described: the scheduled refresh's cost, never paid per push."""
+        ...
+
+    def describe(self, service_arn: str) -> TargetService: ...
+
+    def deploy(self, service: IndexedService, digest: str) -> str:
+        """Start deploying `digest` (the newest push of the tag the service runs); the operation's id.
+
+        Raises ServiceBusyError when an operation is in progress, OutcomeUnknownError when the answer was
+        lost (the target may have acted)."""
+        ...
+
+    def recent_operations(self, service_arn: str) -> list[Operation]:
+        """The newest operations first."""
+        ...
+
+    def find_operation(self, service: IndexedService, operation_id: str) -> Operation | None:
+        """The operation with this id as it stands now; None when the target no longer knows it."""
+        ...
+
+    def console_link(self, service: IndexedService) -> Link: ...
+
+    def failure_advice(self, service: IndexedService) -> str:
+        """Where to look when a deployment failed."""
+        ...
+
+
+class Inspector(Protocol):
+    """Anything that can judge an image stored in a registry (the ECR adapter, or a fake)."""
+
+    def inspect(
+        self,
+        repository: str,
+        *,
+        digest: str | None = None,
+        tag: str | None = None,
+        registry_id: str | None = None,
+        required: Platform,
+    ) -> Verdict: ...
+
+
+class ServiceIndex(Protocol):
+    """The services pushpilot deploys to, found by the image they run; every change is conditional."""
+
+    def services_for_image(self, image_key: str) -> list[IndexedService]: ...
+
+    def get(self, arn: str) -> IndexedService | None: ...
+
+    def find_by_name(self, kind: str, name: str) -> IndexedService | None: ...
+
+    def all(self) -> list[IndexedService]: ...
+
+    def upsert(self, service: TargetService, *, now: str) -> None: ...
+
+    def remove(self, arn: str) -> None: ...
+
+    def claim(self, arn: str, in_flight: InFlight) -> bool:
+        """Take the right to deploy: only one deployment of ours is ever in flight per service."""
+        ...
+
+    def set_operation(self, arn: str, digest: str, operation_id: str) -> None: ...
+
+    def queue(self, arn: str, pending: Pending) -> bool:
+        """Remember the newest push while the service is busy; an older push never replaces a newer."""
+        ...
+
+    def unclaim_to_pending(self, arn: str, in_flight: InFlight) -> None: ...
+
+    def unclaim(self, arn: str, in_flight: InFlight) -> None:
+        """Give back a claim whose deployment never started."""
+        ...
+
+    def finish(self, arn: str, digest: str) -> InFlight | None:
+        """End our in-flight deployment of `digest`; what it was, or None when it was not in flight."""
+        ...
+
+    def take_pending(self, arn: str) -> Pending | None:
+        """Turn the pending push into the in-flight deployment, if the service is free."""
+        ...
+
+    def await_auto(self, arn: str, pending: Pending) -> None: ...
+
+    def finish_auto(self, arn: str, digest: str) -> Pending | None: ...
+
+
+class ReleaseStore(Protocol):
+    def open(self, release: Release, *, tag: str | None, expires_at: int) -> Release:
+        """Create the release if new, add the tag if not; the stored record."""
+        ...
+
+    def get(self, release_id: str) -> Release | None: ...
+
+    def record_verdict(self, release_id: str, verdict: Verdict, stage: Stage, *, now: str) -> None: ...
+
+    def record_rollout(self, rollout: ServiceRollout, release_id: str) -> Release: ...
+
+    def set_stage(self, release_id: str, stage: Stage, *, now: str) -> None: ...
+
+
+class NoticeSink(Protocol):
+    def publish(self, notice: Notice) -> None: ...
+
+
+class OnceRunner(Protocol):
+    """Run `work` once per (scope, key); later calls get the first result."""
+
+    def __call__(
+        self, *, scope: str, key: dict[str, str], work: Callable[[], dict[str, Any]]
+    ) -> dict[str, Any]: ...
+
+
+class ManifestHead(Protocol):
+    @property
+    def digest(self) -> str: ...
+
+
+class PublicRegistry(Inspector, Protocol):
+    """A public registry: tells the digest a tag names now, and judges a digest."""
+
+    def head(self, name: str, reference: str) -> ManifestHead: ...
+
+
+class TagLedger(Protocol):
+    def observe(self, image_key: str, digest: str, now: str) -> Sighting: ...
+
+    def settle(self, image_key: str, digest: str, now: str) -> bool: ...
+
+
+Targets = Sequence[DeployTarget]

@@ -1,0 +1,1 @@
+"""Deploy targets, one folder each: its EventBridge models, its service adapter, its domain bindings."""

@@ -1,0 +1,1 @@
+"""AWS App Runner as a deploy target."""

@@ -1,0 +1,400 @@
+"""In-memory fakes of the deploy path's ports (pushpilot.ports), for unit tests and the benchmark.
+
+Each satisfies its Protocol as written (mypy checks it where `DeployPorts` is built, with no cast) and
+keeps the same state rules the table's conditional updates enforce.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pushpilot.core.errors import OutcomeUnknownError, ServiceBusyError
+from pushpilot.core.notices import Link, Notice
+from pushpilot.core.releases import Release, ServiceRollout, Stage
+from pushpilot.core.targets import Operation, Outcome, TargetService
+from pushpilot.core.tracking import IndexedService, InFlight, Pending, image_key_of
+from pushpilot.core.verdicts import APP_RUNNER_PLATFORM, Platform, Verdict, VerdictStatus
+from pushpilot.flows.deploy_ports import DeployPorts
+from pushpilot.targets.apprunner.services import KIND as APP_RUNNER
+
+ACCOUNT = "123456789012"
+REGION = "us-east-1"
+REGISTRY = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com"
+FIXED_NOW = datetime(2026, 5, 4, 9, 14, 9, tzinfo=UTC)
+
+
+def digest_of(text: str) -> str:
+    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+
+
+def service_snapshot(
+    name: str,
+    repository: str,
+    *,
+    tag: str = "latest",
+    auto_deploy: bool = False,
+    kind: str = APP_RUNNER,
+    platform: Platform | None = APP_RUNNER_PLATFORM,
+    status: str = "RUNNING",
+) -> TargetService:
+    service_id = hashlib.sha256(name.encode()).hexdigest()[:32]
+    return TargetService(
+        kind=kind,
+        arn=f"arn:aws:{kind}:{REGION}:{ACCOUNT}:service/{name}/{service_id}",
+        name=name,
+        status=status,
+        image_identifier=f"{REGISTRY}/{repository}:{tag}",
+        auto_deploy=auto_deploy,
+        busy=status != "RUNNING",
+        required_platform=platform,
+        service_url=f"{service_id[:10]}.{REGION}.awsapprunner.com",
+    )
+
+
+class FakeIndex:
+    def __init__(self) -> None:
+        self.services: dict[str, IndexedService] = {}
+
+    def _update(self, arn: str, **changes: Any) -> IndexedService:
+        updated = self.services[arn].model_copy(update=changes)
+        self.services[arn] = updated
+        return updated
+
+    def services_for_image(self, image_key: str) -> list[IndexedService]:
+        return [service for service in self.services.values() if service.image_key == image_key]
+
+    def get(self, arn: str) -> IndexedService | None:
+        return self.services.get(arn)
+
+    def find_by_name(self, kind: str, name: str) -> IndexedService | None:
+        return next((s for s in self.services.values() if s.kind == kind and s.name == name), None)
+
+    def all(self) -> list[IndexedService]:
+        return list(self.services.values())
+
+    def upsert(self, service: TargetService, *, now: str) -> None:
+        del now
+        image_key = image_key_of(service)
+        if image_key is None or service.image_identifier is None:
+            self.remove(service.arn)
+            return
+        values = {
+            "kind": service.kind,
+            "arn": service.arn,
+            "name": service.name,
+            "status": service.status,
+            "busy": service.busy,
+            "required_platform": str(service.required_platform) if service.required_platform else "",
+            "image_identifier": service.image_identifier,
+            "image_key": image_key,
+            "auto_deploy": service.auto_deploy,
+            "service_url": service.service_url or "",
+            "details": service.details,
+        }
+        existing = self.services.get(service.arn)
+        self.services[service.arn] = (
+            existing.model_copy(update=values) if existing else IndexedService.model_validate(values)
+        )
+
+    def remove(self, arn: str) -> None:
+        self.services.pop(arn, None)
+
+    def claim(self, arn: str, in_flight: InFlight) -> bool:
+        service = self.services.get(arn)
+        if service is None or service.in_flight is not None:
+            return False
+        self._update(arn, in_flight=in_flight)
+        return True
+
+    def set_operation(self, arn: str, digest: str, operation_id: str) -> None:
+        service = self.services[arn]
+        if service.in_flight is not None and service.in_flight.digest == digest:
+            self._update(arn, in_flight=service.in_flight.model_copy(update={"operation_id": operation_id}))
+
+    def queue(self, arn: str, pending: Pending) -> bool:
+        service = self.services.get(arn)
+        if service is None or (service.pending is not None and service.pending.pushed_at > pending.pushed_at):
+            return False
+        self._update(arn, pending=pending)
+        return True
+
+    def unclaim_to_pending(self, arn: str, in_flight: InFlight) -> None:
+        service = self.services[arn]
+        if service.in_flight is None or service.in_flight.digest != in_flight.digest:
+            return
+        pending = Pending(
+            digest=in_flight.digest, release_id=in_flight.release_id, pushed_at=in_flight.started_at
+        )
+        self._update(arn, in_flight=None, pending=pending)
+
+    def unclaim(self, arn: str, in_flight: InFlight) -> None:
+        service = self.services[arn]
+        current = service.in_flight
+        if current is not None and current.digest == in_flight.digest and current.operation_id is None:
+            self._update(arn, in_flight=None)
+
+    def finish(self, arn: str, digest: str) -> InFlight | None:
+        service = self.services.get(arn)
+        if service is None or service.in_flight is None or service.in_flight.digest != digest:
+            return None
+        self._update(arn, in_flight=None)
+        return service.in_flight
+
+    def take_pending(self, arn: str) -> Pending | None:
+        service = self.services.get(arn)
+        if service is None or service.pending is None or service.in_flight is not None:
+            return None
+        pending = service.pending
+        self._update(arn, in_flight=pending.as_claim(), pending=None)
+        return pending
+
+    def await_auto(self, arn: str, pending: Pending) -> None:
+        service = self.services[arn]
+        if service.awaiting_auto is None or service.awaiting_auto.pushed_at <= pending.pushed_at:
+            self._update(arn, awaiting_auto=pending)
+
+    def finish_auto(self, arn: str, digest: str) -> Pending | None:
+        service = self.services.get(arn)
+        if service is None or service.awaiting_auto is None or service.awaiting_auto.digest != digest:
+            return None
+        self._update(arn, awaiting_auto=None)
+        return service.awaiting_auto
+
+
+class FakeReleases:
+    def __init__(self) -> None:
+        self.releases: dict[str, Release] = {}
+
+    def open(self, release: Release, *, tag: str | None, expires_at: int) -> Release:
+        del expires_at
+        stored = self.releases.get(release.release_id, release)
+        if tag:
+            stored = stored.model_copy(update={"tags": (*stored.tags, tag), "updated_at": release.updated_at})
+        self.releases[release.release_id] = stored
+        return stored
+
+    def get(self, release_id: str) -> Release | None:
+        return self.releases.get(release_id)
+
+    def record_verdict(self, release_id: str, verdict: Verdict, stage: Stage, *, now: str) -> None:
+        release = self.releases[release_id]
+        self.releases[release_id] = release.model_copy(
+            update={
+                "verdicts": {**release.verdicts, str(verdict.required): verdict},
+                "stage": stage,
+                "updated_at": now,
+            }
+        )
+
+    def record_rollout(self, rollout: ServiceRollout, release_id: str) -> Release:
+        release = self.releases[release_id]
+        updated = release.model_copy(
+            update={
+                "services": {**release.services, rollout.service_arn: rollout},
+                "updated_at": rollout.updated_at,
+            }
+        )
+        self.releases[release_id] = updated
+        return updated
+
+    def set_stage(self, release_id: str, stage: Stage, *, now: str) -> None:
+        self.releases[release_id] = self.releases[release_id].model_copy(
+            update={"stage": stage, "updated_at": now}
+        )
+
+
+_OUTCOME_OF_STATUS = {
+    "SUCCEEDED": Outcome.LIVE,
+    "FAILED": Outcome.FAILED,
+    "ROLLBACK_SUCCEEDED": Outcome.ROLLED_BACK,
+    "IN_PROGRESS": Outcome.IN_PROGRESS,
+}
+
+
+class FakeTarget:
+    """Services by ARN; every deployment starts an operation, ended by `end_operation`.
+
+    `lose_next_answer` makes the next deployment start but its answer get lost (OutcomeUnknownError), as
+    a read timeout does; `fail_next_deploy` raises the given error instead of deploying."""
+
+    def __init__(
+        self,
+        snapshots: Iterable[TargetService] = (),
+        *,
+        kind: str = APP_RUNNER,
+        label: str = "App Runner",
+        clock: Callable[[], datetime] = lambda: FIXED_NOW,
+    ) -> None:
+        self.kind = kind
+        self.label = label
+        self.snapshots = {snapshot.arn: snapshot for snapshot in snapshots}
+        self.operations: dict[str, list[Operation]] = {}
+        self.started = 0
+        self.lose_next_answer = False
+        self.fail_next_deploy: Exception | None = None
+        self.clock = clock
+
+    def describe(self, service_arn: str) -> TargetService:
+        return self.snapshots[service_arn]
+
+    def list_services(self) -> list[TargetService]:
+        return list(self.snapshots.values())
+
+    def _begin(self, service_arn: str, *, deploys_image: bool, status: str = "IN_PROGRESS") -> Operation:
+        self.started += 1
+        operation = Operation(
+            operation_id=f"{self.started:032x}",
+            deploys_image=deploys_image,
+            outcome=_OUTCOME_OF_STATUS[status],
+            status=status,
+            started_at=self.clock(),
+        )
+        self.operations.setdefault(service_arn, []).insert(0, operation)
+        snapshot = self.snapshots.get(service_arn)
+        if snapshot is not None and status == "IN_PROGRESS":
+            self.snapshots[service_arn] = snapshot.model_copy(
+                update={"busy": True, "status": "OPERATION_IN_PROGRESS"}
+            )
+        return operation
+
+    def deploy(self, service: IndexedService, digest: str) -> str:
+        del digest
+        if self.fail_next_deploy is not None:
+            error, self.fail_next_deploy = self.fail_next_deploy, None
+            raise error
+        current = self.snapshots.get(service.arn)
+        if current is not None and current.busy:
+            raise ServiceBusyError(f"StartDeployment on {service.arn}: InvalidStateException")
+        operation = self._begin(service.arn, deploys_image=True)
+        if self.lose_next_answer:
+            self.lose_next_answer = False
+            raise OutcomeUnknownError(f"StartDeployment on {service.arn}: read timeout")
+        return operation.operation_id
+
+    def run_operation(self, service_arn: str, *, deploys_image: bool, status: str = "IN_PROGRESS") -> str:
+        """An operation nobody in pushpilot started: the target's own deployment, a pause, a resume."""
+        return self._begin(service_arn, deploys_image=deploys_image, status=status).operation_id
+
+    def end_operation(self, service_arn: str, status: str = "SUCCEEDED") -> None:
+        operations = self.operations.get(service_arn, [])
+        if operations:
+            operations[0] = operations[0].model_copy(
+                update={"status": status, "outcome": _OUTCOME_OF_STATUS[status], "ended_at": self.clock()}
+            )
+        snapshot = self.snapshots.get(service_arn)
+        if snapshot is not None:
+            self.snapshots[service_arn] = snapshot.model_copy(update={"busy": False, "status": "RUNNING"})
+
+    def recent_operations(self, service_arn: str) -> list[Operation]:
+        return self.operations.get(service_arn, [])[:10]
+
+    def find_operation(self, service: IndexedService, operation_id: str) -> Operation | None:
+        return next(
+            (op for op in self.operations.get(service.arn, []) if op.operation_id == operation_id), None
+        )
+
+    def console_link(self, service: IndexedService) -> Link:
+        return Link(label=f"{self.label} console", url=f"https://console.example/{self.kind}/{service.name}")
+
+    def failure_advice(self, service: IndexedService) -> str:
+        return f"Read {service.name}'s deployment logs, fix, and push again."
+
+
+class PassingInspector:
+    """The verdict an image built for every platform gets; judging manifests is measured in unit tests."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def inspect(
+        self,
+        repository: str,
+        *,
+        digest: str | None = None,
+        tag: str | None = None,
+        registry_id: str | None = None,
+        required: Platform,
+    ) -> Verdict:
+        del repository, tag, registry_id
+        self.calls += 1
+        return Verdict(
+            status=VerdictStatus.PASS,
+            required=required,
+            platforms=(required,),
+            media_type="application/vnd.oci.image.manifest.v1+json",
+            reason=f"The image is built for {required}, which runs on {required}.",
+            fix=None,
+            digest=digest,
+        )
+
+
+class CollectingSink:
+    def __init__(self) -> None:
+        self.notices: list[Notice] = []
+        self.fail_next: Exception | None = None
+
+    def publish(self, notice: Notice) -> None:
+        if self.fail_next is not None:
+            error, self.fail_next = self.fail_next, None
+            raise error
+        self.notices.append(notice)
+
+
+class MemoOnce:
+    """`run_once` without the table: the first successful result per (scope, key) is kept and returned
+    again; a failed attempt leaves nothing behind, as Powertools deletes its record."""
+
+    def __init__(self) -> None:
+        self.results: dict[tuple[str, tuple[tuple[str, str], ...]], dict[str, Any]] = {}
+
+    def __call__(
+        self, *, scope: str, key: dict[str, str], work: Callable[[], dict[str, Any]]
+    ) -> dict[str, Any]:
+        identity = (scope, tuple(sorted(key.items())))
+        if identity not in self.results:
+            self.results[identity] = work()
+        return self.results[identity]
+
+
+class FakeWorld:
+    """One set of fakes wired into `DeployPorts`, with handles on each fake for setup and inspection.
+    `advance` moves the world's clock (operations started later carry later times)."""
+
+    def __init__(
+        self, snapshots: Iterable[TargetService], *, extra_targets: Iterable[FakeTarget] = ()
+    ) -> None:
+        self.time = FIXED_NOW
+        self.index = FakeIndex()
+        snapshots = list(snapshots)
+        self.apprunner = FakeTarget(
+            (snapshot for snapshot in snapshots if snapshot.kind == APP_RUNNER), clock=self.clock
+        )
+        self.targets: dict[str, FakeTarget] = {self.apprunner.kind: self.apprunner}
+        for target in extra_targets:
+            target.clock = self.clock
+            self.targets[target.kind] = target
+        for target in self.targets.values():
+            for snapshot in target.snapshots.values():
+                self.index.upsert(snapshot, now=FIXED_NOW.isoformat())
+        self.releases = FakeReleases()
+        self.sink = CollectingSink()
+        self.once = MemoOnce()
+        self.inspector = PassingInspector()
+        self.ports = DeployPorts(
+            index=self.index,
+            releases=self.releases,
+            targets=self.targets,
+            inspector=self.inspector,
+            notices=self.sink,
+            once=self.once,
+            clock=self.clock,
+        )
+
+    def clock(self) -> datetime:
+        return self.time
+
+    def advance(self, seconds: float) -> None:
+        self.time += timedelta(seconds=seconds)
