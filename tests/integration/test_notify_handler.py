@@ -31,8 +31,9 @@ from pushpilot.adapters.sns import SnsChannel
 from pushpilot.adapters.threads import DeliveryLedger, SlackThreads
 from pushpilot.core.errors import RetryableError
 from pushpilot.core.notices import Notice, NoticeKind
+from pushpilot.core.render_sns import render_q_developer
 from pushpilot.entry.settings import SettingsError
-from pushpilot.flows.notify import KindSelection, NoticeChannel, NotifySettings, deliver, render_q_developer
+from pushpilot.flows.notify import KindSelection, NoticeChannel, NotifySettings, deliver
 from tests.integration.tables import create_stack_table
 from tests.unit.notify_samples import release_story, sample
 
@@ -174,6 +175,20 @@ def test_malformed_body_is_dropped_not_retried(
     ]
     assert [record.message_id for record in dropped] == [r["messageId"] for r in event["Records"][:2]]  # type: ignore[attr-defined]
     assert '"MalformedNotice":[1.0,1.0]' in capsys.readouterr().out
+
+
+def test_a_notice_too_large_for_sns_fails_its_record_for_the_dead_letter_queue(
+    aws: Aws, capsys: pytest.CaptureFixture[str]
+) -> None:
+    too_large = sample(NoticeKind.BUILD_FAILED).model_copy(update={"title": "Build failed " + "x" * 270_000})
+    event = sqs_event(too_large.model_dump_json(), sample(NoticeKind.LIVE).model_dump_json())
+
+    result = invoke(event)
+
+    # Retried by SQS, then dead-lettered with its payload (and alarmed): never published half, never dropped.
+    assert result == {"batchItemFailures": [{"itemIdentifier": event["Records"][0]["messageId"]}]}
+    assert len(aws.raw_published()) == 1
+    assert '"SnsFailed":[1.0]' in capsys.readouterr().out
 
 
 def test_notify_kinds_filters_before_any_channel(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> None:

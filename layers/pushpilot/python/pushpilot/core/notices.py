@@ -79,6 +79,8 @@ class Notice(BaseModel):
     next_step: str | None = None
     details: tuple[str, ...] = ()
     links: tuple[Link, ...] = ()
+    # Where the whole log behind `details` can be read: shown where the quoted lines are cut short.
+    log_url: str | None = None
     release: ReleaseHeadline | None = None
     # Messages with the same thread key share one Slack thread / Q Developer thread.
     thread_key: str
