@@ -6,14 +6,20 @@ PYTHON_VERSION := 3.13
 PYTHON ?= $(shell scripts/find-python.sh $(PYTHON_VERSION))
 VENV := .venv
 SAM_VENV := .venv-sam
+LAMBDA_VENV := .venv-lambda
 BIN := $(VENV)/bin
 SAM := $(SAM_VENV)/bin/sam
 REGION ?= us-east-1
 SAM_CLI_VERSION := 1.150.1
+# The Lambda-like interpreter of the install check: the boto3 floor pyproject.toml declares (the runtime's
+# is at least that) and the Powertools release of the pinned layer (template.yaml, Mappings.PowertoolsLayer;
+# the check asserts they agree). Nothing else: the functions' own packages come from the build.
+LAMBDA_BOTO3_VERSION := 1.40.0
+POWERTOOLS_RELEASE := 3.24.0
 export SAM_CLI_TELEMETRY := 0
 export AWS_EC2_METADATA_DISABLED := true
 
-.PHONY: help demo screenshot test lint format typecheck cfn-lint checkov sam-validate unit integration e2e bench-smoke build deploy bench fuzz clean
+.PHONY: help demo screenshot test lint format typecheck cfn-lint checkov sam-validate unit integration e2e bench-smoke install-check build deploy bench fuzz clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -32,6 +38,12 @@ $(SAM_VENV)/.installed:
 	$(SAM_VENV)/bin/python -m pip install --quiet 'aws-sam-cli==$(SAM_CLI_VERSION)'
 	touch $@
 
+$(LAMBDA_VENV)/.installed: Makefile
+	@test -n "$(PYTHON)" || { echo "python$(PYTHON_VERSION) is required"; exit 1; }
+	rm -rf $(LAMBDA_VENV) && $(PYTHON) -m venv $(LAMBDA_VENV)
+	$(LAMBDA_VENV)/bin/python -m pip install --quiet 'boto3==$(LAMBDA_BOTO3_VERSION)' 'aws-lambda-powertools[parser]==$(POWERTOOLS_RELEASE)'
+	touch $@
+
 demo: $(VENV)/.installed ## Tell the whole story in the offline sandbox
 	$(BIN)/pushpilot simulate scenarios/demo.yaml --report reports/demo.json --html reports/demo.html
 
@@ -47,7 +59,7 @@ screenshot: demo ## Draw reports/demo.html into docs/demo-thread.png with headle
 	    --user-data-dir="$$profile" --hide-scrollbars --window-size=1400,2400 \
 	    --screenshot=docs/demo-thread.png "file://$(CURDIR)/reports/demo.html"
 
-test: lint typecheck cfn-lint checkov sam-validate unit integration e2e bench-smoke ## Every check CI runs
+test: lint typecheck cfn-lint checkov sam-validate unit integration e2e bench-smoke install-check ## Every check CI runs
 
 lint: $(VENV)/.installed ## ruff: lint and formatting
 	$(BIN)/ruff check .
@@ -89,6 +101,25 @@ integration: $(VENV)/.installed ## Adapters against moto, in process
 e2e: $(VENV)/.installed ## The sandbox on 127.0.0.1: scenarios, router, emulator
 	$(BIN)/pytest -q -n 2 tests/e2e
 
+# The install a first-time user runs, against moto on 127.0.0.1 (a free port, started and stopped by the
+# check): `sam build` -> `sam package` into moto's S3 -> the SAM translator -> cfn-lint with informational
+# rules on the expanded templates -> both stacks created in moto's CloudFormation -> compared with the
+# README (tests/install/promises.py) -> each packaged function imported and invoked once in the
+# Lambda-like interpreter ($(LAMBDA_VENV), run with -I) against the created table, queue and topic.
+# Where moto falls short of CloudFormation, and what is checked on the expanded template instead:
+# - it creates no AWS::Lambda::EventInvokeConfig (retries, on-failure destinations), AWS::CloudWatch::Alarm,
+#   AWS::SQS::QueuePolicy, AWS::SNS::TopicPolicy or AWS::Events::EventBusPolicy: asserted on the template
+#   (bus policy statement ids resolved for two stack names);
+# - it drops function layers and attaches no managed policies to roles: layers and managed policies
+#   (X-Ray only with XRayTracing=Active) asserted on the template;
+# - it ignores the template's Rules and parameter constraints: the check evaluates them for every
+#   samconfig.toml environment and for Slack mode without a secret;
+# - it keeps Fn::If -> AWS::NoValue entries inside lists as nulls: the check drops the false ones first;
+# - it has no App Runner API: the App Runner handler is invoked with an event that needs none.
+install-check: $(VENV)/.installed $(SAM_VENV)/.installed $(LAMBDA_VENV)/.installed ## Package, expand, lint and create the stacks in a local CloudFormation; run every handler
+	$(MAKE) build
+	$(BIN)/pytest -q -p no:cacheprovider tests/install
+
 bench-smoke: $(VENV)/.installed ## A small run of the benchmark so it never rots
 	$(BIN)/python -m bench.run --smoke --out reports/bench-smoke.json
 
@@ -106,4 +137,4 @@ deploy: build ## sam deploy --guided into your account
 	$(SAM) deploy --guided
 
 clean: ## Remove virtual environments and build output
-	rm -rf $(VENV) $(SAM_VENV) .aws-sam reports .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(SAM_VENV) $(LAMBDA_VENV) .aws-sam reports .mypy_cache .ruff_cache .pytest_cache

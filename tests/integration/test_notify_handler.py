@@ -210,9 +210,25 @@ def test_missing_topic_is_permanent_and_not_retried(aws: Aws, monkeypatch: pytes
 
 
 def test_bad_configuration_fails_the_whole_batch(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SLACK_MODE", "bot")
-    with pytest.raises(SettingsError, match="SLACK_SECRET_ID"):
+    monkeypatch.setenv("NOTIFY_KINDS", "everything-please")
+    with pytest.raises(SettingsError, match="NOTIFY_KINDS"):
         invoke(sqs_event(sample(NoticeKind.LIVE).model_dump_json()))
+
+
+def test_slack_mode_without_a_secret_still_publishes_to_sns(
+    aws: Aws, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setenv("SLACK_MODE", "bot")
+    monkeypatch.setenv("SLACK_SECRET_ID", "")
+
+    result = invoke(sqs_event(sample(NoticeKind.LIVE).model_dump_json()))
+
+    # Slack's answer is permanent (no retry can create the secret): recorded, not retried; SNS delivered.
+    assert result == {"batchItemFailures": []}
+    assert len(aws.raw_published()) == 1
+    [slack] = [r for r in caplog.records if r.getMessage() == "notice delivery" and r.channel == "slack"]  # type: ignore[attr-defined]
+    assert slack.status == "rejected"  # type: ignore[attr-defined]
+    assert "SLACK_SECRET_ID or SLACK_PARAMETER_NAME" in slack.reason  # type: ignore[attr-defined]
 
 
 # --- Slack through a fake transport ------------------------------------------------------------

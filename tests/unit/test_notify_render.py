@@ -17,6 +17,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from pushpilot.adapters.slack import load_slack_credentials
 from pushpilot.core.message_limits import (
     SLACK_MAX_BLOCKS as MAX_BLOCKS,
 )
@@ -254,12 +255,15 @@ def test_unknown_kind_is_a_settings_error() -> None:
 
 
 def test_slack_mode_needs_exactly_one_secret_source() -> None:
+    # The Slack channel's error, not the function's: the settings load, so SNS still gets every notice.
+    missing = NotifySettings.from_env({"TABLE_NAME": "t", "SLACK_MODE": "bot"})
     with pytest.raises(SettingsError, match="exactly one"):
-        NotifySettings.from_env({"TABLE_NAME": "t", "SLACK_MODE": "bot"})
+        load_slack_credentials(missing)
+    both = NotifySettings.from_env(
+        {"TABLE_NAME": "t", "SLACK_MODE": "webhook", "SLACK_SECRET_ID": "a", "SLACK_PARAMETER_NAME": "/b"}
+    )
     with pytest.raises(SettingsError, match="exactly one"):
-        NotifySettings.from_env(
-            {"TABLE_NAME": "t", "SLACK_MODE": "webhook", "SLACK_SECRET_ID": "a", "SLACK_PARAMETER_NAME": "/b"}
-        )
+        load_slack_credentials(both)
     settings = NotifySettings.from_env(
         {"TABLE_NAME": "t", "SLACK_MODE": "Bot", "SLACK_SECRET_ID": "slack", "NOTIFY_KINDS": "failures"}
     )

@@ -82,6 +82,10 @@ def load_slack_credentials(settings: NotifySettings) -> SlackCredentials:
 
     if settings.slack_mode == "none":
         raise SettingsError("SLACK_MODE=none has no Slack credentials")
+    if bool(settings.slack_secret_id) == bool(settings.slack_parameter_name):
+        raise SettingsError(
+            f"SLACK_MODE={settings.slack_mode} needs exactly one of SLACK_SECRET_ID or SLACK_PARAMETER_NAME"
+        )
     max_age = settings.slack_secret_max_age
     try:
         if settings.slack_secret_id:

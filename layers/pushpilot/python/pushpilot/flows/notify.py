@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Literal, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from pushpilot.core.errors import PermanentError, RetryableError
 from pushpilot.core.message_limits import MessageTooLargeError
@@ -60,7 +60,9 @@ SlackMode = Literal["bot", "webhook", "none"]
 
 class NotifySettings(EnvSettings):
     """The notify function's configuration. Slack credentials are never an env var value: only the
-    name of the secret (Secrets Manager) or of the SecureString parameter (SSM) that holds them."""
+    name of the secret (Secrets Manager) or of the SecureString parameter (SSM) that holds them. A
+    Slack source that is missing is the Slack channel's error (`load_slack_credentials`), never the
+    whole function's: SNS still gets every notice."""
 
     table_name: str = Field(alias="TABLE_NAME", min_length=1)
     slack_mode: SlackMode = Field(default="none", alias="SLACK_MODE")
@@ -83,14 +85,6 @@ class NotifySettings(EnvSettings):
     @classmethod
     def _parse_kinds(cls, value: object) -> object:
         return KindSelection.parse(value) if isinstance(value, str) else value
-
-    @model_validator(mode="after")
-    def _slack_source(self) -> NotifySettings:
-        if self.slack_mode != "none" and bool(self.slack_secret_id) == bool(self.slack_parameter_name):
-            raise ValueError(
-                f"SLACK_MODE={self.slack_mode} needs exactly one of SLACK_SECRET_ID or SLACK_PARAMETER_NAME"
-            )
-        return self
 
 
 def occurred_at_millis(notice: Notice) -> int | None:

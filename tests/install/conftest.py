@@ -1,0 +1,77 @@
+"""One install for the whole check: moto on 127.0.0.1 (a free port) for the session, the SAM build
+packaged into its S3, expanded, and both stacks created in its CloudFormation. Sockets are allowed
+here (loopback only): the SAM CLI and the functions reach moto over HTTP."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.install import pipeline
+from tests.install.checks import parse_overrides
+from tests.install.created import Created, download_artifacts, read_created
+
+SAMPLE_BUS = "arn:aws:events:us-east-1:222222222222:event-bus/default"
+
+
+@dataclass(frozen=True)
+class Install:
+    work: Path
+    expanded_path: Path
+    forwarder_path: Path
+    main: pipeline.Stack
+    forwarder: pipeline.Stack
+    traced: dict[str, Any]  # the main template expanded with XRayTracing=Active
+    created: Created
+    artifacts: dict[str, Path]
+
+
+def default_parameters() -> dict[str, str]:
+    import tomllib
+
+    config = tomllib.loads((pipeline.ROOT / "samconfig.toml").read_text(encoding="utf-8"))
+    return parse_overrides(config["default"]["deploy"]["parameters"]["parameter_overrides"])
+
+
+@pytest.fixture(autouse=True)
+def _offline_aws_credentials() -> None:
+    """Overrides the shared fixture: the session's endpoint settings stay as `local_aws` set them."""
+
+
+@pytest.fixture(scope="session")
+def install(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Install]:
+    work = tmp_path_factory.mktemp("install")
+    with warnings.catch_warnings():
+        # moto warns for each resource type it does not create; the checks cover those statically.
+        warnings.simplefilter("ignore", UserWarning)
+        with pipeline.local_aws() as moto:
+            packaged = pipeline.package(pipeline.BUILD_DIR / "template.yaml", work, moto.url)
+            expanded_path = work / "template.expanded.json"
+            forwarder_path = work / "forwarder.expanded.json"
+            parameters = default_parameters()
+            expanded = pipeline.expand(packaged, expanded_path, moto.url, parameters)
+            traced = pipeline.expand(
+                packaged, work / "traced.json", moto.url, {**parameters, "XRayTracing": "Active"}
+            )
+            forwarder_expanded = pipeline.expand(
+                pipeline.ROOT / "forwarder" / "template.yaml", forwarder_path, moto.url, {}
+            )
+            main = pipeline.create_stack("pushpilot", expanded, parameters)
+            forwarder = pipeline.create_stack(
+                "pushpilot-forwarder", forwarder_expanded, {"ServiceEventBusArn": SAMPLE_BUS}
+            )
+            yield Install(
+                work=work,
+                expanded_path=expanded_path,
+                forwarder_path=forwarder_path,
+                main=main,
+                forwarder=forwarder,
+                traced=traced,
+                created=read_created(main),
+                artifacts=download_artifacts(main, work / "artifacts"),
+            )

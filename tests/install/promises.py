@@ -1,0 +1,201 @@
+"""What the README promises an install creates, as data the checks compare the created stacks with."""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+FUNCTIONS: Final = (
+    "ImagePushFunction",
+    "EcsEventsFunction",
+    "AppRunnerEventsFunction",
+    "ReconcileFunction",
+    "BuildEventsFunction",
+    "NotifyFunction",
+)
+
+# Each function's EventBridge rules: event pattern (defaults of every parameter) or schedule and input.
+RULES: Final[dict[str, dict[str, dict[str, Any]]]] = {
+    "ImagePushFunction": {
+        "EcrPush": {
+            "pattern": {
+                "source": ["aws.ecr"],
+                "detail-type": ["ECR Image Action"],
+                "detail": {
+                    "action-type": ["PUSH"],
+                    "result": ["SUCCESS"],
+                    "repository-name": [{"exists": True}],
+                },
+            }
+        },
+    },
+    "EcsEventsFunction": {
+        "DeploymentStateChange": {
+            "pattern": {"source": ["aws.ecs"], "detail-type": ["ECS Deployment State Change"]}
+        },
+    },
+    "AppRunnerEventsFunction": {
+        "OperationStatus": {
+            "pattern": {
+                "source": ["aws.apprunner"],
+                "detail-type": ["AppRunner Service Operation Status Change"],
+            }
+        },
+        "ServiceStatus": {
+            "pattern": {"source": ["aws.apprunner"], "detail-type": ["AppRunner Service Status Change"]}
+        },
+        "CustomDomainValidation": {
+            "pattern": {
+                "source": ["aws.apprunner"],
+                "detail-type": ["AppRunner Custom Domain Validation Status Update"],
+            }
+        },
+    },
+    "BuildEventsFunction": {
+        "BuildState": {
+            "pattern": {
+                "source": ["aws.codebuild"],
+                "detail-type": ["CodeBuild Build State Change"],
+                "detail": {
+                    "build-status": ["IN_PROGRESS", "SUCCEEDED", "FAILED", "STOPPED"],
+                    "project-name": [{"exists": True}],
+                },
+            }
+        },
+        "BuildPhase": {
+            "state": "DISABLED",
+            "pattern": {
+                "source": ["aws.codebuild"],
+                "detail-type": ["CodeBuild Build Phase Change"],
+                "detail": {"project-name": [{"exists": True}]},
+            },
+        },
+    },
+    "ReconcileFunction": {
+        "Refresh": {"schedule": "rate(10 minutes)", "input": {"task": "refresh"}},
+        "DnsReconcile": {"schedule": "rate(30 minutes)", "input": {"task": "dns"}},
+        "PublicImageCheck": {"schedule": "rate(5 minutes)", "input": {"task": "public-images"}},
+    },
+}
+
+# Every rule target: retried for an hour, then kept in the event-delivery dead-letter queue.
+TARGET_RETRY: Final = {"MaximumRetryAttempts": 20, "MaximumEventAgeInSeconds": 3600}
+
+COMMON_ENVIRONMENT: Final = frozenset(
+    {
+        "TABLE_NAME",
+        "NOTICE_QUEUE_URL",
+        "DRY_RUN",
+        "UNVERIFIED_IMAGES",
+        "POWERTOOLS_SERVICE_NAME",
+        "POWERTOOLS_METRICS_NAMESPACE",
+        "POWERTOOLS_LOG_LEVEL",
+        "POWERTOOLS_TRACE_DISABLED",
+        "ECS_CLUSTERS",
+        "DEPLOY_STUCK_AFTER_MINUTES",
+    }
+)
+_DNS: Final = frozenset(
+    {"DNS_ZONE_IDS", "DNS_TAKE_OVER", "DNS_MAX_CHANGES", "DNS_OWNER_ID", "DNS_VALIDATION_PENDING_HOURS"}
+)
+ENVIRONMENT: Final[dict[str, frozenset[str]]] = {
+    "ImagePushFunction": COMMON_ENVIRONMENT | {"PUSHPILOT_ROLE_ARN"},
+    "EcsEventsFunction": COMMON_ENVIRONMENT,
+    "AppRunnerEventsFunction": COMMON_ENVIRONMENT | _DNS,
+    "ReconcileFunction": COMMON_ENVIRONMENT | _DNS | {"PUBLIC_IMAGE_FIRST_SIGHTING"},
+    "BuildEventsFunction": COMMON_ENVIRONMENT | {"BUILD_LOG_LINES"},
+    "NotifyFunction": COMMON_ENVIRONMENT
+    | {"SLACK_MODE", "SLACK_SECRET_ID", "SLACK_PARAMETER_NAME", "SLACK_CHANNEL", "TOPIC_ARN", "NOTIFY_KINDS"},
+}
+
+# Functions EventBridge invokes asynchronously: bounded retries and age, failures kept with the event.
+INVOKE_CONFIG_TARGET: Final = "HandlerDeadLetterQueue"
+ASYNC_FUNCTIONS: Final = (
+    "ImagePushFunction",
+    "EcsEventsFunction",
+    "EcsEventsFunction",
+    "AppRunnerEventsFunction",
+    "ReconcileFunction",
+    "BuildEventsFunction",
+)
+
+# Every dead-letter queue has an alarm that notifies the topic.
+DEAD_LETTER_QUEUES: Final = (
+    "NoticeDeadLetterQueue",
+    "EventDeliveryDeadLetterQueue",
+    "HandlerDeadLetterQueue",
+)
+
+# The least-privilege list: no function role may be allowed anything else.
+ALLOWED_ACTIONS: Final = frozenset(
+    {
+        # SAM's DynamoDBCrudPolicy on the stack's table
+        "dynamodb:GetItem",
+        "dynamodb:DeleteItem",
+        "dynamodb:PutItem",
+        "dynamodb:Scan",
+        "dynamodb:Query",
+        "dynamodb:UpdateItem",
+        "dynamodb:BatchWriteItem",
+        "dynamodb:BatchGetItem",
+        "dynamodb:DescribeTable",
+        "dynamodb:ConditionCheckItem",
+        # notices, dead letters, the topic
+        "sqs:SendMessage",
+        "sqs:SendMessage*",
+        "sqs:ChangeMessageVisibility",
+        "sqs:ChangeMessageVisibilityBatch",
+        "sqs:DeleteMessage",
+        "sqs:DeleteMessageBatch",
+        "sqs:GetQueueAttributes",
+        "sqs:ReceiveMessage",
+        "sns:Publish",
+        # images, deployments, DNS, builds, Slack secret
+        "ecr:BatchGetImage",
+        "ecr:GetDownloadUrlForLayer",
+        "apprunner:StartDeployment",
+        "apprunner:DescribeService",
+        "apprunner:ListOperations",
+        "apprunner:DescribeCustomDomains",
+        "apprunner:ListServices",
+        "route53:ListHostedZones",
+        "route53:GetHostedZone",
+        "route53:ListResourceRecordSets",
+        "route53:GetChange",
+        "route53:ChangeResourceRecordSets",
+        # ECS and ECS Express (EcsDeployPolicy): find, deploy, read the outcome; pass only task roles
+        "ecs:ListClusters",
+        "ecs:DescribeTaskDefinition",
+        "ecs:RegisterTaskDefinition",
+        "ecs:ListServiceDeployments",
+        "ecs:ListServices",
+        "ecs:DescribeServices",
+        "ecs:UpdateService",
+        "ecs:ListTasks",
+        "ecs:DescribeTasks",
+        "ecs:DescribeContainerInstances",
+        "ecs:DescribeServiceDeployments",
+        "ecs:DescribeServiceRevisions",
+        "ecs:DescribeExpressGatewayService",
+        "ecs:UpdateExpressGatewayService",
+        "ecs:TagResource",
+        "iam:PassRole",
+        "logs:GetLogEvents",
+        "codebuild:BatchGetBuilds",
+        "secretsmanager:GetSecretValue",
+        "ssm:GetParameter",
+    }
+)
+
+# The stack's own managed policies, whose statements the least-privilege list covers.
+STACK_MANAGED_POLICIES: Final = frozenset({"EcsDeployPolicy"})
+
+# AWS managed policies SAM attaches: writing the function's own logs, reading its SQS source; X-Ray
+# only when XRayTracing is Active.
+ALLOWED_MANAGED_POLICIES: Final = frozenset({"AWSLambdaBasicExecutionRole", "AWSLambdaSQSQueueExecutionRole"})
+TRACING_POLICY: Final = "AWSXrayWriteOnlyAccess"
+
+# samconfig.toml values the stack must refuse: placeholders the installer replaces before deploying.
+PLACEHOLDERS: Final[dict[str, frozenset[str]]] = {
+    "prod": frozenset({"SlackChannel"}),
+    "registry": frozenset({"ServiceEventBusArn"}),
+}
