@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http import HTTPStatus
-from typing import Any, Final
+from typing import Final
 
 from pushpilot_sandbox import ecs_events as events
 from pushpilot_sandbox import ecs_express as express
@@ -365,10 +365,7 @@ class EcsEmulator:
                 sd.stopped_at = sd.finished_at = sd.updated_at = now
         sources = [record.stable.revision] if record.stable is not None else []
         sd = ServiceDeployment(
-            arn=(
-                f"arn:aws:ecs:{self.region}:{self.account_id}:service-deployment/"
-                f"{_cluster_name(record.cluster_arn)}/{record.name}/{base62(22, 'sd', record.arn, str(number))}"
-            ),
+            arn=self._child_arn("service-deployment", record, base62(22, "sd", record.arn, str(number))),
             service_arn=record.arn,
             cluster_arn=record.cluster_arn,
             deployment_id=deployment.id,
@@ -453,7 +450,7 @@ class EcsEmulator:
         failure: _Failure,
         emitted: list[Json],
     ) -> None:
-        """The circuit breaker trips without rollback: the deployment is FAILED, the old tasks keep running."""
+        """The circuit breaker trips without rollback: the deployment FAILED, the old tasks keep running."""
         now = self._clock()
         self._fail_tasks(record, deployment, failure, now, emitted)
         reason = "ECS deployment circuit breaker: task failed to start."
@@ -533,8 +530,18 @@ class EcsEmulator:
         emitted.append(
             self._deployment_event(record, now, events.DEPLOYMENT_IN_PROGRESS, rollback.id, rollback_reason)
         )
+        self._finish_rollback(record, rollback, sd, stable, emitted)
+
+    def _finish_rollback(
+        self,
+        record: Service,
+        rollback: Deployment,
+        sd: ServiceDeployment,
+        stable: Deployment,
+        emitted: list[Json],
+    ) -> None:
+        """The rollback deployment completes (the old tasks never stopped: minimum healthy 100 %)."""
         finished = self._clock()
-        # The old tasks never stopped (minimum healthy 100 %): the rollback completes at once.
         rollback.rollout_state = ROLLOUT_COMPLETED
         rollback.rollout_state_reason = f"ECS deployment {rollback.id} completed."
         rollback.running_count = record.desired_count
@@ -542,7 +549,7 @@ class EcsEmulator:
         record.deployments = [rollback]
         record.stable = rollback
         sd.status = "ROLLBACK_SUCCESSFUL"
-        sd.status_reason = failed_reason
+        sd.status_reason = str((sd.rollback or {}).get("reason") or "")
         sd.finished_at = sd.updated_at = finished
         sd.target_weight = 0.0 if sd.target_weight is not None else None
         if record.express is not None:
@@ -667,10 +674,10 @@ class EcsEmulator:
         reason = f"Scaling activity initiated by (deployment {keep.id})"
         stopped: list[Task] = []
         for task in self._tasks.values():
-            if task.service_name == record.name and task.cluster_arn == record.cluster_arn:
-                if task.last_status == "RUNNING" and task.started_by != keep.id:
-                    self._stop_task(task, _Failure("ServiceSchedulerInitiated", reason, 0, None), now)
-                    stopped.append(task)
+            ours = task.service_name == record.name and task.cluster_arn == record.cluster_arn
+            if ours and task.last_status == "RUNNING" and task.started_by != keep.id:
+                self._stop_task(task, _Failure("ServiceSchedulerInitiated", reason, 0, None), now)
+                stopped.append(task)
         return stopped
 
     def _stop_tasks_of(self, deployment: Deployment, now: datetime, reason: str) -> list[Task]:
@@ -801,9 +808,8 @@ class EcsEmulator:
             for container in definition.containers
         ]
         return Revision(
-            arn=(
-                f"arn:aws:ecs:{self.region}:{self.account_id}:service-revision/"
-                f"{_cluster_name(record.cluster_arn)}/{record.name}/{nineteen_digits('revision', record.arn, str(number))}"
+            arn=self._child_arn(
+                "service-revision", record, nineteen_digits("revision", record.arn, str(number))
             ),
             service_arn=record.arn,
             cluster_arn=record.cluster_arn,
@@ -843,7 +849,7 @@ class EcsEmulator:
             raise ApiError(
                 "InvalidParameterException", "Task definition does not support launch_type FARGATE."
             )
-        configuration = _deployment_configuration(params.get("deploymentConfiguration"), launch_type)
+        configuration = _deployment_configuration(params.get("deploymentConfiguration"))
         record = Service(
             name=name,
             arn=f"arn:aws:ecs:{self.region}:{self.account_id}:service/{cluster.name}/{name}",
@@ -973,7 +979,7 @@ class EcsEmulator:
             "platformFamily": "Linux" if record.launch_type == "FARGATE" else None,
             "taskDefinition": record.task_definition,
             "deploymentConfiguration": copy.deepcopy(record.deployment_configuration),
-            "deployments": [self._deployment_body(record, d) for d in record.deployments],
+            "deployments": [self._deployment_body(d) for d in record.deployments],
             "events": [
                 {"id": item["id"], "createdAt": _epoch(item["createdAt"]), "message": item["message"]}
                 for item in record.events
@@ -1009,7 +1015,8 @@ class EcsEmulator:
             body["tags"] = copy.deepcopy(record.tags)
         return _clean(body)
 
-    def _deployment_body(self, record: Service, deployment: Deployment) -> Json:
+    @staticmethod
+    def _deployment_body(deployment: Deployment) -> Json:
         return _clean(
             {
                 "id": deployment.id,
@@ -1448,6 +1455,11 @@ class EcsEmulator:
 
     # --- helpers (lock held) -----------------------------------------------------------------------
 
+    def _child_arn(self, kind: str, record: Service, identifier: str) -> str:
+        """`arn:aws:ecs:<region>:<account>:<kind>/<cluster>/<service>/<id>`: deployments, revisions."""
+        cluster = _cluster_name(record.cluster_arn)
+        return f"arn:aws:ecs:{self.region}:{self.account_id}:{kind}/{cluster}/{record.name}/{identifier}"
+
     def _next(self) -> int:
         self._sequence += 1
         return self._sequence
@@ -1541,11 +1553,11 @@ class _Failure:
         return cls("EssentialContainerExited", reason, 1 if exit_code is None else exit_code, None)
 
 
-def _deployment_configuration(given: Json | None, launch_type: str) -> Json:
+def _deployment_configuration(given: Json | None) -> Json:
     defaults: Json = {
         "deploymentCircuitBreaker": {"enable": False, "rollback": False},
         "maximumPercent": 200,
-        "minimumHealthyPercent": 100 if launch_type == "FARGATE" else 100,
+        "minimumHealthyPercent": 100,
         "strategy": "ROLLING",
     }
     return _merged(defaults, given or {})

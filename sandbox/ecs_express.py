@@ -75,7 +75,8 @@ def updated_configuration(previous: Json, params: Json) -> Json:
     """The configuration an update leads to (see the module's note on `primaryContainer`)."""
     if "taskDefinitionArn" in params and ("primaryContainer" in params or _CONTAINER_FIELDS & params.keys()):
         raise _invalid(
-            "taskDefinitionArn cannot be combined with primaryContainer, roles, cpu, memory or cpuArchitecture."
+            "taskDefinitionArn cannot be combined with primaryContainer, roles, cpu, memory "
+            "or cpuArchitecture."
         )
     configuration = copy.deepcopy(previous)
     configuration.pop("serviceRevisionArn", None)
@@ -121,7 +122,8 @@ def endpoint(name: str, service_arn: str, region: str) -> str:
 
 def target_group_arn(name: str, region: str, account_id: str) -> str:
     short = name.lower().replace("_", "-")[:16].strip("-")
-    return f"arn:aws:elasticloadbalancing:{region}:{account_id}:targetgroup/ecs-gw-{short}/{hex32('tg', name)[:16]}"
+    elb = f"arn:aws:elasticloadbalancing:{region}:{account_id}"
+    return f"{elb}:targetgroup/ecs-gw-{short}/{hex32('tg', name)[:16]}"
 
 
 def network_configuration(configuration: Json) -> Json:
@@ -188,7 +190,11 @@ def managed_resources(record: Service, revision: Revision, *, region: str, accou
         return {}
     at = _epoch(revision.created_at)
     name = record.name
-    balancer = f"arn:aws:elasticloadbalancing:{region}:{account_id}:loadbalancer/app/ecs-express-gateway-alb/{hex32('alb', region)[:16]}"
+    elb = f"arn:aws:elasticloadbalancing:{region}:{account_id}"
+    balancer = f"{elb}:loadbalancer/app/ecs-express-gateway-alb/{hex32('alb', region)[:16]}"
+    listener = f"{balancer.replace(':loadbalancer/', ':listener/')}/{hex32('listener', region)[:16]}"
+    rule = f"{listener.replace(':listener/', ':listener-rule/')}/{hex32('rule', name)[:16]}"
+    certificate = f"arn:aws:acm:{region}:{account_id}:certificate/{_uuid(hex32('cert', record.arn))}"
     port = int(
         ((revision.express or {}).get("primaryContainer") or {}).get("containerPort", DEFAULT_CONTAINER_PORT)
     )
@@ -205,18 +211,18 @@ def managed_resources(record: Service, revision: Revision, *, region: str, accou
                     "scheme": "internet-facing",
                 },
                 "certificate": {
-                    "arn": f"arn:aws:acm:{region}:{account_id}:certificate/{_uuid(hex32('cert', record.arn))}",
+                    "arn": certificate,
                     "status": "ACTIVE",
                     "updatedAt": at,
                     "domainName": service.endpoint,
                 },
                 "listener": {
-                    "arn": f"{balancer.replace(':loadbalancer/', ':listener/')}/{hex32('listener', region)[:16]}",
+                    "arn": listener,
                     "status": "ACTIVE",
                     "updatedAt": at,
                 },
                 "rule": {
-                    "arn": f"{balancer.replace(':loadbalancer/', ':listener-rule/')}/{hex32('listener', region)[:16]}/{hex32('rule', name)[:16]}",
+                    "arn": rule,
                     "status": "ACTIVE",
                     "updatedAt": at,
                 },

@@ -116,8 +116,9 @@ def _check_string(shape: Shape, value: Any, where: str, problems: list[str], *, 
         problems.append(f"{where}: value {value!r} is not one of {', '.join(allowed)}")
     _check_range(shape, len(value), where, "length", problems)
     pattern = shape.metadata.get("pattern")
+    compiled = _compiled(pattern) if check_patterns and pattern else None
     # The service matches a pattern against the whole value.
-    if check_patterns and pattern and not _compiled(pattern).fullmatch(value):
+    if compiled is not None and not compiled.fullmatch(value):
         problems.append(f"{where}: value {value!r} does not match the pattern {pattern}")
 
 
@@ -131,5 +132,10 @@ def _check_range(shape: Shape, measure: int, where: str, what: str, problems: li
 
 
 @functools.cache
-def _compiled(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern)
+def _compiled(pattern: str) -> re.Pattern[str] | None:
+    """The pattern as Python reads it, or None for the few Python's `re` cannot (ECS's tag patterns use
+    Unicode classes such as `\\p{L}`): those are left to the server, as botocore leaves them."""
+    try:
+        return re.compile(pattern)
+    except re.error:
+        return None

@@ -8,10 +8,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import boto3
 from botocore.config import Config
+from pydantic import BaseModel, ConfigDict, Field
 
 from pushpilot_sandbox.ecr import BlobStore
 from pushpilot_sandbox.ecs import EcsEmulator
@@ -162,7 +163,7 @@ def ecs_client(url: str, **config: Any) -> ECSClient:
         endpoint_url=url,
         region_name=REGION,
         aws_access_key_id="testing",
-        aws_secret_access_key="testing",  # noqa: S106 - the sandbox accepts any credentials
+        aws_secret_access_key="testing",
         config=Config(**config),
     )
     return client
@@ -206,3 +207,100 @@ def fresh(running: Running) -> Ecs:
         client=ecs_client(running.gateway.url),
         events=running.events,
     )
+
+
+# --- the documented event shapes (ECS developer guide, "Amazon ECS events") --------------------------
+
+
+class _Envelope(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    version: Literal["0"]
+    id: str
+    detail_type: str = Field(alias="detail-type")
+    source: Literal["aws.ecs"]
+    account: str = Field(pattern=r"^[0-9]{12}$")
+    time: str = Field(pattern=r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
+    region: str
+    resources: list[str] = Field(min_length=1)
+    detail: dict[str, Any]
+
+
+class DeploymentDetail(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    eventType: Literal["INFO", "WARN", "ERROR"]  # noqa: N815 - the event's own spelling
+    eventName: Literal[  # noqa: N815
+        "SERVICE_DEPLOYMENT_IN_PROGRESS", "SERVICE_DEPLOYMENT_COMPLETED", "SERVICE_DEPLOYMENT_FAILED"
+    ]
+    deploymentId: str = Field(pattern=r"^ecs-svc/[0-9]{19}$")  # noqa: N815
+    updatedAt: str  # noqa: N815
+    reason: str
+
+
+class ServiceActionDetail(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    eventType: Literal["INFO", "WARN", "ERROR"]  # noqa: N815
+    eventName: str  # noqa: N815
+    clusterArn: str  # noqa: N815
+    createdAt: str  # noqa: N815
+
+
+class TaskContainer(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    containerArn: str  # noqa: N815
+    name: str
+    image: str
+    lastStatus: str  # noqa: N815
+    taskArn: str  # noqa: N815
+    imageDigest: str | None = None  # noqa: N815
+    exitCode: int | None = None  # noqa: N815
+    reason: str | None = None
+
+
+class TaskDetail(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    taskArn: str  # noqa: N815
+    clusterArn: str  # noqa: N815
+    taskDefinitionArn: str  # noqa: N815
+    lastStatus: str  # noqa: N815
+    desiredStatus: str  # noqa: N815
+    launchType: str  # noqa: N815
+    group: str
+    createdAt: str  # noqa: N815
+    updatedAt: str  # noqa: N815
+    version: int
+    containers: list[TaskContainer]
+    startedBy: str | None = None  # noqa: N815
+    stopCode: str | None = None  # noqa: N815
+    stoppedReason: str | None = None  # noqa: N815
+
+
+@dataclass(frozen=True)
+class SeenEvent:
+    detail_type: str
+    resource: str
+    detail: Any
+
+
+def documented(raw: dict[str, Any]) -> SeenEvent:
+    """The event read as ECS documents it; raises if any documented member is missing or misshapen."""
+    envelope = _Envelope.model_validate(raw)
+    model: type[BaseModel] = {
+        "ECS Deployment State Change": DeploymentDetail,
+        "ECS Service Action": ServiceActionDetail,
+        "ECS Task State Change": TaskDetail,
+    }[envelope.detail_type]
+    return SeenEvent(envelope.detail_type, envelope.resources[0], model.model_validate(envelope.detail))
+
+
+def timeline_of(raw_events: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """(detail-type, eventName or task status) per event, in emission order."""
+    seen = [documented(raw) for raw in raw_events]
+    return [
+        (event.detail_type, getattr(event.detail, "eventName", None) or event.detail.lastStatus)
+        for event in seen
+    ]
