@@ -275,7 +275,8 @@ def test_alarms_roll_back_a_service_without_a_circuit_breaker(ecs: Ecs) -> None:
 
 def test_a_stuck_deployment_never_ends_and_its_tasks_keep_stopping(ecs: Ecs) -> None:
     update = Update(ecs, breaker=False)
-    reason = "Task failed ELB health checks in (target-group arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/web/1)"
+    group = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web/1"
+    reason = f"Task failed ELB health checks in (target-group {group})"
 
     ecs.emulator.complete_deployment("storefront", "stuck", stopped_reason=reason)
     ecs.emulator.complete_deployment("storefront", "stuck", stopped_reason=reason)

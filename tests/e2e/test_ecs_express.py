@@ -135,7 +135,7 @@ def test_an_update_starts_a_canary_that_bakes_twice_before_it_succeeds(ecs: Ecs)
     assert during_first["sourceServiceRevisions"][0]["requestedProductionTrafficWeight"] == 95.0
     assert during_second["targetServiceRevision"]["requestedProductionTrafficWeight"] == 100.0
     assert described["currentDeployment"] == brief["serviceDeploymentArn"]
-    assert [c["serviceRevisionArn"] for c in described["activeConfigurations"]][0] == revision
+    assert described["activeConfigurations"][0]["serviceRevisionArn"] == revision
     done = ecs.client.describe_express_gateway_service(serviceArn=arn)["service"]
     assert "currentDeployment" not in done
     assert [c["primaryContainer"]["image"] for c in done["activeConfigurations"]] == [image("checkout", "v2")]
