@@ -402,7 +402,13 @@ class EcsEmulator:
             while sd.bakes_done < 2:
                 self._bake(record, deployment, sd)
         now = self._clock()
-        started = self._start_tasks(record, deployment, record.desired_count, now)
+        # An Express canary's first task already runs: start only what the desired count still needs.
+        running = sum(
+            1
+            for task in self._tasks.values()
+            if task.started_by == deployment.id and task.last_status == "RUNNING"
+        )
+        started = self._start_tasks(record, deployment, max(0, record.desired_count - running), now)
         emitted.extend(self._task_event(task, now) for task in started)
         stopped = self._stop_other_tasks(record, deployment, now)
         emitted.extend(self._task_event(task, now) for task in stopped)

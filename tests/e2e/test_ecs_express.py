@@ -140,6 +140,8 @@ def test_an_update_starts_a_canary_that_bakes_twice_before_it_succeeds(ecs: Ecs)
     assert "currentDeployment" not in done
     assert [c["primaryContainer"]["image"] for c in done["activeConfigurations"]] == [image("checkout", "v2")]
     assert _deployment(ecs, brief["serviceDeploymentArn"])["status"] == "SUCCESSFUL"
+    running = ecs.client.describe_tasks(tasks=ecs.client.list_tasks(serviceName="checkout")["taskArns"])["tasks"]
+    assert [task["containers"][0]["image"] for task in running] == [image("checkout", "v2")]  # the canary's task
     names = [
         documented(raw).detail.eventName
         for raw in ecs.events
