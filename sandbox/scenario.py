@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, TextIO
 
 import yaml
+from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from pushpilot_sandbox.apprunner import EmulatorError
@@ -244,6 +245,13 @@ class ScenarioRunner:
                     handler(sandbox, step[action], self.base_dir, timeline)
                 except (step_actions.StepError, EmulatorError) as exc:
                     raise ScenarioError(step_message(number, action, exc)) from exc
+                except ClientError as exc:
+                    # A call the step itself makes (associating a domain twice, say): AWS's own refusal.
+                    error = exc.response.get("Error", {})
+                    refusal = ValueError(
+                        f"{error.get('Code', 'error')}: {error.get('Message', '')}".rstrip(": ")
+                    )
+                    raise ScenarioError(step_message(number, action, refusal)) from exc
             return timeline.report()
 
 

@@ -48,7 +48,7 @@ def validation_summary(exc: ValidationError) -> str:
     return "; ".join(" ".join(problem.split()) for problem in problems)
 
 
-def _args[ArgsT: _Args](model: type[ArgsT], raw: Any, _action: str = "") -> ArgsT:
+def _args[ArgsT: _Args](model: type[ArgsT], raw: Any) -> ArgsT:
     try:
         return model.model_validate({} if raw is None else raw)
     except ValidationError as exc:
@@ -211,7 +211,7 @@ def _next_seed(kind: str) -> str:
 
 
 def push(sandbox: Sandbox, raw: Any, base_dir: Path, timeline: Timeline) -> None:
-    args = _args(PushArgs, raw, "push")
+    args = _args(PushArgs, raw)
     if args.layout is not None:
         image = load_oci_layout(base_dir / args.layout)
         source = f"layout {args.layout}"
@@ -240,7 +240,7 @@ class PublicPushArgs(_Args):
 
 def public_push(sandbox: Sandbox, raw: Any, base_dir: Path, timeline: Timeline) -> None:
     """A new image under a public tag. ECR Public tells no other account: no event, only the next check."""
-    args = _args(PublicPushArgs, raw, "public_push")
+    args = _args(PublicPushArgs, raw)
     image = _image(args.platforms, args.layout, args.seed or _next_seed("public"), base_dir, "public_push")
     digest = sandbox.public_registry.publish(args.repository, args.tag, image)
     source = f"layout {args.layout}" if args.layout else ", ".join(args.platforms or [])
@@ -308,7 +308,7 @@ class CompleteArgs(_Args):
 
 
 def complete_operation(sandbox: Sandbox, raw: Any, _base_dir: Path, timeline: Timeline) -> None:
-    args = _args(CompleteArgs, raw, "complete_operation")
+    args = _args(CompleteArgs, raw)
     try:
         operation = sandbox.apprunner.complete_operation(args.service, args.outcome)
     except EmulatorError as exc:
@@ -335,7 +335,7 @@ class OperationArgs(_Args):
 
 def operation(sandbox: Sandbox, raw: Any, _base_dir: Path, timeline: Timeline) -> None:
     """A pause, resume or configuration update someone starts in the console: not a handler call."""
-    args = _args(OperationArgs, raw, "operation")
+    args = _args(OperationArgs, raw)
     try:
         started = sandbox.apprunner.start_operation(args.service, _OPERATION_TYPES[args.type])
     except EmulatorError as exc:
@@ -358,7 +358,7 @@ class DomainArgs(_Args):
 
 
 def associate_domain(sandbox: Sandbox, raw: Any, _base_dir: Path, timeline: Timeline) -> None:
-    args = _args(DomainArgs, raw, "associate_domain")
+    args = _args(DomainArgs, raw)
     client = sandbox.apprunner_client()
     arn = sandbox.apprunner.service(args.service).arn
     response = client.associate_custom_domain(
@@ -400,7 +400,7 @@ class BuildArgs(_Args):
 def build(sandbox: Sandbox, raw: Any, _base_dir: Path, timeline: Timeline) -> None:
     from pushpilot_sandbox.codebuild import emit_build
 
-    args = _args(BuildArgs, raw, "build")
+    args = _args(BuildArgs, raw)
     emit_build(sandbox, args)
     timeline.say(
         f"  ⚒ CodeBuild {args.project}: {args.status}"
@@ -419,7 +419,7 @@ class SlackArgs(_Args):
 
 
 def slack(sandbox: Sandbox, raw: Any, _base_dir: Path, timeline: Timeline) -> None:
-    args = _args(SlackArgs, raw, "slack")
+    args = _args(SlackArgs, raw)
     if args.recover:
         sandbox.slack.recover()
         timeline.say("  ⚑ Slack answers normally again")
@@ -474,7 +474,7 @@ class FaultArgs(_Args):
 
 
 def fault(sandbox: Sandbox, raw: Any, _base_dir: Path, timeline: Timeline) -> None:
-    args = _args(FaultArgs, raw, "fault")
+    args = _args(FaultArgs, raw)
     if args.service == SLACK:
         sandbox.slack.inject_fault(
             args.operation,

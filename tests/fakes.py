@@ -92,6 +92,7 @@ class FakeIndex:
             "image_key": image_key,
             "auto_deploy": service.auto_deploy,
             "service_url": service.service_url or "",
+            "details": service.details,
         }
         existing = self.services.get(service.arn)
         self.services[service.arn] = (
@@ -289,6 +290,11 @@ class FakeTarget:
 
     def recent_operations(self, service_arn: str) -> list[Operation]:
         return self.operations.get(service_arn, [])[:10]
+
+    def find_operation(self, service: IndexedService, operation_id: str) -> Operation | None:
+        return next(
+            (op for op in self.operations.get(service.arn, []) if op.operation_id == operation_id), None
+        )
 
     def console_link(self, service: IndexedService) -> Link:
         return Link(label=f"{self.label} console", url=f"https://console.example/{self.kind}/{service.name}")

@@ -3,6 +3,7 @@ reconcile custom-domain DNS, deploy ECR Public tags that moved."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any, Literal
 
 from aws_lambda_powertools import Logger, Metrics
@@ -11,6 +12,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, TypeAdapter
 
 from pushpilot.entry.handling import HandlerOutcome, parse_event, run_guarded
+from pushpilot.entry.settings import CoreSettings
 from pushpilot.entry.wiring import deploy_ports, public_image_check, reconcile_dns
 from pushpilot.flows.refresh import refresh
 
@@ -25,10 +27,18 @@ class ScheduledTask(BaseModel):
 _TASK = TypeAdapter(ScheduledTask)
 
 
+def _refresh(context: LambdaContext) -> dict[str, Any]:
+    settings = CoreSettings.from_env()
+    return refresh(
+        deploy_ports(settings, context=context),
+        stuck_after=timedelta(minutes=settings.stuck_after_minutes),
+    )
+
+
 def _run(event: dict[str, Any], context: LambdaContext) -> HandlerOutcome:
     task = parse_event(_TASK, event).task
     if task == "refresh":
-        return HandlerOutcome(event_id=task, status="handled", detail=refresh(deploy_ports(context=context)))
+        return HandlerOutcome(event_id=task, status="handled", detail=_refresh(context))
     if task == "public-images":
         detail = public_image_check(context)
         for error in detail["errors"]:

@@ -237,3 +237,17 @@ def test_a_paused_auto_deploy_service_does_not_deploy_a_push_by_itself(tmp_path:
 
         assert not [line for line in run.lines if "starts its own deployment" in line]
         assert run.sandbox.apprunner.service("storefront").status == "PAUSED"
+
+
+def test_simulate_ends_a_call_app_runner_refuses_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    domain = {"associate_domain": {"service": "storefront", "domain": "shop.example.com"}}
+
+    code, err = _simulate(tmp_path, [domain, domain], capsys)
+
+    assert code == 2
+    assert err == (
+        "error: step 2 (associate_domain): InvalidRequestException: "
+        "Domain shop.example.com is already associated with service storefront\n"
+    )

@@ -43,6 +43,10 @@ class DeployTarget(Protocol):
         """The newest operations first."""
         ...
 
+    def find_operation(self, service: IndexedService, operation_id: str) -> Operation | None:
+        """The operation with this id as it stands now; None when the target no longer knows it."""
+        ...
+
     def console_link(self, service: IndexedService) -> Link: ...
 
     def failure_advice(self, service: IndexedService) -> str:

@@ -103,6 +103,7 @@ class ServiceIndex(TableAdapter):
             "image_key": image_key,
             "auto_deploy": service.auto_deploy,
             "service_url": service.service_url or "",
+            "details": service.details,
             "refreshed_at": now,
         }
         names = {f"#{key}": key for key in values}

@@ -187,6 +187,16 @@ _ROLLOUT_WORDING = {
         Severity.WARNING,
         "deployment to {service} could not be confirmed",
     ),
+    RolloutStatus.SUPERSEDED: (
+        NoticeKind.QUEUED,
+        Severity.INFO,
+        "superseded on {service} by a newer push: not deployed",
+    ),
+    RolloutStatus.STUCK: (
+        NoticeKind.FAILED,
+        Severity.WARNING,
+        "deployment to {service} is stuck: still in progress",
+    ),
 }
 
 
@@ -201,6 +211,7 @@ def rollout_notice(
     console: Link,
     failure_advice: str,
     operation_id: str | None = None,
+    details: tuple[str, ...] = (),
 ) -> Notice:
     kind, severity, template = _ROLLOUT_WORDING[status]
     links = [console]
@@ -214,6 +225,12 @@ def rollout_notice(
             f"Look at {service.name} in the {target_label} console: if the image is not live, deploy it"
             " again (push the tag again or replay the push event)."
         )
+    elif status is RolloutStatus.STUCK:
+        next_step = (
+            f"{service.name} has no circuit breaker or alarm that would end a failing deployment. Look at its"
+            " stopped tasks in the console; turn on the deployment circuit breaker with rollback so ECS ends"
+            " such deployments by itself."
+        )
     return Notice(
         kind=kind,
         severity=severity,
@@ -221,6 +238,7 @@ def rollout_notice(
         + template.format(service=service.name, target=target_label),
         summary=message,
         next_step=next_step,
+        details=details,
         links=tuple(links),
         release=release.headline(overall_stage(release)),
         thread_key=release.release_id,

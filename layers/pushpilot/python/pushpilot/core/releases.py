@@ -38,6 +38,10 @@ class RolloutStatus(StrEnum):
     DRY_RUN = "dry_run"
     # The deployment's fate could not be confirmed: said so, never guessed.
     UNCONFIRMED = "unconfirmed"
+    # A newer push of the same tag took this one's place in the queue: it will never deploy.
+    SUPERSEDED = "superseded"
+    # Still in progress past the deadline (no circuit breaker or alarm ends it): told, still tracked.
+    STUCK = "stuck"
 
 
 TERMINAL_ROLLOUTS = frozenset(
@@ -92,8 +96,14 @@ def overall_stage(release: Release) -> Stage:
         return Stage.FAILED
     if RolloutStatus.UNCONFIRMED in statuses:
         return Stage.UNCONFIRMED
-    if statuses and statuses <= {RolloutStatus.LIVE, RolloutStatus.SKIPPED, RolloutStatus.DRY_RUN}:
+    done = {RolloutStatus.LIVE, RolloutStatus.SKIPPED, RolloutStatus.DRY_RUN, RolloutStatus.SUPERSEDED}
+    if statuses and statuses <= done:
         return Stage.LIVE if RolloutStatus.LIVE in statuses else release.stage
-    if statuses & {RolloutStatus.DEPLOYING, RolloutStatus.QUEUED, RolloutStatus.AWAITING_AUTO_DEPLOY}:
+    if statuses & {
+        RolloutStatus.DEPLOYING,
+        RolloutStatus.QUEUED,
+        RolloutStatus.AWAITING_AUTO_DEPLOY,
+        RolloutStatus.STUCK,
+    }:
         return Stage.DEPLOYING
     return release.stage

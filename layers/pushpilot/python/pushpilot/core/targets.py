@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from pushpilot.core.verdicts import Platform
 
@@ -43,6 +43,8 @@ class TargetService(BaseModel):
     # The platform the service's hosts run; None when the target cannot tell.
     required_platform: Platform | None
     service_url: str | None = None
+    # What the target itself needs to deploy it again, opaque to the flows (ECS: cluster, task definition).
+    details: dict[str, str] = Field(default_factory=dict)
 
 
 class Operation(BaseModel):
@@ -58,6 +60,8 @@ class Operation(BaseModel):
     status: str
     started_at: datetime | None = None
     ended_at: datetime | None = None
+    # Why it failed, in the target's words (ECS: stopped tasks' reasons, the rollback's reason).
+    reasons: tuple[str, ...] = ()
 
 
 class OperationEnded(BaseModel):

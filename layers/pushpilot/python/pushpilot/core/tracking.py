@@ -62,6 +62,7 @@ class IndexedService(BaseModel):
     # `os/architecture[/variant]`; empty when the target cannot tell.
     required_platform: str = ""
     service_url: str | None = None
+    details: dict[str, str] = Field(default_factory=dict)
     in_flight: InFlight | None = None
     pending: Pending | None = None
     awaiting_auto: Pending | None = None

@@ -12,7 +12,10 @@ from pushpilot.adapters.release_store import ReleaseStore
 from pushpilot.adapters.service_index import ServiceIndex
 from pushpilot.entry.settings import CoreSettings, PrincipalSettings, PublicImageSettings
 from pushpilot.flows.deploy_ports import DeployPorts
+from pushpilot.ports import DeployTarget
 from pushpilot.targets.apprunner.services import AppRunnerTarget
+from pushpilot.targets.ecs.services import EcsTarget
+from pushpilot.targets.ecs_express.services import EcsExpressTarget
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -27,11 +30,15 @@ def deploy_ports(
     configuration error is reported on the event that met it. The Lambda context lets exactly-once work
     expire with the invocation that timed out, instead of blocking its retries."""
     settings = settings or CoreSettings.from_env()
-    apprunner = AppRunnerTarget(region=settings.region)
+    targets: tuple[DeployTarget, ...] = (
+        AppRunnerTarget(region=settings.region),
+        EcsTarget(region=settings.region, clusters=settings.ecs_cluster_list),
+        EcsExpressTarget(region=settings.region, clusters=settings.ecs_cluster_list),
+    )
     return DeployPorts(
         index=ServiceIndex(settings.table_name),
         releases=ReleaseStore(settings.table_name),
-        targets={apprunner.kind: apprunner},
+        targets={target.kind: target for target in targets},
         inspector=ImageInspector(),
         notices=NoticeQueue(settings.notice_queue_url),
         once=partial(run_once, settings.table_name, lambda_context=context),

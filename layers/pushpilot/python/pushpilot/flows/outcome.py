@@ -9,7 +9,6 @@ notice tells it again instead of finding nothing to tell.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from pushpilot.core.errors import NotFoundError
@@ -19,6 +18,7 @@ from pushpilot.core.tracking import IndexedService
 from pushpilot.entry.handling import HandlerOutcome, ignored
 from pushpilot.flows.deploy_ports import DeployPorts
 from pushpilot.flows.push import deploy_claimed, record_and_tell, started_after
+from pushpilot.ports import DeployTarget
 
 ROLLOUT_FOR_OUTCOME = {
     Outcome.LIVE: RolloutStatus.LIVE,
@@ -37,8 +37,7 @@ def handle_operation_ended(event: OperationEnded, ports: DeployPorts) -> Handler
         if follow_up:
             return HandlerOutcome(event_id=event.event_id, status="handled", detail=follow_up)
         return ignored(event.event_id, "no deployment pushpilot tracks is on this service")
-    target = ports.target_for(service)
-    operation = operation_carrying(target.recent_operations(service.arn), service)
+    operation = operation_carrying(ports.target_for(service), service)
     if operation is None:
         return ignored(
             event.event_id,
@@ -61,15 +60,14 @@ def _indexed_service(ports: DeployPorts, event: OperationEnded) -> IndexedServic
     return ports.index.find_by_name(event.kind, event.service_name)
 
 
-def operation_carrying(operations: Sequence[Operation], service: IndexedService) -> Operation | None:
+def operation_carrying(target: DeployTarget, service: IndexedService) -> Operation | None:
     """The operation that deploys the push tracked on the service, if it has begun."""
-    if service.in_flight is not None:
-        if service.in_flight.operation_id is not None:
-            return next((op for op in operations if op.operation_id == service.in_flight.operation_id), None)
-        return started_after(operations, service.in_flight)
-    if service.awaiting_auto is not None:
-        return started_after(operations, service.awaiting_auto)
-    return None
+    if service.in_flight is not None and service.in_flight.operation_id is not None:
+        return target.find_operation(service, service.in_flight.operation_id)
+    tracked = service.in_flight or service.awaiting_auto
+    if tracked is None:
+        return None
+    return started_after(target.recent_operations(service.arn), tracked)
 
 
 def close(
@@ -92,6 +90,7 @@ def close(
         status,
         message or f"operation {operation.status if operation else 'not found'}",
         operation_id=operation_id,
+        details=operation.reasons if operation else (),
     )
     ports.releases.set_stage(release.release_id, overall_stage(release), now=ports.now())
     # Only now: a failure above leaves the deployment tracked, so the retry tells it again.
@@ -139,7 +138,9 @@ def handle_service_changed(event: ServiceChanged, ports: DeployPorts) -> Handler
     if event.deleted:
         ports.index.remove(arn)
         return removed
-    target = ports.targets.get(event.kind)
+    # Express services are ECS services: their events say `ecs`, the index knows which target serves them.
+    indexed = ports.index.get(arn)
+    target = ports.targets.get(indexed.kind if indexed is not None else event.kind)
     if target is None:
         return ignored(event.event_id, f"no deploy target of kind {event.kind!r} is configured")
     try:

@@ -274,6 +274,7 @@ def record_and_tell(
     message: str,
     *,
     operation_id: str | None = None,
+    details: tuple[str, ...] = (),
 ) -> Release:
     """Record one service's rollout on its release and tell it in the release's thread."""
     stored = record_rollout(ports, release_id_, service, status, message, operation_id=operation_id)
@@ -289,6 +290,7 @@ def record_and_tell(
             console=target.console_link(service),
             failure_advice=target.failure_advice(service),
             operation_id=operation_id,
+            details=details,
         )
     )
     return stored
@@ -299,7 +301,18 @@ def _queue(ports: DeployPorts, service: IndexedService, pending: Pending) -> Rol
     if current is not None and current.in_flight is not None and current.in_flight.digest == pending.digest:
         # A retry of a push whose deployment already started: it is deploying, not waiting.
         return RolloutStatus.DEPLOYING
-    ports.index.queue(service.arn, pending)
+    replaced = current.pending if current is not None else None
+    if not ports.index.queue(service.arn, pending):
+        # A newer push already waits: this one will never deploy here.
+        return RolloutStatus.SUPERSEDED
+    if replaced is not None and replaced.digest != pending.digest:
+        record_and_tell(
+            ports,
+            replaced.release_id,
+            service,
+            RolloutStatus.SUPERSEDED,
+            f"a newer push ({pending.digest[:19]}) took its place while an operation was in progress",
+        )
     return RolloutStatus.QUEUED
 
 

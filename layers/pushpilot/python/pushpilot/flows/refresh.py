@@ -7,12 +7,20 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from pushpilot.core.releases import RolloutStatus
 from pushpilot.core.targets import Outcome
+from pushpilot.core.tracking import IndexedService
 from pushpilot.flows.deploy_ports import DeployPorts
 from pushpilot.flows.outcome import close, follow_up_pending, operation_carrying
+from pushpilot.flows.push import record_and_tell
 
 
-def refresh(ports: DeployPorts, *, stale_after: timedelta = timedelta(minutes=20)) -> dict[str, Any]:
+def refresh(
+    ports: DeployPorts,
+    *,
+    stale_after: timedelta = timedelta(minutes=20),
+    stuck_after: timedelta = timedelta(minutes=30),
+) -> dict[str, Any]:
     described = [service for target in ports.targets.values() for service in target.list_services()]
     now = ports.now()
     live_arns = {found.arn for found in described}
@@ -27,6 +35,7 @@ def refresh(ports: DeployPorts, *, stale_after: timedelta = timedelta(minutes=20
         ports.index.remove(arn)
     recovered: list[str] = []
     unconfirmed: list[str] = []
+    stuck: list[str] = []
     started: list[str] = []
     cutoff = ports.clock() - stale_after
     for service in ports.index.all():
@@ -35,7 +44,7 @@ def refresh(ports: DeployPorts, *, stale_after: timedelta = timedelta(minutes=20
             tracked = service.awaiting_auto.pushed
         if tracked is not None and tracked < cutoff:
             target = ports.target_for(service)
-            operation = operation_carrying(target.recent_operations(service.arn), service)
+            operation = operation_carrying(target, service)
             if operation is None:
                 close(
                     ports,
@@ -46,7 +55,11 @@ def refresh(ports: DeployPorts, *, stale_after: timedelta = timedelta(minutes=20
                     f" {int(stale_after.total_seconds() // 60)} minutes after it was due",
                 )
                 unconfirmed.append(service.name)
-            elif operation.outcome is not Outcome.IN_PROGRESS:
+            elif operation.outcome is Outcome.IN_PROGRESS:
+                overdue = tracked < ports.clock() - stuck_after
+                if overdue and _tell_stuck(ports, service, operation.operation_id, stuck_after):
+                    stuck.append(service.name)
+            else:
                 close(
                     ports, service, operation.outcome, operation, "outcome recovered by the scheduled refresh"
                 )
@@ -60,5 +73,26 @@ def refresh(ports: DeployPorts, *, stale_after: timedelta = timedelta(minutes=20
         "removed": len(removed),
         "recovered": recovered,
         "unconfirmed": unconfirmed,
+        "stuck": stuck,
         "started": started,
     }
+
+
+def _tell_stuck(ports: DeployPorts, service: IndexedService, operation_id: str, after: timedelta) -> bool:
+    """Say once that a deployment has run past the deadline; it stays tracked, as it may still end."""
+    tracked = service.in_flight or service.awaiting_auto
+    if tracked is None:
+        return False
+    release = ports.releases.get(tracked.release_id)
+    rollout = release.services.get(service.arn) if release else None
+    if rollout is not None and rollout.status is RolloutStatus.STUCK:
+        return False
+    record_and_tell(
+        ports,
+        tracked.release_id,
+        service,
+        RolloutStatus.STUCK,
+        f"the deployment is still in progress after {int(after.total_seconds() // 60)} minutes",
+        operation_id=operation_id,
+    )
+    return True

@@ -127,6 +127,11 @@ class AppRunnerTarget:
         found = (operation_from_api(item) for item in response.get("OperationSummaryList", []))
         return [operation for operation in found if operation is not None]
 
+    def find_operation(self, service: IndexedService, operation_id: str) -> Operation | None:
+        return next(
+            (op for op in self.recent_operations(service.arn) if op.operation_id == operation_id), None
+        )
+
     def console_link(self, service: IndexedService) -> Link:
         service_id = service.arn.rsplit("/", 1)[-1]
         return Link(

@@ -1,0 +1,1 @@
+"""Amazon ECS services (Fargate and EC2) as a deploy target."""

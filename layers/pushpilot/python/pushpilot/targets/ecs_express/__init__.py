@@ -1,0 +1,1 @@
+"""Amazon ECS Express Mode services as a deploy target."""
