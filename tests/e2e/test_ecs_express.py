@@ -140,8 +140,10 @@ def test_an_update_starts_a_canary_that_bakes_twice_before_it_succeeds(ecs: Ecs)
     assert "currentDeployment" not in done
     assert [c["primaryContainer"]["image"] for c in done["activeConfigurations"]] == [image("checkout", "v2")]
     assert _deployment(ecs, brief["serviceDeploymentArn"])["status"] == "SUCCESSFUL"
-    running = ecs.client.describe_tasks(tasks=ecs.client.list_tasks(serviceName="checkout")["taskArns"])["tasks"]
-    assert [task["containers"][0]["image"] for task in running] == [image("checkout", "v2")]  # the canary's task
+    task_arns = ecs.client.list_tasks(serviceName="checkout")["taskArns"]
+    running = ecs.client.describe_tasks(tasks=task_arns)["tasks"]
+    # One task (the desired count): the canary's, still running.
+    assert [task["containers"][0]["image"] for task in running] == [image("checkout", "v2")]
     names = [
         documented(raw).detail.eventName
         for raw in ecs.events
