@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -363,3 +364,24 @@ def test_ec2_tasks_run_on_instances_of_the_architecture_the_service_asks_for(ecs
     }
     assert architectures == {intel: "x86_64", graviton: "arm64"}
     assert ecs.client.list_tasks(cluster="fleet", containerInstance=intel)["taskArns"] == []
+
+
+def test_service_deployments_filter_by_status_and_creation_time(ecs: Ecs) -> None:
+    update = Update(ecs)
+    (first_created,) = [
+        item["createdAt"]
+        for item in ecs.client.list_service_deployments(service="storefront")["serviceDeployments"]
+        if item["serviceDeploymentArn"] != update.service_deployment
+    ]
+
+    newer = ecs.client.list_service_deployments(
+        service="storefront", createdAt={"after": first_created + timedelta(seconds=1)}
+    )
+    successful = ecs.client.list_service_deployments(service="storefront", status=["SUCCESSFUL"])
+    before = ecs.client.list_service_deployments(service="storefront", createdAt={"before": first_created})
+
+    assert [item["serviceDeploymentArn"] for item in newer["serviceDeployments"]] == [
+        update.service_deployment
+    ]
+    assert [item["status"] for item in successful["serviceDeployments"]] == ["SUCCESSFUL"]
+    assert [item["createdAt"] for item in before["serviceDeployments"]] == [first_created]
