@@ -709,11 +709,8 @@ class EcsEmulator:
         return found
 
     def _cluster(self, reference: str | None) -> Cluster:
-        name = (
-            (reference or DEFAULT_CLUSTER).rsplit("/", 1)[-1]
-            if (reference or "").startswith("arn:")
-            else (reference or DEFAULT_CLUSTER)
-        )
+        # A cluster is named by its short name or its ARN (`...:cluster/<name>`); none means "default".
+        name = (reference or DEFAULT_CLUSTER).rsplit("/", 1)[-1]
         found = self._clusters.get(name)
         if found is None:
             raise ApiError("ClusterNotFoundException", "Cluster not found.")
@@ -1361,7 +1358,8 @@ class EcsEmulator:
         configuration = express.creation_configuration(params)
         cluster = self._ensure_cluster(str(params.get("cluster") or DEFAULT_CLUSTER))
         name = str(params.get("serviceName") or f"express-{base62(8, 'express', str(self._next())).lower()}")
-        if self._service_in(cluster, name) is not None and self._service_in(cluster, name).status == "ACTIVE":  # type: ignore[union-attr]
+        existing = self._service_in(cluster, name)
+        if existing is not None and existing.status == "ACTIVE":
             raise ApiError("InvalidParameterException", f"A service named {name} already exists.")
         now = self._clock()
         definition = self._express_definition(name, cluster.name, configuration)
