@@ -286,7 +286,10 @@ def test_a_stuck_deployment_never_ends_and_its_tasks_keep_stopping(ecs: Ecs) -> 
     primary, _ = ecs.describe("storefront")["deployments"]
     assert (primary["rolloutState"], primary["failedTasks"]) == ("IN_PROGRESS", 2)
     assert _service_deployment(ecs, update.service_deployment)["status"] == "IN_PROGRESS"
-    assert {t["stoppedReason"] for t in _stopped_tasks(ecs, update.deployment_id)} == {reason}
+    stopped = _stopped_tasks(ecs, update.deployment_id)
+    # A failed health check is the scheduler stopping the task, not the container exiting.
+    assert {(t["stoppedReason"], t["stopCode"]) for t in stopped} == {(reason, "ServiceSchedulerInitiated")}
+    assert all("exitCode" not in c for t in stopped for c in t["containers"])
     ecs.emulator.complete_deployment("storefront", "succeeded")
     assert _service_deployment(ecs, update.service_deployment)["status"] == "SUCCESSFUL"
 
