@@ -37,6 +37,7 @@ from pushpilot_sandbox.ecs_records import (
     Json,
     Outcome,
     Revision,
+    RollbackOutcome,
     Service,
     ServiceDeployment,
     Task,
@@ -267,8 +268,13 @@ class EcsEmulator:
         *,
         stopped_reason: str | None = None,
         exit_code: int | None = None,
+        rollback: RollbackOutcome = "succeeded",
     ) -> ServiceDeployment:
-        """End (or, for `stuck`, prolong) the service's deployment in progress the way ECS would."""
+        """End (or, for `stuck`, prolong) the service's deployment in progress the way ECS would.
+
+        A rollback (`rolled_back`, or `failed` on Express) completes unless `rollback` says it fails or
+        stays in progress; a rollback in progress is ended by the next call (`succeeded` or `failed`).
+        """
         with self._lock:
             record = self._find_service(service)
             deployment = record.primary
@@ -277,19 +283,26 @@ class EcsEmulator:
             sd = self._service_deployment_of(record, deployment)
             failure = _Failure.of(stopped_reason, exit_code)
             emitted: list[Json] = []
-            if outcome == "succeeded":
+            rolls_back = outcome == "rolled_back" or (outcome == "failed" and record.express is not None)
+            if rollback != "succeeded" and (not rolls_back or sd.status == "ROLLBACK_IN_PROGRESS"):
+                raise EmulatorError("rollback: only an outcome that rolls back says how its rollback ends")
+            if sd.status == "ROLLBACK_IN_PROGRESS":
+                self._continue_rollback(
+                    record, deployment, sd, outcome=outcome, failure=failure, emitted=emitted
+                )
+            elif outcome == "succeeded":
                 self._succeed(record, deployment, sd, emitted)
             elif outcome == "stuck":
                 self._stall(record, deployment, failure, emitted)
             elif outcome == "failed":
                 self._check_can_fail(record)
                 if record.express is not None:
-                    self._rollback(record, deployment, sd, failure, emitted, by_alarm=False)
+                    self._rollback(record, deployment, sd, failure, emitted, by_alarm=False, then=rollback)
                 else:
                     self._fail(record, deployment, sd, failure, emitted)
             else:
                 by_alarm = self._rollback_trigger(record)
-                self._rollback(record, deployment, sd, failure, emitted, by_alarm=by_alarm)
+                self._rollback(record, deployment, sd, failure, emitted, by_alarm=by_alarm, then=rollback)
             snapshot = copy.deepcopy(sd)
         self._deliver(emitted)
         return snapshot
@@ -484,6 +497,7 @@ class EcsEmulator:
         emitted: list[Json],
         *,
         by_alarm: bool,
+        then: RollbackOutcome,
     ) -> None:
         stable = record.stable
         if stable is None:
@@ -536,7 +550,53 @@ class EcsEmulator:
         emitted.append(
             self._deployment_event(record, now, events.DEPLOYMENT_IN_PROGRESS, rollback.id, rollback_reason)
         )
-        self._finish_rollback(record, rollback, sd, stable, emitted)
+        if then == "succeeded":
+            self._finish_rollback(record, rollback, sd, stable, emitted)
+        elif then == "failed":
+            self._fail_rollback(record, rollback, sd, failure, emitted)
+
+    def _continue_rollback(
+        self,
+        record: Service,
+        rollback: Deployment,
+        sd: ServiceDeployment,
+        *,
+        outcome: Outcome,
+        failure: _Failure,
+        emitted: list[Json],
+    ) -> None:
+        """The rollback deployment in progress ends (or goes on failing, for `stuck`)."""
+        if outcome == "succeeded" and record.stable is not None:
+            self._finish_rollback(record, rollback, sd, record.stable, emitted)
+        elif outcome == "failed":
+            self._fail_rollback(record, rollback, sd, failure, emitted)
+        elif outcome == "stuck":
+            self._stall(record, rollback, failure, emitted)
+        else:
+            raise EmulatorError(f"service {record.name} is already rolling back: it succeeds or fails")
+
+    def _fail_rollback(
+        self,
+        record: Service,
+        rollback: Deployment,
+        sd: ServiceDeployment,
+        failure: _Failure,
+        emitted: list[Json],
+    ) -> None:
+        """The rollback's own tasks fail too: ROLLBACK_FAILED, and the service is left as it is."""
+        now = self._clock()
+        self._fail_tasks(record, rollback, failure, now, emitted)
+        reason = "ECS deployment circuit breaker: task failed to start."
+        rollback.rollout_state = ROLLOUT_FAILED
+        rollback.rollout_state_reason = reason
+        rollback.updated_at = now
+        sd.status = "ROLLBACK_FAILED"
+        sd.status_reason = f"The rollback failed: {reason}"
+        sd.finished_at = sd.updated_at = now
+        if record.express is not None:
+            record.express.current_deployment = None
+            record.express.updated_at = now
+        emitted.append(self._deployment_event(record, now, events.DEPLOYMENT_FAILED, rollback.id, reason))
 
     def _finish_rollback(
         self,

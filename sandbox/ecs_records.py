@@ -10,6 +10,7 @@ from typing import Any, Final, Literal
 
 type Json = dict[str, Any]
 type Outcome = Literal["succeeded", "failed", "rolled_back", "stuck"]
+type RollbackOutcome = Literal["succeeded", "failed", "in_progress"]
 
 ROLLOUT_IN_PROGRESS: Final = "IN_PROGRESS"
 ROLLOUT_COMPLETED: Final = "COMPLETED"

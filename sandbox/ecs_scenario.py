@@ -293,6 +293,10 @@ class CompleteDeploymentArgs(_Strict):
         description="Why the deployment's tasks stopped (default: an essential container exited)",
     )
     exit_code: int | None = Field(default=None, description="The stopped containers' exit code")
+    rollback: Literal["succeeded", "failed", "in_progress"] = Field(
+        default="succeeded",
+        description="How a rollback ends (rolled_back; failed on Express); in_progress: at the next step",
+    )
 
 
 def complete_deployment_args(raw: Any) -> CompleteDeploymentArgs:
@@ -314,7 +318,11 @@ def complete_deployment(sandbox: Sandbox, raw: Any, _base_dir: Path, timeline: T
     args = complete_deployment_args(raw)
     try:
         finished = sandbox.ecs.complete_deployment(
-            args.service, args.outcome, stopped_reason=args.stopped_reason, exit_code=args.exit_code
+            args.service,
+            args.outcome,
+            stopped_reason=args.stopped_reason,
+            exit_code=args.exit_code,
+            rollback=args.rollback,
         )
     except EmulatorError as exc:
         raise StepError(str(exc)) from exc

@@ -388,3 +388,50 @@ def test_service_deployments_filter_by_status_and_creation_time(ecs: Ecs) -> Non
     ]
     assert [item["status"] for item in successful["serviceDeployments"]] == ["SUCCESSFUL"]
     assert [item["createdAt"] for item in before["serviceDeployments"]] == [first_created]
+
+
+def test_a_rollback_can_be_seen_in_progress_and_then_complete(ecs: Ecs) -> None:
+    update = Update(ecs)
+
+    during = ecs.emulator.complete_deployment("storefront", "rolled_back", rollback="in_progress")
+    # The rollback, ours (failed), and the stable one whose tasks still serve.
+    primary, failed, stable = ecs.describe("storefront")["deployments"]
+    ecs.emulator.complete_deployment("storefront", "succeeded")
+
+    assert during.status == "ROLLBACK_IN_PROGRESS"
+    assert (primary["rolloutState"], primary["taskDefinition"]) == ("IN_PROGRESS", update.old)
+    assert (failed["id"], failed["rolloutState"]) == (update.deployment_id, "FAILED")
+    assert stable["id"] == update.stable_id
+    assert _service_deployment(ecs, update.service_deployment)["status"] == "ROLLBACK_SUCCESSFUL"
+    assert [d["id"] for d in ecs.describe("storefront")["deployments"]] == [primary["id"]]
+    completed = [
+        raw["detail"]["deploymentId"]
+        for raw in ecs.events
+        if raw["detail"].get("eventName") == "SERVICE_DEPLOYMENT_COMPLETED"
+    ]
+    assert completed == [primary["id"]]
+
+
+def test_a_rollback_that_fails_too_is_rollback_failed(ecs: Ecs) -> None:
+    update = Update(ecs)
+
+    ecs.emulator.complete_deployment("storefront", "rolled_back", rollback="failed")
+
+    sd = _service_deployment(ecs, update.service_deployment)
+    assert sd["status"] == "ROLLBACK_FAILED"
+    rollback_id = ecs.describe("storefront")["deployments"][0]["id"]
+    failed = [
+        raw["detail"]["deploymentId"]
+        for raw in ecs.events
+        if raw["detail"].get("eventName") == "SERVICE_DEPLOYMENT_FAILED"
+    ]
+    assert failed == [update.deployment_id, rollback_id]
+    with pytest.raises(NoDeploymentInProgressError):
+        ecs.emulator.complete_deployment("storefront", "succeeded")
+
+
+def test_only_an_outcome_that_rolls_back_takes_a_rollback_ending(ecs: Ecs) -> None:
+    Update(ecs, breaker=(True, False))
+
+    with pytest.raises(EmulatorError, match="rollback"):
+        ecs.emulator.complete_deployment("storefront", "failed", rollback="failed")

@@ -62,6 +62,13 @@ def test_the_documented_keys_are_read(tmp_path: Path) -> None:
                 }
             },
             {"complete_deployment": {"service": "checkout", "outcome": "stuck"}},
+            {
+                "complete_deployment": {
+                    "service": "storefront",
+                    "outcome": "rolled_back",
+                    "rollback": "in_progress",
+                }
+            },
         ],
     )
 
@@ -112,6 +119,7 @@ def test_a_mistake_in_an_ecs_service_names_the_field(
         ),
         ({"service": "storefront", "outcome": "done"}, "outcome"),
         ({"service": "storefront"}, "outcome: Field required"),
+        ({"service": "storefront", "outcome": "rolled_back", "rollback": "maybe"}, "rollback"),
     ],
 )
 def test_a_mistake_in_complete_deployment_names_the_step(
