@@ -1,4 +1,4 @@
-"""The offline AWS account: moto behind a recording gateway, the App Runner emulator, real ECR
+"""The offline AWS account: moto behind a recording gateway, the App Runner and ECS emulators, real ECR
 images, the template's own resources and rules, and a Slack sink — all on 127.0.0.1.
 
 Handlers reach it only through endpoint settings (AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_APPRUNNER,
@@ -26,6 +26,8 @@ from moto.events.models import EventPattern
 from pushpilot_sandbox.accounts import in_account
 from pushpilot_sandbox.apprunner import AppRunnerEmulator
 from pushpilot_sandbox.ecr import BlobStore, EcrSandbox
+from pushpilot_sandbox.ecs import EcsEmulator
+from pushpilot_sandbox.ecs_task_definitions import MotoTaskDefinitions
 from pushpilot_sandbox.forwarding import ForwardingRecord, bus_account, bus_policy_refusal
 from pushpilot_sandbox.gateway import AwsGateway
 from pushpilot_sandbox.logcapture import LogSink
@@ -51,6 +53,7 @@ from pushpilot_sandbox.template import (
 if TYPE_CHECKING:
     from mypy_boto3_apprunner import AppRunnerClient
     from mypy_boto3_ecr import ECRClient
+    from mypy_boto3_ecs import ECSClient
     from mypy_boto3_route53 import Route53Client
     from mypy_boto3_sqs import SQSClient
 
@@ -128,12 +131,22 @@ class Sandbox:
         # moto keeps one in-process backend for every server it runs: start each sandbox empty.
         self._moto.reset()
         self.moto_url = self._moto.url
+        # ECS services, deployments and Express Mode: the gateway hands them to the emulator, task
+        # definitions stay in moto (the emulator reads them there).
+        self.ecs = EcsEmulator(
+            task_definitions=MotoTaskDefinitions(account, region),
+            account_id=account,
+            region=region,
+            emit=self.bus.append,
+            resolve_digest=self._resolve_digest,
+        )
         self.gateway = AwsGateway(
             moto_url=self.moto_url,
             blobs=self.blobs,
             account_id=account,
             caller=self._current_caller,
             moto_app=self._moto.app,
+            emulators={"ecs": self.ecs},
         )
         self.gateway.start()
         self._started.append(self.gateway)
@@ -258,6 +271,17 @@ class Sandbox:
             "apprunner",
             region_name=self.config.region,
             endpoint_url=self.apprunner_url,
+            aws_access_key_id="sandbox",
+            aws_secret_access_key="sandbox",  # noqa: S106 - the sandbox accepts any credentials
+        )
+        return client
+
+    def ecs_client(self) -> ECSClient:
+        """An ECS client through the gateway, as a handler's would be: its calls are recorded."""
+        client: ECSClient = boto3.client(
+            "ecs",
+            region_name=self.config.region,
+            endpoint_url=self.gateway.url,
             aws_access_key_id="sandbox",
             aws_secret_access_key="sandbox",  # noqa: S106 - the sandbox accepts any credentials
         )

@@ -12,6 +12,9 @@ answer is returned unchanged, except:
   response, so the client sees what a read timeout leaves it knowing — the request may have taken
   effect — at once instead of after its read timeout: botocore raises `ConnectionClosedError`, an
   `HTTPClientError` like `ReadTimeoutError`, never a `ClientError`);
+- operations an emulator owns (`emulators`, by signing name: the ECS emulator answers services,
+  deployments and Express Mode, moto keeps task definitions): answered by the emulator in the
+  service's JSON protocol, recorded like any other call;
 - ECR calls naming another account's registry (`registryId`): allowed only when that repository's
   policy grants the action to the caller, as ECR decides cross-account reads; otherwise ECR's
   AccessDeniedException.
@@ -36,11 +39,11 @@ import re
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from http.server import BaseHTTPRequestHandler
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 from xml.sax.saxutils import escape
 
@@ -359,6 +362,32 @@ def _ecr_json(model: ServiceModel, document: dict[str, Any]) -> GatewayResponse:
     )
 
 
+# --- emulated services -----------------------------------------------------------------------------
+
+
+class EmulatedAnswerLike(Protocol):
+    @property
+    def status(self) -> int: ...
+
+    @property
+    def body(self) -> dict[str, Any]: ...
+
+
+class EmulatedService(Protocol):
+    """A service (or part of one) the sandbox answers itself instead of moto, in a JSON protocol."""
+
+    def owns(self, operation: str, params: dict[str, Any]) -> bool: ...
+
+    def answer(self, operation: str, body: bytes) -> EmulatedAnswerLike: ...
+
+
+def _emulated_response(model: ServiceModel, answer: EmulatedAnswerLike) -> GatewayResponse:
+    headers = [("Content-Type", _json_content_type(model)), ("x-amzn-RequestId", str(uuid.uuid4()))]
+    if answer.status >= 400:
+        headers.append(("x-amzn-ErrorType", str(answer.body.get("__type", ""))))
+    return GatewayResponse(answer.status, tuple(headers), json.dumps(answer.body).encode())
+
+
 # --- faults ----------------------------------------------------------------------------------------
 
 
@@ -394,12 +423,15 @@ class AwsGateway(LoopbackService):
         account_id: str = DEFAULT_ACCOUNT_ID,
         caller: Callable[[], Caller | None] | None = None,
         moto_app: WSGIApplication | None = None,
+        emulators: Mapping[str, EmulatedService] | None = None,
     ) -> None:
         """`caller` says who is calling right now (the running function's role), for cross-account checks.
 
         `moto_app` is the application the server at `moto_url` runs, when that server runs in this
-        process: requests go to it directly.
+        process: requests go to it directly. `emulators` (by signing name) answer the operations they
+        own; the rest of their service still reaches moto.
         """
+        self._emulators = dict(emulators or {})
         self._moto = urlsplit(moto_url)
         if self._moto.hostname is None or self._moto.port is None:
             raise ValueError(f"moto_url needs a host and port: {moto_url!r}")
@@ -529,8 +561,16 @@ class AwsGateway(LoopbackService):
                     self._record(identity, request.method, denied.status, None)
                     return denied
                 account = registry_id
+        emulator = self._emulators.get(identity.service or "")
         if identity.service == "ecr" and request.header("X-Amz-Target") == ECR_DOWNLOAD_URL_TARGET:
             response = self._download_url_for_layer(identity)
+        elif (
+            emulator is not None and identity.operation and emulator.owns(identity.operation, identity.params)
+        ):
+            model = service_model(identity.service or "")
+            if model is None:
+                raise RuntimeError(f"botocore has no model for {identity.service}")
+            response = _emulated_response(model, emulator.answer(identity.operation, request.body))
         else:
             response = self._forward(request, account=account)
         if fault is not None:  # a timeout: the service acted, its answer is lost

@@ -16,6 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from pushpilot_sandbox.apprunner import EmulatorError
 from pushpilot_sandbox.apprunner_model import service_name_problem
+from pushpilot_sandbox.ecs import EmulatorError as EcsEmulatorError
+from pushpilot_sandbox.ecs_scenario import EcsServiceSpec, ExpressServiceSpec
 from pushpilot_sandbox.environment import SANDBOX_ACCOUNT, TEMPLATE, Sandbox, SandboxConfig
 from pushpilot_sandbox.template import load_template
 
@@ -98,6 +100,8 @@ class Setup(_Strict):
     repositories: list[RepositorySpec | str] = Field(default_factory=list)
     public_images: list[PublicImageSpec] = Field(default_factory=list)
     services: list[ServiceSpec] = Field(default_factory=list)
+    ecs_services: list[EcsServiceSpec] = Field(default_factory=list)
+    express_services: list[ExpressServiceSpec] = Field(default_factory=list)
     hosted_zones: list[ZoneSpec] = Field(default_factory=list)
     notifications: NotificationsSpec = Field(default_factory=NotificationsSpec)
     parameters: dict[str, str] = Field(default_factory=dict)
@@ -219,7 +223,7 @@ class ScenarioRunner:
             self.say(f"▶ scenario {self.scenario.name or ''}".rstrip() + f" — region {self.scenario.region}")
             try:
                 step_actions.apply_setup(sandbox, setup, timeline, self.base_dir)
-            except (step_actions.StepError, EmulatorError) as exc:
+            except (step_actions.StepError, EmulatorError, EcsEmulatorError) as exc:
                 raise ScenarioError(f"setup: {exc}") from exc
             for number, step in enumerate(self.scenario.steps, start=1):
                 action = step_action(step)

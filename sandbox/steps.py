@@ -174,6 +174,9 @@ def apply_setup(sandbox: Sandbox, setup: Setup, timeline: Timeline, base_dir: Pa
         )
         mode = "automatic" if service.auto_deploy else "manual"
         timeline.say(f"  ⌂ App Runner service {service.name} runs {identifier} ({mode} deployment)")
+    from pushpilot_sandbox.ecs_scenario import apply_ecs_setup
+
+    apply_ecs_setup(sandbox, setup, timeline, declared_accounts)
     timeline.skip_user_calls()
     sandbox.settle()
     timeline.record()
@@ -522,6 +525,13 @@ def fault(sandbox: Sandbox, raw: Any, _base_dir: Path, timeline: Timeline) -> No
     timeline.say(f"  ⚑ {target} will {effect} {args.times}x{passed}")
 
 
+def complete_deployment(sandbox: Sandbox, raw: Any, base_dir: Path, timeline: Timeline) -> None:
+    """ECS or Express Mode ends a service's deployment as the scenario says (see ecs_scenario)."""
+    from pushpilot_sandbox import ecs_scenario
+
+    ecs_scenario.complete_deployment(sandbox, raw, base_dir, timeline)
+
+
 ACTIONS: dict[str, Callable[[Sandbox, Any, Path, Timeline], None]] = {
     "push": push,
     "event": event,
@@ -535,6 +545,7 @@ ACTIONS: dict[str, Callable[[Sandbox, Any, Path, Timeline], None]] = {
     "slack": slack,
     "fault": fault,
     "operation": operation,
+    "complete_deployment": complete_deployment,
 }
 
 # The arguments each action takes, checked before the sandbox starts. `event` takes a path (read_event);
@@ -558,6 +569,11 @@ def check_step(action: str, raw: Any, *, base_dir: Path, setup: Setup) -> None:
         raise StepError(f"'{action}' is not supported yet (supported: {', '.join(sorted(ACTIONS))})")
     if action == "event":
         read_event(base_dir, raw)
+        return
+    if action == "complete_deployment":
+        from pushpilot_sandbox.ecs_scenario import check_complete_deployment
+
+        check_complete_deployment(raw, setup)
         return
     model = ARGUMENTS.get(action)
     if model is None:
