@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -374,11 +375,30 @@ def associate_domain(sandbox: Sandbox, raw: Any, _base_dir: Path, timeline: Time
     timeline.record()
 
 
+class ScheduledArgs(_Args):
+    """A scheduled run; `minutes_later` runs it as if that many minutes had passed (a deployment's
+    deadline, say), without waiting for them."""
+
+    minutes_later: int = Field(default=0, ge=0, le=7 * 24 * 60)
+
+
 def _scheduled(schedule: str) -> Callable[[Sandbox, Any, Path, Timeline], None]:
-    def run(sandbox: Sandbox, _raw: Any, _base_dir: Path, timeline: Timeline) -> None:
-        timeline.say(f"  ⏲ scheduled {schedule}")
-        sandbox.router.invoke_schedule("ReconcileFunction", schedule)
-        sandbox.settle()
+    def run(sandbox: Sandbox, raw: Any, _base_dir: Path, timeline: Timeline) -> None:
+        args = _args(ScheduledArgs, raw or {})
+        later = f", {args.minutes_later} minutes later" if args.minutes_later else ""
+        timeline.say(f"  ⏲ scheduled {schedule}{later}")
+        if args.minutes_later:
+            # The handlers read the real clock; the sandbox moves it for this run only (time-machine
+            # shifts the process's clock; nothing in the product knows).
+            import time_machine
+
+            moment = datetime.now(UTC) + timedelta(minutes=args.minutes_later)
+            with time_machine.travel(moment, tick=True):
+                sandbox.router.invoke_schedule("ReconcileFunction", schedule)
+                sandbox.settle()
+        else:
+            sandbox.router.invoke_schedule("ReconcileFunction", schedule)
+            sandbox.settle()
         timeline.record()
 
     return run
@@ -559,6 +579,9 @@ ARGUMENTS: dict[str, type[_Args]] = {
     "build": BuildArgs,
     "slack": SlackArgs,
     "fault": FaultArgs,
+    "refresh": ScheduledArgs,
+    "reconcile_dns": ScheduledArgs,
+    "check_public_images": ScheduledArgs,
 }
 
 

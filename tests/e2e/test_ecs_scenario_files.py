@@ -98,7 +98,27 @@ def test_app_runner_ecs_and_express_on_one_tag_deploy_three_times() -> None:
     assert sns_kinds(report["notifications"]).count("live") == 3
 
 
-def test_a_stuck_deployment_is_never_told_live() -> None:
+def test_a_stuck_deployment_is_never_told_live_and_is_told_stuck_once_past_the_deadline() -> None:
     report = _run("ecs-stuck.yaml")
 
-    assert sns_kinds(report["notifications"]) == ["verified", "deploying"]
+    assert sns_kinds(report["notifications"]) == ["verified", "deploying", "stuck"]
+
+
+def test_a_burst_during_a_deployment_deploys_the_newest_and_tells_the_others_superseded() -> None:
+    report = _run("ecs-burst.yaml")
+
+    kinds = sns_kinds(report["notifications"])
+    assert kinds.count("superseded") == 3
+    assert kinds.count("live") == 2
+    assert "failed" not in kinds
+    updates = [call for call in _ecs_calls(report) if call["operation"] == "UpdateService"]
+    assert len(updates) == 2
+    registered = [call for call in _ecs_calls(report) if call["operation"] == "RegisterTaskDefinition"]
+    queued = [
+        note["payload"]["content"]["title"]
+        for note in report["notifications"]
+        if note["channel"] == "sns" and note["payload"]["metadata"]["eventType"] == "queued"
+    ]
+    # The last push queued is the one the second deployment pins: "web@sha256:<12 hex> queued for …".
+    newest_short = queued[-1].split()[0].split("@")[1]
+    assert registered[-1]["params"]["containerDefinitions"][0]["image"].split("@")[1].startswith(newest_short)

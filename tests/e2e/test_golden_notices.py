@@ -33,6 +33,9 @@ SCENARIOS = [
     ROOT / "scenarios" / "demo.yaml",
     ROOT / "scenarios" / "domain.yaml",
     ROOT / "scenarios" / "dry-run.yaml",
+    ROOT / "scenarios" / "ecs-burst.yaml",
+    ROOT / "scenarios" / "ecs-stuck.yaml",
+    ROOT / "scenarios" / "auto-deploy-never-deployed.yaml",
     Path(__file__).parent / "scenarios" / "golden-notices.yaml",
 ]
 STORED = ROOT / "tests" / "unit" / "golden" / "notify" / "notices.json"

@@ -56,6 +56,12 @@ def test_an_update_ending_before_app_runner_deploys_the_push_closes_nothing() ->
     assert _kinds(report) == ["verified", "auto_deploy_tracked"]
 
 
+def test_an_automatic_deployment_that_never_comes_is_told_unconfirmed_not_live() -> None:
+    report = _run("auto-deploy-never-deployed.yaml")
+    assert _deployments(report) == []
+    assert _kinds(report) == ["verified", "auto_deploy_tracked", "unconfirmed"]
+
+
 def test_burst_scenario_deploys_the_first_and_then_only_the_newest() -> None:
     report = _run("burst.yaml")
     assert len(_deployments(report)) == 2

@@ -183,17 +183,17 @@ _ROLLOUT_WORDING = {
         "deployment to {service} failed and {target} rolled back",
     ),
     RolloutStatus.UNCONFIRMED: (
-        NoticeKind.FAILED,
+        NoticeKind.UNCONFIRMED,
         Severity.WARNING,
         "deployment to {service} could not be confirmed",
     ),
     RolloutStatus.SUPERSEDED: (
-        NoticeKind.QUEUED,
+        NoticeKind.SUPERSEDED,
         Severity.INFO,
         "superseded on {service} by a newer push: not deployed",
     ),
     RolloutStatus.STUCK: (
-        NoticeKind.FAILED,
+        NoticeKind.STUCK,
         Severity.WARNING,
         "deployment to {service} is stuck: still in progress",
     ),

@@ -23,6 +23,12 @@ class NoticeKind(StrEnum):
     LIVE = "live"
     FAILED = "failed"
     ROLLED_BACK = "rolled_back"
+    # A newer push of the tag took this one's place while the service was busy: it never deploys there.
+    SUPERSEDED = "superseded"
+    # Still in progress past the deadline: told once; it stays tracked and its end is told too.
+    STUCK = "stuck"
+    # The deployment's fate cannot be found: said so, never guessed as live.
+    UNCONFIRMED = "unconfirmed"
     DRY_RUN = "dry_run"
     BUILD_STARTED = "build_started"
     BUILD_SUCCEEDED = "build_succeeded"

@@ -40,6 +40,9 @@ KIND_EMOJI: Mapping[NoticeKind, str] = {
     NoticeKind.LIVE: ":large_green_circle:",
     NoticeKind.FAILED: ":x:",
     NoticeKind.ROLLED_BACK: ":leftwards_arrow_with_hook:",
+    NoticeKind.SUPERSEDED: ":fast_forward:",
+    NoticeKind.STUCK: ":hourglass:",
+    NoticeKind.UNCONFIRMED: ":grey_question:",
     NoticeKind.DRY_RUN: ":memo:",
     NoticeKind.BUILD_STARTED: ":hammer_and_wrench:",
     NoticeKind.BUILD_SUCCEEDED: ":white_check_mark:",
@@ -70,6 +73,7 @@ STAGE_EMOJI: Mapping[str, str] = {
     "failed": ":x:",
     "rolled_back": ":leftwards_arrow_with_hook:",
     "dry_run": ":memo:",
+    "unconfirmed": ":grey_question:",
 }
 
 # The block and element types these renderers produce (the demo page renders each of them).
