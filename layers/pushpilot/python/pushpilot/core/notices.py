@@ -26,6 +26,8 @@ class NoticeKind(StrEnum):
     FAILED = "failed"
     ROLLED_BACK = "rolled_back"
     DRY_RUN = "dry_run"
+    # A release policy decision (follow, skip, hold) or a policy that cannot be read.
+    POLICY = "policy"
     BUILD_STARTED = "build_started"
     BUILD_SUCCEEDED = "build_succeeded"
     BUILD_FAILED = "build_failed"

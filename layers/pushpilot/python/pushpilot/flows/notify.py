@@ -50,6 +50,7 @@ KIND_EMOJI: Mapping[NoticeKind, str] = {
     NoticeKind.FAILED: ":x:",
     NoticeKind.ROLLED_BACK: ":leftwards_arrow_with_hook:",
     NoticeKind.DRY_RUN: ":memo:",
+    NoticeKind.POLICY: ":compass:",
     NoticeKind.BUILD_STARTED: ":hammer_and_wrench:",
     NoticeKind.BUILD_SUCCEEDED: ":white_check_mark:",
     NoticeKind.BUILD_FAILED: ":x:",
