@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from pydantic import TypeAdapter
 
+from pushpilot.core.errors import NotFoundError
 from pushpilot.core.notices import NoticeKind
 from pushpilot.core.releases import RolloutStatus
 from pushpilot.core.targets import OperationEnded
@@ -17,6 +18,13 @@ from pushpilot.entry.handling import parse_event
 from pushpilot.events.ecr import EcrImageActionEvent
 from pushpilot.flows.outcome import handle_operation_ended
 from pushpilot.flows.push import handle_push
+from pushpilot.flows.release_control import (
+    list_releases,
+    plan_rollback,
+    release_hold,
+    render_releases,
+    rollback,
+)
 from tests.fakes import ACCOUNT, REGION, REGISTRY, FakeWorld, digest_of, service_snapshot
 
 pytestmark = pytest.mark.unit
@@ -191,3 +199,86 @@ def test_a_duplicated_push_decides_and_deploys_once() -> None:
     # The decision is said with one dedupe key: the notifier sends it once.
     keys = {n.dedupe_key for n in world.sink.notices if n.kind is NoticeKind.POLICY}
     assert len(keys) == 1
+
+
+def live_story() -> FakeWorld:
+    """checkout went live on v1.4.0, then v1.5.0."""
+    world = follower("semver:^1", tag="v1.3.0")
+    push(world, "v1.4.0")
+    finish(world, "checkout")
+    push(world, "v1.5.0")
+    finish(world, "checkout")
+    return world
+
+
+def test_a_rollback_deploys_the_previous_live_digest_pinned_tells_it_and_holds() -> None:
+    world = live_story()
+    previous, current = digest_of("web-v1.4.0"), digest_of("web-v1.5.0")
+
+    plan = plan_rollback(world.ports, "checkout")
+    result = rollback(world.ports, plan)
+    finish(world, "checkout")
+
+    assert plan.target.digest == previous
+    assert plan.replaces is not None
+    assert plan.replaces.digest == current
+    assert result["rollback"] == "deploying"
+    assert world.apprunner.deployed[-1] == ("checkout", previous, f"{REGISTRY}/web@{previous}")
+    # Told in the replaced release's thread, and in the rolled-back-to release's thread naming it.
+    replaced = [n for n in world.sink.notices if n.thread_key == f"web@{current}"]
+    assert replaced[-1].title == "checkout is being rolled back to v1.4.0 (" + previous[7:19] + ")"
+    deploying = [n for n in world.sink.notices if n.thread_key == f"web@{previous}"]
+    assert f"replaces release web@{current}" in deploying[-2].summary
+    assert deploying[-1].kind is NoticeKind.LIVE
+    service = world.index.all()[0]
+    assert service.live is not None
+    assert service.live.digest == previous
+    assert service.hold is not None
+
+    # The next push its policy selects is held, until released.
+    push(world, "v1.5.1")
+    assert len(world.apprunner.deployed) == 3
+    assert release_hold(world.ports, "checkout").startswith("checkout released")
+    push(world, "v1.5.2")
+    assert world.apprunner.deployed[-1][2] == f"{REGISTRY}/web:v1.5.2"
+
+
+def test_a_repeated_rollback_deploys_once() -> None:
+    world = live_story()
+
+    first = rollback(world.ports, plan_rollback(world.ports, "checkout"))
+    again = rollback(world.ports, plan_rollback(world.ports, "checkout"))
+
+    assert first == again
+    assert len(world.apprunner.deployed) == 3
+
+
+def test_a_rollback_to_a_named_release_and_to_nothing() -> None:
+    world = live_story()
+    previous = digest_of("web-v1.4.0")
+
+    assert plan_rollback(world.ports, "checkout", to="v1.4.0").target.digest == previous
+    assert plan_rollback(world.ports, "checkout", to=previous).target.digest == previous
+    with pytest.raises(NotFoundError, match="already runs"):
+        plan_rollback(world.ports, "checkout", to="v1.5.0")
+    with pytest.raises(NotFoundError, match="was not live on checkout"):
+        plan_rollback(world.ports, "checkout", to="v0.9.0")
+    fresh = follower("semver:^1")
+    with pytest.raises(NotFoundError, match="no earlier release was live on checkout"):
+        plan_rollback(fresh.ports, "checkout")
+
+
+def test_releases_lists_what_runs_where() -> None:
+    world = live_story()
+    push(world, "v2.0.0")
+
+    [entry] = list_releases(world.ports)
+
+    assert entry.service == "checkout"
+    assert entry.policy == "semver:^1"
+    assert entry.running is not None
+    assert (entry.running.tag, entry.running.outcome) == ("v1.5.0", "live")
+    assert [line.tag for line in entry.history] == ["v1.4.0"]
+    text = render_releases([entry])
+    assert "running  v1.5.0 sha256:" in text
+    assert "before   v1.4.0 sha256:" in text

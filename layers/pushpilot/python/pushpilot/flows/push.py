@@ -133,7 +133,7 @@ def release_image(arrival: Arrival, services: Sequence[IndexedService], ports: D
     candidates: list[Candidate] = []
     verdicts: list[Verdict] = []
     for platform, group in _by_platform(services).items():
-        verdict = _judge(ports, release, arrival, platform, group)
+        verdict = judge_digest(ports, release, arrival, platform, group)
         verdicts.append(verdict)
         deploy_anyway = verdict.status is VerdictStatus.UNKNOWN and ports.deploy_unverified
         passed = verdict.status is VerdictStatus.PASS or deploy_anyway
@@ -180,7 +180,7 @@ def release_image(arrival: Arrival, services: Sequence[IndexedService], ports: D
     )
 
 
-def _judge(
+def judge_digest(
     ports: DeployPorts,
     release: Release,
     arrival: Arrival,
@@ -309,9 +309,9 @@ def _act(
     )
     match action.kind:
         case ActionKind.START_DEPLOYMENT:
-            status = _start(ports, service, pending)
+            status = start_deployment(ports, service, pending)
         case ActionKind.QUEUE:
-            status = _queue(ports, service, pending)
+            status = queue_push(ports, service, pending)
         case ActionKind.TRACK_AUTO_DEPLOY:
             ports.index.await_auto(service.arn, pending)
             status = RolloutStatus.AWAITING_AUTO_DEPLOY
@@ -377,7 +377,7 @@ def record_and_tell(
     return stored
 
 
-def _queue(ports: DeployPorts, service: IndexedService, pending: Pending) -> RolloutStatus:
+def queue_push(ports: DeployPorts, service: IndexedService, pending: Pending) -> RolloutStatus:
     current = ports.index.get(service.arn)
     if current is not None and current.in_flight is not None and current.in_flight.digest == pending.digest:
         # A retry of a push whose deployment already started: it is deploying, not waiting.
@@ -397,10 +397,10 @@ def _queue(ports: DeployPorts, service: IndexedService, pending: Pending) -> Rol
     return RolloutStatus.QUEUED
 
 
-def _start(ports: DeployPorts, service: IndexedService, pending: Pending) -> RolloutStatus:
+def start_deployment(ports: DeployPorts, service: IndexedService, pending: Pending) -> RolloutStatus:
     claim = pending.as_claim()
     if not ports.index.claim(service.arn, claim):
-        return _queue(ports, service, pending)
+        return queue_push(ports, service, pending)
     return deploy_claimed(ports, service, claim)
 
 
