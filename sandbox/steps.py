@@ -171,9 +171,11 @@ def apply_setup(sandbox: Sandbox, setup: Setup, timeline: Timeline, base_dir: Pa
                     "AccessRoleArn": f"arn:aws:iam::{sandbox.config.account_id}:role/AppRunnerECRAccess"
                 },
             },
+            Tags=[{"Key": key, "Value": value} for key, value in service.tags.items()],
         )
         mode = "automatic" if service.auto_deploy else "manual"
-        timeline.say(f"  ⌂ App Runner service {service.name} runs {identifier} ({mode} deployment)")
+        tagged = "".join(f", {key}={value}" for key, value in service.tags.items())
+        timeline.say(f"  ⌂ App Runner service {service.name} runs {identifier} ({mode} deployment{tagged})")
     timeline.skip_user_calls()
     sandbox.settle()
     timeline.record()
@@ -510,6 +512,30 @@ def fault(sandbox: Sandbox, raw: Any, _base_dir: Path, timeline: Timeline) -> No
     timeline.say(f"  ⚑ {target} will {effect} {args.times}x{passed}")
 
 
+def run(sandbox: Sandbox, raw: Any, _base_dir: Path, timeline: Timeline) -> None:
+    """A `pushpilot` command line, run as a person would against the stack: its output in the timeline
+    and in the report under `runs`."""
+    from pushpilot_sandbox.cli_runs import run_command
+
+    command = command_line(raw)
+    timeline.say(f"  $ pushpilot {command}")
+    code, output = run_command(sandbox, command)
+    for line in output.rstrip("\n").splitlines():
+        timeline.say(f"    │ {line}")
+    timeline.say(f"    └ exit {code}")
+    timeline.runs.append({"command": f"pushpilot {command}", "exit_code": code, "output": output})
+    # The command's own calls are listed first, then what its notices and deployments caused.
+    timeline.record()
+    sandbox.settle()
+    timeline.record()
+
+
+def command_line(raw: Any) -> str:
+    if not isinstance(raw, str) or not raw.strip():
+        raise StepError(f"run: give a pushpilot command line, e.g. 'rollback storefront' (got {raw!r})")
+    return raw.strip().removeprefix("pushpilot ").strip()
+
+
 ACTIONS: dict[str, Callable[[Sandbox, Any, Path, Timeline], None]] = {
     "push": push,
     "event": event,
@@ -523,6 +549,7 @@ ACTIONS: dict[str, Callable[[Sandbox, Any, Path, Timeline], None]] = {
     "slack": slack,
     "fault": fault,
     "operation": operation,
+    "run": run,
 }
 
 # The arguments each action takes, checked before the sandbox starts. `event` takes a path (read_event);
@@ -546,6 +573,11 @@ def check_step(action: str, raw: Any, *, base_dir: Path, setup: Setup) -> None:
         raise StepError(f"'{action}' is not supported yet (supported: {', '.join(sorted(ACTIONS))})")
     if action == "event":
         read_event(base_dir, raw)
+        return
+    if action == "run":
+        from pushpilot_sandbox.cli_runs import check_command
+
+        check_command(command_line(raw))
         return
     model = ARGUMENTS.get(action)
     if model is None:

@@ -97,3 +97,12 @@ def test_pin_and_hold_are_read() -> None:
     assert policy.hold == "incident 42"
     assert policy.problems == ()
     assert read_policy({HOLD_TAG: ""}).hold == "held by its pushpilot:hold tag"
+
+
+def test_a_version_older_than_one_deploying_is_a_downgrade_too() -> None:
+    policy = read_policy({FOLLOW_TAG: "semver:^1"})
+    decision = decide(
+        policy, service="checkout", pushed_tag="v1.4.5", running_tag="v1.4.0", coming_tags=("v1.5.0",)
+    )
+    assert decision.choice is Choice.SKIP
+    assert decision.reason == "v1.4.5 skipped: older than v1.5.0 deploying on checkout"

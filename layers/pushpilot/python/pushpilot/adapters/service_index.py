@@ -273,14 +273,19 @@ class ServiceIndex(TableAdapter):
     def set_hold(self, arn: str, hold: Hold | None) -> None:
         """Hold automatic deploys on a service, or release it (None)."""
         if hold is None:
+            # HOLD is one of DynamoDB's reserved words: named through a placeholder.
             self._conditional_update(
-                arn, UpdateExpression="REMOVE hold", ConditionExpression="attribute_exists(pk)"
+                arn,
+                UpdateExpression="REMOVE #hold",
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeNames={"#hold": "hold"},
             )
             return
         self._conditional_update(
             arn,
-            UpdateExpression="SET hold = :h",
+            UpdateExpression="SET #hold = :h",
             ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeNames={"#hold": "hold"},
             ExpressionAttributeValues=to_item({":h": hold.model_dump()}),
         )
 
@@ -302,8 +307,9 @@ class ServiceIndex(TableAdapter):
             raise dynamodb_error(exc, "PutItem") from exc
         self._conditional_update(
             arn,
-            UpdateExpression="SET live = :l",
+            UpdateExpression="SET #live = :l",
             ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeNames={"#live": "live"},
             ExpressionAttributeValues=to_item({":l": live.model_dump()}),
         )
 

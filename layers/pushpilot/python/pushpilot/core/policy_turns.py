@@ -39,7 +39,10 @@ class Turn(BaseModel):
 def turn_for(service: IndexedService, pushed: ImageRef, digest: str) -> Turn:
     policy = read_policy(service.tags)
     tag = pushed.tag or "latest"
-    decision = decide_policy(policy, service=service.name, pushed_tag=tag, running_tag=service.running_tag)
+    coming = [claim.tag for claim in (service.in_flight, service.pending) if claim is not None and claim.tag]
+    decision = decide_policy(
+        policy, service=service.name, pushed_tag=tag, running_tag=service.running_tag, coming_tags=coming
+    )
     ignore = Turn(service=service, kind=TurnKind.IGNORE, problems=policy.problems, policy=policy.text)
     if decision.choice is Choice.IGNORE:
         return ignore

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from enum import StrEnum
 
 import semantic_version
@@ -143,9 +143,15 @@ class PolicyDecision(BaseModel):
 
 
 def decide(
-    policy: ReleasePolicy, *, service: str, pushed_tag: str, running_tag: str | None
+    policy: ReleasePolicy,
+    *,
+    service: str,
+    pushed_tag: str,
+    running_tag: str | None,
+    coming_tags: Sequence[str] = (),
 ) -> PolicyDecision:
-    """What a push of `pushed_tag` means for a service running `running_tag` under `policy`."""
+    """What a push of `pushed_tag` means for a service running `running_tag` under `policy`, while
+    `coming_tags` are deploying or queued there (a version older than one of them is a downgrade too)."""
     if pushed_tag == running_tag:
         # The tag it runs moved: the behaviour before policies, whatever the policy says.
         return PolicyDecision(choice=Choice.DEPLOY)
@@ -160,12 +166,16 @@ def decide(
         )
     if rule.kind is FollowKind.SEMVER:
         pushed = semver_of(pushed_tag)
-        running = semver_of(running_tag) if running_tag else None
-        if pushed is not None and running is not None and pushed <= running:
-            word = "older than" if pushed < running else "the same version as"
-            return PolicyDecision(
-                choice=Choice.SKIP, reason=f"{pushed_tag} skipped: {word} {running_tag} running on {service}"
-            )
+        known = [(tag, "running") for tag in (running_tag,) if tag]
+        known += [(tag, "deploying") for tag in coming_tags]
+        versions = [(version, tag, state) for tag, state in known if (version := semver_of(tag)) is not None]
+        if pushed is not None and versions:
+            newest, tag, state = max(versions, key=lambda item: item[0])
+            if pushed <= newest:
+                word = "older than" if pushed < newest else "the same version as"
+                return PolicyDecision(
+                    choice=Choice.SKIP, reason=f"{pushed_tag} skipped: {word} {tag} {state} on {service}"
+                )
     return PolicyDecision(
         choice=Choice.DEPLOY, reason=f"{pushed_tag} matches {rule} on {service}: deploying", retag=pushed_tag
     )
