@@ -23,7 +23,7 @@ from pushpilot.core.tracking import (
     LiveImage,
     Pending,
     image_key_of,
-    repository_key_of,
+    repository_followed_by,
 )
 from pushpilot.core.verdicts import APP_RUNNER_PLATFORM, Platform, Verdict, VerdictStatus
 from pushpilot.flows.deploy_ports import DeployPorts
@@ -109,9 +109,7 @@ class FakeIndex:
             "service_url": service.service_url or "",
             "details": service.details,
             "tags": service.tags,
-            "follows_repository": repository_key_of(service.image_identifier)
-            if FOLLOW_TAG in service.tags
-            else None,
+            "follows_repository": repository_followed_by(service, follow_tag=FOLLOW_TAG),
         }
         existing = self.services.get(service.arn)
         self.services[service.arn] = (

@@ -282,3 +282,37 @@ def test_releases_lists_what_runs_where() -> None:
     text = render_releases([entry])
     assert "running  v1.5.0 sha256:" in text
     assert "before   v1.4.0 sha256:" in text
+
+
+def test_a_service_without_a_policy_follows_its_tag_again_after_a_rollback_is_released() -> None:
+    world = FakeWorld([service_snapshot("storefront", "web", tag="latest")])
+    arn = world.index.all()[0].arn
+    push(world, "latest", seed="a")
+    finish(world, "storefront")
+    push(world, "latest", seed="b")
+    finish(world, "storefront")
+
+    rollback(world.ports, plan_rollback(world.ports, "storefront"))
+    finish(world, "storefront")
+    # App Runner now runs the pinned digest; its change event re-reads the service into the index.
+    snapshot = world.apprunner.snapshots[arn]
+    world.apprunner.snapshots[arn] = snapshot.model_copy(
+        update={"image_identifier": f"{REGISTRY}/web@{digest_of('a')}"}
+    )
+    world.index.upsert(world.apprunner.snapshots[arn], now=world.time.isoformat())
+
+    push(world, "latest", seed="c")
+    release_hold(world.ports, "storefront")
+    push(world, "latest", seed="d")
+
+    assert [call[2] for call in world.apprunner.deployed] == [
+        None,
+        None,
+        f"{REGISTRY}/web@{digest_of('a')}",
+        f"{REGISTRY}/web@{digest_of('d')}",
+    ]
+    assert [title for title in titles(world) if "it is held" in title] == [
+        "latest not deployed to storefront: it is held (rolled back to latest ("
+        + digest_of("a")[7:19]
+        + ")); `pushpilot release storefront` lets pushes deploy again"
+    ]

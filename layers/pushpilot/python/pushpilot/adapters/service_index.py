@@ -4,9 +4,10 @@ and the deployment bookkeeping on it.
 Keys: services live in one partition, `pk = SERVICES`, `sk = <arn>`, so the scheduled paths read them all
 with one paginated Query (the table also holds 90 days of releases, idempotency and delivery items: never
 Scan it). The `ByImage` GSI on `image_key` lets a push find the services running `registry/repo:tag` with
-one Query; the sparse `ByFollowedRepository` GSI finds the services whose release policy follows new tags
-of `registry/repo` (only they carry `follows_repository`). What our deployments left running on a service
-is kept as its history, `pk = HISTORY#<arn>`, `sk = <since>#<release id>`, newest read first.
+one Query; the sparse `ByFollowedRepository` GSI finds the services a push of another tag of
+`registry/repo` may concern — a follow policy, or a pinned digest (only they carry `follows_repository`).
+What our deployments left running on a service is kept as its history, `pk = HISTORY#<arn>`,
+`sk = <since>#<release id>`, newest read first.
 Every state change is a conditional update: the table, not the handler, decides races between
 concurrent deliveries.
 """
@@ -33,7 +34,7 @@ from pushpilot.core.tracking import (
     LiveImage,
     Pending,
     image_key_of,
-    repository_key_of,
+    repository_followed_by,
 )
 
 BY_IMAGE_INDEX = "ByImage"
@@ -128,7 +129,7 @@ class ServiceIndex(TableAdapter):
             "tags": service.tags,
             "refreshed_at": now,
         }
-        follows = repository_key_of(service.image_identifier) if FOLLOW_TAG in service.tags else None
+        follows = repository_followed_by(service, follow_tag=FOLLOW_TAG)
         expression = "SET " + ", ".join(f"#{key} = :{key}" for key in values)
         if follows:
             values["follows_repository"] = follows

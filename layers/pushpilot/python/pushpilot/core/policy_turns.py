@@ -56,7 +56,8 @@ def turn_for(service: IndexedService, pushed: ImageRef, digest: str) -> Turn:
         )
         return ignore.model_copy(update={"kind": TurnKind.HELD, "reason": reason})
     image: str | None = None
-    if policy.pin_digest:
+    # A service running a pinned digest stays pinned: the push deploys as `repository@digest` too.
+    if policy.pin_digest or ImageRef.parse(service.image_identifier).digest is not None:
         image = f"{pushed.registry}/{pushed.repository}@{digest}"
     elif decision.retag is not None:
         image = f"{pushed.registry}/{pushed.repository}:{decision.retag}"

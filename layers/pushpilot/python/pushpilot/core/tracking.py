@@ -102,8 +102,8 @@ class IndexedService(BaseModel):
     awaiting_auto: Pending | None = None
     # The service's tags as its target last described them (release policies read them).
     tags: dict[str, str] = Field(default_factory=dict)
-    # `registry/repository`, kept only for services that follow new tags (pushpilot:follow): the sparse
-    # index a push of any tag of that repository finds them by.
+    # `registry/repository`, kept only for services a push of another tag than their image's may concern
+    # (see `repository_followed_by`): the sparse index a push of any tag of that repository finds them by.
     follows_repository: str | None = None
     live: LiveImage | None = None
     hold: Hold | None = None
@@ -130,6 +130,17 @@ def repository_key_of(image_identifier: str) -> str | None:
     except ValueError:
         return None
     return f"{ref.registry}/{ref.repository}"
+
+
+def repository_followed_by(service: TargetService, *, follow_tag: str) -> str | None:
+    """`registry/repository` when a push of a tag the service's image does not name may concern it: it
+    has a follow policy, or it runs a pinned digest (pinned by its policy, by a rollback, or by a target
+    that always deploys digests) — the tag it follows is then the one its last deployment named."""
+    if service.image_identifier is None:
+        return None
+    if follow_tag in service.tags or "@" in service.image_identifier:
+        return repository_key_of(service.image_identifier)
+    return None
 
 
 def image_key_of(service: TargetService) -> str | None:
