@@ -13,7 +13,7 @@ from typing import Any
 
 from pushpilot.core.errors import OutcomeUnknownError, ServiceBusyError
 from pushpilot.core.notices import Link, Notice
-from pushpilot.core.release_policy import FOLLOW_TAG
+from pushpilot.core.release_policy import FOLLOW_TAG, read_policy
 from pushpilot.core.releases import Release, ServiceRollout, Stage
 from pushpilot.core.targets import Operation, Outcome, TargetService
 from pushpilot.core.tracking import (
@@ -69,6 +69,7 @@ class FakeIndex:
     def __init__(self) -> None:
         self.services: dict[str, IndexedService] = {}
         self.histories: dict[str, list[LiveImage]] = {}
+        self.problems_noted: dict[str, str] = {}
 
     def _update(self, arn: str, **changes: Any) -> IndexedService:
         updated = self.services[arn].model_copy(update=changes)
@@ -111,6 +112,8 @@ class FakeIndex:
             "tags": service.tags,
             "follows_repository": repository_followed_by(service, follow_tag=FOLLOW_TAG),
         }
+        if not read_policy(service.tags).problems:
+            self.problems_noted.pop(service.arn, None)
         existing = self.services.get(service.arn)
         self.services[service.arn] = (
             existing.model_copy(update=values) if existing else IndexedService.model_validate(values)
@@ -187,6 +190,12 @@ class FakeIndex:
     def set_hold(self, arn: str, hold: Hold | None) -> None:
         if arn in self.services:
             self._update(arn, hold=hold)
+
+    def note_policy_problem(self, arn: str, wording: str) -> bool:
+        if self.problems_noted.get(arn) == wording or arn not in self.services:
+            return False
+        self.problems_noted[arn] = wording
+        return True
 
     def record_live(self, arn: str, live: LiveImage, *, expires_at: int) -> None:
         del expires_at

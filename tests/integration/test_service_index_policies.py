@@ -117,3 +117,18 @@ def test_what_ran_is_kept_newest_first(index: ServiceIndex) -> None:
     assert stored.running_tag == "v1.5.0"
     # History items live beside the services, never among them.
     assert [found.name for found in index.all()] == ["checkout"]
+
+
+def test_a_policy_problem_is_noted_once_per_wording_until_the_policy_is_fixed(index: ServiceIndex) -> None:
+    broken = service("checkout", "latest", {"pushpilot:follow": "semver:^^1"})
+    index.upsert(broken, now=NOW)
+
+    assert index.note_policy_problem(broken.arn, "bad range")
+    assert not index.note_policy_problem(broken.arn, "bad range")
+    # The scheduled refresh re-reads the still-broken service: still noted.
+    index.upsert(broken, now=NOW)
+    assert not index.note_policy_problem(broken.arn, "bad range")
+    assert index.note_policy_problem(broken.arn, "another mistake")
+
+    index.upsert(broken.model_copy(update={"tags": {"pushpilot:follow": "semver:^1"}}), now=NOW)
+    assert index.note_policy_problem(broken.arn, "another mistake")

@@ -123,6 +123,10 @@ class ServiceIndex(Protocol):
         """Hold automatic deploys on a service, or release it (None)."""
         ...
 
+    def note_policy_problem(self, arn: str, wording: str) -> bool:
+        """Remember that this wording of a policy problem was reported; False when it already was."""
+        ...
+
     def record_live(self, arn: str, live: LiveImage, *, expires_at: int) -> None:
         """What a deployment of ours left running: on the service, and in its history."""
         ...

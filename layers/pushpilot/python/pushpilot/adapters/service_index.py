@@ -25,7 +25,7 @@ from pushpilot.adapters.dynamodb import (
     is_conditional_failure,
     to_item,
 )
-from pushpilot.core.release_policy import FOLLOW_TAG
+from pushpilot.core.release_policy import FOLLOW_TAG, read_policy
 from pushpilot.core.targets import TargetService
 from pushpilot.core.tracking import (
     Hold,
@@ -131,13 +131,19 @@ class ServiceIndex(TableAdapter):
         }
         follows = repository_followed_by(service, follow_tag=FOLLOW_TAG)
         expression = "SET " + ", ".join(f"#{key} = :{key}" for key in values)
+        removed: list[str] = []
         if follows:
             values["follows_repository"] = follows
             expression += ", #follows_repository = :follows_repository"
         else:
             # A sparse index key is absent, never empty.
-            expression += " REMOVE #follows_repository"
-        names = {f"#{key}": key for key in (*values, "follows_repository")}
+            removed.append("#follows_repository")
+        if not read_policy(service.tags).problems:
+            # A policy fixed: a later mistake is reported again.
+            removed.append("#policy_problem")
+        if removed:
+            expression += " REMOVE " + ", ".join(removed)
+        names = {f"#{key}": key for key in values} | {name: name.lstrip("#") for name in removed}
         try:
             self._client.update_item(
                 TableName=self._table,
@@ -289,6 +295,19 @@ class ServiceIndex(TableAdapter):
             ExpressionAttributeNames={"#hold": "hold"},
             ExpressionAttributeValues=to_item({":h": hold.model_dump()}),
         )
+
+    def note_policy_problem(self, arn: str, wording: str) -> bool:
+        """Remember that this wording of a policy problem was reported; False when it already was."""
+        result = self._conditional_update(
+            arn,
+            UpdateExpression="SET policy_problem = :w",
+            ConditionExpression=(
+                "attribute_exists(pk) AND (attribute_not_exists(policy_problem) OR policy_problem <> :w)"
+            ),
+            ExpressionAttributeValues=to_item({":w": wording}),
+            ReturnValues="UPDATED_NEW",
+        )
+        return result is not None
 
     def record_live(self, arn: str, live: LiveImage, *, expires_at: int) -> None:
         """What our deployment left running: on the service, and in its history."""

@@ -246,16 +246,8 @@ def judge_digest(
 def _tell_turn(ports: DeployPorts, release: Release, turn: Turn, occurred_at: str) -> dict[str, Any] | None:
     """Say a policy's decision in the release's thread; a policy that cannot be read is said once."""
     service = turn.service
-    if turn.problems:
-        problems = turn.problems
-
-        def report() -> dict[str, Any]:
-            ports.notices.publish(policy_problem_notice(release, service, problems, occurred_at=occurred_at))
-            return {"reported": True}
-
-        ports.once(
-            scope="policy-problem", key={"service": service.arn, "problems": "\n".join(problems)}, work=report
-        )
+    if turn.problems and ports.index.note_policy_problem(service.arn, "; ".join(turn.problems)):
+        ports.notices.publish(policy_problem_notice(release, service, turn.problems, occurred_at=occurred_at))
     if turn.kind is TurnKind.IGNORE:
         return None
     if turn.reason:
