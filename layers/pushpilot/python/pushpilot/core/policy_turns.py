@@ -56,11 +56,14 @@ def turn_for(service: IndexedService, pushed: ImageRef, digest: str) -> Turn:
         )
         return ignore.model_copy(update={"kind": TurnKind.HELD, "reason": reason})
     image: str | None = None
-    # A service running a pinned digest stays pinned: the push deploys as `repository@digest` too.
-    if policy.pin_digest or ImageRef.parse(service.image_identifier).digest is not None:
+    runs_digest = ImageRef.parse(service.image_identifier).digest is not None
+    if policy.pin_digest or (runs_digest and policy.follow is None):
+        # Pinned by its policy, or running a pinned digest (a rollback) with no policy saying otherwise:
+        # the push deploys as `repository@digest` too.
         image = f"{pushed.registry}/{pushed.repository}@{digest}"
-    elif decision.retag is not None:
-        image = f"{pushed.registry}/{pushed.repository}:{decision.retag}"
+    elif decision.retag is not None or runs_digest:
+        # A followed tag, or back to the tag after a rollback pinned the service to a digest.
+        image = f"{pushed.registry}/{pushed.repository}:{tag}"
     reason = decision.reason
     if policy.pin_digest:
         reason = (
