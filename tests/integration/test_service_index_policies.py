@@ -72,6 +72,8 @@ def test_a_hold_is_set_and_lifted_and_bookkeeping_carries_the_image(index: Servi
     index.upsert(checkout, now=NOW)
 
     index.set_hold(checkout.arn, Hold(reason="rolled back to v1.4.0", since=NOW))
+    # The scheduled refresh re-reads the service: the hold stays.
+    index.upsert(checkout, now=NOW)
     held = index.get(checkout.arn)
     assert held is not None
     assert held.hold == Hold(reason="rolled back to v1.4.0", since=NOW)

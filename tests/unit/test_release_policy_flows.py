@@ -18,6 +18,7 @@ from pushpilot.entry.handling import parse_event
 from pushpilot.events.ecr import EcrImageActionEvent
 from pushpilot.flows.outcome import handle_operation_ended
 from pushpilot.flows.push import handle_push
+from pushpilot.flows.refresh import refresh
 from pushpilot.flows.release_control import (
     list_releases,
     plan_rollback,
@@ -230,6 +231,9 @@ def test_a_rollback_deploys_the_previous_live_digest_pinned_tells_it_and_holds()
     deploying = [n for n in world.sink.notices if n.thread_key == f"web@{previous}"]
     assert f"replaces release web@{current}" in deploying[-2].summary
     assert deploying[-1].kind is NoticeKind.LIVE
+    # The scheduled check re-reads every service and deploys nothing back.
+    refresh(world.ports)
+    assert len(world.apprunner.deployed) == 3
     service = world.index.all()[0]
     assert service.live is not None
     assert service.live.digest == previous
