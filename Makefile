@@ -13,7 +13,7 @@ SAM_CLI_VERSION := 1.150.1
 export SAM_CLI_TELEMETRY := 0
 export AWS_EC2_METADATA_DISABLED := true
 
-.PHONY: help demo test lint format typecheck cfn-lint checkov sam-validate unit integration e2e bench-smoke build deploy bench fuzz clean
+.PHONY: help demo screenshot test lint format typecheck cfn-lint checkov sam-validate unit integration e2e bench-smoke build deploy bench fuzz clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -33,7 +33,19 @@ $(SAM_VENV)/.installed:
 	touch $@
 
 demo: $(VENV)/.installed ## Tell the whole story in the offline sandbox
-	$(BIN)/pushpilot simulate scenarios/demo.yaml --report reports/demo.json
+	$(BIN)/pushpilot simulate scenarios/demo.yaml --report reports/demo.json --html reports/demo.html
+
+# Not part of `make test`: installs Debian's chromium only when it is missing, then draws the demo page.
+screenshot: demo ## Draw reports/demo.html into docs/demo-thread.png with headless Chromium
+	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || \
+	  $(if $(filter 0,$(shell id -u)),,sudo) apt-get install -y --no-install-recommends chromium
+	@test -n "$$(fc-list 2>/dev/null | grep -i 'color emoji')" || \
+	  $(if $(filter 0,$(shell id -u)),,sudo) apt-get install -y --no-install-recommends fonts-noto-color-emoji
+	@profile=$$(mktemp -d) && trap 'rm -rf "$$profile"' EXIT && \
+	  $$(command -v chromium || command -v chromium-browser) --headless --no-sandbox --disable-gpu --disable-quic \
+	    --no-first-run --disable-background-networking --disable-component-update --disable-sync \
+	    --user-data-dir="$$profile" --hide-scrollbars --window-size=1400,2400 \
+	    --screenshot=docs/demo-thread.png "file://$(CURDIR)/reports/demo.html"
 
 test: lint typecheck cfn-lint checkov sam-validate unit integration e2e bench-smoke ## Every check CI runs
 

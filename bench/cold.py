@@ -33,6 +33,7 @@ print(imported - started, time.perf_counter() - started)
 FIRST_EVENT_CLIENTS: dict[str, tuple[str, ...]] = {
     "image_push": ("dynamodb", "ecr", "apprunner", "sqs"),
     "apprunner_events": ("dynamodb", "apprunner", "sqs"),
+    "ecs_events": ("dynamodb", "ecs", "sqs"),
     "reconcile": ("dynamodb", "apprunner", "sqs"),
     "build_events": ("dynamodb", "logs", "sqs"),
     "notify": ("dynamodb", "sns"),

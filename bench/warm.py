@@ -24,12 +24,14 @@ from pydantic import TypeAdapter
 
 from bench import events
 from bench.memory import peak_rss_mb
+from pushpilot.core.build_report import BuildEventExtras, BuildFacts, LogTail
 from pushpilot.core.notices import Notice
+from pushpilot.core.render_slack import render_slack_reply
+from pushpilot.core.render_sns import render_sns
 from pushpilot.entry.handling import HandlerOutcome, parse_event
 from pushpilot.events.codebuild import CodeBuildEvent, CodeBuildStateEvent
 from pushpilot.events.ecr import EcrImageActionEvent
-from pushpilot.flows.builds import BuildEventExtras, BuildFacts, LogTail, handle_build_event
-from pushpilot.flows.notify import render_slack_reply, render_sns
+from pushpilot.flows.builds import handle_build_event
 from pushpilot.flows.outcome import handle_operation_ended, handle_service_changed
 from pushpilot.flows.push import handle_push
 from pushpilot.flows.refresh import refresh

@@ -9,14 +9,17 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Sequence
 from typing import Self, TextIO
 
 from botocore.exceptions import NoCredentialsError, NoRegionError
 from pydantic import BaseModel, ConfigDict
 
 from pushpilot.core.errors import PushpilotError
+from pushpilot.core.image_ref import ImageRef
+from pushpilot.core.targets import TargetService
 from pushpilot.core.verdicts import APP_RUNNER_PLATFORM, Platform, Verdict, VerdictStatus
-from pushpilot.ports import Inspector
+from pushpilot.ports import DeployTarget, Inspector
 
 EXIT_CODES = {VerdictStatus.PASS: 0, VerdictStatus.REJECT: 1, VerdictStatus.UNKNOWN: 2}
 EXIT_ERROR = 2
@@ -103,6 +106,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help=f"the platform the target runs (default: {APP_RUNNER_PLATFORM}, App Runner's)",
     )
     check.add_argument("--registry-id", help="the account id of the registry, when it is not yours")
+    check.add_argument(
+        "--services",
+        action="store_true",
+        help="judge it for every service (App Runner, ECS, ECS Express) that runs it, each against the"
+        " platform that service needs, instead of one --platform",
+    )
     check.add_argument("--json", action="store_true", help="print the verdict as JSON")
     check.set_defaults(run=run_check)
 
@@ -127,6 +136,7 @@ def run_check(
     args: argparse.Namespace,
     *,
     inspector: Inspector | None = None,
+    targets: Sequence[DeployTarget] | None = None,
     out: TextIO | None = None,
     err: TextIO | None = None,
 ) -> int:
@@ -146,6 +156,8 @@ def run_check(
             from pushpilot.adapters.ecr import ImageInspector
 
             inspector = ImageInspector()
+        if getattr(args, "services", False):
+            return _check_services(args, reference, registry_id, inspector, targets=targets, out=out)
         verdict = inspector.inspect(
             reference.repository,
             digest=reference.digest,
@@ -169,3 +181,80 @@ def _fail(message: str, *, as_json: bool, out: TextIO, err: TextIO) -> int:
     if as_json:
         print(json.dumps({"error": message}), file=out)
     return EXIT_ERROR
+
+
+def _runs(service: TargetService, reference: ImageReference) -> bool:
+    if service.image_identifier is None:
+        return False
+    try:
+        ref = ImageRef.parse(service.image_identifier)
+    except ValueError:
+        return False
+    return (ref.repository, ref.tag, ref.digest) == (reference.repository, reference.tag, reference.digest)
+
+
+def _default_targets() -> list[DeployTarget]:
+    from pushpilot.entry.settings import EcsSettings
+    from pushpilot.targets.apprunner.services import AppRunnerTarget
+    from pushpilot.targets.ecs.services import EcsTarget
+    from pushpilot.targets.ecs_express.services import EcsExpressTarget
+
+    clusters = EcsSettings.from_env().clusters
+    return [AppRunnerTarget(), EcsTarget(clusters=clusters), EcsExpressTarget(clusters=clusters)]
+
+
+def _check_services(
+    args: argparse.Namespace,
+    reference: ImageReference,
+    registry_id: str | None,
+    inspector: Inspector,
+    *,
+    targets: Sequence[DeployTarget] | None,
+    out: TextIO,
+) -> int:
+    """One verdict per platform the services that run the image need, each service told its own."""
+    found: list[tuple[DeployTarget, TargetService]] = [
+        (target, service)
+        for target in (targets if targets is not None else _default_targets())
+        for service in target.list_services()
+        if _runs(service, reference)
+    ]
+    if not found:
+        print(f"no service runs {reference}", file=out)
+        return EXIT_ERROR
+    verdicts: dict[str, Verdict] = {}
+    rows: list[dict[str, str]] = []
+    for target, service in sorted(found, key=lambda item: item[1].name):
+        platform = service.required_platform
+        key = str(platform) if platform else "unknown"
+        if platform is not None and key not in verdicts:
+            verdicts[key] = inspector.inspect(
+                reference.repository,
+                digest=reference.digest,
+                tag=reference.tag,
+                registry_id=registry_id,
+                required=platform,
+            )
+        status = verdicts[key].status.value if key in verdicts else VerdictStatus.UNKNOWN.value
+        rows.append({"service": service.name, "target": target.label, "needs": key, "status": status})
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "image": str(reference),
+                    "services": rows,
+                    "verdicts": {key: verdict.model_dump(mode="json") for key, verdict in verdicts.items()},
+                },
+                indent=2,
+            ),
+            file=out,
+        )
+    else:
+        for row in rows:
+            print(
+                f"{row['status'].upper():8} {row['service']} ({row['target']}) needs {row['needs']}", file=out
+            )
+        for verdict in verdicts.values():
+            print(render_verdict(reference, verdict), file=out)
+    statuses = {VerdictStatus(row["status"]) for row in rows}
+    return max(EXIT_CODES[status] for status in statuses)

@@ -14,6 +14,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument("scenario", type=Path, help="scenario YAML file")
     parser.add_argument("--report", type=Path, help="write the JSON report here")
+    parser.add_argument(
+        "--html",
+        type=Path,
+        help="write one self-contained page here: each release's Slack thread beside its SNS mail",
+    )
     parser.set_defaults(run=run)
 
 
@@ -31,11 +36,24 @@ def run(args: argparse.Namespace) -> int:
         # One line naming the step and the field (see ScenarioError): no traceback for a scenario mistake.
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    if args.html is not None:
+        from pushpilot_sandbox.demo_page import write_demo_page
+
+        gaps = write_demo_page(report, args.html)
+        if gaps:
+            print(
+                f"pushpilot simulate: the page could not draw {', '.join(sorted(set(gaps)))}", file=sys.stderr
+            )
+            return 1
     refused = report.get("refused_events", [])
     summary = (
         f"\n■ {len(report['calls'])} AWS write(s), {len(report['notifications'])} notification(s),"
         f" {len(report['errors'])} error(s), {len(report['dead_letters'])} dead letter(s)"
         + (f", {len(refused)} refused event(s)" if refused else "")
     )
-    print(summary + (f" — report: {args.report}" if args.report else ""))
+    print(
+        summary
+        + (f" — report: {args.report}" if args.report else "")
+        + (f" — page: {args.html}" if args.html else "")
+    )
     return 0

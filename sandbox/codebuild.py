@@ -63,7 +63,10 @@ def emit_build(sandbox: Sandbox, args: BuildArgs) -> dict[str, Any]:
             "privileged-mode": True,
             "compute-type": "BUILD_GENERAL1_SMALL",
             "type": "LINUX_CONTAINER",
-            "environment-variables": [],
+            "environment-variables": [
+                {"name": variable.name, "type": variable.type, "value": variable.value}
+                for variable in args.environment_variables
+            ],
         },
         "timeout-in-minutes": 60,
         "build-complete": args.status != "IN_PROGRESS",
@@ -79,8 +82,13 @@ def emit_build(sandbox: Sandbox, args: BuildArgs) -> dict[str, Any]:
         "queued-timeout-in-minutes": 480,
     }
     if args.status == "IN_PROGRESS":
-        # A build that has just started has no phases or log stream in its event yet.
+        # A build that has just started has no phases yet, and its log group and stream are null.
         current_phase = "SUBMITTED"
+        information["logs"] = {
+            "group-name": None,
+            "stream-name": None,
+            "deep-link": f"https://console.aws.amazon.com/cloudwatch/home?region={region}#logEvent:group=null;stream=null",
+        }
     else:
         information["logs"] = {
             "group-name": group,

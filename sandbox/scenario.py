@@ -251,7 +251,11 @@ class ScenarioRunner:
                         f"{error.get('Code', 'error')}: {error.get('Message', '')}".rstrip(": ")
                     )
                     raise ScenarioError(step_message(number, action, refusal)) from exc
-            return timeline.report()
+            report = timeline.report()
+            # Slack messages as they stand at the end (headlines after their last update), for the page
+            # `--html` draws.
+            report["slack_messages"] = sandbox.slack.messages()
+            return report
 
 
 def run_scenario(path: Path, *, out: TextIO, report_path: Path | None = None) -> dict[str, Any]:

@@ -383,6 +383,15 @@ def _scheduled(schedule: str) -> Callable[[Sandbox, Any, Path, Timeline], None]:
     return run
 
 
+class BuildEnvironmentVariable(_Args):
+    """One of the build's environment variables, as CodeBuild lists it in its events: for PARAMETER_STORE
+    and SECRETS_MANAGER the value is the parameter's or secret's name."""
+
+    name: str
+    type: Literal["PLAINTEXT", "PARAMETER_STORE", "SECRETS_MANAGER"] = "PLAINTEXT"
+    value: str
+
+
 class BuildArgs(_Args):
     project: str
     status: Literal["IN_PROGRESS", "SUCCEEDED", "FAILED", "STOPPED"]
@@ -393,6 +402,9 @@ class BuildArgs(_Args):
     image_digest: str | None = None
     push: str | None = Field(
         default=None, description="repository:tag whose last pushed digest the build exported"
+    )
+    environment_variables: list[BuildEnvironmentVariable] = Field(
+        default_factory=list, description="The build's environment variables, carried by its event"
     )
 
 

@@ -14,16 +14,18 @@ from pydantic import TypeAdapter
 from pushpilot.adapters.codebuild import BuildLookup
 from pushpilot.adapters.logs import BuildLogs
 from pushpilot.adapters.notice_queue import NoticeQueue
+from pushpilot.core.build_report import BuildEventExtras
 from pushpilot.entry.handling import HandlerOutcome, parse_event, run_guarded
 from pushpilot.entry.settings import CoreSettings
-from pushpilot.events.codebuild import CodeBuildEvent, CodeBuildStateEvent
-from pushpilot.flows.builds import BuildEventExtras, BuildSettings, handle_build_event
+from pushpilot.events.codebuild import CodeBuildEnvironmentValues, CodeBuildEvent, CodeBuildStateEvent
+from pushpilot.flows.builds import BuildSettings, handle_build_event
 
 logger = Logger()
 metrics = Metrics()
 
 _EVENT: TypeAdapter[CodeBuildEvent] = TypeAdapter(CodeBuildEvent)
 _EXTRAS: TypeAdapter[BuildEventExtras] = TypeAdapter(BuildEventExtras)
+_ENVIRONMENT: TypeAdapter[CodeBuildEnvironmentValues] = TypeAdapter(CodeBuildEnvironmentValues)
 
 
 @cache
@@ -46,6 +48,8 @@ def _handle(event: dict[str, Any]) -> HandlerOutcome:
     settings = BuildSettings.from_env()
     build_event = parse_event(_EVENT, event)
     extras = parse_event(_EXTRAS, event)
+    # The build's PLAINTEXT values mask its log lines; they are read here and go nowhere else.
+    secrets = parse_event(_ENVIRONMENT, event).secrets()
     if isinstance(build_event, CodeBuildStateEvent):
         status: str | None = build_event.detail.build_status
     else:
@@ -61,6 +65,7 @@ def _handle(event: dict[str, Any]) -> HandlerOutcome:
         builds=_build_lookup(),
         notices=_notice_queue(core.notice_queue_url),
         log_lines=settings.log_lines,
+        secrets=secrets,
     )
     metric = "BuildNoticesQueued" if outcome.status == "handled" else "BuildEventsIgnored"
     metrics.add_metric(name=metric, unit=MetricUnit.Count, value=1)

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
+from pushpilot.core.build_report import BuildEventExtras
 from pushpilot.core.notices import release_id
 from pushpilot.events.codebuild import CodeBuildStateEvent
-from pushpilot.flows.builds import BuildEventExtras
 from pushpilot_sandbox.codebuild import emit_build
 from pushpilot_sandbox.scenario import run_scenario
 from pushpilot_sandbox.steps import BuildArgs, StepError
@@ -52,6 +52,30 @@ def _digest(run: Story, repository: str, tag: str) -> str:
     )
     digest: str = images["imageDetails"][0]["imageDigest"]
     return digest
+
+
+def test_build_step_carries_environment_variables_as_codebuild_lists_them(tmp_path: Path) -> None:
+    variables = [
+        {"name": "STAGE", "type": "PLAINTEXT", "value": "production"},
+        {"name": "NPM_TOKEN", "type": "PARAMETER_STORE", "value": "/ci/npm-token"},
+        {"name": "DOCKER_HUB", "type": "SECRETS_MANAGER", "value": "ci/dockerhub:password"},
+    ]
+    with story({"repositories": ["web"]}, tmp_path) as run:
+        args = BuildArgs.model_validate(
+            {"project": "web-build", "status": "FAILED", "environment_variables": variables}
+        )
+        event = emit_build(run.sandbox, args)
+        assert event["detail"]["additional-information"]["environment"]["environment-variables"] == variables
+        CodeBuildStateEvent.model_validate(event)
+        with pytest.raises(StepError, match="environment_variables"):
+            run.step(
+                "build",
+                {
+                    "project": "web-build",
+                    "status": "FAILED",
+                    "environment_variables": [{"name": "X", "type": "SSM"}],
+                },
+            )
 
 
 def test_emitted_event_parses_and_its_log_stream_holds_the_lines(tmp_path: Path) -> None:

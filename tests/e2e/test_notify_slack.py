@@ -166,7 +166,9 @@ def test_bot_mode_one_release_is_one_thread_with_its_headline_updated(
     assert [reply["blocks"][0]["text"]["text"] for reply in replies] == [
         f":{emoji}: {notice.title}"
         for emoji, notice in zip(
-            ["package", "white_check_mark", "rocket", "large_green_circle"], release_story(), strict=True
+            ["white_check_mark", "hourglass_flowing_sand", "rocket", "large_green_circle"],
+            release_story(),
+            strict=True,
         )
     ]
     assert headline["text"] == ":large_green_circle: shop/checkout-api:v2.14.0: live"
@@ -230,7 +232,7 @@ def test_secrets_never_reach_the_logs(
     use_bot(stack, monkeypatch)
     stack.sink.fail_next(500, times=3)
     invoke(sqs_event(sample(NoticeKind.REJECTED).model_dump_json()))
-    invoke(sqs_event(sample(NoticeKind.PUSHED).model_dump_json()))
+    invoke(sqs_event(sample(NoticeKind.VERIFIED).model_dump_json()))
 
     monkeypatch.setenv("SLACK_SECRET_ID", f"pushpilot/slack-{uuid.uuid4().hex[:8]}")
     use_webhook(stack, monkeypatch)

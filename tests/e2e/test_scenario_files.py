@@ -27,7 +27,7 @@ def _deployments(report: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 # Scenarios whose story is an error pushpilot reports (and does not retry or dead-letter).
-EXPECTED_ERRORS = {"cross-account-denied": ["AccessDeniedError"]}
+EXPECTED_ERRORS = {"cross-account-denied": ["AccessDeniedError"], "unreadable-push": ["NotFoundError"]}
 
 
 @pytest.mark.parametrize("path", sorted(SCENARIOS.glob("*.yaml")), ids=lambda path: path.stem)
@@ -48,6 +48,12 @@ def test_auto_deploy_scenario_tracks_and_warns_without_deploying() -> None:
     report = _run("auto-deploy.yaml")
     assert _deployments(report) == []
     assert _kinds(report) == ["verified", "auto_deploy_tracked", "live", "rejected"]
+
+
+def test_an_update_ending_before_app_runner_deploys_the_push_closes_nothing() -> None:
+    report = _run("operation-before-auto-deploy.yaml")
+    assert _deployments(report) == []
+    assert _kinds(report) == ["verified", "auto_deploy_tracked"]
 
 
 def test_burst_scenario_deploys_the_first_and_then_only_the_newest() -> None:

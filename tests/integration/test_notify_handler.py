@@ -31,8 +31,9 @@ from pushpilot.adapters.sns import SnsChannel
 from pushpilot.adapters.threads import DeliveryLedger, SlackThreads
 from pushpilot.core.errors import RetryableError
 from pushpilot.core.notices import Notice, NoticeKind
+from pushpilot.core.render_sns import render_q_developer
 from pushpilot.entry.settings import SettingsError
-from pushpilot.flows.notify import KindSelection, NoticeChannel, NotifySettings, deliver, render_q_developer
+from pushpilot.flows.notify import KindSelection, NoticeChannel, NotifySettings, deliver
 from tests.integration.tables import create_stack_table
 from tests.unit.notify_samples import release_story, sample
 
@@ -176,6 +177,20 @@ def test_malformed_body_is_dropped_not_retried(
     assert '"MalformedNotice":[1.0,1.0]' in capsys.readouterr().out
 
 
+def test_a_notice_too_large_for_sns_fails_its_record_for_the_dead_letter_queue(
+    aws: Aws, capsys: pytest.CaptureFixture[str]
+) -> None:
+    too_large = sample(NoticeKind.BUILD_FAILED).model_copy(update={"title": "Build failed " + "x" * 270_000})
+    event = sqs_event(too_large.model_dump_json(), sample(NoticeKind.LIVE).model_dump_json())
+
+    result = invoke(event)
+
+    # Retried by SQS, then dead-lettered with its payload (and alarmed): never published half, never dropped.
+    assert result == {"batchItemFailures": [{"itemIdentifier": event["Records"][0]["messageId"]}]}
+    assert len(aws.raw_published()) == 1
+    assert '"SnsFailed":[1.0]' in capsys.readouterr().out
+
+
 def test_notify_kinds_filters_before_any_channel(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("NOTIFY_KINDS", "failures")
 
@@ -259,15 +274,17 @@ def test_bot_mode_threads_a_release_under_one_headline(aws: Aws) -> None:
     slack = FakeSlack()
     channel = _bot(slack)
 
-    for notice in release_story():
+    story = release_story()
+    for notice in story:
         channel.send(notice)
 
     headline, *replies = slack.posts()
     assert "thread_ts" not in headline or headline["thread_ts"] is None
-    assert len(replies) == 4
+    # Every notice is a reply; the headline is posted once, then updated by each later notice.
+    assert len(replies) == len(story) == 4
     assert {reply["thread_ts"] for reply in replies} == {"1741944413.000001"}
     updates = [arguments for method, arguments in slack.calls if method == "chat.update"]
-    assert len(updates) == 3
+    assert len(updates) == len(story) - 1
     assert updates[-1]["ts"] == "1741944413.000001"
     assert "*Stage:* live" in updates[-1]["blocks"][0]["text"]["text"]
 
@@ -275,9 +292,9 @@ def test_bot_mode_threads_a_release_under_one_headline(aws: Aws) -> None:
 def test_a_late_older_notice_does_not_turn_the_headline_back(aws: Aws) -> None:
     slack = FakeSlack()
     channel = _bot(slack)
-    pushed, _, deploying, live = release_story()
+    first, _, deploying, live = release_story()
 
-    for notice in (pushed, live, deploying):
+    for notice in (first, live, deploying):
         channel.send(notice)
 
     updates = [arguments for method, arguments in slack.calls if method == "chat.update"]
@@ -289,15 +306,15 @@ def test_a_late_older_notice_does_not_turn_the_headline_back(aws: Aws) -> None:
 def test_racing_first_notices_leave_one_headline(aws: Aws) -> None:
     slack = FakeSlack()
     first, second = _bot(slack), _bot(slack)
-    pushed, verified, _, _ = release_story()
+    first_notice, second_notice, _, _ = release_story()
 
     def the_other_delivery_wins(method: str, arguments: dict[str, Any]) -> None:
         # Runs between the first delivery's thread lookup and its claim: the second opens the thread.
         assert method == "chat.postMessage"
-        second.send(verified)
+        second.send(second_notice)
 
     slack.before_call = the_other_delivery_wins
-    first.send(pushed)
+    first.send(first_notice)
 
     headlines = [
         answer["ts"]
@@ -305,7 +322,7 @@ def test_racing_first_notices_leave_one_headline(aws: Aws) -> None:
         if method == "chat.postMessage" and arguments.get("thread_ts") is None
     ]
     deleted = [arguments["ts"] for method, arguments in slack.calls if method == "chat.delete"]
-    thread = SlackThreads(TABLE).get(pushed.thread_key)
+    thread = SlackThreads(TABLE).get(first_notice.thread_key)
     assert thread is not None
     assert len(headlines) == 2
     assert set(headlines) - set(deleted) == {thread.ts}
@@ -354,7 +371,7 @@ def test_rate_limit_left_after_retries_is_retryable(aws: Aws) -> None:
     slack = FakeSlack()
     slack.answers = [(429, {"ok": False, "error": "ratelimited"})]
     with pytest.raises(RetryableError, match="rate limited"):
-        _bot(slack).send(sample(NoticeKind.PUSHED))
+        _bot(slack).send(sample(NoticeKind.VERIFIED))
 
 
 # --- credentials from Secrets Manager and SSM --------------------------------------------------

@@ -38,8 +38,8 @@ from pushpilot.core.errors import (
     ServiceBusyError,
 )
 from pushpilot.core.notices import NoticeKind
+from pushpilot.core.render_sns import SnsMessage
 from pushpilot.core.verdicts import Platform
-from pushpilot.flows.notify import SnsMessage
 from pushpilot.flows.replay import lambda_invoker, replay
 from pushpilot.targets.apprunner.domains import CustomDomainReader
 from tests.integration.tables import create_stack_table

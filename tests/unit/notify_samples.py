@@ -110,14 +110,6 @@ def _domain_notice(kind: NoticeKind, severity: Severity, title: str, summary: st
 
 
 SAMPLES: dict[NoticeKind, Notice] = {
-    NoticeKind.PUSHED: _release_notice(
-        NoticeKind.PUSHED,
-        Severity.INFO,
-        "Image pushed: shop/checkout-api:v2.14.0",
-        "A new image was pushed to ECR; checking its platform before anything deploys it.",
-        stage="pushed",
-        links=(),
-    ),
     NoticeKind.VERIFIED: _release_notice(
         NoticeKind.VERIFIED,
         Severity.SUCCESS,
@@ -171,14 +163,6 @@ SAMPLES: dict[NoticeKind, Notice] = {
         "App Runner auto-deploy is rolling this image out",
         "checkout-api-prod deploys ECR pushes itself; pushpilot is tracking the outcome.",
         stage="deploying",
-    ),
-    NoticeKind.AUTO_DEPLOY_WARNING: _release_notice(
-        NoticeKind.AUTO_DEPLOY_WARNING,
-        Severity.WARNING,
-        "Auto-deploy is off for a cross-account image",
-        "checkout-api-staging pulls from another account, where App Runner does not auto-deploy.",
-        stage="verified",
-        next_step="Enable deployment by pushpilot for checkout-api-staging, or deploy by hand.",
     ),
     NoticeKind.LIVE: _release_notice(
         NoticeKind.LIVE,
@@ -293,16 +277,6 @@ SAMPLES: dict[NoticeKind, Notice] = {
         next_step="Add NS records for www.shop.example.com in example.com pointing at its hosted zone.",
         details=("dig NS www.shop.example.com -> NXDOMAIN from ns-1021.awsdns-63.net",),
     ),
-    NoticeKind.ERROR: Notice(
-        kind=NoticeKind.ERROR,
-        severity=Severity.FAILURE,
-        title="pushpilot could not handle an event",
-        summary="AccessDeniedError: apprunner:UpdateService is not allowed for the deploy function's role.",
-        next_step="Redeploy the stack so the deploy function's policy includes apprunner:UpdateService.",
-        thread_key="errors",
-        dedupe_key="error#deploy#update-service-denied",
-        occurred_at=OCCURRED_AT,
-    ),
 }
 
 
@@ -311,8 +285,8 @@ def sample(kind: NoticeKind) -> Notice:
 
 
 def release_story() -> list[Notice]:
-    """One release, in order: pushed → verified → deploying → live, a few seconds apart."""
-    steps = [NoticeKind.PUSHED, NoticeKind.VERIFIED, NoticeKind.DEPLOYING, NoticeKind.LIVE]
+    """One release, in order: verified → queued → deploying → live, a minute apart."""
+    steps = [NoticeKind.VERIFIED, NoticeKind.QUEUED, NoticeKind.DEPLOYING, NoticeKind.LIVE]
     return [
         SAMPLES[kind].model_copy(update={"occurred_at": f"2025-03-14T09:2{minute}:00+00:00"})
         for minute, kind in enumerate(steps)

@@ -12,27 +12,25 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import TypeAdapter
 
-from pushpilot.core.errors import AccessDeniedError
-from pushpilot.core.notices import Notice, NoticeKind, Severity, release_id
-from pushpilot.entry.settings import SettingsError
-from pushpilot.events.codebuild import CodeBuildEvent, CodeBuildPhaseEvent, CodeBuildStateEvent
-from pushpilot.flows.builds import (
-    DETAIL_WIDTH,
-    HINTS,
+from pushpilot.core.build_hints import HINTS, match_hints
+from pushpilot.core.build_report import (
     NO_LOG_STREAM_REASON,
     BuildEventExtras,
     BuildFacts,
-    BuildSettings,
     LogTail,
     build_report,
     console_build_url,
     failing_phase,
-    handle_build_event,
     link_build,
-    match_hints,
     parse_image_uri,
     phase_report,
 )
+from pushpilot.core.errors import AccessDeniedError
+from pushpilot.core.message_limits import BUILD_LOG_LINE_WIDTH as DETAIL_WIDTH
+from pushpilot.core.notices import Notice, NoticeKind, Severity, release_id
+from pushpilot.entry.settings import SettingsError
+from pushpilot.events.codebuild import CodeBuildEvent, CodeBuildPhaseEvent, CodeBuildStateEvent
+from pushpilot.flows.builds import BuildSettings, handle_build_event
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 EVENT_ADAPTER: TypeAdapter[CodeBuildEvent] = TypeAdapter(CodeBuildEvent)

@@ -225,3 +225,46 @@ def test_errors_in_json_mode_are_json_too() -> None:
 
     assert exit_code == 2
     assert json.loads(out) == {"error": f"NotFoundError: {error}"}
+
+
+# --- every service that runs the image ----------------------------------------------------------------
+
+
+def test_services_mode_judges_the_image_for_the_platform_each_service_needs() -> None:
+    from pushpilot.core.verdicts import LINUX_ARM64
+    from tests.fakes import FakeTarget, service_snapshot
+
+    app_runner = FakeTarget([service_snapshot("storefront", "orders-api")])
+    ecs = FakeTarget(
+        [
+            service_snapshot("graviton", "orders-api", kind="ecs", platform=LINUX_ARM64),
+            service_snapshot("unrelated", "billing", kind="ecs", platform=LINUX_ARM64),
+        ],
+        kind="ecs",
+        label="Amazon ECS",
+    )
+    inspector = FakeInspector(manifest="manifest.oci.linux-arm64.json")
+    out, err = io.StringIO(), io.StringIO()
+    args = parse("orders-api:latest", "--services")
+
+    code = args.run(args, inspector=inspector, targets=[app_runner, ecs], out=out, err=err)
+
+    lines = out.getvalue().splitlines()
+    assert "PASS     graviton (Amazon ECS) needs linux/arm64" in lines
+    assert "REJECT   storefront (App Runner) needs linux/amd64" in lines
+    assert not any("unrelated" in line for line in lines)
+    assert code == 1
+    # One read per platform, not per service.
+    assert len(inspector.calls) == 2
+
+
+def test_services_mode_says_when_no_service_runs_the_image() -> None:
+    from tests.fakes import FakeTarget
+
+    out, err = io.StringIO(), io.StringIO()
+    args = parse("orders-api:latest", "--services")
+
+    code = args.run(args, inspector=FakeInspector(), targets=[FakeTarget()], out=out, err=err)
+
+    assert code == 2
+    assert out.getvalue().strip() == "no service runs orders-api:latest"

@@ -12,7 +12,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from pushpilot.adapters import clients
 from pushpilot.adapters.aws_errors import aws_error
-from pushpilot.flows.builds import IMAGE_EXPORT_NAMES, BuildFacts
+from pushpilot.core.build_report import IMAGE_EXPORT_NAMES, BuildFacts
 
 if TYPE_CHECKING:
     from mypy_boto3_codebuild.client import CodeBuildClient

@@ -1,12 +1,16 @@
-"""Exactly-once work on top of Powertools idempotency, in the stack's one table.
+"""Exactly-once work on top of Powertools idempotency, in the stack's one table: the one helper the deploy
+path and notice delivery share.
 
-Records live under `pk = idempotency#<function>`, `sk = <hash of the key>` and expire through the
-table's TTL attribute. A concurrent duplicate becomes a RetryableError: Lambda retries it later and
-it then finds the stored result instead of doing the work again.
+Records live under `pk = idempotency#<function>`, `sk = <scope>#<hash of the key>` and expire through
+the table's TTL attribute. A concurrent duplicate becomes a RetryableError: Lambda retries it later and
+it then finds the stored result instead of doing the work again. With the Lambda context registered, a
+record left in progress by an invocation that timed out expires with that invocation, so the retry does
+the work instead of failing behind it.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -16,12 +20,13 @@ from pushpilot.core.errors import RetryableError
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 _TEN_MINUTES = 600
 
 
 @cache
-def _persistence(table_name: str, endpoint_key: str) -> Any:
+def _persistence(table_name: str, endpoint_key: str, client: DynamoDBClient | None) -> Any:
     from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
     del endpoint_key  # part of the cache key only: a new endpoint setting gets a new layer
@@ -30,7 +35,7 @@ def _persistence(table_name: str, endpoint_key: str) -> Any:
         key_attr="pk",
         sort_key_attr="sk",
         expiry_attr="expires_at",
-        boto3_client=clients.client("dynamodb"),
+        boto3_client=client or clients.client("dynamodb"),
     )
 
 
@@ -42,15 +47,15 @@ def run_once(
     work: Callable[[], dict[str, Any]],
     expires_after_seconds: int = _TEN_MINUTES,
     lambda_context: LambdaContext | None = None,
+    client: DynamoDBClient | None = None,
 ) -> dict[str, Any]:
-    """Run `work` once per (scope, key) within the window; later calls return the first result.
-
-    With the Lambda context registered, a record left in progress by an invocation that timed out
-    expires with that invocation, so Lambda's retry does the work instead of failing behind it."""
-    import os
-
+    """Run `work` once per (scope, key) within the window; later calls return the first result."""
     from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
-    from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
+    from aws_lambda_powertools.utilities.idempotency.exceptions import (
+        IdempotencyAlreadyInProgressError,
+        IdempotencyInconsistentStateError,
+        IdempotencyPersistenceLayerError,
+    )
 
     endpoint_key = os.environ.get("AWS_ENDPOINT_URL_DYNAMODB") or os.environ.get("AWS_ENDPOINT_URL") or ""
     config = IdempotencyConfig(expires_after_seconds=expires_after_seconds, raise_on_no_idempotency_key=True)
@@ -60,7 +65,7 @@ def run_once(
     # Powertools' decorator is untyped; `once` keeps the signature written here.
     @idempotent_function(  # type: ignore[untyped-decorator]
         data_keyword_argument="identity",
-        persistence_store=_persistence(table_name, endpoint_key),
+        persistence_store=_persistence(table_name, endpoint_key, client),
         config=config,
     )
     def once(identity: dict[str, str]) -> dict[str, Any]:
@@ -71,4 +76,6 @@ def run_once(
         result: dict[str, Any] = once(identity={"scope": scope, **key})
     except IdempotencyAlreadyInProgressError as exc:
         raise RetryableError(f"{scope} {key} is being handled by a concurrent delivery") from exc
+    except (IdempotencyPersistenceLayerError, IdempotencyInconsistentStateError) as exc:
+        raise RetryableError(f"{scope} {key}: the idempotency record could not be used: {exc}") from exc
     return result

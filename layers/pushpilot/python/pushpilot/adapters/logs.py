@@ -13,8 +13,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from pushpilot.adapters import clients
 from pushpilot.adapters.aws_errors import aws_error
+from pushpilot.core.build_report import LogTail
 from pushpilot.core.errors import AccessDeniedError, NotFoundError, RetryableError
-from pushpilot.flows.builds import LogTail
 
 if TYPE_CHECKING:
     from mypy_boto3_logs.client import CloudWatchLogsClient

@@ -177,7 +177,9 @@ class ServiceIndex(TableAdapter):
             arn,
             UpdateExpression="SET in_flight = :f",
             ConditionExpression="attribute_exists(pk) AND attribute_not_exists(in_flight)",
-            ExpressionAttributeValues=to_item({":f": in_flight.model_dump()}),
+            # No NULL members: `unclaim` asks attribute_not_exists(in_flight.operation_id), and a stored
+            # NULL exists, which would keep a claim whose deployment never started.
+            ExpressionAttributeValues=to_item({":f": in_flight.model_dump(exclude_none=True)}),
             ReturnValues="UPDATED_NEW",
         )
         return result is not None

@@ -10,7 +10,7 @@ from pushpilot.adapters import clients
 from pushpilot.adapters.aws_errors import SNS_CODES, aws_error
 from pushpilot.core.errors import PushpilotError
 from pushpilot.core.notices import Notice
-from pushpilot.flows.notify import SnsMessage, render_sns
+from pushpilot.core.render_sns import SnsMessage, render_sns
 
 if TYPE_CHECKING:
     from mypy_boto3_sns.client import SNSClient

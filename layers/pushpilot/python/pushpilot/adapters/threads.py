@@ -6,9 +6,8 @@ Items:
   time of the notice the headline shows (so a late, older notice never turns the headline back).
 - `pk=SLACKPOST#<key>`, `sk=UNCERTAIN`: a Slack post that was sent but never answered, so the retry
   reads the channel back before posting again.
-- `pk=NOTIFY#DELIVERY`, `sk=<channel>#<hash of dedupe_key>`: Powertools idempotency records, one per
-  channel and notice. One partition holds them all: notifications are a few per minute, far below a
-  partition's write limit, and Powertools puts the key in the sort key when the table has one.
+- delivery records: one exactly-once record per channel and notice (scope `deliver#<channel>`), kept by
+  the stack's one idempotency helper (adapters/idempotency.py) beside the deploy path's.
 """
 
 from __future__ import annotations
@@ -19,22 +18,20 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel, ConfigDict
 
-from pushpilot.adapters import clients
 from pushpilot.adapters.dynamodb import TableAdapter, dynamodb_error
+from pushpilot.adapters.idempotency import run_once
 from pushpilot.core.errors import (
     RetryableError,
 )
 from pushpilot.core.notices import Notice
 
 if TYPE_CHECKING:
-    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, IdempotencyConfig
     from aws_lambda_powertools.utilities.typing import LambdaContext
     from mypy_boto3_dynamodb.client import DynamoDBClient
 
 THREAD_TTL_SECONDS = 30 * 24 * 3600
 # At least the longest an SQS message can live (14 days), so a redrive from the DLQ is deduplicated too.
 DELIVERY_TTL_SECONDS = 14 * 24 * 3600
-DELIVERY_PARTITION = "NOTIFY#DELIVERY"
 
 
 class ThreadRef(BaseModel):
@@ -140,72 +137,30 @@ class SlackThreads(TableAdapter):
 
 
 class DeliveryLedger:
-    """At most one delivery per (channel, notice), with Powertools idempotency.
+    """At most one delivery per (channel, notice), through the stack's one exactly-once helper.
 
-    Chosen over a hand-made conditional put because Powertools also covers the concurrent case: a
-    second copy of the notice arriving while the first is being sent finds an INPROGRESS record and is
-    retried later instead of sending twice, and a failed send deletes its record so the retry can send.
+    Powertools idempotency rather than a hand-made conditional put: a second copy of the notice arriving
+    while the first is being sent finds an in-progress record and is retried later instead of sending
+    twice, and a failed send deletes its record so the retry can send.
     """
 
     def __init__(self, table_name: str, client: DynamoDBClient | None = None) -> None:
         self._table_name = table_name
-        self._client: DynamoDBClient = client or clients.client("dynamodb")
-        self._config: IdempotencyConfig | None = None
-        # One persistence layer per channel: Powertools fixes a layer's key prefix on first use.
-        self._stores: dict[str, DynamoDBPersistenceLayer] = {}
-
-    def _idempotency_config(self) -> IdempotencyConfig:
-        if self._config is None:
-            from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
-
-            self._config = IdempotencyConfig(
-                event_key_jmespath="dedupe_key",
-                raise_on_no_idempotency_key=True,
-                expires_after_seconds=DELIVERY_TTL_SECONDS,
-            )
-        return self._config
+        self._client = client
+        self._context: LambdaContext | None = None
 
     def register_lambda_context(self, context: LambdaContext) -> None:
-        """An INPROGRESS record then expires with the invocation, so a crash mid-send is retried."""
-        self._idempotency_config().register_lambda_context(context)
-
-    def _store(self, channel: str) -> DynamoDBPersistenceLayer:
-        if channel not in self._stores:
-            from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
-
-            self._stores[channel] = DynamoDBPersistenceLayer(
-                table_name=self._table_name,
-                key_attr="pk",
-                sort_key_attr="sk",
-                static_pk_value=DELIVERY_PARTITION,
-                expiry_attr="expires_at",
-                boto3_client=self._client,
-            )
-        return self._stores[channel]
+        """An in-progress record then expires with the invocation, so a crash mid-send is retried."""
+        self._context = context
 
     def once(self, channel: str, notice: Notice, send: Callable[[Notice], dict[str, str]]) -> dict[str, str]:
-        from aws_lambda_powertools.utilities.idempotency import idempotent_function
-        from aws_lambda_powertools.utilities.idempotency.exceptions import (
-            IdempotencyAlreadyInProgressError,
-            IdempotencyInconsistentStateError,
-            IdempotencyPersistenceLayerError,
+        result = run_once(
+            self._table_name,
+            scope=f"deliver#{channel}",
+            key={"notice": notice.dedupe_key},
+            work=lambda: send(notice),
+            expires_after_seconds=DELIVERY_TTL_SECONDS,
+            lambda_context=self._context,
+            client=self._client,
         )
-
-        def deliver_notice(notice: Notice) -> dict[str, str]:
-            return send(notice)
-
-        guarded: Callable[..., dict[str, str]] = idempotent_function(
-            deliver_notice,
-            data_keyword_argument="notice",
-            persistence_store=self._store(channel),
-            config=self._idempotency_config(),
-            key_prefix=channel,
-        )
-        try:
-            return guarded(notice=notice)
-        except IdempotencyAlreadyInProgressError as exc:
-            raise RetryableError(
-                f"{channel} delivery of {notice.dedupe_key} is in progress elsewhere"
-            ) from exc
-        except (IdempotencyPersistenceLayerError, IdempotencyInconsistentStateError) as exc:
-            raise RetryableError(f"{channel} delivery record for {notice.dedupe_key}: {exc}") from exc
+        return {str(name): str(value) for name, value in result.items()}

@@ -14,14 +14,12 @@ def release_id(repository: str, digest: str) -> str:
 
 
 class NoticeKind(StrEnum):
-    PUSHED = "pushed"
     VERIFIED = "verified"
     REJECTED = "rejected"
     UNVERIFIED = "unverified"
     DEPLOYING = "deploying"
     QUEUED = "queued"
     AUTO_DEPLOY_TRACKED = "auto_deploy_tracked"
-    AUTO_DEPLOY_WARNING = "auto_deploy_warning"
     LIVE = "live"
     FAILED = "failed"
     ROLLED_BACK = "rolled_back"
@@ -36,7 +34,6 @@ class NoticeKind(StrEnum):
     DOMAIN_CONFLICT = "domain_conflict"
     DOMAIN_VALIDATED = "domain_validated"
     DOMAIN_BLOCKED = "domain_blocked"
-    ERROR = "error"
 
 
 class Severity(StrEnum):
@@ -81,6 +78,8 @@ class Notice(BaseModel):
     next_step: str | None = None
     details: tuple[str, ...] = ()
     links: tuple[Link, ...] = ()
+    # Where the whole log behind `details` can be read: shown where the quoted lines are cut short.
+    log_url: str | None = None
     release: ReleaseHeadline | None = None
     # Messages with the same thread key share one Slack thread / Q Developer thread.
     thread_key: str

@@ -43,13 +43,17 @@ class CoreSettings(EnvSettings):
     dry_run: bool = Field(default=False, alias="DRY_RUN")
     # What an image whose platform could not be read does: `block` (the default) or `deploy`.
     unverified_images: Literal["block", "deploy"] = Field(default="block", alias="UNVERIFIED_IMAGES")
-    # The ECS clusters pushpilot serves, comma-separated names or ARNs; empty: every cluster.
-    ecs_clusters: str = Field(default="", alias="ECS_CLUSTERS")
     # A deployment still in progress this long after it began is reported as stuck.
     stuck_after_minutes: int = Field(default=30, ge=5, le=24 * 60, alias="DEPLOY_STUCK_AFTER_MINUTES")
 
+
+class EcsSettings(EnvSettings):
+    """Which ECS clusters pushpilot serves: comma-separated names or ARNs; empty: every cluster."""
+
+    ecs_clusters: str = Field(default="", alias="ECS_CLUSTERS")
+
     @property
-    def ecs_cluster_list(self) -> tuple[str, ...]:
+    def clusters(self) -> tuple[str, ...]:
         return tuple(name.strip() for name in self.ecs_clusters.split(",") if name.strip())
 
 

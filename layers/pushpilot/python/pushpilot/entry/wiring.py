@@ -10,7 +10,7 @@ from pushpilot.adapters.idempotency import run_once
 from pushpilot.adapters.notice_queue import NoticeQueue
 from pushpilot.adapters.release_store import ReleaseStore
 from pushpilot.adapters.service_index import ServiceIndex
-from pushpilot.entry.settings import CoreSettings, PrincipalSettings, PublicImageSettings
+from pushpilot.entry.settings import CoreSettings, EcsSettings, PrincipalSettings, PublicImageSettings
 from pushpilot.flows.deploy_ports import DeployPorts
 from pushpilot.ports import DeployTarget
 from pushpilot.targets.apprunner.services import AppRunnerTarget
@@ -30,10 +30,11 @@ def deploy_ports(
     configuration error is reported on the event that met it. The Lambda context lets exactly-once work
     expire with the invocation that timed out, instead of blocking its retries."""
     settings = settings or CoreSettings.from_env()
+    clusters = EcsSettings.from_env().clusters
     targets: tuple[DeployTarget, ...] = (
         AppRunnerTarget(region=settings.region),
-        EcsTarget(region=settings.region, clusters=settings.ecs_cluster_list),
-        EcsExpressTarget(region=settings.region, clusters=settings.ecs_cluster_list),
+        EcsTarget(region=settings.region, clusters=clusters),
+        EcsExpressTarget(region=settings.region, clusters=clusters),
     )
     return DeployPorts(
         index=ServiceIndex(settings.table_name),

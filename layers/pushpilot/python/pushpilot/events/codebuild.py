@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
+from pushpilot.core.redaction import MIN_SECRET_LENGTH, SecretValues
 from pushpilot.events.common import EventDetail, NonEmpty
 
 
@@ -25,7 +26,8 @@ class CodeBuildPhase(EventDetail):
 
 class CodeBuildAdditionalInformation(EventDetail):
     """Deliberately has no `environment` field: build environment variables may hold secrets, so they
-    are dropped at parse time and can never be logged or rendered."""
+    are dropped at parse time and can never be logged or rendered (`CodeBuildEnvironmentValues` reads
+    the PLAINTEXT values separately, only to mask them)."""
 
     logs: CodeBuildLogs | None = None
     phases: list[CodeBuildPhase] = Field(default_factory=list)
@@ -67,3 +69,62 @@ class CodeBuildPhaseEvent(EventBridgeModel):
 
 
 CodeBuildEvent = Annotated[CodeBuildStateEvent | CodeBuildPhaseEvent, Field(discriminator="detail_type")]
+
+
+class _EnvironmentVariable(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    name: str = ""
+    type: str = "PLAINTEXT"
+    value: SecretStr | None = None
+
+
+class _Environment(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+
+    variables: tuple[_EnvironmentVariable, ...] = Field(default=(), alias="environment-variables")
+
+    @field_validator("variables", mode="before")
+    @classmethod
+    def _items_only(cls, value: object) -> object:
+        return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else ()
+
+
+class _EnvironmentInformation(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    environment: _Environment = Field(default_factory=_Environment)
+
+
+class _EnvironmentDetail(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+
+    additional_information: _EnvironmentInformation = Field(
+        default_factory=_EnvironmentInformation, alias="additional-information"
+    )
+
+
+class CodeBuildEnvironmentValues(BaseModel):
+    """The build's PLAINTEXT environment values, read from a raw build or phase event only to mask them.
+
+    CodeBuild lists `{name, type, value}` at `detail.additional-information.environment.
+    environment-variables`; for PARAMETER_STORE and SECRETS_MANAGER variables `value` is the parameter's
+    or secret's name, not the secret, so only PLAINTEXT values are kept, as SecretStr: they never reach a
+    repr, a log line or a model dump.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    detail: _EnvironmentDetail = Field(default_factory=_EnvironmentDetail)
+
+    def secrets(self) -> SecretValues:
+        variables = self.detail.additional_information.environment.variables
+        return SecretValues(
+            values=tuple(
+                variable.value
+                for variable in variables
+                if variable.type == "PLAINTEXT"
+                and variable.value is not None
+                and len(variable.value.get_secret_value()) >= MIN_SECRET_LENGTH
+            )
+        )

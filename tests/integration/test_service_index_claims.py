@@ -1,0 +1,66 @@
+"""The claim on a service's deployment against moto's DynamoDB (in process, no sockets): a claim whose
+deployment never started is given back, so the retry deploys instead of queueing behind nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from pushpilot.adapters.service_index import ServiceIndex
+from pushpilot.core.tracking import Pending
+from tests.fakes import service_snapshot
+from tests.integration.tables import create_stack_table
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+pytestmark = pytest.mark.integration
+
+REGION = "us-east-1"
+TABLE = "pushpilot-test"
+NOW = "2026-05-04T09:14:09.000+00:00"
+PUSH = Pending(digest="sha256:" + "a" * 64, release_id="web@sha256:" + "a" * 64, pushed_at=NOW)
+
+
+@pytest.fixture
+def index() -> Iterator[ServiceIndex]:
+    with mock_aws():
+        client: DynamoDBClient = boto3.client("dynamodb", region_name=REGION)
+        create_stack_table(client, TABLE)
+        index = ServiceIndex(TABLE, client)
+        index.upsert(service_snapshot("storefront", "web"), now=NOW)
+        yield index
+
+
+def _arn(index: ServiceIndex) -> str:
+    return index.all()[0].arn
+
+
+def test_a_claim_whose_deployment_never_started_is_given_back(index: ServiceIndex) -> None:
+    arn = _arn(index)
+    assert index.claim(arn, PUSH.as_claim())
+
+    index.unclaim(arn, PUSH.as_claim())
+
+    service = index.get(arn)
+    assert service is not None
+    assert service.in_flight is None
+    # Free again: the retry's claim succeeds.
+    assert index.claim(arn, PUSH.as_claim())
+
+
+def test_a_claim_whose_deployment_started_is_kept(index: ServiceIndex) -> None:
+    arn = _arn(index)
+    assert index.claim(arn, PUSH.as_claim())
+    index.set_operation(arn, PUSH.digest, "op-1")
+
+    index.unclaim(arn, PUSH.as_claim())
+
+    service = index.get(arn)
+    assert service is not None
+    assert service.in_flight is not None
+    assert service.in_flight.operation_id == "op-1"
