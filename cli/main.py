@@ -6,7 +6,15 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from pushpilot_cli import dns_cmd, image_cmd, replay_cmd, simulate_cmd
+from pushpilot_cli import (
+    dns_cmd,
+    image_cmd,
+    release_cmd,
+    releases_cmd,
+    replay_cmd,
+    rollback_cmd,
+    simulate_cmd,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -15,7 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="An ECR image push becomes a verified, tracked, announced App Runner release.",
     )
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (simulate_cmd, image_cmd, dns_cmd, replay_cmd):
+    for module in (simulate_cmd, image_cmd, dns_cmd, replay_cmd, rollback_cmd, release_cmd, releases_cmd):
         module.register(subparsers)
     return parser
 

@@ -49,6 +49,8 @@ MUTATING_OPERATIONS: Final = frozenset(
         "ResumeService",
         "AssociateCustomDomain",
         "DisassociateCustomDomain",
+        "TagResource",
+        "UntagResource",
     }
 )
 
@@ -180,6 +182,8 @@ class ServiceRecord:
     operations: tuple[OperationRecord, ...] = ()
     custom_domains: tuple[CustomDomainRecord, ...] = ()
     running_image_digest: str | None = None
+    # Key → value, as CreateService's `Tags` and TagResource set them.
+    tags: tuple[tuple[str, str], ...] = ()
 
     @property
     def image_identifier(self) -> str:
@@ -272,6 +276,9 @@ class AppRunnerEmulator(Lifecycle):
             "AssociateCustomDomain": self._associate_custom_domain,
             "DescribeCustomDomains": self._describe_custom_domains,
             "DisassociateCustomDomain": self._disassociate_custom_domain,
+            "ListTagsForResource": self._list_tags_for_resource,
+            "TagResource": self._tag_resource,
+            "UntagResource": self._untag_resource,
         }
 
     # --- lifecycle ---------------------------------------------------------------------------------
@@ -605,6 +612,7 @@ class AppRunnerEmulator(Lifecycle):
             encryption_configuration=params.get("EncryptionConfiguration"),
             operations=(operation,),
             running_image_digest=digest,
+            tags=tuple((tag["Key"], tag.get("Value", "")) for tag in params.get("Tags", [])),
         )
         self._services[arn] = record
         return _Reply(
@@ -669,6 +677,31 @@ class AppRunnerEmulator(Lifecycle):
         if token:
             body["NextToken"] = token
         return _Reply(body=body)
+
+    def _tagged(self, params: Json) -> ServiceRecord:
+        arn: str = params["ResourceArn"]
+        record = self._services.get(arn)
+        if record is None:
+            raise ApiError("ResourceNotFoundException", f"Resource not found: {arn}")
+        return record
+
+    def _list_tags_for_resource(self, params: Json) -> _Reply:
+        record = self._tagged(params)
+        return _Reply(body={"Tags": [{"Key": key, "Value": value} for key, value in record.tags]})
+
+    def _tag_resource(self, params: Json) -> _Reply:
+        record = self._tagged(params)
+        tags = dict(record.tags) | {tag["Key"]: tag.get("Value", "") for tag in params.get("Tags", [])}
+        self._services[record.arn] = replace(record, tags=tuple(tags.items()))
+        return _Reply(body={})
+
+    def _untag_resource(self, params: Json) -> _Reply:
+        record = self._tagged(params)
+        removed = set(params.get("TagKeys", []))
+        self._services[record.arn] = replace(
+            record, tags=tuple((key, value) for key, value in record.tags if key not in removed)
+        )
+        return _Reply(body={})
 
     def _associate_custom_domain(self, params: Json) -> _Reply:
         record = self._service_for(params)

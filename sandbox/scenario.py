@@ -52,6 +52,9 @@ class ServiceSpec(_Strict):
     account: AccountId | None = Field(
         default=None, description="The account the service (and so the stack) runs in; one for all services"
     )
+    tags: dict[str, str] = Field(
+        default_factory=dict, description="The service's tags (release policies: pushpilot:follow, ...)"
+    )
 
     @field_validator("name")
     @classmethod

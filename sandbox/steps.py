@@ -172,9 +172,11 @@ def apply_setup(sandbox: Sandbox, setup: Setup, timeline: Timeline, base_dir: Pa
                     "AccessRoleArn": f"arn:aws:iam::{sandbox.config.account_id}:role/AppRunnerECRAccess"
                 },
             },
+            Tags=[{"Key": key, "Value": value} for key, value in service.tags.items()],
         )
         mode = "automatic" if service.auto_deploy else "manual"
-        timeline.say(f"  ⌂ App Runner service {service.name} runs {identifier} ({mode} deployment)")
+        tagged = "".join(f", {key}={value}" for key, value in service.tags.items())
+        timeline.say(f"  ⌂ App Runner service {service.name} runs {identifier} ({mode} deployment{tagged})")
     from pushpilot_sandbox.ecs_scenario import apply_ecs_setup
 
     apply_ecs_setup(sandbox, setup, timeline, declared_accounts)
@@ -552,6 +554,30 @@ def complete_deployment(sandbox: Sandbox, raw: Any, base_dir: Path, timeline: Ti
     ecs_scenario.complete_deployment(sandbox, raw, base_dir, timeline)
 
 
+def run(sandbox: Sandbox, raw: Any, _base_dir: Path, timeline: Timeline) -> None:
+    """A `pushpilot` command line, run as a person would against the stack: its output in the timeline
+    and in the report under `runs`."""
+    from pushpilot_sandbox.cli_runs import run_command
+
+    command = command_line(raw)
+    timeline.say(f"  $ pushpilot {command}")
+    code, output = run_command(sandbox, command)
+    for line in output.rstrip("\n").splitlines():
+        timeline.say(f"    │ {line}")
+    timeline.say(f"    └ exit {code}")
+    timeline.runs.append({"command": f"pushpilot {command}", "exit_code": code, "output": output})
+    # The command's own calls are listed first, then what its notices and deployments caused.
+    timeline.record()
+    sandbox.settle()
+    timeline.record()
+
+
+def command_line(raw: Any) -> str:
+    if not isinstance(raw, str) or not raw.strip():
+        raise StepError(f"run: give a pushpilot command line, e.g. 'rollback storefront' (got {raw!r})")
+    return raw.strip().removeprefix("pushpilot ").strip()
+
+
 ACTIONS: dict[str, Callable[[Sandbox, Any, Path, Timeline], None]] = {
     "push": push,
     "event": event,
@@ -566,6 +592,7 @@ ACTIONS: dict[str, Callable[[Sandbox, Any, Path, Timeline], None]] = {
     "fault": fault,
     "operation": operation,
     "complete_deployment": complete_deployment,
+    "run": run,
 }
 
 # The arguments each action takes, checked before the sandbox starts. `event` takes a path (read_event);
@@ -597,6 +624,11 @@ def check_step(action: str, raw: Any, *, base_dir: Path, setup: Setup) -> None:
         from pushpilot_sandbox.ecs_scenario import check_complete_deployment
 
         check_complete_deployment(raw, setup)
+        return
+    if action == "run":
+        from pushpilot_sandbox.cli_runs import check_command
+
+        check_command(command_line(raw))
         return
     model = ARGUMENTS.get(action)
     if model is None:

@@ -20,6 +20,8 @@ class Timeline:
         self.notifications: list[dict[str, Any]] = []
         self.errors: list[dict[str, Any]] = []
         self.refused_events: list[dict[str, Any]] = []
+        # `run` steps: each pushpilot command line, its exit code and output.
+        self.runs: list[dict[str, Any]] = []
         self._forwarding_seen = 0
         self._gateway_seen = 0
         self._apprunner_seen = 0
@@ -146,6 +148,7 @@ class Timeline:
             "errors": self.errors,
             "dead_letters": dead_letters,
             "refused_events": self.refused_events,
+            "runs": self.runs,
         }
 
 

@@ -13,9 +13,18 @@ from typing import Any
 
 from pushpilot.core.errors import OutcomeUnknownError, ServiceBusyError
 from pushpilot.core.notices import Link, Notice
+from pushpilot.core.release_policy import FOLLOW_TAG, read_policy
 from pushpilot.core.releases import Release, ServiceRollout, Stage
 from pushpilot.core.targets import Operation, Outcome, TargetService
-from pushpilot.core.tracking import IndexedService, InFlight, Pending, image_key_to_follow
+from pushpilot.core.tracking import (
+    Hold,
+    IndexedService,
+    InFlight,
+    LiveImage,
+    Pending,
+    image_key_to_follow,
+    repository_followed_by,
+)
 from pushpilot.core.verdicts import APP_RUNNER_PLATFORM, Platform, Verdict, VerdictStatus
 from pushpilot.flows.deploy_ports import DeployPorts
 from pushpilot.targets.apprunner.services import KIND as APP_RUNNER
@@ -39,6 +48,7 @@ def service_snapshot(
     kind: str = APP_RUNNER,
     platform: Platform | None = APP_RUNNER_PLATFORM,
     status: str = "RUNNING",
+    tags: dict[str, str] | None = None,
 ) -> TargetService:
     service_id = hashlib.sha256(name.encode()).hexdigest()[:32]
     return TargetService(
@@ -51,12 +61,15 @@ def service_snapshot(
         busy=status != "RUNNING",
         required_platform=platform,
         service_url=f"{service_id[:10]}.{REGION}.awsapprunner.com",
+        tags=tags or {},
     )
 
 
 class FakeIndex:
     def __init__(self) -> None:
         self.services: dict[str, IndexedService] = {}
+        self.histories: dict[str, list[LiveImage]] = {}
+        self.problems_noted: dict[str, str] = {}
 
     def _update(self, arn: str, **changes: Any) -> IndexedService:
         updated = self.services[arn].model_copy(update=changes)
@@ -65,6 +78,9 @@ class FakeIndex:
 
     def services_for_image(self, image_key: str) -> list[IndexedService]:
         return [service for service in self.services.values() if service.image_key == image_key]
+
+    def services_following(self, repository_key: str) -> list[IndexedService]:
+        return [s for s in self.services.values() if s.follows_repository == repository_key]
 
     def get(self, arn: str) -> IndexedService | None:
         return self.services.get(arn)
@@ -93,7 +109,11 @@ class FakeIndex:
             "auto_deploy": service.auto_deploy,
             "service_url": service.service_url or "",
             "details": service.details,
+            "tags": service.tags,
+            "follows_repository": repository_followed_by(service, follow_tag=FOLLOW_TAG),
         }
+        if not read_policy(service.tags).problems:
+            self.problems_noted.pop(service.arn, None)
         existing = self.services.get(service.arn)
         self.services[service.arn] = (
             existing.model_copy(update=values) if existing else IndexedService.model_validate(values)
@@ -126,7 +146,11 @@ class FakeIndex:
         if service.in_flight is None or service.in_flight.digest != in_flight.digest:
             return
         pending = Pending(
-            digest=in_flight.digest, release_id=in_flight.release_id, pushed_at=in_flight.started_at
+            digest=in_flight.digest,
+            release_id=in_flight.release_id,
+            pushed_at=in_flight.started_at,
+            image=in_flight.image,
+            tag=in_flight.tag,
         )
         self._update(arn, in_flight=None, pending=pending)
 
@@ -162,6 +186,25 @@ class FakeIndex:
             return None
         self._update(arn, awaiting_auto=None)
         return service.awaiting_auto
+
+    def set_hold(self, arn: str, hold: Hold | None) -> None:
+        if arn in self.services:
+            self._update(arn, hold=hold)
+
+    def note_policy_problem(self, arn: str, wording: str) -> bool:
+        if self.problems_noted.get(arn) == wording or arn not in self.services:
+            return False
+        self.problems_noted[arn] = wording
+        return True
+
+    def record_live(self, arn: str, live: LiveImage, *, expires_at: int) -> None:
+        del expires_at
+        self.histories.setdefault(arn, []).insert(0, live)
+        if arn in self.services:
+            self._update(arn, live=live)
+
+    def history(self, arn: str, *, limit: int = 20) -> list[LiveImage]:
+        return self.histories.get(arn, [])[:limit]
 
 
 class FakeReleases:
@@ -233,6 +276,8 @@ class FakeTarget:
         self.snapshots = {snapshot.arn: snapshot for snapshot in snapshots}
         self.operations: dict[str, list[Operation]] = {}
         self.started = 0
+        # (service name, digest, image identifier asked for) of every deploy call.
+        self.deployed: list[tuple[str, str, str | None]] = []
         self.lose_next_answer = False
         self.fail_next_deploy: Exception | None = None
         self.clock = clock
@@ -260,8 +305,8 @@ class FakeTarget:
             )
         return operation
 
-    def deploy(self, service: IndexedService, digest: str) -> str:
-        del digest
+    def deploy(self, service: IndexedService, digest: str, *, image: str | None = None) -> str:
+        self.deployed.append((service.name, digest, image))
         if self.fail_next_deploy is not None:
             error, self.fail_next_deploy = self.fail_next_deploy, None
             raise error

@@ -122,6 +122,11 @@ def _exercise_every_operation(sandbox: Sandbox) -> None:
     client.describe_custom_domains(ServiceArn=arn, MaxResults=1)
     client.describe_custom_domains(ServiceArn=arn)
     client.disassociate_custom_domain(ServiceArn=arn, DomainName="example.com")
+    client.tag_resource(ResourceArn=arn, Tags=[{"Key": "pushpilot:follow", "Value": "semver:^1"}])
+    client.untag_resource(ResourceArn=arn, TagKeys=["team"])
+    assert client.list_tags_for_resource(ResourceArn=arn)["Tags"] == [
+        {"Key": "pushpilot:follow", "Value": "semver:^1"}
+    ]
 
 
 def test_every_response_fits_the_output_shape(

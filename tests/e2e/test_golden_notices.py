@@ -37,6 +37,7 @@ SCENARIOS = [
     ROOT / "scenarios" / "ecs-stuck.yaml",
     ROOT / "scenarios" / "auto-deploy-never-deployed.yaml",
     Path(__file__).parent / "scenarios" / "golden-notices.yaml",
+    ROOT / "scenarios" / "policy-semver.yaml",
 ]
 STORED = ROOT / "tests" / "unit" / "golden" / "notify" / "notices.json"
 UPDATE = os.environ.get("PUSHPILOT_UPDATE_GOLDEN") == "1"

@@ -229,6 +229,14 @@ SAMPLES: dict[NoticeKind, Notice] = {
         ),
         links=(),
     ),
+    NoticeKind.POLICY: _release_notice(
+        NoticeKind.POLICY,
+        Severity.INFO,
+        "v1.5.0 matches semver:^1 on checkout-api-prod: deploying",
+        "Release policy of checkout-api-prod: checkout-api@sha256:9f86d081884c.",
+        stage="verified",
+        links=(),
+    ),
     NoticeKind.BUILD_STARTED: _build_notice(
         NoticeKind.BUILD_STARTED,
         Severity.INFO,

@@ -11,7 +11,7 @@ from pushpilot.core.notices import Link, Notice
 from pushpilot.core.public_sightings import Sighting
 from pushpilot.core.releases import Release, ServiceRollout, Stage
 from pushpilot.core.targets import Operation, TargetService
-from pushpilot.core.tracking import IndexedService, InFlight, Pending
+from pushpilot.core.tracking import Hold, IndexedService, InFlight, LiveImage, Pending
 from pushpilot.core.verdicts import Platform, Verdict
 
 
@@ -32,8 +32,12 @@ class DeployTarget(Protocol):
 
     def describe(self, service_arn: str) -> TargetService: ...
 
-    def deploy(self, service: IndexedService, digest: str) -> str:
+    def deploy(self, service: IndexedService, digest: str, *, image: str | None = None) -> str:
         """Start deploying `digest` (the newest push of the tag the service runs); the operation's id.
+
+        `image` names the image identifier to deploy when it is not the one the service runs (a tag its
+        release policy follows, a pinned `repository@digest`, a rollback); targets that always deploy by
+        digest may ignore it.
 
         Raises ServiceBusyError when an operation is in progress, OutcomeUnknownError when the answer was
         lost (the target may have acted)."""
@@ -73,6 +77,10 @@ class ServiceIndex(Protocol):
 
     def services_for_image(self, image_key: str) -> list[IndexedService]: ...
 
+    def services_following(self, repository_key: str) -> list[IndexedService]:
+        """The services whose release policy follows new tags of `registry/repository`."""
+        ...
+
     def get(self, arn: str) -> IndexedService | None: ...
 
     def find_by_name(self, kind: str, name: str) -> IndexedService | None: ...
@@ -110,6 +118,22 @@ class ServiceIndex(Protocol):
     def await_auto(self, arn: str, pending: Pending) -> None: ...
 
     def finish_auto(self, arn: str, digest: str) -> Pending | None: ...
+
+    def set_hold(self, arn: str, hold: Hold | None) -> None:
+        """Hold automatic deploys on a service, or release it (None)."""
+        ...
+
+    def note_policy_problem(self, arn: str, wording: str) -> bool:
+        """Remember that this wording of a policy problem was reported; False when it already was."""
+        ...
+
+    def record_live(self, arn: str, live: LiveImage, *, expires_at: int) -> None:
+        """What a deployment of ours left running: on the service, and in its history."""
+        ...
+
+    def history(self, arn: str, *, limit: int = 20) -> list[LiveImage]:
+        """What our deployments left running on the service, newest first."""
+        ...
 
 
 class ReleaseStore(Protocol):

@@ -4,7 +4,11 @@ and the deployment bookkeeping on it.
 Keys: services live in one partition, `pk = SERVICES`, `sk = <arn>`, so the scheduled paths read them all
 with one paginated Query (the table also holds 90 days of releases, idempotency and delivery items: never
 Scan it). The `ByImage` GSI on `image_key` lets a push find the services running `registry/repo:tag` with
-one Query. Every state change is a conditional update: the table, not the handler, decides races between
+one Query; the sparse `ByFollowedRepository` GSI finds the services a push of another tag of
+`registry/repo` may concern — a follow policy, or a pinned digest (only they carry `follows_repository`).
+What our deployments left running on a service is kept as its history, `pk = HISTORY#<arn>`,
+`sk = <since>#<release id>`, newest read first.
+Every state change is a conditional update: the table, not the handler, decides races between
 concurrent deliveries.
 """
 
@@ -21,11 +25,24 @@ from pushpilot.adapters.dynamodb import (
     is_conditional_failure,
     to_item,
 )
+from pushpilot.core.release_policy import FOLLOW_TAG, read_policy
 from pushpilot.core.targets import TargetService
-from pushpilot.core.tracking import IndexedService, InFlight, Pending, image_key_of, image_key_to_follow
+from pushpilot.core.tracking import (
+    Hold,
+    IndexedService,
+    InFlight,
+    LiveImage,
+    Pending,
+    image_key_of,
+    image_key_to_follow,
+    repository_followed_by,
+)
 
 BY_IMAGE_INDEX = "ByImage"
+BY_FOLLOWED_REPOSITORY_INDEX = "ByFollowedRepository"
 SERVICES_PARTITION = "SERVICES"
+HISTORY_PREFIX = "HISTORY#"
+HISTORY_RETENTION_SECONDS = 90 * 24 * 3600
 
 
 def _indexed(values: dict[str, Any]) -> IndexedService:
@@ -38,12 +55,18 @@ class ServiceIndex(TableAdapter):
         return to_item({"pk": SERVICES_PARTITION, "sk": arn})
 
     def services_for_image(self, image_key: str) -> list[IndexedService]:
+        return self._query_index(BY_IMAGE_INDEX, "image_key", image_key)
+
+    def services_following(self, repository_key: str) -> list[IndexedService]:
+        return self._query_index(BY_FOLLOWED_REPOSITORY_INDEX, "follows_repository", repository_key)
+
+    def _query_index(self, index: str, attribute: str, value: str) -> list[IndexedService]:
         services: list[IndexedService] = []
         kwargs: dict[str, Any] = {
             "TableName": self._table,
-            "IndexName": BY_IMAGE_INDEX,
-            "KeyConditionExpression": "image_key = :k",
-            "ExpressionAttributeValues": to_item({":k": image_key}),
+            "IndexName": index,
+            "KeyConditionExpression": f"{attribute} = :k",
+            "ExpressionAttributeValues": to_item({":k": value}),
         }
         try:
             while True:
@@ -107,14 +130,29 @@ class ServiceIndex(TableAdapter):
             "auto_deploy": service.auto_deploy,
             "service_url": service.service_url or "",
             "details": service.details,
+            "tags": service.tags,
             "refreshed_at": now,
         }
-        names = {f"#{key}": key for key in values}
+        follows = repository_followed_by(service, follow_tag=FOLLOW_TAG)
+        expression = "SET " + ", ".join(f"#{key} = :{key}" for key in values)
+        removed: list[str] = []
+        if follows:
+            values["follows_repository"] = follows
+            expression += ", #follows_repository = :follows_repository"
+        else:
+            # A sparse index key is absent, never empty.
+            removed.append("#follows_repository")
+        if not read_policy(service.tags).problems:
+            # A policy fixed: a later mistake is reported again.
+            removed.append("#policy_problem")
+        if removed:
+            expression += " REMOVE " + ", ".join(removed)
+        names = {f"#{key}": key for key in values} | {name: name.lstrip("#") for name in removed}
         try:
             self._client.update_item(
                 TableName=self._table,
                 Key=self._key(service.arn),
-                UpdateExpression="SET " + ", ".join(f"#{key} = :{key}" for key in values),
+                UpdateExpression=expression,
                 ExpressionAttributeNames=names,
                 ExpressionAttributeValues=to_item({f":{key}": value for key, value in values.items()}),
             )
@@ -174,7 +212,11 @@ class ServiceIndex(TableAdapter):
     def unclaim_to_pending(self, arn: str, in_flight: InFlight) -> None:
         """App Runner said busy after we claimed: turn our claim into the pending push."""
         pending = Pending(
-            digest=in_flight.digest, release_id=in_flight.release_id, pushed_at=in_flight.started_at
+            digest=in_flight.digest,
+            release_id=in_flight.release_id,
+            pushed_at=in_flight.started_at,
+            image=in_flight.image,
+            tag=in_flight.tag,
         )
         self._conditional_update(
             arn,
@@ -240,3 +282,82 @@ class ServiceIndex(TableAdapter):
         if not old or "awaiting_auto" not in old:
             return None
         return Pending.model_validate(old["awaiting_auto"])
+
+    def set_hold(self, arn: str, hold: Hold | None) -> None:
+        """Hold automatic deploys on a service, or release it (None)."""
+        if hold is None:
+            # HOLD is one of DynamoDB's reserved words: named through a placeholder.
+            self._conditional_update(
+                arn,
+                UpdateExpression="REMOVE #hold",
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeNames={"#hold": "hold"},
+            )
+            return
+        self._conditional_update(
+            arn,
+            UpdateExpression="SET #hold = :h",
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeNames={"#hold": "hold"},
+            ExpressionAttributeValues=to_item({":h": hold.model_dump()}),
+        )
+
+    def note_policy_problem(self, arn: str, wording: str) -> bool:
+        """Remember that this wording of a policy problem was reported; False when it already was."""
+        result = self._conditional_update(
+            arn,
+            UpdateExpression="SET policy_problem = :w",
+            ConditionExpression=(
+                "attribute_exists(pk) AND (attribute_not_exists(policy_problem) OR policy_problem <> :w)"
+            ),
+            ExpressionAttributeValues=to_item({":w": wording}),
+            ReturnValues="UPDATED_NEW",
+        )
+        return result is not None
+
+    def record_live(self, arn: str, live: LiveImage, *, expires_at: int) -> None:
+        """What our deployment left running: on the service, and in its history."""
+        try:
+            self._client.put_item(
+                TableName=self._table,
+                Item=to_item(
+                    {
+                        "pk": f"{HISTORY_PREFIX}{arn}",
+                        "sk": f"{live.since}#{live.release_id}",
+                        **live.model_dump(),
+                        "expires_at": expires_at,
+                    }
+                ),
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise dynamodb_error(exc, "PutItem") from exc
+        self._conditional_update(
+            arn,
+            UpdateExpression="SET #live = :l",
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeNames={"#live": "live"},
+            ExpressionAttributeValues=to_item({":l": live.model_dump()}),
+        )
+
+    def history(self, arn: str, *, limit: int = 20) -> list[LiveImage]:
+        """What ran on the service, newest first: one Query."""
+        try:
+            page = self._client.query(
+                TableName=self._table,
+                KeyConditionExpression="pk = :p",
+                ExpressionAttributeValues=to_item({":p": f"{HISTORY_PREFIX}{arn}"}),
+                ScanIndexForward=False,
+                Limit=limit,
+                ConsistentRead=True,
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise dynamodb_error(exc, "Query") from exc
+        return [
+            LiveImage.model_validate(
+                {key: value for key, value in from_item(item).items() if key in _LIVE_FIELDS}
+            )
+            for item in page.get("Items", [])
+        ]
+
+
+_LIVE_FIELDS = frozenset(LiveImage.model_fields)

@@ -30,6 +30,8 @@ class NoticeKind(StrEnum):
     # The deployment's fate cannot be found: said so, never guessed as live.
     UNCONFIRMED = "unconfirmed"
     DRY_RUN = "dry_run"
+    # A release policy decision (follow, skip, hold) or a policy that cannot be read.
+    POLICY = "policy"
     BUILD_STARTED = "build_started"
     BUILD_SUCCEEDED = "build_succeeded"
     BUILD_FAILED = "build_failed"

@@ -44,6 +44,7 @@ KIND_EMOJI: Mapping[NoticeKind, str] = {
     NoticeKind.STUCK: ":hourglass:",
     NoticeKind.UNCONFIRMED: ":grey_question:",
     NoticeKind.DRY_RUN: ":memo:",
+    NoticeKind.POLICY: ":compass:",
     NoticeKind.BUILD_STARTED: ":hammer_and_wrench:",
     NoticeKind.BUILD_SUCCEEDED: ":white_check_mark:",
     NoticeKind.BUILD_FAILED: ":x:",

@@ -39,6 +39,9 @@ class Candidate(BaseModel):
 
     service: IndexedService
     verdict_passed: bool
+    # The push moves the service to another image identifier (a followed tag, a pinned digest): the
+    # platform's own automatic deployment would not pick it up, so pushpilot deploys it.
+    retargets: bool = False
 
 
 class RolloutPlan(BaseModel):
@@ -56,16 +59,20 @@ def plan_rollout(release_id: str, *, candidates: Sequence[Candidate], dry_run: b
     actions: list[ServiceAction] = []
     for candidate in sorted(candidates, key=lambda item: item.service.name):
         service = candidate.service
-        kind, reason = _decide(service, verdict_passed=candidate.verdict_passed, dry_run=dry_run)
+        kind, reason = _decide(
+            service, verdict_passed=candidate.verdict_passed, dry_run=dry_run, retargets=candidate.retargets
+        )
         actions.append(
             ServiceAction(service_arn=service.arn, service_name=service.name, kind=kind, reason=reason)
         )
     return RolloutPlan(release_id=release_id, actions=tuple(actions))
 
 
-def _decide(service: IndexedService, *, verdict_passed: bool, dry_run: bool) -> tuple[ActionKind, str]:
+def _decide(
+    service: IndexedService, *, verdict_passed: bool, dry_run: bool, retargets: bool = False
+) -> tuple[ActionKind, str]:
     if not verdict_passed:
-        if service.auto_deploy:
+        if service.auto_deploy and not retargets:
             return (
                 ActionKind.WARN_AUTO_DEPLOY,
                 (
@@ -74,7 +81,7 @@ def _decide(service: IndexedService, *, verdict_passed: bool, dry_run: bool) -> 
                 ),
             )
         return ActionKind.HOLD, "the image did not pass the platform check; nothing was deployed"
-    if service.auto_deploy:
+    if service.auto_deploy and not retargets:
         return (
             ActionKind.TRACK_AUTO_DEPLOY,
             "the service deploys this push itself; pushpilot tracks the outcome",
@@ -83,4 +90,6 @@ def _decide(service: IndexedService, *, verdict_passed: bool, dry_run: bool) -> 
         return ActionKind.DRY_RUN, "dry run: would start a deployment"
     if service.in_flight is not None or service.busy:
         return ActionKind.QUEUE, "an operation is in progress; the newest push deploys when it ends"
+    if retargets:
+        return ActionKind.START_DEPLOYMENT, "the release policy moves the service to this image"
     return ActionKind.START_DEPLOYMENT, "manual deployment mode: pushpilot starts the deployment"

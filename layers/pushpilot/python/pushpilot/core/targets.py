@@ -45,6 +45,8 @@ class TargetService(BaseModel):
     service_url: str | None = None
     # What the target itself needs to deploy it again, opaque to the flows (ECS: cluster, task definition).
     details: dict[str, str] = Field(default_factory=dict)
+    # The service's own tags (App Runner ListTagsForResource, ECS `include=['TAGS']`): release policies.
+    tags: dict[str, str] = Field(default_factory=dict)
 
 
 class Operation(BaseModel):

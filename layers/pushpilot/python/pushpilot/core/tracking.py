@@ -25,6 +25,10 @@ class InFlight(BaseModel):
     # push time is accepted as the start time.
     started_at: str = Field(validation_alias=AliasChoices("started_at", "pushed_at"))
     operation_id: str | None = None
+    # The image identifier this deployment names when it is not the one the service runs (a followed
+    # tag, a pinned digest, a rollback), and the tag it deploys; None: the service's own tag, as before.
+    image: str | None = None
+    tag: str | None = None
 
     @property
     def started(self) -> datetime:
@@ -39,13 +43,43 @@ class Pending(BaseModel):
     digest: str
     release_id: str
     pushed_at: str
+    image: str | None = None
+    tag: str | None = None
 
     @property
     def pushed(self) -> datetime:
         return datetime.fromisoformat(self.pushed_at)
 
     def as_claim(self) -> InFlight:
-        return InFlight(digest=self.digest, release_id=self.release_id, started_at=self.pushed_at)
+        return InFlight(
+            digest=self.digest,
+            release_id=self.release_id,
+            started_at=self.pushed_at,
+            image=self.image,
+            tag=self.tag,
+        )
+
+
+class LiveImage(BaseModel):
+    """What a deployment of ours left running on a service: the release, its digest and tag, since when."""
+
+    model_config = ConfigDict(frozen=True)
+
+    release_id: str
+    digest: str
+    tag: str | None = None
+    since: str
+    # How the deployment that put it there was started: push, rollback.
+    by: str = "push"
+
+
+class Hold(BaseModel):
+    """Automatic deploys stop on a held service until `pushpilot release` (or the hold tag goes)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    reason: str
+    since: str
 
 
 class IndexedService(BaseModel):
@@ -66,10 +100,47 @@ class IndexedService(BaseModel):
     in_flight: InFlight | None = None
     pending: Pending | None = None
     awaiting_auto: Pending | None = None
+    # The service's tags as its target last described them (release policies read them).
+    tags: dict[str, str] = Field(default_factory=dict)
+    # `registry/repository`, kept only for services a push of another tag than their image's may concern
+    # (see `repository_followed_by`): the sparse index a push of any tag of that repository finds them by.
+    follows_repository: str | None = None
+    live: LiveImage | None = None
+    hold: Hold | None = None
 
     @property
     def platform(self) -> Platform | None:
         return Platform.parse(self.required_platform) if self.required_platform else None
+
+    @property
+    def running_tag(self) -> str | None:
+        """The tag the service runs: the one our last deployment named, else its configured one."""
+        if self.live is not None and self.live.tag:
+            return self.live.tag
+        try:
+            return ImageRef.parse(self.image_identifier).tag
+        except ValueError:
+            return None
+
+
+def repository_key_of(image_identifier: str) -> str | None:
+    """`registry/repository` of an image identifier, whatever tag or digest it names."""
+    try:
+        ref = ImageRef.parse(image_identifier)
+    except ValueError:
+        return None
+    return f"{ref.registry}/{ref.repository}"
+
+
+def repository_followed_by(service: TargetService, *, follow_tag: str) -> str | None:
+    """`registry/repository` when a push of a tag the service's image does not name may concern it: it
+    has a follow policy, or it runs a pinned digest (pinned by its policy, by a rollback, or by a target
+    that always deploys digests) — the tag it follows is then the one its last deployment named."""
+    if service.image_identifier is None:
+        return None
+    if follow_tag in service.tags or "@" in service.image_identifier:
+        return repository_key_of(service.image_identifier)
+    return None
 
 
 def image_key_of(service: TargetService) -> str | None:

@@ -9,17 +9,20 @@ notice tells it again instead of finding nothing to tell.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from pushpilot.core.errors import NotFoundError
 from pushpilot.core.releases import RolloutStatus, overall_stage
 from pushpilot.core.targets import Operation, OperationEnded, Outcome, ServiceChanged
-from pushpilot.core.tracking import IndexedService
+from pushpilot.core.tracking import IndexedService, LiveImage
 from pushpilot.entry.handling import HandlerOutcome, ignored
 from pushpilot.flows.deploy_ports import DeployPorts
 from pushpilot.flows.push import deploy_claimed, record_and_tell, started_after
 from pushpilot.ports import DeployTarget
 
+# What ran on a service stays known this long: the releases a rollback can go back to.
+LIVE_HISTORY_RETENTION = timedelta(days=90)
 ROLLOUT_FOR_OUTCOME = {
     Outcome.LIVE: RolloutStatus.LIVE,
     Outcome.FAILED: RolloutStatus.FAILED,
@@ -93,6 +96,18 @@ def close(
         details=operation.reasons if operation else (),
     )
     ports.releases.set_stage(release.release_id, overall_stage(release), now=ports.now())
+    if status is RolloutStatus.LIVE:
+        # What runs there now, kept for rollbacks and `pushpilot releases`.
+        ports.index.record_live(
+            service.arn,
+            LiveImage(
+                release_id=release.release_id,
+                digest=tracked.digest,
+                tag=tracked.tag or service.running_tag,
+                since=ports.now(),
+            ),
+            expires_at=int((ports.clock() + LIVE_HISTORY_RETENTION).timestamp()),
+        )
     # Only now: a failure above leaves the deployment tracked, so the retry tells it again.
     if service.in_flight is not None:
         ports.index.finish(service.arn, tracked.digest)

@@ -21,6 +21,8 @@ from pushpilot.core.deploy_notices import (
 from pushpilot.core.errors import AccessDeniedError, PermanentError, PushpilotError, ServiceBusyError
 from pushpilot.core.image_ref import ImageRef
 from pushpilot.core.notices import release_id
+from pushpilot.core.policy_notices import policy_decision_notice, policy_problem_notice
+from pushpilot.core.policy_turns import Turn, TurnKind, turn_for
 from pushpilot.core.releases import Release, RolloutStatus, ServiceRollout, Stage
 from pushpilot.core.rollout_plan import ActionKind, Candidate, ServiceAction, plan_rollout
 from pushpilot.core.targets import Operation, Outcome
@@ -49,7 +51,11 @@ def handle_push(event: EcrImageActionEvent, ports: DeployPorts) -> HandlerOutcom
     image = ImageRef.for_ecr_push(
         account=event.account, region=event.region, repository=detail.repository_name, tag=detail.image_tag
     )
-    services = ports.index.services_for_image(image.key)
+    found = {service.arn: service for service in ports.index.services_for_image(image.key)}
+    # Services whose release policy follows new tags of the repository may take a tag none of them runs.
+    for service in ports.index.services_following(f"{image.registry}/{image.repository}"):
+        found.setdefault(service.arn, service)
+    services = list(found.values())
     if not services:
         return ignored(event.id, f"no service runs {image.key}")
     arrival = Arrival(
@@ -95,7 +101,11 @@ def _stage_of(verdicts: Sequence[Verdict]) -> Stage:
 
 
 def release_image(arrival: Arrival, services: Sequence[IndexedService], ports: DeployPorts) -> HandlerOutcome:
-    """Open the release, judge the digest once per platform, plan, and act once per service."""
+    """Decide per service under its release policy, open the release, judge the digest once per platform,
+    plan, and act once per service."""
+    turns = [turn_for(service, arrival.image, arrival.digest) for service in services]
+    if all(turn.kind is TurnKind.IGNORE and not turn.problems for turn in turns):
+        return ignored(arrival.event_id, f"no service runs or follows {arrival.image.key}")
     now = ports.now()
     repository = arrival.image.repository
     rid = release_id(repository, arrival.digest)
@@ -111,10 +121,19 @@ def release_image(arrival: Arrival, services: Sequence[IndexedService], ports: D
         tag=arrival.tag,
         expires_at=int((ports.clock() + RELEASE_RETENTION).timestamp()),
     )
+    told = [_tell_turn(ports, release, turn, arrival.occurred_at) for turn in turns]
+    deploying = {turn.service.arn: turn for turn in turns if turn.kind is TurnKind.DEPLOY}
+    services = [service for service in services if service.arn in deploying]
+    if not services:
+        return HandlerOutcome(
+            event_id=arrival.event_id,
+            status="handled",
+            detail={"release_id": rid, "services": [result for result in told if result]},
+        )
     candidates: list[Candidate] = []
     verdicts: list[Verdict] = []
     for platform, group in _by_platform(services).items():
-        verdict = _judge(ports, release, arrival, platform, group)
+        verdict = judge_digest(ports, release, arrival, platform, group)
         verdicts.append(verdict)
         deploy_anyway = verdict.status is VerdictStatus.UNKNOWN and ports.deploy_unverified
         passed = verdict.status is VerdictStatus.PASS or deploy_anyway
@@ -132,14 +151,27 @@ def release_image(arrival: Arrival, services: Sequence[IndexedService], ports: D
                 deploy_anyway=deploy_anyway,
             )
         )
-        candidates.extend(Candidate(service=service, verdict_passed=passed) for service in group)
+        candidates.extend(
+            Candidate(
+                service=service, verdict_passed=passed, retargets=deploying[service.arn].image is not None
+            )
+            for service in group
+        )
 
     plan = plan_rollout(rid, candidates=candidates, dry_run=ports.dry_run)
     by_arn = {service.arn: service for service in services}
     results = [
-        _act_once(ports, release, action, by_arn[action.service_arn], pushed_at=arrival.occurred_at)
+        _act_once(
+            ports,
+            release,
+            action,
+            by_arn[action.service_arn],
+            deploying[action.service_arn],
+            pushed_at=arrival.occurred_at,
+        )
         for action in plan.actions
     ]
+    results += [result for result in told if result]
     summary = verdicts[0].status if len(verdicts) == 1 else {str(v.required): str(v.status) for v in verdicts}
     return HandlerOutcome(
         event_id=arrival.event_id,
@@ -148,7 +180,7 @@ def release_image(arrival: Arrival, services: Sequence[IndexedService], ports: D
     )
 
 
-def _judge(
+def judge_digest(
     ports: DeployPorts,
     release: Release,
     arrival: Arrival,
@@ -211,26 +243,67 @@ def _judge(
     return Verdict.model_validate(stored)
 
 
+def _tell_turn(ports: DeployPorts, release: Release, turn: Turn, occurred_at: str) -> dict[str, Any] | None:
+    """Say a policy's decision in the release's thread; a policy that cannot be read is said once."""
+    service = turn.service
+    if turn.problems and ports.index.note_policy_problem(service.arn, "; ".join(turn.problems)):
+        ports.notices.publish(policy_problem_notice(release, service, turn.problems, occurred_at=occurred_at))
+    if turn.kind is TurnKind.IGNORE:
+        return None
+    if turn.reason:
+        ports.notices.publish(
+            policy_decision_notice(
+                release,
+                service,
+                turn.reason,
+                skipped=turn.kind is not TurnKind.DEPLOY,
+                occurred_at=occurred_at,
+            )
+        )
+    if turn.kind is TurnKind.DEPLOY:
+        return None
+    record_rollout(ports, release.release_id, service, RolloutStatus.SKIPPED, turn.reason)
+    return {"service": service.name, "action": str(turn.kind), "status": str(RolloutStatus.SKIPPED)}
+
+
 def _act_once(
-    ports: DeployPorts, release: Release, action: ServiceAction, service: IndexedService, *, pushed_at: str
+    ports: DeployPorts,
+    release: Release,
+    action: ServiceAction,
+    service: IndexedService,
+    turn: Turn,
+    *,
+    pushed_at: str,
 ) -> dict[str, Any]:
     """One action per (service, digest), however often the push event is delivered."""
     return ports.once(
         scope="deploy",
         key={"service": action.service_arn, "digest": release.digest},
-        work=lambda: _act(ports, release, action, service, pushed_at=pushed_at),
+        work=lambda: _act(ports, release, action, service, turn, pushed_at=pushed_at),
     )
 
 
 def _act(
-    ports: DeployPorts, release: Release, action: ServiceAction, service: IndexedService, *, pushed_at: str
+    ports: DeployPorts,
+    release: Release,
+    action: ServiceAction,
+    service: IndexedService,
+    turn: Turn,
+    *,
+    pushed_at: str,
 ) -> dict[str, Any]:
-    pending = Pending(digest=release.digest, release_id=release.release_id, pushed_at=pushed_at)
+    pending = Pending(
+        digest=release.digest,
+        release_id=release.release_id,
+        pushed_at=pushed_at,
+        image=turn.image,
+        tag=turn.tag,
+    )
     match action.kind:
         case ActionKind.START_DEPLOYMENT:
-            status = _start(ports, service, pending)
+            status = start_deployment(ports, service, pending)
         case ActionKind.QUEUE:
-            status = _queue(ports, service, pending)
+            status = queue_push(ports, service, pending)
         case ActionKind.TRACK_AUTO_DEPLOY:
             ports.index.await_auto(service.arn, pending)
             status = RolloutStatus.AWAITING_AUTO_DEPLOY
@@ -296,7 +369,7 @@ def record_and_tell(
     return stored
 
 
-def _queue(ports: DeployPorts, service: IndexedService, pending: Pending) -> RolloutStatus:
+def queue_push(ports: DeployPorts, service: IndexedService, pending: Pending) -> RolloutStatus:
     current = ports.index.get(service.arn)
     if current is not None and current.in_flight is not None and current.in_flight.digest == pending.digest:
         # A retry of a push whose deployment already started: it is deploying, not waiting.
@@ -316,10 +389,10 @@ def _queue(ports: DeployPorts, service: IndexedService, pending: Pending) -> Rol
     return RolloutStatus.QUEUED
 
 
-def _start(ports: DeployPorts, service: IndexedService, pending: Pending) -> RolloutStatus:
+def start_deployment(ports: DeployPorts, service: IndexedService, pending: Pending) -> RolloutStatus:
     claim = pending.as_claim()
     if not ports.index.claim(service.arn, claim):
-        return _queue(ports, service, pending)
+        return queue_push(ports, service, pending)
     return deploy_claimed(ports, service, claim)
 
 
@@ -327,7 +400,7 @@ def deploy_claimed(ports: DeployPorts, service: IndexedService, claim: InFlight)
     """Deploy the digest we hold the claim for; the claim is given back if nothing started."""
     target = ports.target_for(service)
     try:
-        operation_id = target.deploy(service, claim.digest)
+        operation_id = target.deploy(service, claim.digest, image=claim.image)
     except ServiceBusyError:
         adopted = started_after(target.recent_operations(service.arn), claim)
         if adopted is not None and adopted.outcome is Outcome.IN_PROGRESS:

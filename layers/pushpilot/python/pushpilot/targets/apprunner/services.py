@@ -12,6 +12,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from pushpilot.adapters import clients
 from pushpilot.adapters.aws_errors import APP_RUNNER_CODES, aws_error
+from pushpilot.core.errors import NotFoundError
 from pushpilot.core.notices import Link
 from pushpilot.core.targets import Operation, Outcome, TargetService
 from pushpilot.core.tracking import IndexedService
@@ -19,7 +20,11 @@ from pushpilot.core.verdicts import APP_RUNNER_PLATFORM
 
 if TYPE_CHECKING:
     from mypy_boto3_apprunner import AppRunnerClient
-    from mypy_boto3_apprunner.type_defs import OperationSummaryTypeDef, ServiceTypeDef
+    from mypy_boto3_apprunner.type_defs import (
+        OperationSummaryTypeDef,
+        ServiceTypeDef,
+        SourceConfigurationOutputTypeDef,
+    )
 
 KIND: Final = "apprunner"
 # The operation types that deploy the service's image. A configuration update (UPDATE_SERVICE) only
@@ -37,7 +42,7 @@ _OUTCOMES: Final = {
 }
 
 
-def service_from_api(service: ServiceTypeDef) -> TargetService:
+def service_from_api(service: ServiceTypeDef, tags: dict[str, str] | None = None) -> TargetService:
     source = service.get("SourceConfiguration", {})
     image = source.get("ImageRepository")
     return TargetService(
@@ -50,6 +55,7 @@ def service_from_api(service: ServiceTypeDef) -> TargetService:
         busy=service["Status"] == "OPERATION_IN_PROGRESS",
         required_platform=APP_RUNNER_PLATFORM,
         service_url=service.get("ServiceUrl"),
+        tags=tags or {},
     )
 
 
@@ -106,18 +112,50 @@ class AppRunnerTarget:
             response = self._client.describe_service(ServiceArn=service_arn)
         except (ClientError, BotoCoreError) as exc:
             raise self._error(exc, "DescribeService", service_arn) from exc
-        return service_from_api(response["Service"])
+        return service_from_api(response["Service"], self._tags(service_arn))
+
+    def _tags(self, service_arn: str) -> dict[str, str]:
+        """DescribeService leaves tags out; release policies live in them."""
+        try:
+            response = self._client.list_tags_for_resource(ResourceArn=service_arn)
+        except (ClientError, BotoCoreError) as exc:
+            raise self._error(exc, "ListTagsForResource", service_arn) from exc
+        return {tag["Key"]: tag.get("Value", "") for tag in response.get("Tags", []) if "Key" in tag}
 
     def list_services(self) -> list[TargetService]:
         return [self.describe(summary["ServiceArn"]) for summary in self._summaries()]
 
-    def deploy(self, service: IndexedService, digest: str) -> str:
-        # StartDeployment re-pulls the configured tag, which names the pushed digest now.
+    def deploy(self, service: IndexedService, digest: str, *, image: str | None = None) -> str:
         del digest
+        if image is not None and image != service.image_identifier:
+            return self._update_image(service, image)
+        # StartDeployment re-pulls the configured tag, which names the pushed digest now.
         try:
             return self._client.start_deployment(ServiceArn=service.arn)["OperationId"]
         except (ClientError, BotoCoreError) as exc:
             raise self._error(exc, "StartDeployment", service.arn) from exc
+
+    def _update_image(self, service: IndexedService, image: str) -> str:
+        """UpdateService with another image identifier (a followed tag, `repository@sha256:…`): the image
+        repository is re-sent as the service has it, only the identifier changed."""
+        try:
+            current = self._client.describe_service(ServiceArn=service.arn)["Service"]
+        except (ClientError, BotoCoreError) as exc:
+            raise self._error(exc, "DescribeService", service.arn) from exc
+        repository = current.get("SourceConfiguration", {}).get("ImageRepository")
+        if repository is None:
+            raise NotFoundError(f"App Runner service {service.name} does not run a registry image")
+        source: SourceConfigurationOutputTypeDef = {
+            "ImageRepository": {**repository, "ImageIdentifier": image}
+        }
+        try:
+            response = self._client.update_service(
+                ServiceArn=service.arn,
+                SourceConfiguration=source,
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise self._error(exc, "UpdateService", service.arn) from exc
+        return response["OperationId"]
 
     def recent_operations(self, service_arn: str) -> list[Operation]:
         try:

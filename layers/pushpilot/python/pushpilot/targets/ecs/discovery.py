@@ -59,3 +59,12 @@ def services(
 def is_express(service: Mapping[str, Any]) -> bool:
     """Express Mode services are the ones ECS manages itself."""
     return service.get("resourceManagementType") == "ECS"
+
+
+def tags_of(service: Mapping[str, Any]) -> dict[str, str]:
+    """An ECS (or Express) service's tags, asked for with `include=['TAGS']`: `[{key, value}]`."""
+    return {
+        str(tag["key"]): str(tag.get("value", ""))
+        for tag in service.get("tags") or ()
+        if isinstance(tag, Mapping) and tag.get("key")
+    }

@@ -157,6 +157,7 @@ class EcsTarget:
             busy=busy,
             required_platform=platform,
             details=details,
+            tags=discovery.tags_of(service),
         )
 
     def _running_platform(self, cluster: str, service_name: str) -> Platform | None:
@@ -195,15 +196,17 @@ class EcsTarget:
 
     # --- deployment ---------------------------------------------------------------------------------
 
-    def deploy(self, service: IndexedService, digest: str) -> str:
+    def deploy(self, service: IndexedService, digest: str, *, image: str | None = None) -> str:
+        # A pinned task definition copy names the digest whatever tag was asked for.
+        del image
         cluster = service.details.get("cluster") or parse_service_arn(service.arn)[0]
         base = service.details.get("task_definition")
         if not base:
             raise NotFoundError(
                 f"the index holds no task definition for {service.name}: wait for the refresh"
             )
-        image = ImageRef.parse(service.image_identifier)
-        task_definition = self._registered.get((base, digest)) or self._register(base, image, digest)
+        source = ImageRef.parse(service.image_identifier)
+        task_definition = self._registered.get((base, digest)) or self._register(base, source, digest)
         try:
             response = self._client.update_service(
                 cluster=cluster, service=service.arn, taskDefinition=task_definition

@@ -108,6 +108,7 @@ class EcsExpressTarget:
             required_platform=platform_of_architecture(configuration.get("cpuArchitecture")) or LINUX_AMD64,
             service_url=str(endpoint) if endpoint else None,
             details=details,
+            tags=discovery.tags_of(service),
         )
 
     def _task_definition(self, arn: str) -> dict[str, Any]:
@@ -116,9 +117,11 @@ class EcsExpressTarget:
         except (ClientError, BotoCoreError) as exc:
             raise self._error(exc, "DescribeTaskDefinition", arn) from exc
 
-    def deploy(self, service: IndexedService, digest: str) -> str:
-        image = ImageRef.parse(service.image_identifier)
-        pinned = f"{image.registry}/{image.repository}@{digest}"
+    def deploy(self, service: IndexedService, digest: str, *, image: str | None = None) -> str:
+        # The update names the digest whatever tag was asked for.
+        del image
+        source = ImageRef.parse(service.image_identifier)
+        pinned = f"{source.registry}/{source.repository}@{digest}"
         current = self._express(service.arn)
         configuration = (current.get("activeConfigurations") or [{}])[0]
         update: dict[str, Any] = {"serviceArn": service.arn}
@@ -126,7 +129,7 @@ class EcsExpressTarget:
             update["primaryContainer"] = {**configuration["primaryContainer"], "image": pinned}
         elif configuration.get("taskDefinitionArn"):
             update["taskDefinitionArn"] = self._register(
-                str(configuration["taskDefinitionArn"]), image, digest
+                str(configuration["taskDefinitionArn"]), source, digest
             )
         else:
             raise NotFoundError(
