@@ -114,13 +114,18 @@ class IndexedService(BaseModel):
 
     @property
     def running_tag(self) -> str | None:
-        """The tag the service runs: the one our last deployment named, else its configured one."""
+        """The tag the service runs: the one our last deployment named, else the one it is found by (a
+        service pinned to a digest keeps the tag it was deployed from), else its configured one."""
         if self.live is not None and self.live.tag:
             return self.live.tag
-        try:
-            return ImageRef.parse(self.image_identifier).tag
-        except ValueError:
-            return None
+        for identifier in (self.image_key, self.image_identifier):
+            try:
+                tag = ImageRef.parse(identifier).tag
+            except ValueError:
+                continue
+            if tag:
+                return tag
+        return None
 
 
 def repository_key_of(image_identifier: str) -> str | None:
