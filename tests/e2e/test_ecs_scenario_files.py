@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import io
+import re
 from pathlib import Path
 from typing import Any
 
@@ -119,6 +120,6 @@ def test_a_burst_during_a_deployment_deploys_the_newest_and_tells_the_others_sup
         for note in report["notifications"]
         if note["channel"] == "sns" and note["payload"]["metadata"]["eventType"] == "queued"
     ]
-    # The last push queued is the one the second deployment pins: "web@sha256:<12 hex> queued for …".
-    newest_short = queued[-1].split()[0].split("@")[1]
+    # The last push queued is the one the second deployment pins: "… web@sha256:<12 hex> queued for …".
+    newest_short = re.search(r"@(sha256:[0-9a-f]{12})", queued[-1]).group(1)  # type: ignore[union-attr]
     assert registered[-1]["params"]["containerDefinitions"][0]["image"].split("@")[1].startswith(newest_short)

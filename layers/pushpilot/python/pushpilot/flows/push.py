@@ -384,7 +384,8 @@ def queue_push(ports: DeployPorts, service: IndexedService, pending: Pending) ->
             replaced.release_id,
             service,
             RolloutStatus.SUPERSEDED,
-            f"a newer push ({pending.digest[:19]}) took its place while an operation was in progress",
+            "a newer push of the tag took its place while an operation was in progress",
+            details=(f"newer push: {pending.digest}",),
         )
     return RolloutStatus.QUEUED
 
