@@ -22,6 +22,7 @@ from pushpilot.core.tracking import (
     InFlight,
     LiveImage,
     Pending,
+    described_values,
     image_key_to_follow,
     repository_followed_by,
 )
@@ -97,19 +98,7 @@ class FakeIndex:
         if image_key is None or service.image_identifier is None:
             self.remove(service.arn)
             return
-        values = {
-            "kind": service.kind,
-            "arn": service.arn,
-            "name": service.name,
-            "status": service.status,
-            "busy": service.busy,
-            "required_platform": str(service.required_platform) if service.required_platform else "",
-            "image_identifier": service.image_identifier,
-            "image_key": image_key,
-            "auto_deploy": service.auto_deploy,
-            "service_url": service.service_url or "",
-            "details": service.details,
-            "tags": service.tags,
+        values = described_values(service, image_key) | {
             "follows_repository": repository_followed_by(service, follow_tag=FOLLOW_TAG),
         }
         if not read_policy(service.tags).problems:

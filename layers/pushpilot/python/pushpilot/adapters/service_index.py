@@ -33,6 +33,7 @@ from pushpilot.core.tracking import (
     InFlight,
     LiveImage,
     Pending,
+    described_values,
     image_key_of,
     image_key_to_follow,
     repository_followed_by,
@@ -118,21 +119,7 @@ class ServiceIndex(TableAdapter):
         if image_key is None or service.image_identifier is None:
             self.remove(service.arn)
             return
-        values = {
-            "kind": service.kind,
-            "arn": service.arn,
-            "name": service.name,
-            "status": service.status,
-            "busy": service.busy,
-            "required_platform": str(service.required_platform) if service.required_platform else "",
-            "image_identifier": service.image_identifier,
-            "image_key": image_key,
-            "auto_deploy": service.auto_deploy,
-            "service_url": service.service_url or "",
-            "details": service.details,
-            "tags": service.tags,
-            "refreshed_at": now,
-        }
+        values = described_values(service, image_key) | {"refreshed_at": now}
         follows = repository_followed_by(service, follow_tag=FOLLOW_TAG)
         expression = "SET " + ", ".join(f"#{key} = :{key}" for key in values)
         removed: list[str] = []

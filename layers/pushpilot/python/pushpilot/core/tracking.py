@@ -6,6 +6,7 @@ will pick up. The service index stores these; the table's conditional updates ke
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
@@ -174,3 +175,22 @@ def image_key_to_follow(service: TargetService, indexed: IndexedService | None) 
         return key
     same_repository = (followed.registry, followed.repository) == (current.registry, current.repository)
     return indexed.image_key if same_repository and followed.digest is None else key
+
+
+def described_values(service: TargetService, image_key: str) -> dict[str, Any]:
+    """What the index records of a service from its target's description; pushpilot's own bookkeeping on
+    the service (in flight, pending, live, hold) is not part of it and survives every refresh."""
+    return {
+        "kind": service.kind,
+        "arn": service.arn,
+        "name": service.name,
+        "status": service.status,
+        "busy": service.busy,
+        "required_platform": str(service.required_platform) if service.required_platform else "",
+        "image_identifier": service.image_identifier,
+        "image_key": image_key,
+        "auto_deploy": service.auto_deploy,
+        "service_url": service.service_url or "",
+        "details": service.details,
+        "tags": service.tags,
+    }
