@@ -40,9 +40,13 @@ def clip(text: str, limit: int) -> str:
         return text
     # The note is sized for the longest count it could show, so the cut text plus its note always fit.
     cut = limit - len(more_chars_note(len(text)))
-    if cut < 1:
-        return text[: max(limit - 1, 0)] + "…" if limit > 0 else ""
-    return text[:cut] + more_chars_note(len(text) - cut)
+    if cut >= 1:
+        return text[:cut] + more_chars_note(len(text) - cut)
+    # A small limit: the short form of the note, then a bare ellipsis when even that cannot fit.
+    short_cut = limit - len(f"…(truncated, {len(text)})")
+    if short_cut >= 1:
+        return text[:short_cut] + f"…(truncated, {len(text) - short_cut})"
+    return text[: max(limit - 1, 0)] + "…" if limit > 0 else ""
 
 
 def clip_lines(lines: Sequence[str], budget: int) -> str:
