@@ -300,6 +300,16 @@ SAMPLES: dict[NoticeKind, Notice] = {
         next_step="Add NS records for www.shop.example.com in example.com pointing at its hosted zone.",
         details=("dig NS www.shop.example.com -> NXDOMAIN from ns-1021.awsdns-63.net",),
     ),
+    NoticeKind.DOMAIN_ADVICE: _domain_notice(
+        NoticeKind.DOMAIN_ADVICE,
+        Severity.WARNING,
+        "Advice for shop.example.com on storefront (ECS)",
+        "1 thing to fix by hand; pushpilot changes no listener.",
+        next_step="Give the HTTP listener a default action that redirects to HTTPS (port 443, HTTP_301).",
+        details=(
+            "web-alb's HTTP listener on port 80 forwards to web-tg instead of redirecting to HTTPS",
+        ),
+    ),
 }
 
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
+from pushpilot.core.dns_outbox import HeldNotices
+from pushpilot.core.dns_plan import DomainBinding
 from pushpilot.core.notices import Link, Notice
 from pushpilot.core.public_sightings import Sighting
 from pushpilot.core.releases import Release, ServiceRollout, Stage
@@ -180,3 +182,26 @@ class TagLedger(Protocol):
 
 
 Targets = Sequence[DeployTarget]
+
+
+class DomainBindingSource(Protocol):
+    """Where a kind of service keeps the names it answers for (App Runner's custom domains, the
+    certificates on an ECS service's load balancer), read as domain bindings for the DNS planner."""
+
+    def list_all(self) -> list[DomainBinding]:
+        """Every binding of every service of this kind in the account and region."""
+        ...
+
+    def for_service(self, service_arn_or_name: str) -> list[DomainBinding]:
+        """One service's bindings; NotFoundError when this source has no such service."""
+        ...
+
+
+class DnsNoticeOutbox(Protocol):
+    """Notices of a DNS reconcile, held before it changes anything and released once queued."""
+
+    def hold(self, held: HeldNotices) -> None: ...
+
+    def held(self) -> list[HeldNotices]: ...
+
+    def release(self, key: str) -> None: ...

@@ -15,7 +15,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from pushpilot.adapters.dynamodb import TableAdapter, dynamodb_error, is_conditional_failure
-from pushpilot.core.dns_plan import PENDING_VALIDATION, CustomDomainState
+from pushpilot.core.dns_plan import PENDING_STATUSES, DomainBinding
 
 PARTITION = "DNSPENDING"
 # A safety net only: records are removed by the runs themselves.
@@ -26,7 +26,7 @@ class PendingDomains(TableAdapter):
     """First-seen times of pending validations, kept in the stack's table."""
 
     def track(
-        self, states: Sequence[CustomDomainState], now: datetime, *, complete: bool = True
+        self, states: Sequence[DomainBinding], now: datetime, *, complete: bool = True
     ) -> dict[str, datetime]:
         """Since when each pending domain of `states` has been pending. Domains of `states` that are
         not pending are forgotten; with `complete` (states holds every domain), so are vanished ones."""
@@ -35,12 +35,16 @@ class PendingDomains(TableAdapter):
         listed = {state.domain_name for state in states}
         for state in states:
             domain = state.domain_name
-            if state.status == PENDING_VALIDATION:
+            if state.status in PENDING_STATUSES:
                 since[domain] = known.get(domain) or self._remember(domain, now)
         for domain in known:
             if domain not in since and (complete or domain in listed):
                 self._forget(domain)
         return since
+
+    def known(self) -> dict[str, datetime]:
+        """Every domain tracked as pending, with its first sighting; changes nothing."""
+        return self._read_all()
 
     def _read_all(self) -> dict[str, datetime]:
         found: dict[str, datetime] = {}

@@ -1,13 +1,19 @@
-"""Custom-domain DNS for App Runner, as data: the records each custom domain needs, compared with the
-hosted zones' records, become a plan; and a diagnosis says what keeps a certificate from validating.
+"""Custom-domain DNS, as data: the records each domain binding needs, compared with the hosted zones'
+records, become a plan; and a diagnosis says what keeps a certificate from validating.
 
-Pure: no I/O. The Route 53 and App Runner adapters read state into these models and apply plans.
+Pure: no I/O, and no deploy target named: each target reads its own bindings (App Runner's custom
+domains, the certificates on an ECS service's load balancer) into `DomainBinding` values, which say
+which names must resolve, to which endpoint, how (CNAME or ALIAS, IPv6 or not), and which validation
+records the certificate needs. The Route 53 adapter reads zones and applies plans.
 
-What a custom domain needs (App Runner developer guide, "Managing custom domain names"):
+What a binding needs (App Runner developer guide, "Managing custom domain names"; ACM user guide, "DNS
+validation"; Route 53 developer guide, "Routing traffic to an ELB load balancer"):
 - every certificate-validation CNAME App Runner returns;
-- the domain itself → the service's DNS target: ALIAS A and AAAA (dual-stack) with App Runner's
-  per-region hosted zone id when the name is a zone apex (DNS allows no CNAME there), a CNAME otherwise;
-- `www.<domain>` the same way when EnableWWWSubdomain is on;
+- the domain itself → the service's DNS target: ALIAS A and AAAA (dual-stack) with the endpoint's
+  hosted zone id when the name is a zone apex (DNS allows no CNAME there), a CNAME otherwise; a load
+  balancer's names are ALIAS at every name (A, plus AAAA when it is dual-stack), and only once its
+  certificate is issued (until then, the old record keeps serving);
+- `www.<domain>` the same way when EnableWWWSubdomain is on (App Runner);
 - a working delegation: when a name lives in a child hosted zone, the parent zone needs an NS record
   set at the child's apex that lists the child's name servers.
 
@@ -65,9 +71,19 @@ MARKER_HERITAGE = "heritage=pushpilot"
 RECORD_TTL = 300
 DELEGATION_TTL = 172800
 PENDING_VALIDATION = "PENDING_CERTIFICATE_DNS_VALIDATION"
-# Associations App Runner is removing: their records are neither planned nor cleaned up here.
-UNPLANNED_STATUSES = frozenset({"DELETING", "DELETE_FAILED", "CREATE_FAILED"})
-FAILED_STATUSES = frozenset({"CREATE_FAILED"})
+# Statuses as the sources report them: App Runner's association statuses, ACM's certificate statuses.
+PENDING_STATUSES = frozenset({PENDING_VALIDATION, "PENDING_VALIDATION"})
+VALIDATED_STATUSES = frozenset({"ACTIVE", "ISSUED"})
+TIMED_OUT = "VALIDATION_TIMED_OUT"
+# Bindings being removed, or whose certificate can never validate: their records are neither planned
+# nor cleaned up here.
+UNPLANNED_STATUSES = frozenset(
+    {"DELETING", "DELETE_FAILED", "CREATE_FAILED", "FAILED", TIMED_OUT, "EXPIRED", "REVOKED", "INACTIVE"}
+)
+FAILED_STATUSES = frozenset({"CREATE_FAILED", "FAILED", TIMED_OUT})
+# ACM tells "Approaching Expiration" 45 days ahead; a managed certificate renews from 60 days ahead,
+# and only while its validation records still resolve.
+RENEWAL_WINDOW = timedelta(days=60)
 
 OWNER_ID_PATTERN = r"^[A-Za-z0-9._:/-]{1,128}$"
 _OCTAL_ESCAPE = re.compile(r"\\(\d{3})")
@@ -156,6 +172,8 @@ class ValidationRecord(_Frozen):
     type: str = "CNAME"
     value: str
     status: str = "PENDING_VALIDATION"
+    # The certificate names this record validates (a name and its wildcard share one record).
+    for_names: tuple[str, ...] = ()
 
     @field_validator("name")
     @classmethod
@@ -163,24 +181,78 @@ class ValidationRecord(_Frozen):
         return canonical_name(value)
 
 
-class CustomDomainState(_Frozen):
+class Advisory(_Frozen):
+    """Something the binding's source saw that people should fix; never a DNS write."""
+
+    code: str
+    cause: str
+    fix: str
+
+
+class DomainBinding(_Frozen):
+    """Names a service answers for, and what DNS they need; read by each target's source."""
+
     service_arn: str
     service_name: str
+    # What people call the kind of service ("App Runner", "ECS").
+    service_kind: str = "App Runner"
     dns_target: str
     domain_name: str
     enable_www: bool = False
     status: str
     validation_records: tuple[ValidationRecord, ...] = ()
+    # The names that must resolve to the service; empty: the domain (and www when enabled).
+    names: tuple[str, ...] = ()
+    # The endpoint's hosted zone for ALIAS records (a load balancer's CanonicalHostedZoneId); None: the
+    # App Runner zone of the region.
+    alias_zone_id: str | None = None
+    # ALIAS at every name, not only where DNS forbids a CNAME (a load balancer's names).
+    alias_every_name: bool = False
+    # An AAAA alias beside the A alias (dual-stack endpoints).
+    ipv6: bool = True
+    # False while the names should keep resolving where they do (certificate not issued yet).
+    route_ready: bool = True
+    certificate_arn: str | None = None
+    certificate_expires_at: datetime | None = None
+    advisories: tuple[Advisory, ...] = ()
 
     @field_validator("domain_name")
     @classmethod
     def _canonical(cls, value: str) -> str:
         return canonical_name(value)
 
+    @field_validator("names")
+    @classmethod
+    def _canonical_names(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(canonical_name(name) for name in value))
+
     @property
     def target_names(self) -> tuple[str, ...]:
         """Names that must resolve to the service (and that its certificate covers)."""
+        if self.names:
+            return self.names
         return (self.domain_name, f"www.{self.domain_name}") if self.enable_www else (self.domain_name,)
+
+    @property
+    def certificate_names(self) -> tuple[str, ...]:
+        """Every name the certificate covers, wildcards included."""
+        covered = [name for record in self.validation_records for name in record.for_names]
+        return tuple(dict.fromkeys([*self.target_names, *map(canonical_name, covered)]))
+
+
+# The name App Runner's reader has always used.
+CustomDomainState = DomainBinding
+
+
+class ManualRecord(_Frozen):
+    """A record a binding needs in DNS that pushpilot may not write: to be created by hand."""
+
+    domain_name: str
+    record: RecordSet
+    where: str
+
+    def describe(self) -> str:
+        return f"{self.domain_name}: create {_render_record(self.record)} by hand ({self.where})"
 
 
 class ZoneSnapshot(_Frozen):
@@ -259,6 +331,7 @@ class DnsPlan(_Frozen):
     zones: tuple[ZonePlan, ...] = ()
     conflicts: tuple[Conflict, ...] = ()
     notes: tuple[str, ...] = ()
+    manual: tuple[ManualRecord, ...] = ()
     total_changes: int = 0
     refused: str | None = None
 
@@ -385,16 +458,34 @@ class _Collector:
         self.region = region
         self.wanted: dict[tuple[str, str, str], _Wanted] = {}
         self.notes: list[str] = []
+        self.manual: list[ManualRecord] = []
         # Names whose desired records could not be computed: our records there are left alone.
         self.protected: set[tuple[str, str]] = set()
 
-    def writable_zone(self, name: str, domain: str) -> ZoneSnapshot | None:
+    def writable_zone(self, record: RecordSet, domain: str) -> ZoneSnapshot | None:
+        """The zone to write `record` in; None (with the exact record to create by hand) when there is
+        no such zone in the account, or the stack may not write it."""
+        name = record.name
         zone = authoritative_zone(name, self.zones)
         if zone is None:
             self.notes.append(f"{domain}: no public hosted zone in this account holds {name}; skipped")
+            self.manual.append(
+                ManualRecord(
+                    domain_name=domain,
+                    record=_by_hand_elsewhere(record),
+                    where="at the DNS provider that serves it",
+                )
+            )
         elif not zone.loaded or not self.policy.allows(zone.zone_id):
             self.notes.append(
                 f"{domain}: {name} lives in zone {zone.name} ({zone.zone_id}), not in DNS_ZONE_IDS"
+            )
+            self.manual.append(
+                ManualRecord(
+                    domain_name=domain,
+                    record=record,
+                    where=f"zone {zone.name} ({zone.zone_id}) is not in DNS_ZONE_IDS",
+                )
             )
             return None
         return zone
@@ -430,27 +521,31 @@ class _Collector:
                     zone_id=parent.zone_id, record=delegation_record(child), domain_name=domain
                 )
 
-    def add_domain(self, domain: CustomDomainState) -> None:
+    def add_domain(self, domain: DomainBinding) -> None:
         name = domain.domain_name
         for validation in domain.validation_records:
-            zone = self.writable_zone(validation.name, name)
+            record = RecordSet(
+                name=validation.name, type=validation.type, ttl=RECORD_TTL, values=(validation.value,)
+            )
+            zone = self.writable_zone(record, name)
             if zone is not None:
-                record = RecordSet(
-                    name=validation.name, type=validation.type, ttl=RECORD_TTL, values=(validation.value,)
-                )
                 self.want(zone, record, name)
+        routed_types = ("A", "AAAA") if domain.ipv6 else ("A",)
         for target_name in domain.target_names:
-            zone = self.writable_zone(target_name, name)
-            if zone is None:
+            if not domain.route_ready:
+                # Until the certificate is issued the names keep resolving where they do today; the
+                # records we already own there stay as they are.
+                self.protected.update({(target_name, "A"), (target_name, "AAAA"), (target_name, "CNAME")})
                 continue
-            if target_name != zone.name:
-                self.want(
-                    zone,
-                    RecordSet(name=target_name, type="CNAME", ttl=RECORD_TTL, values=(domain.dns_target,)),
-                    name,
-                )
+            zone = authoritative_zone(target_name, self.zones)
+            apex = zone is not None and target_name == zone.name
+            if not apex and not domain.alias_every_name:
+                cname = RecordSet(name=target_name, type="CNAME", ttl=RECORD_TTL, values=(domain.dns_target,))
+                zone = self.writable_zone(cname, name)
+                if zone is not None:
+                    self.want(zone, cname, name)
                 continue
-            alias_zone_id = APPRUNNER_ALIAS_HOSTED_ZONE_IDS.get(self.region)
+            alias_zone_id = domain.alias_zone_id or APPRUNNER_ALIAS_HOSTED_ZONE_IDS.get(self.region)
             if alias_zone_id is None:
                 self.notes.append(
                     f"{name}: App Runner's ALIAS hosted zone id for region {self.region} is not known; "
@@ -459,8 +554,21 @@ class _Collector:
                 self.protected.update({(target_name, "A"), (target_name, "AAAA")})
                 continue
             alias = AliasTarget(hosted_zone_id=alias_zone_id, dns_name=domain.dns_target)
-            for record_type in ("A", "AAAA"):
-                self.want(zone, RecordSet(name=target_name, type=record_type, alias_target=alias), name)
+            for record_type in routed_types:
+                record = RecordSet(name=target_name, type=record_type, alias_target=alias)
+                zone = self.writable_zone(record, name)
+                if zone is not None:
+                    self.want(zone, record, name)
+                elif authoritative_zone(target_name, self.zones) is None:
+                    break  # one CNAME by hand at another provider stands for both
+
+
+def _by_hand_elsewhere(record: RecordSet) -> RecordSet:
+    """Another DNS provider has no Route 53 ALIAS: the endpoint's name as a CNAME does the same job
+    (below the apex; at an apex, the provider's own ALIAS/ANAME flattening)."""
+    if record.alias_target is None:
+        return record
+    return RecordSet(name=record.name, type="CNAME", ttl=RECORD_TTL, values=(record.alias_target.dns_name,))
 
 
 class _ZonePlanner:
@@ -623,7 +731,7 @@ class _ZonePlanner:
 
 
 def plan_dns(
-    domains: Sequence[CustomDomainState],
+    domains: Sequence[DomainBinding],
     zones: Sequence[ZoneSnapshot],
     *,
     owner_id: str,
@@ -678,6 +786,7 @@ def plan_dns(
         zones=tuple(zone_plans),
         conflicts=tuple(conflicts),
         notes=tuple(dict.fromkeys(collector.notes)),
+        manual=tuple(dict.fromkeys(collector.manual)),
         total_changes=total,
         refused=refused,
     )
@@ -779,6 +888,7 @@ def render_plan(plan: DnsPlan) -> str:
         lines.extend(f"  {render_plan_line(change)}" for change in zone_plan.changes)
     lines.extend(render_conflict(conflict) for conflict in plan.conflicts)
     lines.extend(f"note: {note}" for note in plan.notes)
+    lines.extend(f"by hand: {manual.describe()}" for manual in plan.manual)
     counts = {action: sum(1 for c in plan.changes if c.action is action) for action in ChangeAction}
     if plan.total_changes:
         lines.append(
@@ -803,7 +913,7 @@ class Finding(_Frozen):
     record: RecordSet | None = None
 
 
-def _validation_findings(domain: CustomDomainState, zones: Sequence[ZoneSnapshot]) -> list[Finding]:
+def _validation_findings(domain: DomainBinding, zones: Sequence[ZoneSnapshot]) -> list[Finding]:
     findings: list[Finding] = []
     for validation in domain.validation_records:
         if validation.status == "SUCCESS":
@@ -850,7 +960,7 @@ def _validation_findings(domain: CustomDomainState, zones: Sequence[ZoneSnapshot
 
 
 def _delegation_findings(
-    domain: CustomDomainState, zone: ZoneSnapshot, zones: Sequence[ZoneSnapshot]
+    domain: DomainBinding, zone: ZoneSnapshot, zones: Sequence[ZoneSnapshot]
 ) -> list[Finding]:
     findings: list[Finding] = []
     for parent, child in zone_chain(zone, zones):
@@ -879,7 +989,7 @@ def _delegation_findings(
     return findings
 
 
-def _target_findings(domain: CustomDomainState, zones: Sequence[ZoneSnapshot]) -> list[Finding]:
+def _target_findings(domain: DomainBinding, zones: Sequence[ZoneSnapshot]) -> list[Finding]:
     findings: list[Finding] = []
     target = _canonical_target(domain.dns_target)
     for name in domain.target_names:
@@ -887,6 +997,29 @@ def _target_findings(domain: CustomDomainState, zones: Sequence[ZoneSnapshot]) -
         if zone is None:
             continue
         for record in zone.at(name):
+            if not domain.route_ready:
+                # Only the certificate matters yet; a CNAME at the name sends ACM's CAA check (and
+                # every resolver) to its target, and leaves no room for the ALIAS records to come.
+                if (
+                    record.type == "CNAME"
+                    and _canonical_target(record.values[0] if record.values else "") != target
+                ):
+                    findings.append(
+                        Finding(
+                            domain_name=domain.domain_name,
+                            code="name-is-cname",
+                            cause=(
+                                f"{name} is itself a CNAME ({record.describe()}): CAA is checked at its "
+                                "target, and no ALIAS record can stand beside it"
+                            ),
+                            fix=(
+                                f"remove the CNAME at {name}, or let pushpilot replace it "
+                                "(`pushpilot dns apply --take-over`)"
+                            ),
+                            record=record,
+                        )
+                    )
+                continue
             if record.type == "CNAME" and name == zone.name:
                 findings.append(
                     Finding(
@@ -929,9 +1062,9 @@ def _caa_allows_amazon(record: RecordSet, wildcard: bool) -> bool:
     return not issuers or any(issuer in AMAZON_CAA_ISSUERS for issuer in issuers)
 
 
-def _caa_findings(domain: CustomDomainState, zones: Sequence[ZoneSnapshot]) -> list[Finding]:
+def _caa_findings(domain: DomainBinding, zones: Sequence[ZoneSnapshot]) -> list[Finding]:
     findings: list[Finding] = []
-    for name in domain.target_names:
+    for name in domain.certificate_names:
         wildcard = name.startswith("*.")
         tag = "issuewild" if wildcard else "issue"
         # RFC 8659: the relevant CAA set is the one at the name or, failing that, its closest ancestor.
@@ -956,17 +1089,36 @@ def _caa_findings(domain: CustomDomainState, zones: Sequence[ZoneSnapshot]) -> l
 
 
 def needs_diagnosis(
-    domain: CustomDomainState, now: datetime, pending_since: datetime | None, pending_hours: float
+    domain: DomainBinding, now: datetime, pending_since: datetime | None, pending_hours: float
 ) -> bool:
     if domain.status in FAILED_STATUSES:
         return True
-    if domain.status != PENDING_VALIDATION or pending_since is None:
+    if domain.status not in PENDING_STATUSES or pending_since is None:
         return False
     return now - pending_since >= timedelta(hours=pending_hours)
 
 
+def _timeout_findings(domain: DomainBinding) -> list[Finding]:
+    if domain.status != TIMED_OUT:
+        return []
+    return [
+        Finding(
+            domain_name=domain.domain_name,
+            code="validation-timed-out",
+            cause=(
+                f"ACM tried to validate the certificate for {domain.domain_name} for 72 hours and gave up "
+                f"({domain.certificate_arn or 'certificate'} is {TIMED_OUT}); it will never be issued"
+            ),
+            fix=(
+                "fix the causes below, then request a new certificate for the same names and attach it to "
+                "the HTTPS listener (pushpilot writes its validation records)"
+            ),
+        )
+    ]
+
+
 def diagnose(
-    domain_state: CustomDomainState,
+    domain_state: DomainBinding,
     zones: Sequence[ZoneSnapshot],
     now: datetime,
     pending_since: datetime | None,
@@ -977,8 +1129,41 @@ def diagnose(
         return []
     public = [zone for zone in zones if not zone.private]
     findings = [
+        *_timeout_findings(domain_state),
         *_validation_findings(domain_state, public),
         *_target_findings(domain_state, public),
         *_caa_findings(domain_state, public),
     ]
+    return list(dict.fromkeys(findings))
+
+
+def advise(domain: DomainBinding, zones: Sequence[ZoneSnapshot], now: datetime) -> list[Finding]:
+    """What people should fix that pushpilot never writes: the source's advisories (listeners,
+    redirects, attachments), and a certificate about to expire that cannot renew because its
+    validation record is gone."""
+    findings = [
+        Finding(domain_name=domain.domain_name, code=advisory.code, cause=advisory.cause, fix=advisory.fix)
+        for advisory in domain.advisories
+    ]
+    expires = domain.certificate_expires_at
+    if domain.status in VALIDATED_STATUSES and expires is not None and expires - now <= RENEWAL_WINDOW:
+        public = [zone for zone in zones if not zone.private]
+        for validation in domain.validation_records:
+            wanted = RecordSet(name=validation.name, type=validation.type, values=(validation.value,))
+            zone = authoritative_zone(validation.name, public)
+            current = zone.find(validation.name, validation.type) if zone is not None else None
+            if current is None or not current.same_data(wanted):
+                findings.append(
+                    Finding(
+                        domain_name=domain.domain_name,
+                        code="renewal-blocked",
+                        cause=(
+                            f"the certificate for {domain.domain_name} expires {expires.date().isoformat()} "
+                            f"and cannot renew: its validation record {validation.name} is "
+                            f"{'gone' if current is None else 'changed'}"
+                        ),
+                        fix=f"restore CNAME {validation.name} → {validation.value} (`pushpilot dns apply`)",
+                        record=current,
+                    )
+                )
     return list(dict.fromkeys(findings))

@@ -40,6 +40,7 @@ class NoticeKind(StrEnum):
     DOMAIN_CONFLICT = "domain_conflict"
     DOMAIN_VALIDATED = "domain_validated"
     DOMAIN_BLOCKED = "domain_blocked"
+    DOMAIN_ADVICE = "domain_advice"
 
 
 class Severity(StrEnum):

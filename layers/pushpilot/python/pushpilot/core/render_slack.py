@@ -53,6 +53,7 @@ KIND_EMOJI: Mapping[NoticeKind, str] = {
     NoticeKind.DOMAIN_CONFLICT: ":warning:",
     NoticeKind.DOMAIN_VALIDATED: ":lock:",
     NoticeKind.DOMAIN_BLOCKED: ":no_entry_sign:",
+    NoticeKind.DOMAIN_ADVICE: ":bulb:",
 }
 
 SEVERITY_EMOJI: Mapping[Severity, str] = {

@@ -20,6 +20,7 @@ from pushpilot.targets.ecs_express.services import EcsExpressTarget
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
+    from pushpilot.events.acm import AcmCertificateEvent
     from pushpilot.targets.apprunner.events import AppRunnerCustomDomainEvent
 
 
@@ -66,18 +67,24 @@ def public_image_check(context: LambdaContext | None = None) -> dict[str, Any]:
 
 
 def reconcile_dns(
-    *, service: str | None = None, event: AppRunnerCustomDomainEvent | None = None
+    *,
+    service: str | None = None,
+    event: AppRunnerCustomDomainEvent | AcmCertificateEvent | None = None,
 ) -> dict[str, Any]:
-    """Plan custom-domain records, apply them unless dry-run, and queue what people should hear."""
+    """Plan custom-domain records for every target (App Runner's custom domains, the certificates on
+    ECS services' load balancers), apply them unless dry-run, and queue what people should hear."""
+    from pushpilot.adapters.dns_outbox import DnsNoticeOutbox
     from pushpilot.adapters.pending_domains import PendingDomains
     from pushpilot.adapters.route53 import Route53Zones
-    from pushpilot.flows.dns import DnsSettings, reconcile
+    from pushpilot.flows.dns import AllBindings, DnsSettings, deliver, reconcile
     from pushpilot.targets.apprunner.domains import CustomDomainReader
+    from pushpilot.targets.ecs.domains import LoadBalancerDomainReader
 
     core = CoreSettings.from_env()
     settings = DnsSettings.from_env()
+    outbox = DnsNoticeOutbox(core.table_name)
     result = reconcile(
-        domains=CustomDomainReader(),
+        domains=AllBindings(CustomDomainReader(), LoadBalancerDomainReader()),
         zones=Route53Zones(),
         policy=settings.policy(),
         owner_id=settings.owner_id,
@@ -87,13 +94,13 @@ def reconcile_dns(
         trigger=event,
         pending_tracker=PendingDomains(core.table_name),
         pending_hours=settings.validation_pending_hours,
+        outbox=outbox,
     )
-    queue = NoticeQueue(core.notice_queue_url)
-    for notice in result.notices:
-        queue.publish(notice)
+    deliver(result, NoticeQueue(core.notice_queue_url), outbox)
     return {
         "applied": result.applied,
         "changes": result.plan.total_changes,
         "conflicts": len(result.plan.conflicts),
         "refused": result.plan.refused,
+        "notices": len(result.notices),
     }

@@ -1,5 +1,9 @@
-"""Custom-domain DNS, end to end: read the domains and their zones, plan, apply what the policy allows,
-diagnose blocked validations, and say what happened as notices."""
+"""Custom-domain DNS, end to end: read every target's domain bindings and their zones, plan, apply what
+the policy allows, diagnose blocked validations, advise, and say what happened as notices.
+
+The notices of a run are held in an outbox before anything changes and released once queued
+(`deliver`), so a run that applied its records and then failed to queue its notices is told by its
+retry, whose own plan is empty (see core/dns_outbox)."""
 
 from __future__ import annotations
 
@@ -10,15 +14,21 @@ from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from pushpilot.core.dns_outbox import HeldNotices, held_key, in_effect
 from pushpilot.core.dns_plan import (
     OWNER_ID_PATTERN,
+    PENDING_STATUSES,
+    VALIDATED_STATUSES,
     Conflict,
-    CustomDomainState,
     DnsPlan,
     DnsPolicy,
+    DomainBinding,
     Finding,
     ZonePlan,
     ZoneSnapshot,
+    _canonical_target,
+    advise,
+    authoritative_zone,
     diagnose,
     is_marker,
     is_within,
@@ -27,9 +37,13 @@ from pushpilot.core.dns_plan import (
     render_conflict,
     render_plan_line,
 )
+from pushpilot.core.dns_triggers import DnsTrigger
+from pushpilot.core.errors import NotFoundError
 from pushpilot.core.notices import Notice, NoticeKind, Severity
 from pushpilot.entry.settings import EnvSettings
-from pushpilot.targets.apprunner.events import AppRunnerCustomDomainEvent
+from pushpilot.ports import DnsNoticeOutbox, DomainBindingSource, NoticeSink
+
+CustomDomainState = DomainBinding
 
 
 class HostedZoneSummary(Protocol):
@@ -40,19 +54,48 @@ class HostedZoneSummary(Protocol):
     def name(self) -> str: ...
 
 
-class CustomDomainSource(Protocol):
-    """What reconcile reads domains from; CustomDomainReader is the real one."""
+# The name reconcile's callers have always used for a source of bindings.
+CustomDomainSource = DomainBindingSource
 
-    def list_all(self) -> list[CustomDomainState]: ...
 
-    def for_service(self, service_arn_or_name: str) -> list[CustomDomainState]: ...
+class TriggerEvent(Protocol):
+    """An event model that says what set a reconcile off (App Runner's, ACM's)."""
+
+    def dns_trigger(self) -> DnsTrigger: ...
+
+
+class AllBindings:
+    """Every target's bindings as one source: the planner sees them together, so a name wanted by two
+    services is noticed, and one zone gets one change batch."""
+
+    def __init__(self, *sources: DomainBindingSource) -> None:
+        self.sources = sources
+
+    def list_all(self) -> list[DomainBinding]:
+        return [binding for source in self.sources for binding in source.list_all()]
+
+    def for_service(self, service_arn_or_name: str) -> list[DomainBinding]:
+        found: list[DomainBinding] = []
+        missing: list[NotFoundError] = []
+        for source in self.sources:
+            try:
+                found.extend(source.for_service(service_arn_or_name))
+            except NotFoundError as exc:
+                missing.append(exc)
+        if missing and len(missing) == len(self.sources):
+            raise NotFoundError("; ".join(str(exc) for exc in missing))
+        return found
 
 
 class PendingTracker(Protocol):
     """Remembers since when each domain has waited for validation; PendingDomains is the real one."""
 
+    def known(self) -> Mapping[str, datetime]:
+        """Every domain tracked as waiting, with its first sighting; changes nothing."""
+        ...
+
     def track(
-        self, states: Sequence[CustomDomainState], now: datetime, *, complete: bool = True
+        self, states: Sequence[DomainBinding], now: datetime, *, complete: bool = True
     ) -> Mapping[str, datetime]: ...
 
 
@@ -93,18 +136,24 @@ class ReconcileResult(BaseModel):
     applied: bool
     notices: tuple[Notice, ...] = ()
     findings: tuple[Finding, ...] = ()
+    advice: tuple[Finding, ...] = ()
+    # Outbox items whose notices are in `notices`: released once those are queued.
+    held_keys: tuple[str, ...] = ()
 
 
-def names_of_interest(domains: Iterable[CustomDomainState]) -> set[str]:
+def names_of_interest(domains: Iterable[DomainBinding]) -> set[str]:
     return {
         name
         for domain in domains
-        for name in (*domain.target_names, *(record.name for record in domain.validation_records))
+        for name in (
+            *domain.certificate_names,
+            *(record.name for record in domain.validation_records),
+        )
     }
 
 
 def read_zones(
-    zones: ZoneStore, domains: Sequence[CustomDomainState], policy: DnsPolicy
+    zones: ZoneStore, domains: Sequence[DomainBinding], policy: DnsPolicy
 ) -> tuple[ZoneSnapshot, ...]:
     """Snapshots of the zones that can hold the domains' names; zones outside the allow-list are only
     named (their records are neither read nor written)."""
@@ -189,14 +238,23 @@ def planned_notices(plan: DnsPlan, applied: bool, occurred_at: str) -> list[Noti
     return notices
 
 
-def blocked_notice(domain: CustomDomainState, findings: Sequence[Finding], occurred_at: str) -> Notice:
+def _on(domain: DomainBinding) -> str:
+    return (
+        domain.service_name
+        if domain.service_kind == "App Runner"
+        else f"{domain.service_name} ({domain.service_kind})"
+    )
+
+
+def blocked_notice(domain: DomainBinding, findings: Sequence[Finding], occurred_at: str) -> Notice:
     return Notice(
         kind=NoticeKind.DOMAIN_BLOCKED,
-        severity=Severity.FAILURE if domain.status == "CREATE_FAILED" else Severity.WARNING,
+        severity=Severity.FAILURE
+        if domain.status in {"CREATE_FAILED", "FAILED", "VALIDATION_TIMED_OUT"}
+        else Severity.WARNING,
         title=f"Certificate validation for {domain.domain_name} is blocked",
         summary=(
-            f"{domain.domain_name} on {domain.service_name} is {domain.status}; "
-            f"{len(findings)} cause(s) found."
+            f"{domain.domain_name} on {_on(domain)} is {domain.status}; {len(findings)} cause(s) found."
         ),
         next_step=findings[0].fix if findings else None,
         details=tuple(f"{finding.cause} → {finding.fix}" for finding in findings),
@@ -209,85 +267,225 @@ def blocked_notice(domain: CustomDomainState, findings: Sequence[Finding], occur
     )
 
 
-def validated_notices(
-    trigger: AppRunnerCustomDomainEvent, domains: Sequence[CustomDomainState]
-) -> list[Notice]:
-    """ACTIVE domains the triggering validation event is about."""
-    wanted_name = trigger.detail.domain_name.rstrip(".").lower() if trigger.detail.domain_name else None
-    service_arn, service_name = trigger.service_arn, trigger.detail.service_name
-    return [
-        Notice(
-            kind=NoticeKind.DOMAIN_VALIDATED,
-            severity=Severity.SUCCESS,
-            title=f"{domain.domain_name} is live on {domain.service_name}",
-            summary=f"App Runner validated the certificate for {domain.domain_name}; the domain is ACTIVE.",
-            details=tuple(f"https://{name}" for name in domain.target_names),
-            thread_key=_thread(domain.domain_name),
-            dedupe_key=f"domain-validated:{domain.domain_name}:{trigger.id}",
-            occurred_at=trigger.time.isoformat(),
+def advice_notice(domain: DomainBinding, advice: Sequence[Finding], occurred_at: str) -> Notice:
+    return Notice(
+        kind=NoticeKind.DOMAIN_ADVICE,
+        severity=Severity.WARNING,
+        title=f"Advice for {domain.domain_name} on {_on(domain)}",
+        summary=f"{len(advice)} thing(s) to fix by hand; pushpilot changes no listener or certificate.",
+        next_step=advice[0].fix if advice else None,
+        details=tuple(f"{finding.cause} → {finding.fix}" for finding in advice),
+        thread_key=_thread(domain.domain_name),
+        dedupe_key=(
+            f"domain-advice:{domain.domain_name}:"
+            f"{_digest(f'{finding.code}:{finding.cause}' for finding in advice)}"
+        ),
+        occurred_at=occurred_at,
+    )
+
+
+def _live_notice(domain: DomainBinding, dedupe_key: str, occurred_at: str) -> Notice:
+    if domain.certificate_arn is not None:
+        summary = (
+            f"ACM issued the certificate for {domain.domain_name} and its names point at {domain.dns_target}."
         )
-        for domain in domains
-        if domain.status == "ACTIVE"
-        and (wanted_name is None or domain.domain_name == wanted_name)
-        and (service_arn is None or domain.service_arn == service_arn)
-        and (service_name is None or domain.service_name == service_name)
-    ]
+    else:
+        summary = f"App Runner validated the certificate for {domain.domain_name}; the domain is ACTIVE."
+    return Notice(
+        kind=NoticeKind.DOMAIN_VALIDATED,
+        severity=Severity.SUCCESS,
+        title=f"{domain.domain_name} is live on {_on(domain)}",
+        summary=summary,
+        details=tuple(f"https://{name}" for name in domain.target_names),
+        thread_key=_thread(domain.domain_name),
+        dedupe_key=dedupe_key,
+        occurred_at=occurred_at,
+    )
+
+
+def routed(domain: DomainBinding, zones: Sequence[ZoneSnapshot]) -> bool:
+    """Every name of a load-balanced binding resolves to its endpoint (an ALIAS A there)."""
+    target = _canonical_target(domain.dns_target)
+    for name in domain.target_names:
+        zone = authoritative_zone(name, [zone for zone in zones if zone.loaded])
+        record = zone.find(name, "A") if zone is not None else None
+        if record is None or record.alias_target is None:
+            return False
+        if _canonical_target(record.alias_target.dns_name) != target:
+            return False
+    return True
+
+
+def _awaiting(domain: DomainBinding, zones: Sequence[ZoneSnapshot]) -> bool:
+    """Waiting for validation, or (a certificate of our own to route) issued but not routed yet."""
+    if domain.status in PENDING_STATUSES:
+        return True
+    return (
+        domain.certificate_arn is not None
+        and domain.status in VALIDATED_STATUSES
+        and not routed(domain, zones)
+    )
+
+
+def validated_notices(
+    trigger: DnsTrigger | TriggerEvent | None,
+    domains: Sequence[DomainBinding],
+    zones: Sequence[ZoneSnapshot] = (),
+    settled: Iterable[str] = (),
+) -> list[Notice]:
+    """Domains now live: the ones the triggering validation event is about (App Runner's association
+    ACTIVE; an ACM certificate issued and its names routed), and the load-balanced ones that were
+    waiting at the last run and are live now (ACM's events are best effort)."""
+    event = trigger.dns_trigger() if trigger is not None and not isinstance(trigger, DnsTrigger) else trigger
+    notices: dict[str, Notice] = {}
+    settled_names = set(settled)
+    for domain in domains:
+        if domain.status not in VALIDATED_STATUSES:
+            continue
+        if domain.certificate_arn is not None:
+            if not routed(domain, zones):
+                continue
+            key = f"domain-validated:{domain.domain_name}:{domain.certificate_arn}"
+            about = event is not None and event.validated and event.certificate_arn == domain.certificate_arn
+            if about or domain.domain_name in settled_names:
+                when = event.time.isoformat() if about and event is not None else None
+                notices.setdefault(domain.domain_name, _live_notice(domain, key, when or _now_text()))
+            continue
+        if (
+            event is not None
+            and event.validated
+            and event.certificate_arn is None
+            and (event.domain_name is None or domain.domain_name == event.domain_name)
+            and (event.service_arn is None or domain.service_arn == event.service_arn)
+            and (event.service_name is None or domain.service_name == event.service_name)
+        ):
+            notices.setdefault(
+                domain.domain_name,
+                _live_notice(
+                    domain, f"domain-validated:{domain.domain_name}:{event.id}", event.time.isoformat()
+                ),
+            )
+    return list(notices.values())
+
+
+def _now_text() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+def _recover_held(outbox: DnsNoticeOutbox, zones: ZoneStore) -> tuple[list[Notice], list[str]]:
+    """Notices an earlier run held and never released: told now when the changes they announce are in
+    the zones; dropped (released untold) when they are not, since then they would not be true."""
+    notices: list[Notice] = []
+    keys: list[str] = []
+    for held in outbox.held():
+        if all(in_effect(zone_plan, zones.snapshot(zone_plan.zone_id)) for zone_plan in held.zones):
+            notices.extend(held.notices)
+        keys.append(held.key)
+    return notices, keys
 
 
 def reconcile(
     *,
-    domains: CustomDomainSource,
+    domains: DomainBindingSource,
     zones: ZoneStore,
     policy: DnsPolicy,
     owner_id: str,
     region: str,
     apply: bool,
     service: str | None = None,
-    trigger: AppRunnerCustomDomainEvent | None = None,
+    trigger: TriggerEvent | DnsTrigger | None = None,
     now: datetime | None = None,
     pending_since: Mapping[str, datetime] | None = None,
     pending_tracker: PendingTracker | None = None,
     pending_hours: float = 2.0,
     wait: bool = False,
+    outbox: DnsNoticeOutbox | None = None,
 ) -> ReconcileResult:
-    """Read → plan → apply (only when asked and not refused) → diagnose → notices.
+    """Read → plan → hold the notices → apply (only when asked and not refused) → notices.
 
     A pending validation is diagnosed once it has waited `pending_hours`, counted from `pending_since`
-    or, when that is not given, from the first sighting `pending_tracker` remembers."""
+    or, when that is not given, from the first sighting `pending_tracker` remembers. With an outbox,
+    the run's notices are held before any change (to Route 53 or to the tracker) and the result names
+    the held items to release once the notices are queued (`deliver`)."""
     now = now or datetime.now(UTC)
-    occurred_at = trigger.time.isoformat() if trigger is not None else now.isoformat()
+    event = trigger.dns_trigger() if trigger is not None and not isinstance(trigger, DnsTrigger) else trigger
+    occurred_at = event.time.isoformat() if event is not None else now.isoformat()
+    recovered, held_keys = _recover_held(outbox, zones) if outbox is not None else ([], [])
     states = domains.for_service(service) if service else domains.list_all()
     snapshots = read_zones(zones, states, policy)
     plan = plan_dns(states, snapshots, owner_id=owner_id, region=region, policy=policy)
+    applying = apply and plan.applicable
 
-    applied = False
-    if apply and plan.applicable:
-        for zone_plan in plan.zones:
-            zones.apply(zone_plan, wait=wait)
-        applied = True
-
-    # Diagnose against what the zones hold now: after an apply, that is the projected state.
-    current = project(snapshots, plan) if applied else snapshots
-    if pending_since is None and pending_tracker is not None:
-        pending_since = pending_tracker.track(states, now, complete=service is None)
-    since = pending_since or {}
+    # Everything below speaks of the zones as they will be: after an apply, the projected state.
+    current = project(snapshots, plan) if applying else snapshots
+    known = pending_tracker.known() if pending_tracker is not None else {}
+    if pending_since is None:
+        pending_since = {
+            state.domain_name: known.get(state.domain_name, now)
+            for state in states
+            if state.status in PENDING_STATUSES
+        }
+    settled = {
+        state.domain_name for state in states if state.domain_name in known and not _awaiting(state, current)
+    }
     findings_by_domain = {
-        state.domain_name: diagnose(state, current, now, since.get(state.domain_name), pending_hours)
+        state.domain_name: diagnose(state, current, now, pending_since.get(state.domain_name), pending_hours)
         for state in states
     }
+    advice_by_domain = {state.domain_name: advise(state, current, now) for state in states}
 
     notices: list[Notice] = [conflict_notice(conflict, occurred_at) for conflict in plan.conflicts]
-    notices.extend(planned_notices(plan, applied, occurred_at))
+    notices.extend(planned_notices(plan, applying, occurred_at))
     notices.extend(
         blocked_notice(state, findings_by_domain[state.domain_name], occurred_at)
         for state in states
         if findings_by_domain[state.domain_name]
     )
-    if trigger is not None:
-        notices.extend(validated_notices(trigger, states))
+    notices.extend(
+        advice_notice(state, advice_by_domain[state.domain_name], occurred_at)
+        for state in states
+        if advice_by_domain[state.domain_name]
+    )
+    notices.extend(validated_notices(event, states, current, settled))
+
+    if outbox is not None and notices:
+        held = HeldNotices(
+            key=held_key(notices, plan.zones if applying else ()),
+            held_at=now.isoformat(),
+            zones=plan.zones if applying else (),
+            notices=tuple(notices),
+        )
+        outbox.hold(held)
+        held_keys.append(held.key)
+
+    applied = False
+    if applying:
+        for zone_plan in plan.zones:
+            zones.apply(zone_plan, wait=wait)
+        applied = True
+    if pending_tracker is not None:
+        # Issued but not routed yet counts as waiting, so its "live" is told once it is.
+        waiting = [
+            state.model_copy(update={"status": "PENDING_VALIDATION"}) if _awaiting(state, current) else state
+            for state in states
+        ]
+        pending_tracker.track(waiting, now, complete=service is None)
+
     return ReconcileResult(
         plan=plan,
         applied=applied,
-        notices=tuple(notices),
+        notices=(*recovered, *notices),
         findings=tuple(finding for findings in findings_by_domain.values() for finding in findings),
+        advice=tuple(finding for advice in advice_by_domain.values() for finding in advice),
+        held_keys=tuple(dict.fromkeys(held_keys)),
     )
+
+
+def deliver(result: ReconcileResult, sink: NoticeSink, outbox: DnsNoticeOutbox | None = None) -> None:
+    """Queue the run's notices, then release what was held for them: a failure in between leaves them
+    held for the next run (notices are deduplicated downstream by their keys)."""
+    for notice in result.notices:
+        sink.publish(notice)
+    if outbox is not None:
+        for key in result.held_keys:
+            outbox.release(key)

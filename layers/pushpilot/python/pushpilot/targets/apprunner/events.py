@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from pydantic import AliasChoices, Field
 
+from pushpilot.core.dns_triggers import DnsTrigger
 from pushpilot.core.targets import OperationEnded, ServiceChanged
 from pushpilot.events.common import EventDetail, NonEmpty
 
@@ -91,6 +92,15 @@ class AppRunnerServiceStatusEvent(_AppRunnerEvent):
 class AppRunnerCustomDomainEvent(_AppRunnerEvent):
     detail_type: Literal["AppRunner Custom Domain Validation Status Update"] = Field(alias="detail-type")
     detail: AppRunnerCustomDomainDetail
+
+    def dns_trigger(self) -> DnsTrigger:
+        return DnsTrigger(
+            id=self.id,
+            time=self.time,
+            domain_name=self.detail.domain_name.rstrip(".").lower() if self.detail.domain_name else None,
+            service_arn=self.service_arn,
+            service_name=self.detail.service_name,
+        )
 
 
 AppRunnerEvent = Annotated[
