@@ -1,5 +1,6 @@
 """Scheduled safety net: refresh the service index, recover lost outcomes, start pending deployments,
-reconcile custom-domain DNS, deploy ECR Public tags that moved."""
+reconcile custom-domain DNS, deploy ECR Public tags that moved. ACM's certificate events (issued,
+approaching expiration, renewal action required) run the DNS reconcile at once."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from pydantic import BaseModel, TypeAdapter
 from pushpilot.entry.handling import HandlerOutcome, parse_event, run_guarded
 from pushpilot.entry.settings import CoreSettings
 from pushpilot.entry.wiring import deploy_ports, public_image_check, reconcile_dns
+from pushpilot.events.acm import AcmCertificateEvent
 from pushpilot.flows.refresh import refresh
 
 logger = Logger()
@@ -25,6 +27,7 @@ class ScheduledTask(BaseModel):
 
 
 _TASK = TypeAdapter(ScheduledTask)
+_ACM_EVENT = TypeAdapter(AcmCertificateEvent)
 
 
 def _refresh(context: LambdaContext) -> dict[str, Any]:
@@ -36,6 +39,11 @@ def _refresh(context: LambdaContext) -> dict[str, Any]:
 
 
 def _run(event: dict[str, Any], context: LambdaContext) -> HandlerOutcome:
+    if event.get("source") == "aws.acm":
+        certificate = parse_event(_ACM_EVENT, event)
+        return HandlerOutcome(
+            event_id=certificate.id, status="handled", detail=reconcile_dns(event=certificate)
+        )
     task = parse_event(_TASK, event).task
     if task == "refresh":
         return HandlerOutcome(event_id=task, status="handled", detail=_refresh(context))

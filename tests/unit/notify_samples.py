@@ -306,9 +306,7 @@ SAMPLES: dict[NoticeKind, Notice] = {
         "Advice for shop.example.com on storefront (ECS)",
         "1 thing to fix by hand; pushpilot changes no listener.",
         next_step="Give the HTTP listener a default action that redirects to HTTPS (port 443, HTTP_301).",
-        details=(
-            "web-alb's HTTP listener on port 80 forwards to web-tg instead of redirecting to HTTPS",
-        ),
+        details=("web-alb's HTTP listener on port 80 forwards to web-tg instead of redirecting to HTTPS",),
     ),
 }
 

@@ -77,8 +77,20 @@ VALIDATED_STATUSES = frozenset({"ACTIVE", "ISSUED"})
 TIMED_OUT = "VALIDATION_TIMED_OUT"
 # Bindings being removed, or whose certificate can never validate: their records are neither planned
 # nor cleaned up here.
+# NO_CERTIFICATE: a name a service claims (by tag) that no certificate on its load balancer covers.
+NO_CERTIFICATE = "NO_CERTIFICATE"
 UNPLANNED_STATUSES = frozenset(
-    {"DELETING", "DELETE_FAILED", "CREATE_FAILED", "FAILED", TIMED_OUT, "EXPIRED", "REVOKED", "INACTIVE"}
+    {
+        "DELETING",
+        "DELETE_FAILED",
+        "CREATE_FAILED",
+        "FAILED",
+        TIMED_OUT,
+        "EXPIRED",
+        "REVOKED",
+        "INACTIVE",
+        NO_CERTIFICATE,
+    }
 )
 FAILED_STATUSES = frozenset({"CREATE_FAILED", "FAILED", TIMED_OUT})
 # ACM tells "Approaching Expiration" 45 days ahead; a managed certificate renews from 60 days ahead,
@@ -201,8 +213,8 @@ class DomainBinding(_Frozen):
     enable_www: bool = False
     status: str
     validation_records: tuple[ValidationRecord, ...] = ()
-    # The names that must resolve to the service; empty: the domain (and www when enabled).
-    names: tuple[str, ...] = ()
+    # The names that must resolve to the service; None: the domain (and www when enabled).
+    names: tuple[str, ...] | None = None
     # The endpoint's hosted zone for ALIAS records (a load balancer's CanonicalHostedZoneId); None: the
     # App Runner zone of the region.
     alias_zone_id: str | None = None
@@ -223,13 +235,13 @@ class DomainBinding(_Frozen):
 
     @field_validator("names")
     @classmethod
-    def _canonical_names(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        return tuple(dict.fromkeys(canonical_name(name) for name in value))
+    def _canonical_names(cls, value: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        return None if value is None else tuple(dict.fromkeys(canonical_name(name) for name in value))
 
     @property
     def target_names(self) -> tuple[str, ...]:
         """Names that must resolve to the service (and that its certificate covers)."""
-        if self.names:
+        if self.names is not None:
             return self.names
         return (self.domain_name, f"www.{self.domain_name}") if self.enable_www else (self.domain_name,)
 
@@ -237,7 +249,7 @@ class DomainBinding(_Frozen):
     def certificate_names(self) -> tuple[str, ...]:
         """Every name the certificate covers, wildcards included."""
         covered = [name for record in self.validation_records for name in record.for_names]
-        return tuple(dict.fromkeys([*self.target_names, *map(canonical_name, covered)]))
+        return tuple(dict.fromkeys([self.domain_name, *self.target_names, *map(canonical_name, covered)]))
 
 
 # The name App Runner's reader has always used.
