@@ -227,6 +227,14 @@ def _create_ecs_service(
         "enableECSManagedTags": True,
         "tags": [{"key": key, "value": value} for key, value in spec.tags.items()],
     }
+    if spec.load_balancer is not None:
+        service["loadBalancers"] = [
+            {
+                "targetGroupArn": sandbox.load_balancers[spec.load_balancer].target_group_arn,
+                "containerName": spec.container_images[0][0],
+                "containerPort": 8080,
+            }
+        ]
     if fargate:
         service["networkConfiguration"] = {
             "awsvpcConfiguration": {"subnets": ["subnet-0a1b2c3d4e5f60718"], "assignPublicIp": "DISABLED"}

@@ -24,6 +24,8 @@ import boto3
 from moto.events.models import EventPattern
 
 from pushpilot_sandbox.accounts import in_account
+from pushpilot_sandbox.acm import AcmValidator
+from pushpilot_sandbox.load_balancers import BuiltLoadBalancer
 from pushpilot_sandbox.apprunner import AppRunnerEmulator
 from pushpilot_sandbox.ecr import BlobStore, EcrSandbox
 from pushpilot_sandbox.ecs import EcsEmulator
@@ -170,6 +172,11 @@ class Sandbox:
         )
         self.apprunner_url = self.apprunner.start()
         self._started.append(self.apprunner)
+        # setup.load_balancers as built, by name (ECS services name the one they sit behind).
+        self.load_balancers: dict[str, BuiltLoadBalancer] = {}
+        self.acm = AcmValidator(
+            account_id=account, region=region, route53=self.direct_client("route53"), emit=self.bus.append
+        )
         self.slack = SlackSink()
         self.slack.start()
         self._started.append(self.slack)
@@ -496,6 +503,8 @@ class Sandbox:
                 moved = True
             validation_events = self.apprunner.check_domain_validation()
             if validation_events:
+                moved = True
+            if self.acm.check():
                 moved = True
             if not moved and not self.bus and not any(self.registry_buses.values()):
                 break

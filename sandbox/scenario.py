@@ -19,6 +19,7 @@ from pushpilot_sandbox.apprunner_model import service_name_problem
 from pushpilot_sandbox.ecs import EmulatorError as EcsEmulatorError
 from pushpilot_sandbox.ecs_scenario import EcsServiceSpec, ExpressServiceSpec
 from pushpilot_sandbox.environment import SANDBOX_ACCOUNT, TEMPLATE, Sandbox, SandboxConfig
+from pushpilot_sandbox.load_balancers import LoadBalancerSpec
 from pushpilot_sandbox.template import load_template
 
 
@@ -106,9 +107,21 @@ class Setup(_Strict):
     ecs_services: list[EcsServiceSpec] = Field(default_factory=list)
     express_services: list[ExpressServiceSpec] = Field(default_factory=list)
     hosted_zones: list[ZoneSpec] = Field(default_factory=list)
+    load_balancers: list[LoadBalancerSpec] = Field(default_factory=list)
     notifications: NotificationsSpec = Field(default_factory=NotificationsSpec)
     parameters: dict[str, str] = Field(default_factory=dict)
     delivery: DeliverySpec = Field(default_factory=DeliverySpec)
+
+    @model_validator(mode="after")
+    def _load_balancers_exist(self) -> Setup:
+        known = {lb.name for lb in self.load_balancers}
+        for number, service in enumerate(self.ecs_services):
+            if service.load_balancer is not None and service.load_balancer not in known:
+                raise ValueError(
+                    f"ecs_services[{number}].load_balancer: {service.load_balancer!r} is not in "
+                    "setup.load_balancers"
+                )
+        return self
 
     @property
     def repository_specs(self) -> list[RepositorySpec]:

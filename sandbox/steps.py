@@ -17,6 +17,7 @@ from pushpilot_sandbox.apprunner_model import operation_names as apprunner_opera
 from pushpilot_sandbox.ecr import pull_policy
 from pushpilot_sandbox.environment import Sandbox
 from pushpilot_sandbox.gateway import SUPPORTED_FAULT_PROTOCOLS, service_model
+from pushpilot_sandbox.load_balancers import create_load_balancers
 from pushpilot_sandbox.oci import ImageSet, load_oci_layout, synthesize_image
 from pushpilot_sandbox.timeline import Timeline
 
@@ -177,6 +178,7 @@ def apply_setup(sandbox: Sandbox, setup: Setup, timeline: Timeline, base_dir: Pa
         mode = "automatic" if service.auto_deploy else "manual"
         tagged = "".join(f", {key}={value}" for key, value in service.tags.items())
         timeline.say(f"  ⌂ App Runner service {service.name} runs {identifier} ({mode} deployment{tagged})")
+    sandbox.load_balancers = create_load_balancers(sandbox, setup.load_balancers, timeline.say)
     from pushpilot_sandbox.ecs_scenario import apply_ecs_setup
 
     apply_ecs_setup(sandbox, setup, timeline, declared_accounts)
