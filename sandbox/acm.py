@@ -3,9 +3,10 @@ module decides what moto cannot.
 
 - moto issues a requested certificate after `MOTO_ACM_VALIDATION_WAIT` seconds without looking at DNS.
   Here a DNS-validated certificate is issued only when every validation CNAME it asks for resolves in
-  the sandbox's Route 53 (followed through delegations, as `apprunner_domains` resolves App Runner's)
-  and no CAA record forbids Amazon's authority to issue for one of its names; ACM's
-  `ACM Certificate Available` event (Action ISSUANCE) is emitted then, shaped as ACM documents it.
+  the sandbox's Route 53 (followed through delegations, as `apprunner_domains` resolves App Runner's);
+  ACM's `ACM Certificate Available` event (Action ISSUANCE) is emitted then, shaped as ACM documents
+  it. Once validated, a CAA record that forbids Amazon's authority for one of its names fails the
+  certificate instead (Status FAILED, as ACM's FailureReason CAA_ERROR), as ACM checks CAA at issuance.
   moto's own timer is pushed out of reach; the state is driven in process, as moto runs in process.
 - moto answers every load balancer's `CanonicalHostedZoneId` with one placeholder; Route 53 aliases
   need the region's real zone (ELB endpoints page: us-east-1 Application Load Balancers use
@@ -90,8 +91,8 @@ class AcmValidator:
                 load_balancer.canonical_hosted_zone_id = zone_id
 
     def check(self) -> list[dict[str, Any]]:
-        """Issue every pending certificate whose validation records resolve and whose names CAA allows;
-        the events emitted."""
+        """Issue every pending certificate whose validation records resolve (fail it when CAA forbids
+        Amazon); the events emitted."""
         self.fix_load_balancer_zones()
         pending = [
             bundle
@@ -109,7 +110,10 @@ class AcmValidator:
                 cname_resolves(option["ResourceRecord"]["Name"], option["ResourceRecord"]["Value"], zones)
                 for option in options
             )
-            if not resolves or not all(caa_allows(option["DomainName"], zones) for option in options):
+            if not resolves:
+                continue
+            if not all(caa_allows(option["DomainName"], zones) for option in options):
+                bundle.status = "FAILED"
                 continue
             bundle.status = "ISSUED"
             event = self._available_event(bundle.arn, detail)

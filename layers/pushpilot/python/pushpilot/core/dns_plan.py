@@ -264,7 +264,7 @@ class ManualRecord(_Frozen):
     where: str
 
     def describe(self) -> str:
-        return f"{self.domain_name}: create {_render_record(self.record)} by hand ({self.where})"
+        return f"{self.domain_name}: create {render_record(self.record)} by hand ({self.where})"
 
 
 class ZoneSnapshot(_Frozen):
@@ -867,7 +867,7 @@ def project(zones: Sequence[ZoneSnapshot], plan: DnsPlan) -> tuple[ZoneSnapshot,
 _SYMBOLS = {ChangeAction.CREATE: "+", ChangeAction.UPSERT: "~", ChangeAction.DELETE: "-"}
 
 
-def _render_record(record: RecordSet) -> str:
+def render_record(record: RecordSet) -> str:
     if record.alias_target is not None:
         data = f"ALIAS {record.alias_target.dns_name} (zone {record.alias_target.hosted_zone_id})"
     else:
@@ -878,7 +878,7 @@ def _render_record(record: RecordSet) -> str:
 def render_plan_line(change: Change) -> str:
     if change.action is ChangeAction.DELETE:
         return f"- {change.record.describe()}"
-    line = f"{_SYMBOLS[change.action]} {_render_record(change.record)}"
+    line = f"{_SYMBOLS[change.action]} {render_record(change.record)}"
     return f"{line}  (was {change.previous.describe()})" if change.previous is not None else line
 
 
@@ -1110,20 +1110,29 @@ def needs_diagnosis(
     return now - pending_since >= timedelta(hours=pending_hours)
 
 
-def _timeout_findings(domain: DomainBinding) -> list[Finding]:
-    if domain.status != TIMED_OUT:
+def _ended_findings(domain: DomainBinding) -> list[Finding]:
+    """A certificate ACM gave up on (72 hours without validating) or failed (a CAA record, say) will
+    never be issued: a new one must be requested."""
+    if domain.certificate_arn is None or domain.status not in {TIMED_OUT, "FAILED"}:
         return []
+    if domain.status == TIMED_OUT:
+        cause = (
+            f"ACM tried to validate the certificate for {domain.domain_name} for 72 hours and gave up "
+            f"({domain.certificate_arn} is {TIMED_OUT}); it will never be issued"
+        )
+    else:
+        cause = (
+            f"ACM failed the certificate for {domain.domain_name} ({domain.certificate_arn}); "
+            "it will never be issued"
+        )
     return [
         Finding(
             domain_name=domain.domain_name,
-            code="validation-timed-out",
-            cause=(
-                f"ACM tried to validate the certificate for {domain.domain_name} for 72 hours and gave up "
-                f"({domain.certificate_arn or 'certificate'} is {TIMED_OUT}); it will never be issued"
-            ),
+            code="request-new-certificate",
+            cause=cause,
             fix=(
-                "fix the causes below, then request a new certificate for the same names and attach it to "
-                "the HTTPS listener (pushpilot writes its validation records)"
+                "fix the other causes listed, then request a new certificate for the same names and attach "
+                "it to the HTTPS listener (pushpilot writes its validation records)"
             ),
         )
     ]
@@ -1141,10 +1150,10 @@ def diagnose(
         return []
     public = [zone for zone in zones if not zone.private]
     findings = [
-        *_timeout_findings(domain_state),
         *_validation_findings(domain_state, public),
         *_target_findings(domain_state, public),
         *_caa_findings(domain_state, public),
+        *_ended_findings(domain_state),
     ]
     return list(dict.fromkeys(findings))
 

@@ -36,6 +36,7 @@ from pushpilot.core.dns_plan import (
     project,
     render_conflict,
     render_plan_line,
+    render_record,
 )
 from pushpilot.core.dns_triggers import DnsTrigger
 from pushpilot.core.errors import NotFoundError
@@ -433,6 +434,17 @@ def reconcile(
         for state in states
     }
     advice_by_domain = {state.domain_name: advise(state, current, now) for state in states}
+    for manual in plan.manual:
+        # A record the stack may not write is told with its exact content, to be made by hand.
+        advice_by_domain.setdefault(manual.domain_name, []).append(
+            Finding(
+                domain_name=manual.domain_name,
+                code="create-by-hand",
+                cause=f"{manual.record.name} needs a record pushpilot may not write: {manual.where}",
+                fix=f"create {render_record(manual.record)} by hand",
+                record=manual.record,
+            )
+        )
 
     notices: list[Notice] = [conflict_notice(conflict, occurred_at) for conflict in plan.conflicts]
     notices.extend(planned_notices(plan, applying, occurred_at))
@@ -441,10 +453,11 @@ def reconcile(
         for state in states
         if findings_by_domain[state.domain_name]
     )
+    advised = {state.domain_name: state for state in states}
     notices.extend(
-        advice_notice(state, advice_by_domain[state.domain_name], occurred_at)
-        for state in states
-        if advice_by_domain[state.domain_name]
+        advice_notice(advised[domain_name], advice, occurred_at)
+        for domain_name, advice in advice_by_domain.items()
+        if advice and domain_name in advised
     )
     notices.extend(validated_notices(event, states, current, settled))
 
