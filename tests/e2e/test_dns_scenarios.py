@@ -251,21 +251,23 @@ def test_demo_tells_the_whole_story_in_order() -> None:
     out = io.StringIO()
     report = run_scenario(SCENARIOS / "demo.yaml", out=out)
     sent = sns_kinds(report["notifications"])
-    # The release story comes first; the build and the domain follow it; then a cross-account push
-    # and an ECR Public tag that moved, each verified, deployed and live; then ECS and Express: one arm64
-    # image verified for arm64 and rejected for the X86_64 service, deployed twice and live twice, and a
-    # second image rolled back on ECS while Express takes it live.
+    # The release story comes first; the build and the domains follow it (App Runner's validated at
+    # once, shop-alb's certificate waiting for its record); then a cross-account push and an ECR Public
+    # tag that moved, each verified, deployed and live; then ECS and Express: one arm64 image verified
+    # for arm64 and rejected for the X86_64 service, deployed twice and live twice, and a second image
+    # rolled back on ECS while Express takes it live; last, shop.example.org live on its load balancer.
     assert sent[:2] == ["verified", "deploying"]
     assert "rolled_back" in sent
     build = sent.index("build_failed")
-    assert sent[build : build + 3] == ["build_failed", "domain_planned", "domain_validated"]
-    reach = sent[build + 3 : build + 9]
+    assert sent[build : build + 4] == ["build_failed", "domain_planned", "domain_planned", "domain_validated"]
+    reach = sent[build + 4 : build + 10]
     assert reach == ["verified", "deploying", "live"] * 2
-    ecs = sent[build + 9 :]
+    ecs = sent[build + 10 : -2]
     assert ecs[:6] == ["verified", "rejected", "deploying", "deploying", "live", "live"]
     assert sorted(ecs[6:]) == sorted(
         ["verified", "rejected", "deploying", "deploying", "rolled_back", "live"]
     )
+    assert sent[-2:] == ["domain_planned", "domain_validated"]
     assert report["errors"] == []
     assert report["dead_letters"] == []
     assert report["refused_events"] == []
@@ -277,3 +279,4 @@ def test_demo_tells_the_whole_story_in_order() -> None:
     assert "live on edge-proxy" in text
     assert "live on shop-express" in text
     assert "Amazon ECS rolled back" in text
+    assert "shop.example.org is live on shop-graviton (ECS)" in text
