@@ -292,11 +292,10 @@ class LoadBalancerDomainReader:
                 earlier = found.get(key)
                 if earlier is None:
                     found[key] = binding
-                elif binding.service_name not in earlier.service_name.split(", "):
+                else:
                     # One certificate on one load balancer serves several services: one binding.
-                    found[key] = earlier.model_copy(
-                        update={"service_name": f"{earlier.service_name}, {binding.service_name}"}
-                    )
+                    names = {*earlier.service_name.split(", "), binding.service_name}
+                    found[key] = earlier.model_copy(update={"service_name": ", ".join(sorted(names))})
         return list(found.values())
 
     def _bindings_of(self, service: Mapping[str, Any]) -> list[DomainBinding]:
