@@ -236,3 +236,50 @@ def test_alb_scenario_files_tell_their_story(scenario: str, kinds: list[str]) ->
     assert sns_kinds(report["notifications"]) == kinds
     assert report["errors"] == []
     assert report["dead_letters"] == []
+
+
+# The rule docs/alb-domains.md asks the stack to add to ReconcileFunction, spliced into a copy of the
+# template here, so the route from ACM's event to the reconcile is shown before the template has it.
+ACM_RULE = """        CertificateEvents:
+          Type: EventBridgeRule
+          Properties:
+            Pattern:
+              source: [aws.acm]
+              detail-type:
+                - ACM Certificate Available
+                - ACM Certificate Approaching Expiration
+                - ACM Certificate Renewal Action Required
+"""
+REPOSITORY = Path(__file__).resolve().parents[2]
+
+
+def template_with_acm_rule(directory: Path) -> Path:
+    text = (REPOSITORY / "template.yaml").read_text(encoding="utf-8")
+    if "source: [aws.acm]" not in text:
+        anchor = "      Events:\n        Refresh:\n"
+        assert text.count(anchor) == 1, "ReconcileFunction's events moved: update the splice"
+        text = text.replace(anchor, "      Events:\n" + ACM_RULE + "        Refresh:\n")
+    for folder in ("functions", "layers"):
+        (directory / folder).symlink_to(REPOSITORY / folder)
+    patched = directory / "template.yaml"
+    patched.write_text(text, encoding="utf-8")
+    return patched
+
+
+def test_acm_certificate_available_event_routes_the_names_at_once(tmp_path: Path) -> None:
+    template = template_with_acm_rule(tmp_path)
+    with story(alb_setup(), tmp_path, template_path=template) as run:
+        run.step("reconcile_dns", {})
+
+        # ACM issued once the record resolved, and its event ran the reconcile: no second schedule.
+        triggered = [
+            delivery
+            for delivery in run.sandbox.router.deliveries
+            if delivery.function == "ReconcileFunction" and delivery.trigger == "rule"
+        ]
+        assert len(triggered) == 1
+        assert triggered[0].error_type is None
+        alias = _find(run, "example.com", "example.com", "A")
+        assert alias is not None
+        assert alias["AliasTarget"]["HostedZoneId"] == ALB_ZONE_US_EAST_1
+        assert run.notice_kinds() == ["domain_planned", "domain_planned", "domain_validated"]

@@ -595,9 +595,14 @@ def existing_records(draw: st.DrawFn) -> list[RecordSet]:
         if record_type == "CNAME" and name == "shop.example":
             continue
         use_alias = record_type in {"A", "AAAA"} and draw(st.booleans())
-        target = draw(st.sampled_from([TARGET, "old9876543.us-east-1.awsapprunner.com", "lb.shop.example"]))
+        target = draw(
+            st.sampled_from([TARGET, "old9876543.us-east-1.awsapprunner.com", "lb.shop.example", ALB_TARGET])
+        )
         if use_alias:
-            record = RecordSet(name=name, type=record_type, alias_target=alias(target))
+            zone_id = ALB_ZONE if target == ALB_TARGET else APPRUNNER_ALIAS_HOSTED_ZONE_IDS[REGION]
+            record = RecordSet(
+                name=name, type=record_type, alias_target=AliasTarget(hosted_zone_id=zone_id, dns_name=target)
+            )
         else:
             value = {
                 "A": "203.0.113.10",
@@ -641,6 +646,37 @@ def is_ours(snapshot: ZoneSnapshot, record: RecordSet) -> bool:
     return owned_by(snapshot, record, OWNER)
 
 
+ALB_TARGET = "web-alb-1234567890.us-east-1.elb.amazonaws.com"
+ALB_ZONE = "Z35SXDOTRQ7X7K"
+CERTIFICATE_ARN = "arn:aws:acm:us-east-1:111122223333:certificate/4f1b2c3d-5e6f-4a7b-8c9d-0e1f2a3b4c5d"
+
+
+def alb_domain(
+    name: str = "shop.example",
+    *,
+    www: bool = True,
+    status: str = "ISSUED",
+    dualstack: bool = True,
+    validations: tuple[ValidationRecord, ...] = (VALIDATION_APEX, VALIDATION_WWW),
+) -> CustomDomainState:
+    """An ECS service's certificate on its load balancer: ALIAS at every name, once issued."""
+    return CustomDomainState(
+        service_arn="arn:aws:ecs:us-east-1:111122223333:service/web/storefront",
+        service_name="storefront",
+        service_kind="ECS",
+        dns_target=ALB_TARGET,
+        domain_name=name,
+        status=status,
+        validation_records=validations,
+        names=(name, f"www.{name}") if www else (name,),
+        alias_zone_id=ALB_ZONE,
+        alias_every_name=True,
+        ipv6=dualstack,
+        route_ready=status == "ISSUED",
+        certificate_arn=CERTIFICATE_ARN,
+    )
+
+
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     records=existing_records(),
@@ -648,14 +684,23 @@ def is_ours(snapshot: ZoneSnapshot, record: RecordSet) -> bool:
     www=st.booleans(),
     child_zone=st.booleans(),
     name=st.sampled_from(["shop.example", "api.shop.example"]),
+    kind=st.sampled_from(["apprunner", "alb-dualstack", "alb-ipv4", "alb-pending"]),
 )
 def test_only_our_records_or_listed_conflicts_are_ever_changed(
-    records: list[RecordSet], take_over: bool, www: bool, child_zone: bool, name: str
+    *, records: list[RecordSet], take_over: bool, www: bool, child_zone: bool, name: str, kind: str
 ) -> None:
     zones = [zone("shop.example", "ZSHOP", *records)]
     if child_zone:
         zones.append(zone("www.shop.example", "ZWWW", name_servers=WWW_NS))
-    wanted = domain(name, www=www)
+    if kind == "apprunner":
+        wanted = domain(name, www=www)
+    else:
+        wanted = alb_domain(
+            name,
+            www=www,
+            dualstack=kind != "alb-ipv4",
+            status="PENDING_VALIDATION" if kind == "alb-pending" else "ISSUED",
+        )
 
     result = plan([wanted], zones, take_over=take_over)
 
