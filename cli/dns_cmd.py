@@ -1,7 +1,10 @@
-"""`pushpilot dns plan|apply`: custom-domain DNS for App Runner, planned and applied like infrastructure.
+"""`pushpilot dns plan|apply`: custom-domain DNS, planned and applied like infrastructure, for App Runner
+services (their custom domains) and ECS services behind an Application Load Balancer (the certificates
+on its HTTPS listeners).
 
-`plan` reads every custom domain (or one service's) and the hosted zones that hold their names, and
-prints what would change; `--out` saves the plan. `apply --plan FILE` applies exactly that saved plan,
+`plan` reads every domain binding (or one service's) and the hosted zones that hold their names, and
+prints the bindings, what would change, what to create by hand and what to fix; `--out` saves the plan.
+`apply --plan FILE` applies exactly that saved plan,
 after checking that every record it deletes or updates still holds what the plan saw.
 
 Exit codes: 0 done (or nothing to do), 1 refused (threshold, stale plan, not confirmed), 2 error.
@@ -26,6 +29,7 @@ from pushpilot.core.dns_plan import (
     DnsPlan,
     DnsPolicy,
     ZoneSnapshot,
+    advise,
     diagnose,
     plan_dns,
     render_plan,
@@ -50,7 +54,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     plan = commands.add_parser(
         "plan", help="show the DNS changes the custom domains need", description=__doc__
     )
-    plan.add_argument("service", nargs="?", help="only this App Runner service (name or ARN)")
+    plan.add_argument("service", nargs="?", help="only this service: App Runner or ECS, name or ARN")
     _policy_arguments(plan)
     plan.add_argument("--out", type=Path, help="save the plan as JSON, for `dns apply --plan`")
     plan.set_defaults(run=run_plan)
@@ -58,7 +62,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     apply = commands.add_parser(
         "apply", help="apply a saved plan (or a fresh one) to Route 53", description=__doc__
     )
-    apply.add_argument("service", nargs="?", help="only this App Runner service (without --plan)")
+    apply.add_argument("service", nargs="?", help="only this service, App Runner or ECS (without --plan)")
     apply.add_argument("--plan", type=Path, dest="plan_file", help="apply exactly this saved plan")
     _policy_arguments(apply)
     apply.add_argument("--yes", action="store_true", help="do not ask for confirmation")
@@ -79,7 +83,7 @@ def _policy_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--zone-ids", help="comma-separated hosted zone ids to manage (default: DNS_ZONE_IDS)"
     )
-    parser.add_argument("--region", help="App Runner's region (default: AWS_REGION)")
+    parser.add_argument("--region", help="the services' region (default: AWS_REGION)")
 
 
 def _policy(args: argparse.Namespace) -> DnsPolicy:
@@ -112,9 +116,11 @@ def _default_sources(
     domains: CustomDomainSource | None, zones: ZoneStore | None
 ) -> tuple[CustomDomainSource, ZoneStore]:
     from pushpilot.adapters.route53 import Route53Zones
+    from pushpilot.flows.dns import AllBindings
     from pushpilot.targets.apprunner.domains import CustomDomainReader
+    from pushpilot.targets.ecs.domains import LoadBalancerDomainReader
 
-    return domains or CustomDomainReader(), zones or Route53Zones()
+    return domains or AllBindings(CustomDomainReader(), LoadBalancerDomainReader()), zones or Route53Zones()
 
 
 def _fresh_plan(
@@ -127,14 +133,34 @@ def _fresh_plan(
     return plan, states, snapshots
 
 
+def _binding_lines(states: list[CustomDomainState]) -> list[str]:
+    """Every binding the plan is for, App Runner's and load-balanced ECS services' side by side."""
+    lines = []
+    for state in sorted(states, key=lambda s: (s.service_kind, s.service_name, s.domain_name)):
+        names = ", ".join(state.target_names) or "(no name routed)"
+        how = "ALIAS" if state.alias_every_name else "CNAME/ALIAS"
+        waiting = "" if state.route_ready else "; routed once the certificate is issued"
+        lines.append(
+            f"binding: {state.service_kind} {state.service_name}: {names} → {how} {state.dns_target} "
+            f"[{state.status}{waiting}]"
+        )
+    return lines
+
+
 def _diagnosis_lines(states: list[CustomDomainState], snapshots: tuple[ZoneSnapshot, ...]) -> list[str]:
     # On the command line every pending validation is worth explaining, however recent.
     now = datetime.now(UTC)
-    return [
+    lines = [
         f"? {finding.domain_name}: {finding.cause}\n    fix: {finding.fix}"
         for state in states
         for finding in diagnose(state, snapshots, now, now, 0)
     ]
+    lines.extend(
+        f"advice: {finding.domain_name}: {finding.cause}\n    fix: {finding.fix}"
+        for state in states
+        for finding in advise(state, snapshots, now)
+    )
+    return lines
 
 
 def run_plan(
@@ -152,6 +178,8 @@ def run_plan(
     except (CommandError, PushpilotError, ValueError, NoRegionError, NoCredentialsError) as exc:
         print(f"error: {exc}", file=err)
         return EXIT_ERROR
+    for line in _binding_lines(states):
+        print(line, file=out)
     print(render_plan(plan), file=out)
     for line in _diagnosis_lines(states, snapshots):
         print(line, file=out)

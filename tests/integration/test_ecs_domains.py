@@ -269,3 +269,37 @@ def test_bindings_of_every_target_are_planned_together(world: World) -> None:
 
     assert {binding.service_kind for binding in together.list_all()} == {"App Runner", "ECS"}
     assert [binding.domain_name for binding in together.for_service("storefront")] == ["example.com"]
+
+
+def test_cli_plan_shows_alb_bindings_beside_app_runners(world: World) -> None:
+    import argparse
+    import io
+
+    from pushpilot_cli import dns_cmd
+
+    _, group = world.load_balancer(
+        "web-alb", certificates=[world.certificate("example.com", "*.example.com")], http_redirect=False
+    )
+    world.service("storefront", group)
+    world.route53.create_hosted_zone(Name="example.com", CallerReference="example")
+    world.route53.create_hosted_zone(Name="tickets.example", CallerReference="tickets")
+    parser = argparse.ArgumentParser(prog="pushpilot")
+    dns_cmd.register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["dns", "plan", "--owner-id", "pushpilot-prod", "--region", REGION])
+    out, err = io.StringIO(), io.StringIO()
+
+    code = dns_cmd.run_plan(
+        args,
+        domains=AllBindings(InMemoryDomains(tickets_domain()), world.reader()),
+        zones=Route53Zones(world.route53),
+        out=out,
+        err=err,
+    )
+
+    text = out.getvalue()
+    assert code == 0, err.getvalue()
+    assert "binding: App Runner tickets: tickets.example, www.tickets.example" in text
+    assert "binding: ECS storefront: example.com → ALIAS web-alb" in text
+    assert "[PENDING_VALIDATION; routed once the certificate is issued]" in text
+    assert "advice: example.com: web-alb's HTTP listener on port 80 serves plain HTTP" in text
+    assert "+ CNAME _d930b28be6c5927595552b219965053e.example.com" in text
