@@ -76,7 +76,7 @@ class AcmValidator:
         self.region = region
         self.route53 = route53
         self.emit = emit
-        moto_settings.ACM_VALIDATION_WAIT = _NEVER  # type: ignore[misc]
+        moto_settings.ACM_VALIDATION_WAIT = _NEVER
 
     def _certificates(self) -> list[Any]:
         backend = acm_backends[self.account_id][self.region]
