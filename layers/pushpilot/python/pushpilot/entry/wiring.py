@@ -84,7 +84,9 @@ def reconcile_dns(
     settings = DnsSettings.from_env()
     outbox = DnsNoticeOutbox(core.table_name)
     result = reconcile(
-        domains=AllBindings(CustomDomainReader(), LoadBalancerDomainReader()),
+        domains=AllBindings(
+            CustomDomainReader(), LoadBalancerDomainReader(clusters=EcsSettings.from_env().clusters)
+        ),
         zones=Route53Zones(),
         policy=settings.policy(),
         owner_id=settings.owner_id,
