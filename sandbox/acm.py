@@ -76,6 +76,8 @@ class AcmValidator:
         self.region = region
         self.route53 = route53
         self.emit = emit
+        # What ACM decided, in order, for the timeline.
+        self.decisions: list[str] = []
         moto_settings.ACM_VALIDATION_WAIT = _NEVER
 
     def _certificates(self) -> list[Any]:
@@ -112,10 +114,15 @@ class AcmValidator:
             )
             if not resolves:
                 continue
+            names = ", ".join(option["DomainName"] for option in options)
             if not all(caa_allows(option["DomainName"], zones) for option in options):
                 bundle.status = "FAILED"
+                self.decisions.append(
+                    f"ACM failed the certificate for {names}: CAA forbids Amazon (CAA_ERROR)"
+                )
                 continue
             bundle.status = "ISSUED"
+            self.decisions.append(f"ACM issued the certificate for {names}: its validation records resolve")
             event = self._available_event(bundle.arn, detail)
             self.emit(event)
             events.append(event)

@@ -27,6 +27,7 @@ class Timeline:
         self._apprunner_seen = 0
         self._slack_seen = 0
         self._deliveries_seen = 0
+        self._acm_seen = 0
 
     def skip_user_calls(self) -> None:
         """Calls made so far were the scenario's own (setup, associate-domain): not the handlers'."""
@@ -36,6 +37,7 @@ class Timeline:
     def record(self) -> None:
         """Print and collect everything that happened since the last call."""
         self._forwarding()
+        self._certificates()
         self._deliveries()
         self._calls()
         self._notifications()
@@ -57,6 +59,12 @@ class Timeline:
                 )
             else:
                 self.say(f"  · event stays on {record.source_account}'s bus: {record.reason}")
+
+    def _certificates(self) -> None:
+        decisions = self.sandbox.acm.decisions[self._acm_seen :]
+        self._acm_seen += len(decisions)
+        for decision in decisions:
+            self.say(f"  🔏 {decision}")
 
     def _deliveries(self) -> None:
         deliveries = self.sandbox.router.deliveries[self._deliveries_seen :]

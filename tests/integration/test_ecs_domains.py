@@ -303,3 +303,28 @@ def test_cli_plan_shows_alb_bindings_beside_app_runners(world: World) -> None:
     assert "[PENDING_VALIDATION; routed once the certificate is issued]" in text
     assert "advice: example.com: web-alb's HTTP listener on port 80 serves plain HTTP" in text
     assert "+ CNAME _d930b28be6c5927595552b219965053e.example.com" in text
+
+
+def test_an_issued_certificate_routed_by_a_scheduled_run_is_told_live_once(world: World) -> None:
+    certificate = world.certificate("example.com")
+    _, group = world.load_balancer("web-alb", certificates=[certificate])
+    world.service("storefront", group)
+    world.route53.create_hosted_zone(Name="example.com", CallerReference="example")
+    from moto.acm.models import acm_backends
+
+    acm_backends["123456789012"][REGION].get_certificate(certificate).status = "ISSUED"
+
+    def scheduled() -> list[str]:
+        result = reconcile(
+            domains=world.reader(),
+            zones=Route53Zones(world.route53),
+            policy=DnsPolicy(),
+            owner_id="pushpilot-prod",
+            region=REGION,
+            apply=True,
+            now=datetime(2026, 5, 4, 9, 31, tzinfo=UTC),
+        )
+        return [notice.title for notice in result.notices if notice.kind is NoticeKind.DOMAIN_VALIDATED]
+
+    assert scheduled() == ["example.com is live on storefront (ECS)"], "this run routed it"
+    assert scheduled() == [], "already live: nothing new"

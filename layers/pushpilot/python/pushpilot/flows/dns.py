@@ -426,8 +426,12 @@ def reconcile(
             for state in states
             if state.status in PENDING_STATUSES
         }
+    # Live since the last run: it was waiting then, or this run routes it.
     settled = {
-        state.domain_name for state in states if state.domain_name in known and not _awaiting(state, current)
+        state.domain_name
+        for state in states
+        if not _awaiting(state, current)
+        and (state.domain_name in known or (applying and _awaiting(state, snapshots)))
     }
     findings_by_domain = {
         state.domain_name: diagnose(state, current, now, pending_since.get(state.domain_name), pending_hours)
