@@ -5,16 +5,18 @@ tests; neither is named here, and nothing here imports boto3.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from pushpilot.core.dns_outbox import HeldNotices
-from pushpilot.core.dns_plan import DomainBinding
 from pushpilot.core.notices import Link, Notice
 from pushpilot.core.public_sightings import Sighting
 from pushpilot.core.releases import Release, ServiceRollout, Stage
 from pushpilot.core.targets import Operation, TargetService
 from pushpilot.core.tracking import Hold, IndexedService, InFlight, LiveImage, Pending
 from pushpilot.core.verdicts import Platform, Verdict
+
+if TYPE_CHECKING:
+    from pushpilot.core.dns_outbox import HeldNotices
+    from pushpilot.core.dns_plan import DomainBinding
 
 
 class DeployTarget(Protocol):

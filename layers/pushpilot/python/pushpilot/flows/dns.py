@@ -379,10 +379,17 @@ def _recover_held(outbox: DnsNoticeOutbox, zones: ZoneStore) -> tuple[list[Notic
     notices: list[Notice] = []
     keys: list[str] = []
     for held in outbox.held():
-        if all(in_effect(zone_plan, zones.snapshot(zone_plan.zone_id)) for zone_plan in held.zones):
+        if all(_zone_in_effect(zone_plan, zones) for zone_plan in held.zones):
             notices.extend(held.notices)
         keys.append(held.key)
     return notices, keys
+
+
+def _zone_in_effect(zone_plan: ZonePlan, zones: ZoneStore) -> bool:
+    try:
+        return in_effect(zone_plan, zones.snapshot(zone_plan.zone_id))
+    except NotFoundError:
+        return False  # the zone is gone: what the notices announce is not there
 
 
 def reconcile(
