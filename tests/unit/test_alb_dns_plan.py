@@ -158,3 +158,23 @@ def test_advice_is_the_sources_and_an_expiring_certificate_whose_record_is_gone(
     assert [finding.code for finding in gone] == ["http-not-redirected", "renewal-blocked"]
     assert [finding.code for finding in kept] == ["http-not-redirected"]
     assert [finding.code for finding in far] == ["http-not-redirected"]
+
+
+def test_a_zone_its_registrar_does_not_delegate_to_is_found() -> None:
+    elsewhere = ("ns1.old-dns-host.example.net.", "ns2.old-dns-host.example.net.")
+    shop = zone("shop.example", "ZSHOP").model_copy(update={"registrar_name_servers": elsewhere})
+    pending = alb_domain(www=False, status="PENDING_VALIDATION", validations=(VALIDATION_APEX,))
+
+    findings = diagnose(pending, [shop], NOW, NOW - timedelta(hours=3), 2)
+    delegated = diagnose(
+        pending,
+        [shop.model_copy(update={"registrar_name_servers": shop.name_servers})],
+        NOW,
+        NOW - timedelta(hours=3),
+        2,
+    )
+
+    causes = [finding.cause for finding in findings if finding.code == "zone-not-delegated"]
+    assert len(causes) == 1
+    assert "ns1.old-dns-host.example.net." in causes[0]
+    assert [finding.code for finding in delegated if finding.code == "zone-not-delegated"] == []

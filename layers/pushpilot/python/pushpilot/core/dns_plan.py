@@ -275,6 +275,9 @@ class ZoneSnapshot(_Frozen):
     records: tuple[RecordSet, ...] = ()
     # False when only the zone's existence is known (outside the allow-list): never written to.
     loaded: bool = True
+    # The name servers the domain's registrar lists, when known (a domain registered with Route 53 in
+    # this account); None: unknown.
+    registrar_name_servers: tuple[str, ...] | None = None
 
     @field_validator("name")
     @classmethod
@@ -971,10 +974,34 @@ def _validation_findings(domain: DomainBinding, zones: Sequence[ZoneSnapshot]) -
     return findings
 
 
+def _registrar_findings(
+    domain: DomainBinding, zone: ZoneSnapshot, zones: Sequence[ZoneSnapshot]
+) -> list[Finding]:
+    """The topmost zone in the account answers only if the registrar names its own name servers."""
+    chain = zone_chain(zone, zones)
+    top = chain[-1][0] if chain else zone
+    registrar = top.registrar_name_servers
+    if registrar is None or not top.name_servers:
+        return []
+    if {_canonical_target(ns) for ns in registrar} == {_canonical_target(ns) for ns in top.name_servers}:
+        return []
+    return [
+        Finding(
+            domain_name=domain.domain_name,
+            code="zone-not-delegated",
+            cause=(
+                f"the registrar of {top.name} lists name servers {' '.join(registrar)}, not those of hosted "
+                f"zone {top.zone_id}: nobody sees the records pushpilot writes there"
+            ),
+            fix=f"set the name servers of {top.name} at its registrar to {' '.join(top.name_servers)}",
+        )
+    ]
+
+
 def _delegation_findings(
     domain: DomainBinding, zone: ZoneSnapshot, zones: Sequence[ZoneSnapshot]
 ) -> list[Finding]:
-    findings: list[Finding] = []
+    findings: list[Finding] = _registrar_findings(domain, zone, zones)
     for parent, child in zone_chain(zone, zones):
         if not child.name_servers:
             continue

@@ -76,6 +76,7 @@ def reconcile_dns(
     from pushpilot.adapters.dns_outbox import DnsNoticeOutbox
     from pushpilot.adapters.pending_domains import PendingDomains
     from pushpilot.adapters.route53 import Route53Zones
+    from pushpilot.adapters.route53_domains import RegisteredDomains
     from pushpilot.flows.dns import AllBindings, DnsSettings, deliver, reconcile
     from pushpilot.targets.apprunner.domains import CustomDomainReader
     from pushpilot.targets.ecs.domains import LoadBalancerDomainReader
@@ -97,6 +98,7 @@ def reconcile_dns(
         pending_tracker=PendingDomains(core.table_name),
         pending_hours=settings.validation_pending_hours,
         outbox=outbox,
+        registrar=RegisteredDomains(),
     )
     deliver(result, NoticeQueue(core.notice_queue_url), outbox)
     return {

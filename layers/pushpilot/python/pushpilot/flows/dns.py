@@ -32,6 +32,8 @@ from pushpilot.core.dns_plan import (
     diagnose,
     is_marker,
     is_within,
+    needs_diagnosis,
+    parent_zone,
     plan_dns,
     project,
     render_conflict,
@@ -108,6 +110,22 @@ class ZoneStore(Protocol):
     def snapshot(self, zone_id: str) -> ZoneSnapshot: ...
 
     def apply(self, zone_plan: ZonePlan, *, wait: bool = False) -> str | None: ...
+
+
+class Registrar(Protocol):
+    """The name servers a domain's registrar lists; RegisteredDomains (Route 53 Domains) is the real one."""
+
+    def name_servers(self, domain: str) -> tuple[str, ...] | None: ...
+
+
+def with_registrar(zones: Sequence[ZoneSnapshot], registrar: Registrar) -> tuple[ZoneSnapshot, ...]:
+    """The topmost zones in the account (no parent zone here), with what their registrar lists."""
+    return tuple(
+        zone.model_copy(update={"registrar_name_servers": registrar.name_servers(zone.name)})
+        if zone.loaded and not zone.private and parent_zone(zone, zones) is None
+        else zone
+        for zone in zones
+    )
 
 
 class DnsSettings(EnvSettings):
@@ -408,6 +426,7 @@ def reconcile(
     pending_hours: float = 2.0,
     wait: bool = False,
     outbox: DnsNoticeOutbox | None = None,
+    registrar: Registrar | None = None,
 ) -> ReconcileResult:
     """Read → plan → hold the notices → apply (only when asked and not refused) → notices.
 
@@ -433,6 +452,11 @@ def reconcile(
             for state in states
             if state.status in PENDING_STATUSES
         }
+    if registrar is not None and any(
+        needs_diagnosis(state, now, pending_since.get(state.domain_name), pending_hours) for state in states
+    ):
+        # Asked only when something is to be diagnosed: one call per topmost zone.
+        current = with_registrar(current, registrar)
     # Live since the last run: it was waiting then, or this run routes it.
     settled = {
         state.domain_name
