@@ -38,6 +38,9 @@ SCENARIOS = [
     ROOT / "scenarios" / "auto-deploy-never-deployed.yaml",
     Path(__file__).parent / "scenarios" / "golden-notices.yaml",
     ROOT / "scenarios" / "policy-semver.yaml",
+    # Last, so they add only the kinds the others do not reach: a blocked validation, advice.
+    ROOT / "scenarios" / "alb-domain-caa.yaml",
+    ROOT / "scenarios" / "alb-domain-http-advice.yaml",
 ]
 STORED = ROOT / "tests" / "unit" / "golden" / "notify" / "notices.json"
 UPDATE = os.environ.get("PUSHPILOT_UPDATE_GOLDEN") == "1"

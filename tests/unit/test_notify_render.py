@@ -64,9 +64,9 @@ MODES: dict[str, tuple[str, Callable[[Notice], str]]] = {
 
 # Notices real flows queued in the sandbox (tests/e2e/test_golden_notices.py captures them).
 REAL: dict[str, Any] = json.loads((GOLDEN / "notices.json").read_text(encoding="utf-8"))
-# Kinds with no golden file: no flow emits the first three yet; a blocked certificate validation takes
-# hours of waiting that no sandbox story spends. The renderers' structure tests still cover them.
-WITHOUT_GOLDEN = frozenset({NoticeKind.DOMAIN_BLOCKED})
+# Kinds with no golden file (none now: a certificate ACM fails for a CAA record is diagnosed at once, so
+# a sandbox story reaches the blocked notice). The renderers' structure tests cover every kind.
+WITHOUT_GOLDEN: frozenset[NoticeKind] = frozenset()
 
 
 def real_notice(kind: str) -> Notice:
