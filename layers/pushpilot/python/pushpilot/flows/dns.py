@@ -24,6 +24,7 @@ from pushpilot.core.dns_plan import (
     DnsPolicy,
     DomainBinding,
     Finding,
+    RecordSet,
     ZonePlan,
     ZoneSnapshot,
     _canonical_target,
@@ -265,6 +266,10 @@ def _on(domain: DomainBinding) -> str:
     )
 
 
+def _described(record: RecordSet | None) -> str:
+    return record.describe() if record is not None else ""
+
+
 def blocked_notice(domain: DomainBinding, findings: Sequence[Finding], occurred_at: str) -> Notice:
     return Notice(
         kind=NoticeKind.DOMAIN_BLOCKED,
@@ -278,9 +283,10 @@ def blocked_notice(domain: DomainBinding, findings: Sequence[Finding], occurred_
         next_step=findings[0].fix if findings else None,
         details=tuple(f"{finding.cause} → {finding.fix}" for finding in findings),
         thread_key=_thread(domain.domain_name),
+        # What is wrong and what to do, not the wording of the cause (which names run-specific ids).
         dedupe_key=(
             f"domain-blocked:{domain.domain_name}:{domain.status}:"
-            f"{_digest(f'{finding.code}:{finding.cause}' for finding in findings)}"
+            f"{_digest(f'{finding.code}:{finding.fix}:{_described(finding.record)}' for finding in findings)}"
         ),
         occurred_at=occurred_at,
     )
