@@ -25,13 +25,13 @@ from moto.events.models import EventPattern
 
 from pushpilot_sandbox.accounts import in_account
 from pushpilot_sandbox.acm import AcmValidator
-from pushpilot_sandbox.load_balancers import BuiltLoadBalancer
 from pushpilot_sandbox.apprunner import AppRunnerEmulator
 from pushpilot_sandbox.ecr import BlobStore, EcrSandbox
 from pushpilot_sandbox.ecs import EcsEmulator
 from pushpilot_sandbox.ecs_task_definitions import MotoTaskDefinitions
 from pushpilot_sandbox.forwarding import ForwardingRecord, bus_account, bus_policy_refusal
 from pushpilot_sandbox.gateway import AwsGateway
+from pushpilot_sandbox.load_balancers import BuiltLoadBalancer
 from pushpilot_sandbox.logcapture import LogSink
 from pushpilot_sandbox.moto_server import MotoHandle, start_moto
 from pushpilot_sandbox.provision import provision
