@@ -227,10 +227,12 @@ def _create_ecs_service(
         "enableECSManagedTags": True,
         "tags": [{"key": key, "value": value} for key, value in spec.tags.items()],
     }
-    if spec.load_balancer is not None:
+    if spec.load_balancer in sandbox.load_balancers:
+        # One of setup.load_balancers: the service is registered behind its target group (a name that
+        # is not there stays a label, as before load balancers could be set up).
         service["loadBalancers"] = [
             {
-                "targetGroupArn": sandbox.load_balancers[spec.load_balancer].target_group_arn,
+                "targetGroupArn": sandbox.load_balancers[str(spec.load_balancer)].target_group_arn,
                 "containerName": spec.container_images[0][0],
                 "containerPort": 8080,
             }

@@ -112,17 +112,6 @@ class Setup(_Strict):
     parameters: dict[str, str] = Field(default_factory=dict)
     delivery: DeliverySpec = Field(default_factory=DeliverySpec)
 
-    @model_validator(mode="after")
-    def _load_balancers_exist(self) -> Setup:
-        known = {lb.name for lb in self.load_balancers}
-        for number, service in enumerate(self.ecs_services):
-            if service.load_balancer is not None and service.load_balancer not in known:
-                raise ValueError(
-                    f"ecs_services[{number}].load_balancer: {service.load_balancer!r} is not in "
-                    "setup.load_balancers"
-                )
-        return self
-
     @property
     def repository_specs(self) -> list[RepositorySpec]:
         return [RepositorySpec(name=item) if isinstance(item, str) else item for item in self.repositories]
