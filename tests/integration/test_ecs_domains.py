@@ -328,3 +328,16 @@ def test_an_issued_certificate_routed_by_a_scheduled_run_is_told_live_once(world
 
     assert scheduled() == ["example.com is live on storefront (ECS)"], "this run routed it"
     assert scheduled() == [], "already live: nothing new"
+
+
+def test_a_target_group_that_is_gone_hides_no_other_service(world: World) -> None:
+    _, group = world.load_balancer("web-alb", certificates=[world.certificate("example.com")])
+    world.service("storefront", group)
+    gone = group.replace("web-alb-tg", "gone-tg").rsplit("/", 1)[0] + "/0123456789abcdef"
+    world.service("retired", gone)
+
+    bindings = world.reader().list_all()
+
+    assert [(binding.service_name, binding.domain_name) for binding in bindings] == [
+        ("storefront", "example.com")
+    ]

@@ -43,9 +43,8 @@ EXCLUDE_TAG: Final = "pushpilot:exclude-domains"
 # Certificates whose names are wanted: issued, or on their way (pending); the failed ones come along so
 # the diagnosis can say why and what to do (their records are not planned).
 WANTED_STATUSES: Final = frozenset({"ISSUED", "PENDING_VALIDATION", "VALIDATION_TIMED_OUT", "FAILED"})
-# DescribeServices takes at most ten services, DescribeTargetGroups and DescribeLoadBalancers twenty.
+# DescribeServices takes at most ten services.
 _SERVICE_BATCH: Final = 10
-_ELB_BATCH: Final = 20
 _SPLIT: Final = re.compile(r"[\s,]+")
 
 
@@ -182,22 +181,29 @@ class LoadBalancerDomainReader:
         if not groups:
             return []
         lb_arns: set[str] = set()
-        for start in range(0, len(groups), _ELB_BATCH):
+        # One call per target group: a batch naming one that is gone (deleted since the service was
+        # described, or managed out of sight) fails whole, and one stale group must not hide the rest.
+        for group_arn in groups:
             try:
-                answer = self.elbv2.describe_target_groups(TargetGroupArns=groups[start : start + _ELB_BATCH])
-            except (ClientError, BotoCoreError) as exc:
-                raise self._error(exc, "elbv2", "DescribeTargetGroups", service["serviceArn"]) from exc
+                answer = self.elbv2.describe_target_groups(TargetGroupArns=[group_arn])
+            except ClientError as exc:
+                if _code(exc) == "TargetGroupNotFound":
+                    continue
+                raise self._error(exc, "elbv2", "DescribeTargetGroups", group_arn) from exc
+            except BotoCoreError as exc:
+                raise self._error(exc, "elbv2", "DescribeTargetGroups", group_arn) from exc
             lb_arns.update(
                 arn for group in answer["TargetGroups"] for arn in group.get("LoadBalancerArns", [])
             )
-        missing = sorted(arn for arn in lb_arns if arn not in self._load_balancers)
-        for start in range(0, len(missing), _ELB_BATCH):
+        for lb_arn in sorted(arn for arn in lb_arns if arn not in self._load_balancers):
             try:
-                answer_lbs = self.elbv2.describe_load_balancers(
-                    LoadBalancerArns=missing[start : start + _ELB_BATCH]
-                )
-            except (ClientError, BotoCoreError) as exc:
-                raise self._error(exc, "elbv2", "DescribeLoadBalancers", service["serviceArn"]) from exc
+                answer_lbs = self.elbv2.describe_load_balancers(LoadBalancerArns=[lb_arn])
+            except ClientError as exc:
+                if _code(exc) == "LoadBalancerNotFound":
+                    continue
+                raise self._error(exc, "elbv2", "DescribeLoadBalancers", lb_arn) from exc
+            except BotoCoreError as exc:
+                raise self._error(exc, "elbv2", "DescribeLoadBalancers", lb_arn) from exc
             for raw in answer_lbs["LoadBalancers"]:
                 if raw.get("Type", "application") != "application":
                     continue
@@ -279,7 +285,11 @@ class LoadBalancerDomainReader:
             return None  # an IAM server certificate: not ACM's, nothing to validate or renew here
         try:
             return dict(self.acm.describe_certificate(CertificateArn=arn)["Certificate"])
-        except (ClientError, BotoCoreError) as exc:
+        except ClientError as exc:
+            if _code(exc) == "ResourceNotFoundException":
+                return None  # deleted since the listener listed it
+            raise self._error(exc, "acm", "DescribeCertificate", arn) from exc
+        except BotoCoreError as exc:
             raise self._error(exc, "acm", "DescribeCertificate", arn) from exc
 
     # --- bindings ------------------------------------------------------------------------------------
@@ -397,6 +407,10 @@ def _unattached(service: Mapping[str, Any], lb: _LoadBalancer, name: str) -> Dom
             ),
         ),
     )
+
+
+def _code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
 
 
 def _redirects_to_https(listener: Mapping[str, Any]) -> bool:
