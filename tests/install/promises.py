@@ -74,6 +74,16 @@ RULES: Final[dict[str, dict[str, dict[str, Any]]]] = {
         "Refresh": {"schedule": "rate(10 minutes)", "input": {"task": "refresh"}},
         "DnsReconcile": {"schedule": "rate(30 minutes)", "input": {"task": "dns"}},
         "PublicImageCheck": {"schedule": "rate(5 minutes)", "input": {"task": "public-images"}},
+        "CertificateEvents": {
+            "pattern": {
+                "source": ["aws.acm"],
+                "detail-type": [
+                    "ACM Certificate Available",
+                    "ACM Certificate Approaching Expiration",
+                    "ACM Certificate Renewal Action Required",
+                ],
+            }
+        },
     },
 }
 
@@ -157,6 +167,16 @@ ALLOWED_ACTIONS: Final = frozenset(
         "apprunner:ListOperations",
         "apprunner:DescribeCustomDomains",
         "apprunner:ListServices",
+        # release policies: service tags, deploying a followed tag or a pinned digest
+        "apprunner:ListTagsForResource",
+        "apprunner:UpdateService",
+        # custom domains on load balancers: read the ALB, its listeners and certificates, the registrar
+        "elasticloadbalancing:DescribeTargetGroups",
+        "elasticloadbalancing:DescribeLoadBalancers",
+        "elasticloadbalancing:DescribeListeners",
+        "elasticloadbalancing:DescribeListenerCertificates",
+        "acm:DescribeCertificate",
+        "route53domains:GetDomainDetail",
         "route53:ListHostedZones",
         "route53:GetHostedZone",
         "route53:ListResourceRecordSets",
