@@ -24,17 +24,10 @@ from typing import TextIO
 from botocore.exceptions import NoCredentialsError, NoRegionError
 from pydantic import ValidationError
 
-from pushpilot.core.dns_plan import (
-    CustomDomainState,
-    DnsPlan,
-    DnsPolicy,
-    ZoneSnapshot,
-    advise,
-    diagnose,
-    plan_dns,
-    render_plan,
-    stale_changes,
-)
+from pushpilot.core.dns.diagnosis import advise, diagnose
+from pushpilot.core.dns.models import CustomDomainState, DnsPlan, DnsPolicy, ZoneSnapshot
+from pushpilot.core.dns.planning import plan_dns, stale_changes
+from pushpilot.core.dns.rendering import render_plan
 from pushpilot.core.errors import PushpilotError
 from pushpilot.flows.dns import CustomDomainSource, ZoneStore, read_zones
 

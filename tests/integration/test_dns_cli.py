@@ -13,7 +13,7 @@ import pytest
 from moto import mock_aws
 
 from pushpilot.adapters.route53 import Route53Zones
-from pushpilot.core.dns_plan import CustomDomainState, ValidationRecord
+from pushpilot.core.dns.models import CustomDomainState, ValidationRecord
 from pushpilot_cli import dns_cmd
 
 if TYPE_CHECKING:

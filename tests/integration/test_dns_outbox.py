@@ -13,7 +13,7 @@ from moto import mock_aws
 
 from pushpilot.adapters.dns_outbox import DnsNoticeOutbox
 from pushpilot.adapters.route53 import DnsChangeRejectedError, Route53Zones
-from pushpilot.core.dns_plan import DnsPolicy, ZonePlan
+from pushpilot.core.dns.models import DnsPolicy, ZonePlan
 from pushpilot.core.errors import RetryableError
 from pushpilot.core.notices import Notice
 from pushpilot.flows.dns import ReconcileResult, deliver, reconcile

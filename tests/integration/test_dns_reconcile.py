@@ -11,7 +11,7 @@ import pytest
 from moto import mock_aws
 
 from pushpilot.adapters.route53 import Route53Zones
-from pushpilot.core.dns_plan import CustomDomainState, DnsPolicy, ValidationRecord
+from pushpilot.core.dns.models import CustomDomainState, DnsPolicy, ValidationRecord
 from pushpilot.core.notices import NoticeKind
 from pushpilot.entry.settings import SettingsError
 from pushpilot.flows.dns import DnsSettings, ReconcileResult, reconcile

@@ -13,7 +13,7 @@ from moto import mock_aws
 
 from pushpilot.adapters.route53 import Route53Zones
 from pushpilot.adapters.route53_domains import RegisteredDomains
-from pushpilot.core.dns_plan import CustomDomainState, DnsPolicy, ValidationRecord
+from pushpilot.core.dns.models import CustomDomainState, DnsPolicy, ValidationRecord
 from pushpilot.flows.dns import ReconcileResult, reconcile
 from tests.integration.test_dns_reconcile import NOW, OWNER, REGION, InMemoryDomains
 

@@ -12,7 +12,7 @@ from botocore.stub import Stubber
 from moto import mock_aws
 
 from pushpilot.adapters.route53 import DnsChangeRejectedError, Route53Zones
-from pushpilot.core.dns_plan import (
+from pushpilot.core.dns.models import (
     APPRUNNER_ALIAS_HOSTED_ZONE_IDS,
     Change,
     ChangeAction,
@@ -23,10 +23,9 @@ from pushpilot.core.dns_plan import (
     ValidationRecord,
     ZonePlan,
     ZoneSnapshot,
-    is_marker,
-    owned_by,
-    plan_dns,
 )
+from pushpilot.core.dns.ownership import is_marker, owned_by
+from pushpilot.core.dns.planning import plan_dns
 from pushpilot.core.errors import RetryableError
 
 if TYPE_CHECKING:

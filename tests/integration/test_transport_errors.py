@@ -30,7 +30,7 @@ from pushpilot.adapters.notice_queue import NoticeQueue
 from pushpilot.adapters.public_tags import PublicTagStore
 from pushpilot.adapters.route53 import Route53Zones
 from pushpilot.adapters.sns import SnsChannel
-from pushpilot.core.dns_plan import Change, ChangeAction, RecordSet, ZonePlan
+from pushpilot.core.dns.models import Change, ChangeAction, RecordSet, ZonePlan
 from pushpilot.core.errors import (
     AccessDeniedError,
     OutcomeUnknownError,

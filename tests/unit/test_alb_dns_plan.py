@@ -6,18 +6,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from pushpilot.core.dns_plan import (
-    Advisory,
-    AliasTarget,
-    ChangeAction,
-    RecordSet,
-    ValidationRecord,
-    advise,
-    diagnose,
-    is_marker,
-    project,
-    render_plan,
-)
+from pushpilot.core.dns.diagnosis import advise, diagnose
+from pushpilot.core.dns.models import Advisory, AliasTarget, ChangeAction, RecordSet, ValidationRecord
+from pushpilot.core.dns.ownership import is_marker
+from pushpilot.core.dns.planning import project
+from pushpilot.core.dns.rendering import render_plan
 from tests.unit.test_domains import (
     ALB_TARGET,
     ALB_ZONE,

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from pushpilot.core.dns_outbox import held_key, in_effect
-from pushpilot.core.dns_plan import AliasTarget, Change, ChangeAction, RecordSet, ZonePlan
+from pushpilot.core.dns.models import AliasTarget, Change, ChangeAction, RecordSet, ZonePlan
+from pushpilot.core.dns.outbox import held_key, in_effect
 from tests.unit.test_domains import zone
 
 STALE = RecordSet(name="shop.example", type="A", ttl=300, values=("203.0.113.10",))

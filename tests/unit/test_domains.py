@@ -8,28 +8,21 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pushpilot.core.dns_plan import (
+from pushpilot.core.dns.diagnosis import Finding, diagnose
+from pushpilot.core.dns.models import (
     APPRUNNER_ALIAS_HOSTED_ZONE_IDS,
     AliasTarget,
     ChangeAction,
     CustomDomainState,
     DnsPlan,
     DnsPolicy,
-    Finding,
     RecordSet,
     ValidationRecord,
     ZoneSnapshot,
-    diagnose,
-    is_marker,
-    marker_name,
-    marker_value,
-    owned_by,
-    parse_marker,
-    plan_dns,
-    project,
-    render_plan,
-    stale_changes,
 )
+from pushpilot.core.dns.ownership import is_marker, marker_name, marker_value, owned_by, parse_marker
+from pushpilot.core.dns.planning import plan_dns, project, stale_changes
+from pushpilot.core.dns.rendering import render_plan
 
 OWNER = "pushpilot-prod"
 OTHER_OWNER = "pushpilot-staging"

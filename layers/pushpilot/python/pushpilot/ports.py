@@ -15,8 +15,8 @@ from pushpilot.core.tracking import Hold, IndexedService, InFlight, LiveImage, P
 from pushpilot.core.verdicts import Platform, Verdict
 
 if TYPE_CHECKING:
-    from pushpilot.core.dns_outbox import HeldNotices
-    from pushpilot.core.dns_plan import DomainBinding
+    from pushpilot.core.dns.models import DomainBinding
+    from pushpilot.core.dns.outbox import HeldNotices
 
 
 class DeployTarget(Protocol):

@@ -9,7 +9,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from pushpilot.adapters.dynamodb import TableAdapter, dynamodb_error
-from pushpilot.core.dns_outbox import HeldNotices
+from pushpilot.core.dns.outbox import HeldNotices
 
 PARTITION = "DNSOUTBOX"
 # A safety net only: runs release what they hold.

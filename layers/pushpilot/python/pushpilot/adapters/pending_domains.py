@@ -15,7 +15,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from pushpilot.adapters.dynamodb import TableAdapter, dynamodb_error, is_conditional_failure
-from pushpilot.core.dns_plan import PENDING_STATUSES, DomainBinding
+from pushpilot.core.dns.models import PENDING_STATUSES, DomainBinding
 
 PARTITION = "DNSPENDING"
 # A safety net only: records are removed by the runs themselves.

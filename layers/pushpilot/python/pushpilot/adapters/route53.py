@@ -14,7 +14,8 @@ from pydantic import BaseModel, ConfigDict
 
 from pushpilot.adapters import clients
 from pushpilot.adapters.aws_errors import ROUTE53_CODES, aws_error
-from pushpilot.core.dns_plan import AliasTarget, RecordSet, ZonePlan, ZoneSnapshot, is_marker
+from pushpilot.core.dns.models import AliasTarget, RecordSet, ZonePlan, ZoneSnapshot
+from pushpilot.core.dns.ownership import is_marker
 from pushpilot.core.errors import PermanentError, PushpilotError, RetryableError
 
 if TYPE_CHECKING:

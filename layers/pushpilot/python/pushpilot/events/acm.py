@@ -15,7 +15,7 @@ from typing import Literal
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from pydantic import Field
 
-from pushpilot.core.dns_triggers import DnsTrigger
+from pushpilot.core.dns.triggers import DnsTrigger
 from pushpilot.events.common import EventDetail
 
 CERTIFICATE_AVAILABLE = "ACM Certificate Available"

@@ -14,8 +14,8 @@ from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from pushpilot.core.dns_outbox import HeldNotices, held_key, in_effect
-from pushpilot.core.dns_plan import (
+from pushpilot.core.dns.diagnosis import Finding, advise, diagnose, needs_diagnosis
+from pushpilot.core.dns.models import (
     OWNER_ID_PATTERN,
     PENDING_STATUSES,
     VALIDATED_STATUSES,
@@ -23,25 +23,19 @@ from pushpilot.core.dns_plan import (
     DnsPlan,
     DnsPolicy,
     DomainBinding,
-    Finding,
     RecordSet,
     ZonePlan,
     ZoneSnapshot,
-    _canonical_target,
-    advise,
-    authoritative_zone,
-    diagnose,
-    is_marker,
+    canonical_target,
     is_within,
-    needs_diagnosis,
-    parent_zone,
-    plan_dns,
-    project,
-    render_conflict,
-    render_plan_line,
     render_record,
 )
-from pushpilot.core.dns_triggers import DnsTrigger
+from pushpilot.core.dns.outbox import HeldNotices, held_key, in_effect
+from pushpilot.core.dns.ownership import is_marker
+from pushpilot.core.dns.planning import plan_dns, project
+from pushpilot.core.dns.rendering import render_conflict, render_plan_line
+from pushpilot.core.dns.triggers import DnsTrigger
+from pushpilot.core.dns.zones import authoritative_zone, parent_zone
 from pushpilot.core.errors import NotFoundError
 from pushpilot.core.notices import Notice, NoticeKind, Severity
 from pushpilot.entry.settings import EnvSettings
@@ -330,13 +324,13 @@ def _live_notice(domain: DomainBinding, dedupe_key: str, occurred_at: str) -> No
 
 def routed(domain: DomainBinding, zones: Sequence[ZoneSnapshot]) -> bool:
     """Every name of a load-balanced binding resolves to its endpoint (an ALIAS A there)."""
-    target = _canonical_target(domain.dns_target)
+    target = canonical_target(domain.dns_target)
     for name in domain.target_names:
         zone = authoritative_zone(name, [zone for zone in zones if zone.loaded])
         record = zone.find(name, "A") if zone is not None else None
         if record is None or record.alias_target is None:
             return False
-        if _canonical_target(record.alias_target.dns_name) != target:
+        if canonical_target(record.alias_target.dns_name) != target:
             return False
     return True
 

@@ -12,7 +12,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from pushpilot.adapters import clients
 from pushpilot.adapters.aws_errors import APP_RUNNER_CODES, aws_error
-from pushpilot.core.dns_plan import CustomDomainState, ValidationRecord
+from pushpilot.core.dns.models import CustomDomainState, ValidationRecord
 from pushpilot.core.errors import NotFoundError
 
 if TYPE_CHECKING:

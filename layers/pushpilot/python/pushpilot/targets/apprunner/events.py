@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from pydantic import AliasChoices, Field
 
-from pushpilot.core.dns_triggers import DnsTrigger
+from pushpilot.core.dns.triggers import DnsTrigger
 from pushpilot.core.targets import OperationEnded, ServiceChanged
 from pushpilot.events.common import EventDetail, NonEmpty
 

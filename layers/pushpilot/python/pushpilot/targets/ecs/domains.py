@@ -23,7 +23,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from pushpilot.adapters import clients
 from pushpilot.adapters.aws_errors import aws_error
-from pushpilot.core.dns_plan import (
+from pushpilot.core.dns.models import (
     NO_CERTIFICATE,
     Advisory,
     DomainBinding,

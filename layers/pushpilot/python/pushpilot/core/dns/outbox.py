@@ -14,7 +14,7 @@ from collections.abc import Iterable
 
 from pydantic import BaseModel, ConfigDict
 
-from pushpilot.core.dns_plan import ChangeAction, ZonePlan, ZoneSnapshot
+from pushpilot.core.dns.models import ChangeAction, ZonePlan, ZoneSnapshot
 from pushpilot.core.notices import Notice
 
 
