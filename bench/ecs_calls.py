@@ -265,9 +265,10 @@ def measure_one(case: EcsCase) -> EcsCallCount:
 
 def cases(ecs_counts: tuple[int, ...], express_counts: tuple[int, ...], shared: int) -> list[EcsCase]:
     found = [EcsCase("ecs", count, 1) for count in ecs_counts]
-    largest = max(ecs_counts)
-    found.append(EcsCase("ecs", largest, min(shared, largest), shared_task_definition=False))
-    found.append(EcsCase("ecs", largest, min(shared, largest), shared_task_definition=True))
+    # k services among 100 (or fewer, at smoke sizes), with a task definition each and then sharing one.
+    among = min(100, max(ecs_counts))
+    found.append(EcsCase("ecs", among, min(shared, among), shared_task_definition=False))
+    found.append(EcsCase("ecs", among, min(shared, among), shared_task_definition=True))
     found += [EcsCase("express", count, 1) for count in express_counts]
     return found
 

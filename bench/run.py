@@ -212,8 +212,11 @@ def ecs_calls_rows(
 
 def burst_rows(pushes: int, repositories: int) -> tuple[list[Row], float]:
     result = _child("bench.burst", "--pushes", str(pushes), "--repositories", str(repositories))
-    per_push = result["wall_seconds"] / max(1, result["pushes"])
-    label = f"burst.{pushes}_pushes_{repositories}_repos_x{result['copies_per_event']}_copies"
+    label = (
+        f"burst.{pushes}_pushes_{result['apprunner_services']}_apprunner_"
+        f"{result['ecs_services']}_ecs_services_x{result['copies_per_event']}_copies"
+    )
+    wall = result["wall_seconds"]
     rows = [
         Row(
             f"{label}.errors",
@@ -237,15 +240,30 @@ def burst_rows(pushes: int, repositories: int) -> tuple[list[Row], float]:
             str(repositories),
             result["services_on_newest"] == repositories,
         ),
-        Row(f"{label}.wall_time", round(result["wall_seconds"], 1), "s", None, None),
         Row(
-            "burst.projected_1000_pushes (measured s/push x 1000)",
-            round(per_push * 1000, 0),
+            f"{label}.wall_time (measured, not projected)",
+            round(wall, 1),
             "s",
-            "<= 60",
-            per_push * 1000 <= 60,
+            "<= 60" if pushes >= 1000 else None,
+            wall <= 60 if pushes >= 1000 else None,
         ),
+        Row(f"{label}.wall_time.per_push", round(wall / max(1, pushes) * 1000, 1), "ms", None, None),
     ]
+    for part, key in (
+        ("handlers (in the functions, less their calls' answering)", "handler_seconds"),
+        ("sandbox answering (gateway, moto, ECS and App Runner emulators)", "sandbox_answering_seconds"),
+        ("sandbox other (ECR pushes, routing, ending deployments)", "sandbox_other_seconds"),
+    ):
+        seconds = result[key]
+        rows.append(
+            Row(
+                f"{label}.wall_time.{part} ({100 * seconds / wall:.0f}%)",
+                round(seconds, 1),
+                "s",
+                None,
+                None,
+            )
+        )
     return rows, float(result["peak_rss_mb"])
 
 
