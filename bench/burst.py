@@ -148,7 +148,9 @@ def _deployed_digests(sandbox: Sandbox, repository: str) -> tuple[list[str | Non
         primary = record.primary
         return digests, primary.revision.container_images[0].digest if primary else None
     app = sandbox.apprunner.service(_service(repository))
-    return [op.image_digest for op in app.operations if op.type == "START_DEPLOYMENT"], app.running_image_digest
+    return [
+        op.image_digest for op in app.operations if op.type == "START_DEPLOYMENT"
+    ], app.running_image_digest
 
 
 def run(pushes: int, repository_count: int, copies: int = 2) -> BurstResult:
@@ -180,7 +182,7 @@ def run(pushes: int, repository_count: int, copies: int = 2) -> BurstResult:
         deliveries_before = len(sandbox.router.deliveries)
         handlers, answering = _Stopwatch(), _Stopwatch()
         router: Any = sandbox.router
-        router._invoke = handlers.wrap(router._invoke)  # noqa: SLF001 - timing only, the bench's own process
+        router._invoke = handlers.wrap(router._invoke)
         gateway: Any = sandbox.gateway
         gateway.handle = answering.wrap(gateway.handle)
         apprunner: Any = sandbox.apprunner

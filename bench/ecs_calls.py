@@ -163,9 +163,9 @@ def _naive_push(sandbox: Sandbox, case: EcsCase, pushed_key: str) -> int:
                     if case.kind == "express":
                         if service.get("resourceManagementType") != "ECS":
                             continue
-                        express = client.describe_express_gateway_service(
-                            serviceArn=service["serviceArn"]
-                        )["service"]
+                        express = client.describe_express_gateway_service(serviceArn=service["serviceArn"])[
+                            "service"
+                        ]
                         container = express["activeConfigurations"][0]["primaryContainer"]
                         if _runs(container["image"], pushed_key):
                             client.update_express_gateway_service(
@@ -177,7 +177,8 @@ def _naive_push(sandbox: Sandbox, case: EcsCase, pushed_key: str) -> int:
                         taskDefinition=service["taskDefinition"]
                     )["taskDefinition"]
                     if not any(
-                        _runs(container["image"], pushed_key) for container in definition["containerDefinitions"]
+                        _runs(container["image"], pushed_key)
+                        for container in definition["containerDefinitions"]
                     ):
                         continue
                     # A copy as it is (the image stays the tag): the same two calls a digest copy takes.
