@@ -68,3 +68,22 @@ def service_status(
             "severity": "INFO",
         },
     )
+
+
+def ecs_deployment_state_change(
+    service: TargetService,
+    deployment_id: str,
+    event_name: str = "SERVICE_DEPLOYMENT_COMPLETED",
+) -> dict[str, Any]:
+    return _envelope(
+        "aws.ecs",
+        "ECS Deployment State Change",
+        [service.arn],
+        {
+            "eventType": "INFO",
+            "eventName": event_name,
+            "deploymentId": deployment_id,
+            "updatedAt": "2026-05-04T09:14:09.000Z",
+            "reason": f"ECS deployment {deployment_id} completed.",
+        },
+    )

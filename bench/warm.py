@@ -40,7 +40,9 @@ from pushpilot.targets.apprunner.events import (
     AppRunnerOperationEvent,
     AppRunnerServiceStatusEvent,
 )
-from tests.fakes import CollectingSink, FakeWorld, digest_of, service_snapshot
+from pushpilot.targets.ecs.events import KIND as ECS
+from pushpilot.targets.ecs.events import EcsDeploymentStateChange
+from tests.fakes import CollectingSink, FakeTarget, FakeWorld, digest_of, service_snapshot
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 FUNCTIONS_DIR = PROJECT_ROOT / "functions"
@@ -49,6 +51,7 @@ REFRESH_SERVICES = 20
 
 _ECR: TypeAdapter[EcrImageActionEvent] = TypeAdapter(EcrImageActionEvent)
 _APPRUNNER: TypeAdapter[AppRunnerEvent] = TypeAdapter(AppRunnerEvent)
+_ECS: TypeAdapter[EcsDeploymentStateChange] = TypeAdapter(EcsDeploymentStateChange)
 _CODEBUILD: TypeAdapter[CodeBuildEvent] = TypeAdapter(CodeBuildEvent)
 _EXTRAS: TypeAdapter[BuildEventExtras] = TypeAdapter(BuildEventExtras)
 
@@ -112,6 +115,32 @@ def _operation_path() -> Sample:
             parsed = parse_event(_APPRUNNER, raw)
             assert isinstance(parsed, AppRunnerOperationEvent)  # noqa: S101
             return handle_operation_ended(parsed.to_domain(), world.ports)
+
+        return work
+
+    return prepare
+
+
+def _ecs_deployment_path() -> Sample:
+    """Our ECS deployment completes: the outcome is read, recorded and told; the index reads the service."""
+    snapshot = service_snapshot("storefront", "web", kind=ECS)
+    target = FakeTarget([snapshot], kind=ECS, label="Amazon ECS")
+    world = FakeWorld([], extra_targets=[target])
+    pushes = itertools.count()
+
+    def prepare(number: int) -> Callable[[], object]:
+        del number
+        digest = digest_of(f"ecs-{next(pushes)}")
+        handle_push(parse_event(_ECR, events.ecr_push("web", digest)), world.ports)
+        operation_id = target.operations[snapshot.arn][0].operation_id
+        target.end_operation(snapshot.arn)
+        raw = events.ecs_deployment_state_change(snapshot, f"ecs-svc/{int(operation_id, 16):019d}")
+
+        def work() -> object:
+            parsed = parse_event(_ECS, raw)
+            outcome = handle_operation_ended(parsed.to_domain(), world.ports)
+            handle_service_changed(parsed.service_changed(), world.ports)
+            return outcome
 
         return work
 
@@ -186,6 +215,10 @@ PATHS: dict[str, tuple[str, Callable[[], Sample]]] = {
     "image_push": ("ECR push → handle_push (1 free service)", _push_path),
     "apprunner_events.operation": ("operation ended → handle_operation_ended", _operation_path),
     "apprunner_events.service_status": ("service status → handle_service_changed", _service_status_path),
+    "ecs_events.deployment": (
+        "ECS deployment completed → handle_operation_ended + handle_service_changed",
+        _ecs_deployment_path,
+    ),
     "build_events": ("failed build → handle_build_event", _build_path),
     "notify": ("notice body → Slack reply + SNS rendering", _notify_path),
     "reconcile": (f"scheduled refresh, {REFRESH_SERVICES} services", _refresh_path),
