@@ -251,23 +251,23 @@ def test_demo_tells_the_whole_story_in_order() -> None:
     out = io.StringIO()
     report = run_scenario(SCENARIOS / "demo.yaml", out=out)
     sent = sns_kinds(report["notifications"])
-    # The release story comes first; the build and the domains follow it (App Runner's validated at
-    # once, shop-alb's certificate waiting for its record); then a cross-account push and an ECR Public
-    # tag that moved, each verified, deployed and live; then ECS and Express: one arm64 image verified
-    # for arm64 and rejected for the X86_64 service, deployed twice and live twice, and a second image
-    # rolled back on ECS while Express takes it live; last, shop.example.org live on its load balancer.
+    # The release story comes first; the build and the domains follow it: App Runner's validated, and
+    # shop-alb's certificate issued as soon as its record resolves, ACM's event routing the name at once;
+    # then a cross-account push and an ECR Public tag that moved, each verified, deployed and live; then
+    # ECS and Express: one arm64 image verified for arm64 and rejected for the X86_64 service, deployed
+    # twice and live twice, and a second image rolled back on ECS while Express takes it live.
     assert sent[:2] == ["verified", "deploying"]
     assert "rolled_back" in sent
     build = sent.index("build_failed")
-    assert sent[build : build + 4] == ["build_failed", "domain_planned", "domain_planned", "domain_validated"]
-    reach = sent[build + 4 : build + 10]
+    domains = ["domain_planned", "domain_planned", "domain_validated", "domain_planned", "domain_validated"]
+    assert sent[build : build + 6] == ["build_failed", *domains]
+    reach = sent[build + 6 : build + 12]
     assert reach == ["verified", "deploying", "live"] * 2
-    ecs = sent[build + 10 : -2]
+    ecs = sent[build + 12 :]
     assert ecs[:6] == ["verified", "rejected", "deploying", "deploying", "live", "live"]
     assert sorted(ecs[6:]) == sorted(
         ["verified", "rejected", "deploying", "deploying", "rolled_back", "live"]
     )
-    assert sent[-2:] == ["domain_planned", "domain_validated"]
     assert report["errors"] == []
     assert report["dead_letters"] == []
     assert report["refused_events"] == []
