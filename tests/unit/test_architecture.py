@@ -62,3 +62,13 @@ def test_every_target_folder_has_its_service_adapter() -> None:
     assert [path.name for path in targets] == ["apprunner", "ecs", "ecs_express"]
     for target in targets:
         assert (target / "services.py").exists(), target.name
+
+
+def test_the_settings_spell_the_first_sighting_choices_the_core_decides_on() -> None:
+    from typing import get_args
+
+    from pushpilot.core.public_sightings import FirstSighting
+    from pushpilot.entry.settings import PublicImageSettings
+
+    field = PublicImageSettings.model_fields["first_sighting"]
+    assert get_args(field.annotation) == get_args(FirstSighting)

@@ -11,11 +11,10 @@ import pytest
 from pushpilot.adapters.ecr_public import EcrPublicRegistry
 from pushpilot.core.errors import RetryableError
 from pushpilot.core.notices import NoticeKind
-from pushpilot.core.public_sightings import Sighting, SightingKind
+from pushpilot.core.public_sightings import FirstSighting, Sighting, SightingKind
 from pushpilot.core.releases import RolloutStatus
 from pushpilot.core.targets import TargetService
 from pushpilot.core.verdicts import APP_RUNNER_PLATFORM
-from pushpilot.entry.settings import FirstSighting
 from pushpilot.flows.public_images import check_public_images
 from tests.fakes import ACCOUNT, REGION, FakeWorld
 from tests.unit.public_registry_fake import BASE, FakePublicRegistry, read

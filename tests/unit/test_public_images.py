@@ -6,6 +6,7 @@ import pytest
 
 from pushpilot.core.image_ref import ImageRef
 from pushpilot.core.public_sightings import (
+    FirstSighting,
     Sighting,
     SightingAction,
     SightingKind,
@@ -13,7 +14,6 @@ from pushpilot.core.public_sightings import (
     images_to_watch,
 )
 from pushpilot.core.tracking import IndexedService
-from pushpilot.entry.settings import FirstSighting
 
 pytestmark = pytest.mark.unit
 
