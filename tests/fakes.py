@@ -13,7 +13,7 @@ from typing import Any
 
 from pushpilot.core.errors import OutcomeUnknownError, ServiceBusyError
 from pushpilot.core.notices import Link, Notice
-from pushpilot.core.release_policy import FOLLOW_TAG, read_policy
+from pushpilot.core.release_policy import read_policy
 from pushpilot.core.releases import Release, ServiceRollout, Stage
 from pushpilot.core.targets import Operation, Outcome, TargetService
 from pushpilot.core.tracking import (
@@ -99,7 +99,7 @@ class FakeIndex:
             self.remove(service.arn)
             return
         values = described_values(service, image_key) | {
-            "follows_repository": repository_followed_by(service, follow_tag=FOLLOW_TAG),
+            "follows_repository": repository_followed_by(service),
         }
         if not read_policy(service.tags).problems:
             self.problems_noted.pop(service.arn, None)

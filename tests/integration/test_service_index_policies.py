@@ -49,7 +49,7 @@ def index() -> Iterator[ServiceIndex]:
         yield ServiceIndex(TABLE, client)
 
 
-def test_only_followers_are_found_by_repository_and_a_removed_policy_leaves_the_index(
+def test_one_query_by_repository_finds_every_service_of_it_whatever_tag_it_runs(
     index: ServiceIndex,
 ) -> None:
     follower = service("checkout", "v1.4.0", {"pushpilot:follow": "semver:^1"})
@@ -57,14 +57,20 @@ def test_only_followers_are_found_by_repository_and_a_removed_policy_leaves_the_
     index.upsert(follower, now=NOW)
     index.upsert(plain, now=NOW)
 
-    assert [found.name for found in index.services_following(f"{REGISTRY}/web")] == ["checkout"]
+    found = sorted(found.name for found in index.services_following(f"{REGISTRY}/web"))
+    assert found == ["checkout", "storefront"]
+    assert index.services_following(f"{REGISTRY}/other") == []
     stored = index.get(follower.arn)
     assert stored is not None
     assert stored.tags == {"pushpilot:follow": "semver:^1"}
     assert stored.running_tag == "v1.4.0"
 
+    # A removed policy keeps the service where a push of its repository finds it; its policy says no.
     index.upsert(follower.model_copy(update={"tags": {}}), now=NOW)
-    assert index.services_following(f"{REGISTRY}/web") == []
+    refreshed = index.get(follower.arn)
+    assert refreshed is not None
+    assert refreshed.tags == {}
+    assert len(index.services_following(f"{REGISTRY}/web")) == 2
 
 
 def test_a_hold_is_set_and_lifted_and_bookkeeping_carries_the_image(index: ServiceIndex) -> None:

@@ -82,7 +82,8 @@ class ServiceIndex(Protocol):
     def services_for_image(self, image_key: str) -> list[IndexedService]: ...
 
     def services_following(self, repository_key: str) -> list[IndexedService]:
-        """The services whose release policy follows new tags of `registry/repository`."""
+        """Every service running an image of `registry/repository`, whatever its tag or digest: the ones a
+        push of any of its tags may concern (its release policy decides)."""
         ...
 
     def get(self, arn: str) -> IndexedService | None: ...

@@ -3,9 +3,10 @@ and the deployment bookkeeping on it.
 
 Keys: services live in one partition, `pk = SERVICES`, `sk = <arn>`, so the scheduled paths read them all
 with one paginated Query (the table also holds 90 days of releases, idempotency and delivery items: never
-Scan it). The `ByImage` GSI on `image_key` lets a push find the services running `registry/repo:tag` with
-one Query; the sparse `ByFollowedRepository` GSI finds the services a push of another tag of
-`registry/repo` may concern — a follow policy, or a pinned digest (only they carry `follows_repository`).
+Scan it). The `ByFollowedRepository` GSI on `follows_repository` (`registry/repo` of the image a service
+runs) lets a push of any tag find every service it may concern with one Query — those running the tag,
+following tags by policy, or pinned to a digest; their policies then decide. `ByImage` on `image_key`
+finds the services running one exact `registry/repo:tag`.
 What our deployments left running on a service is kept as its history, `pk = HISTORY#<arn>`,
 `sk = <since>#<release id>`, newest read first.
 Every state change is a conditional update: the table, not the handler, decides races between
@@ -25,7 +26,7 @@ from pushpilot.adapters.dynamodb import (
     is_conditional_failure,
     to_item,
 )
-from pushpilot.core.release_policy import FOLLOW_TAG, read_policy
+from pushpilot.core.release_policy import read_policy
 from pushpilot.core.targets import TargetService
 from pushpilot.core.tracking import (
     Hold,
@@ -120,7 +121,7 @@ class ServiceIndex(TableAdapter):
             self.remove(service.arn)
             return
         values = described_values(service, image_key) | {"refreshed_at": now}
-        follows = repository_followed_by(service, follow_tag=FOLLOW_TAG)
+        follows = repository_followed_by(service)
         expression = "SET " + ", ".join(f"#{key} = :{key}" for key in values)
         removed: list[str] = []
         if follows:

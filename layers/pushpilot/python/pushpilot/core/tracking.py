@@ -104,7 +104,7 @@ class IndexedService(BaseModel):
     # The service's tags as its target last described them (release policies read them).
     tags: dict[str, str] = Field(default_factory=dict)
     # `registry/repository`, kept only for services a push of another tag than their image's may concern
-    # (see `repository_followed_by`): the sparse index a push of any tag of that repository finds them by.
+    # (see `repository_followed_by`): the index a push of any tag of that repository finds them by.
     follows_repository: str | None = None
     live: LiveImage | None = None
     hold: Hold | None = None
@@ -138,15 +138,13 @@ def repository_key_of(image_identifier: str) -> str | None:
     return f"{ref.registry}/{ref.repository}"
 
 
-def repository_followed_by(service: TargetService, *, follow_tag: str) -> str | None:
-    """`registry/repository` when a push of a tag the service's image does not name may concern it: it
-    has a follow policy, or it runs a pinned digest (pinned by its policy, by a rollback, or by a target
-    that always deploys digests) — the tag it follows is then the one its last deployment named."""
+def repository_followed_by(service: TargetService) -> str | None:
+    """`registry/repository` of the image the service runs: a push of any tag of it finds the service with
+    one Query, and the service's release policy then decides whether the push concerns it (the tag it runs,
+    a tag its policy follows, a digest it was pinned to by a rollback or a target that deploys digests)."""
     if service.image_identifier is None:
         return None
-    if follow_tag in service.tags or "@" in service.image_identifier:
-        return repository_key_of(service.image_identifier)
-    return None
+    return repository_key_of(service.image_identifier)
 
 
 def image_key_of(service: TargetService) -> str | None:

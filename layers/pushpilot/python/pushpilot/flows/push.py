@@ -51,11 +51,9 @@ def handle_push(event: EcrImageActionEvent, ports: DeployPorts) -> HandlerOutcom
     image = ImageRef.for_ecr_push(
         account=event.account, region=event.region, repository=detail.repository_name, tag=detail.image_tag
     )
-    found = {service.arn: service for service in ports.index.services_for_image(image.key)}
-    # Services whose release policy follows new tags of the repository may take a tag none of them runs.
-    for service in ports.index.services_following(f"{image.registry}/{image.repository}"):
-        found.setdefault(service.arn, service)
-    services = list(found.values())
+    # One Query: every service of the repository; each one's release policy decides below whether this
+    # tag concerns it (the tag it runs, a tag it follows, the tag a pinned digest came from).
+    services = ports.index.services_following(f"{image.registry}/{image.repository}")
     if not services:
         return ignored(event.id, f"no service runs {image.key}")
     arrival = Arrival(
