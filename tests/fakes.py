@@ -77,9 +77,6 @@ class FakeIndex:
         self.services[arn] = updated
         return updated
 
-    def services_for_image(self, image_key: str) -> list[IndexedService]:
-        return [service for service in self.services.values() if service.image_key == image_key]
-
     def services_following(self, repository_key: str) -> list[IndexedService]:
         return [s for s in self.services.values() if s.follows_repository == repository_key]
 

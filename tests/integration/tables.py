@@ -4,22 +4,20 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from pushpilot.adapters.service_index import BY_FOLLOWED_REPOSITORY_INDEX, BY_IMAGE_INDEX
+from pushpilot.adapters.service_index import BY_FOLLOWED_REPOSITORY_INDEX
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 
 def create_stack_table(client: DynamoDBClient, table_name: str) -> None:
-    """String `pk`/`sk`, the `ByImage` index on `image_key` and the sparse
-    `ByFollowedRepository` index on `follows_repository`, on demand: what every adapter of the
-    one table relies on (and must not disturb)."""
+    """String `pk`/`sk` and the `ByFollowedRepository` index on `follows_repository`, on demand: what
+    every adapter of the one table relies on (and must not disturb)."""
     client.create_table(
         TableName=table_name,
         AttributeDefinitions=[
             {"AttributeName": "pk", "AttributeType": "S"},
             {"AttributeName": "sk", "AttributeType": "S"},
-            {"AttributeName": "image_key", "AttributeType": "S"},
             {"AttributeName": "follows_repository", "AttributeType": "S"},
         ],
         KeySchema=[
@@ -27,11 +25,6 @@ def create_stack_table(client: DynamoDBClient, table_name: str) -> None:
             {"AttributeName": "sk", "KeyType": "RANGE"},
         ],
         GlobalSecondaryIndexes=[
-            {
-                "IndexName": BY_IMAGE_INDEX,
-                "KeySchema": [{"AttributeName": "image_key", "KeyType": "HASH"}],
-                "Projection": {"ProjectionType": "ALL"},
-            },
             {
                 "IndexName": BY_FOLLOWED_REPOSITORY_INDEX,
                 "KeySchema": [{"AttributeName": "follows_repository", "KeyType": "HASH"}],

@@ -103,10 +103,10 @@ def test_item_lives_under_the_capability_prefix(tags: PublicTagStore, dynamodb: 
     assert item["Item"]["digest"] == {"S": OLD}
 
 
-def test_a_watched_tag_never_shows_up_as_a_service_in_the_image_index(
+def test_a_watched_tag_never_shows_up_as_a_service_in_the_repository_index(
     tags: PublicTagStore, dynamodb: DynamoDBClient
 ) -> None:
     tags.observe(KEY, OLD, "2026-05-04T09:00:00.000+00:00")
     tags.settle(KEY, OLD, "2026-05-04T09:00:01.000+00:00")
 
-    assert ServiceIndex(TABLE, dynamodb).services_for_image(KEY) == []
+    assert ServiceIndex(TABLE, dynamodb).services_following(KEY.rsplit(":", 1)[0]) == []

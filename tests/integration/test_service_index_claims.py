@@ -79,7 +79,8 @@ def test_a_service_pinned_to_a_digest_keeps_following_the_tag_it_was_deployed_fr
     after = index.all()[0]
     assert after.image_key == before.image_key
     assert after.image_identifier == pinned.image_identifier
-    assert [service.arn for service in index.services_for_image(before.image_key)] == [before.arn]
+    repository = before.image_key.rsplit(":", 1)[0]
+    assert [service.arn for service in index.services_following(repository)] == [before.arn]
 
 
 def test_a_service_moved_to_another_repository_is_found_by_its_new_image(index: ServiceIndex) -> None:

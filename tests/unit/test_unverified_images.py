@@ -52,7 +52,7 @@ def arrive(world: FakeWorld) -> None:
             registry_id=ACCOUNT,
             occurred_at=FIXED_NOW.isoformat(),
         ),
-        world.index.services_for_image(image.key),
+        world.index.services_following(f"{image.registry}/{image.repository}"),
         world.ports,
     )
 

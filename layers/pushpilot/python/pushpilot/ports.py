@@ -79,8 +79,6 @@ class Inspector(Protocol):
 class ServiceIndex(Protocol):
     """The services pushpilot deploys to, found by the image they run; every change is conditional."""
 
-    def services_for_image(self, image_key: str) -> list[IndexedService]: ...
-
     def services_following(self, repository_key: str) -> list[IndexedService]:
         """Every service running an image of `registry/repository`, whatever its tag or digest: the ones a
         push of any of its tags may concern (its release policy decides)."""

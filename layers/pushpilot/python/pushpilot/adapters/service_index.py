@@ -5,8 +5,7 @@ Keys: services live in one partition, `pk = SERVICES`, `sk = <arn>`, so the sche
 with one paginated Query (the table also holds 90 days of releases, idempotency and delivery items: never
 Scan it). The `ByFollowedRepository` GSI on `follows_repository` (`registry/repo` of the image a service
 runs) lets a push of any tag find every service it may concern with one Query — those running the tag,
-following tags by policy, or pinned to a digest; their policies then decide. `ByImage` on `image_key`
-finds the services running one exact `registry/repo:tag`.
+following tags by policy, or pinned to a digest; their policies then decide.
 What our deployments left running on a service is kept as its history, `pk = HISTORY#<arn>`,
 `sk = <since>#<release id>`, newest read first.
 Every state change is a conditional update: the table, not the handler, decides races between
@@ -40,7 +39,6 @@ from pushpilot.core.tracking import (
     repository_followed_by,
 )
 
-BY_IMAGE_INDEX = "ByImage"
 BY_FOLLOWED_REPOSITORY_INDEX = "ByFollowedRepository"
 SERVICES_PARTITION = "SERVICES"
 HISTORY_PREFIX = "HISTORY#"
@@ -55,9 +53,6 @@ class ServiceIndex(TableAdapter):
     @staticmethod
     def _key(arn: str) -> dict[str, Any]:
         return to_item({"pk": SERVICES_PARTITION, "sk": arn})
-
-    def services_for_image(self, image_key: str) -> list[IndexedService]:
-        return self._query_index(BY_IMAGE_INDEX, "image_key", image_key)
 
     def services_following(self, repository_key: str) -> list[IndexedService]:
         return self._query_index(BY_FOLLOWED_REPOSITORY_INDEX, "follows_repository", repository_key)
