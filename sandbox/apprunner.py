@@ -8,8 +8,6 @@ domains, injecting faults) are Python calls, never HTTP, so no client can reach 
 
 from __future__ import annotations
 
-import base64
-import binascii
 import copy
 import hashlib
 import json
@@ -25,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal, override
 from pushpilot_sandbox.apprunner_domains import cname_resolves, read_public_zones
 from pushpilot_sandbox.apprunner_model import input_problems, operation_names, output_problems
 from pushpilot_sandbox.httpserver import Lifecycle, LoopbackServer
+from pushpilot_sandbox.page_tokens import PageTokenError, read_token, write_token
 
 if TYPE_CHECKING:
     from mypy_boto3_route53 import Route53Client
@@ -1001,21 +1000,17 @@ def _page[T](operation: str, scope: str, items: list[T], params: Json) -> tuple[
 
 
 def _write_token(operation: str, scope: str, offset: int) -> str:
-    payload = json.dumps({"op": operation, "scope": scope, "offset": offset}, separators=(",", ":"))
-    return base64.urlsafe_b64encode(payload.encode()).decode()
+    return write_token(operation, scope, offset)
 
 
 def _read_token(token: str, operation: str, scope: str) -> int:
     try:
-        payload = json.loads(base64.urlsafe_b64decode(token.encode()))
-    except (ValueError, binascii.Error) as exc:
-        raise ApiError("InvalidRequestException", "The NextToken is not valid.") from exc
-    if not isinstance(payload, dict) or payload.get("op") != operation or payload.get("scope") != scope:
-        raise ApiError("InvalidRequestException", "The NextToken does not belong to this request.")
-    offset = payload.get("offset")
-    if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
-        raise ApiError("InvalidRequestException", "The NextToken is not valid.")
-    return offset
+        return read_token(token, operation, scope)
+    except PageTokenError as exc:
+        message = (
+            "The NextToken does not belong to this request." if exc.foreign else "The NextToken is not valid."
+        )
+        raise ApiError("InvalidRequestException", message) from exc
 
 
 def _handler_class(emulator: AppRunnerEmulator) -> type[BaseHTTPRequestHandler]:

@@ -10,8 +10,6 @@ can reach.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import copy
 import json
 import threading
@@ -46,6 +44,7 @@ from pushpilot_sandbox.ecs_records import (
     nineteen_digits,
 )
 from pushpilot_sandbox.ecs_task_definitions import NewTaskDefinition, TaskDefinitionStore, TaskDefinitionView
+from pushpilot_sandbox.page_tokens import PageTokenError, read_token, write_token
 
 type Emit = Callable[[Json], None]
 
@@ -1664,18 +1663,12 @@ def _page[T](operation: str, scope: str, items: list[T], params: Json) -> tuple[
 
 
 def _write_token(operation: str, scope: str, offset: int) -> str:
-    payload = json.dumps({"op": operation, "scope": scope, "offset": offset}, separators=(",", ":"))
-    return base64.urlsafe_b64encode(payload.encode()).decode()
+    return write_token(operation, scope, offset)
 
 
 def _read_token(token: str, operation: str, scope: str) -> int:
     try:
-        payload = json.loads(base64.urlsafe_b64decode(token.encode()))
-    except (ValueError, binascii.Error) as exc:
-        raise ApiError("InvalidParameterException", "Invalid nextToken.") from exc
-    if not isinstance(payload, dict) or payload.get("op") != operation or payload.get("scope") != scope:
-        raise ApiError("InvalidParameterException", "The nextToken does not belong to this request.")
-    offset = payload.get("offset")
-    if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
-        raise ApiError("InvalidParameterException", "Invalid nextToken.")
-    return offset
+        return read_token(token, operation, scope)
+    except PageTokenError as exc:
+        message = "The nextToken does not belong to this request." if exc.foreign else "Invalid nextToken."
+        raise ApiError("InvalidParameterException", message) from exc
