@@ -133,8 +133,12 @@ fuzz: $(VENV)/.installed ## The long fuzz run (10 000 examples per model)
 build: $(SAM_VENV)/.installed ## sam build, no Docker
 	PATH="$(dir $(PYTHON)):$$PATH" $(SAM) build --region $(REGION)
 
-deploy: build ## sam deploy --guided into your account
-	$(SAM) deploy --guided
+# Your answers go to the git-ignored $(LOCAL_CONFIG) (seeded once from the tracked samconfig.toml), so a
+# later `git pull` never meets a locally modified tracked file.
+LOCAL_CONFIG := samconfig.local.toml
+deploy: build ## sam deploy --guided into your account (answers saved in samconfig.local.toml)
+	@test -f $(LOCAL_CONFIG) || cp samconfig.toml $(LOCAL_CONFIG)
+	$(SAM) deploy --guided --config-file $(LOCAL_CONFIG)
 
 clean: ## Remove virtual environments and build output
 	rm -rf $(VENV) $(SAM_VENV) $(LAMBDA_VENV) .aws-sam reports .mypy_cache .ruff_cache .pytest_cache

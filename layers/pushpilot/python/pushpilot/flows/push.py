@@ -91,6 +91,9 @@ def _by_platform(services: Sequence[IndexedService]) -> dict[Platform, list[Inde
 
 def _stage_of(verdicts: Sequence[Verdict]) -> Stage:
     statuses = {verdict.status for verdict in verdicts}
+    if VerdictStatus.PASS in statuses and len(statuses) > 1:
+        # One service's platform passed, another's did not: the thread says so in its headline.
+        return Stage.PARTLY_VERIFIED
     if VerdictStatus.PASS in statuses:
         return Stage.VERIFIED
     if VerdictStatus.REJECT in statuses:
