@@ -46,6 +46,7 @@ body{font-family:-apple-system,'Segoe UI',Helvetica,Arial,sans-serif;margin:0;ba
 h1{font-size:20px;margin:0;padding:16px 24px;background:#3f0e40;color:#fff}
 .intro{padding:12px 24px 0;font-size:14px;line-height:1.5;max-width:72em}
 .step h2{font-size:16px;margin:16px 24px 0;color:#1d1c1d;font-weight:700}
+.later{font-size:13px;color:#616061;margin:6px 24px 0}
 .release{display:grid;grid-template-columns:minmax(0,3fr) minmax(0,2fr);gap:16px;padding:12px 24px}
 .pane{background:#fff;border:1px solid #ddd;border-radius:8px;padding:12px 16px;overflow:hidden}
 .pane h3{margin:0 0 8px;font-size:12px;text-transform:uppercase;letter-spacing:.05em;color:#616061}
@@ -209,10 +210,10 @@ class DemoPage:
         sections: list[str] = []
         for number in sorted(n for n in by_step if n is not None):
             heading = f"Step {number}: {titles.get(number, '')}".rstrip(": ")
-            sections.append(self._step_section(heading, by_step[number]))
+            sections.append(self._step_section(heading, by_step[number], titles))
         if None in by_step:
             # A report without its steps (or a message no step can be matched to): one section for them.
-            sections.append(self._step_section("Messages not matched to a step", by_step[None]))
+            sections.append(self._step_section("Messages not matched to a step", by_step[None], titles))
         body = "".join(sections) or '<p class="none">nothing was sent</p>'
         return (
             '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
@@ -220,11 +221,13 @@ class DemoPage:
             f"<body><h1>{html.escape(title)}</h1>{_INTRO}{body}</body></html>\n"
         )
 
-    def _step_section(self, heading: str, stories: Sequence[Story]) -> str:
+    def _step_section(self, heading: str, stories: Sequence[Story], titles: Mapping[int, str]) -> str:
         panes = "".join(
-            f'<div class="release"><div class="pane"><h3>Slack</h3>{self.thread(s.headline, s.replies)}</div>'
-            f'<div class="pane"><h3>SNS email</h3>{_mails(s.mails)}</div></div>'
-            for s in stories
+            f"{_later_steps(story, titles)}"
+            '<div class="release"><div class="pane"><h3>Slack</h3>'
+            f"{self.thread(story.headline, story.replies)}</div>"
+            f'<div class="pane"><h3>SNS email</h3>{_mails(story.mails)}</div></div>'
+            for story in stories
         )
         return f'<section class="step"><h2>{html.escape(heading)}</h2>{panes}</section>'
 
@@ -240,6 +243,15 @@ _INTRO = (
     " stands at the end: its emoji and stage word (verified, deploying, live, rolled back, …) are the"
     " summary, the replies the story.</p></div>"
 )
+
+
+def _later_steps(story: Story, titles: Mapping[int, str]) -> str:
+    """The later steps whose messages went into this thread, so a reader can follow it by step."""
+    later = sorted(step for step in story.steps if story.step is not None and step > story.step)
+    if not later:
+        return ""
+    named = "; ".join(f"step {step}: {titles.get(step, '')}".rstrip(": ") for step in later)
+    return f'<p class="later">Replies below also come from {html.escape(named)}.</p>'
 
 
 def _mails(mails: Sequence[Mail]) -> str:
@@ -270,8 +282,14 @@ class Story:
     # The scenario step that sent its first message; None when the report names no steps.
     step: int | None = None
 
+    # Every step that added to it (the later ones reply in the thread).
+    steps: set[int] = field(default_factory=set)
+
     def begins_in(self, step: int | None) -> None:
-        if step is not None and (self.step is None or step < self.step):
+        if step is None:
+            return
+        self.steps.add(step)
+        if self.step is None or step < self.step:
             self.step = step
 
 
