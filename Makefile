@@ -19,7 +19,7 @@ POWERTOOLS_RELEASE := 3.24.0
 export SAM_CLI_TELEMETRY := 0
 export AWS_EC2_METADATA_DISABLED := true
 
-.PHONY: help demo screenshot test lint format typecheck cfn-lint checkov sam-validate unit integration e2e bench-smoke install-check build deploy bench fuzz clean
+.PHONY: help demo screenshot test lint format typecheck cfn-lint checkov sam-validate unit integration e2e bench-smoke install-check build deploy forwarder-stackset bench fuzz clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -132,6 +132,11 @@ fuzz: $(VENV)/.installed ## The long fuzz run (10 000 examples per model)
 
 build: $(SAM_VENV)/.installed ## sam build, no Docker
 	PATH="$(dir $(PYTHON)):$$PATH" $(SAM) build --region $(REGION)
+
+# Service-managed StackSets refuse a template with a transform: the SAM translator renders the forwarder
+# offline (README, "Every account of an organization").
+forwarder-stackset: $(SAM_VENV)/.installed ## Render forwarder/template.yaml for a StackSet into forwarder.processed.json
+	$(SAM_VENV)/bin/python scripts/render_forwarder.py forwarder/template.yaml forwarder.processed.json $(REGION)
 
 # Your answers go to the git-ignored $(LOCAL_CONFIG) (seeded once from the tracked samconfig.toml), so a
 # later `git pull` never meets a locally modified tracked file.

@@ -3,6 +3,7 @@ two stacks that share SAM's artifact bucket."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import tomllib
@@ -187,3 +188,27 @@ def test_sam_delete_of_one_stack_keeps_the_code_the_other_runs(install: Install,
 
     assert not [key for key in deleted if _exists(key)], "sam delete left the deleted stack's code"
     assert [key for key in kept if not _exists(key)] == [], "sam delete removed code the other stack runs"
+
+
+def test_the_forwarder_renders_for_a_stackset_without_a_transform(install: Install, tmp_path: Path) -> None:
+    """`make forwarder-stackset`'s script: plain CloudFormation, the same resources the forwarder stack
+    was created with, and clean under cfn-lint's informational rules."""
+    rendered = tmp_path / "forwarder.processed.json"
+    pipeline.run(
+        [
+            str(pipeline.SAM_PYTHON),
+            str(pipeline.ROOT / "scripts" / "render_forwarder.py"),
+            str(pipeline.ROOT / "forwarder" / "template.yaml"),
+            str(rendered),
+            pipeline.REGION,
+        ],
+        env={},
+        what="render_forwarder.py",
+    )
+    template = json.loads(rendered.read_text(encoding="utf-8"))
+
+    assert "Transform" not in template
+    assert not [r for r in template["Resources"].values() if r["Type"].startswith("AWS::Serverless::")]
+    assert template["Resources"] == install.forwarder.expanded["Resources"]
+    assert set(template["Parameters"]) == set(install.forwarder.expanded["Parameters"])
+    pipeline.lint(rendered)
