@@ -103,9 +103,12 @@ e2e: $(VENV)/.installed ## The sandbox on 127.0.0.1: scenarios, router, emulator
 
 # The install a first-time user runs, against moto on 127.0.0.1 (a free port, started and stopped by the
 # check): `sam build` -> `sam package` into moto's S3 -> the SAM translator -> cfn-lint with informational
-# rules on the expanded templates -> both stacks created in moto's CloudFormation -> compared with the
+# rules on the expanded templates -> both stacks created through change sets (CreateChangeSet, then
+# ExecuteChangeSet, as `sam deploy` does) in moto's CloudFormation -> compared with the
 # README (tests/install/promises.py) -> each packaged function imported and invoked once in the
 # Lambda-like interpreter ($(LAMBDA_VENV), run with -I) against the created table, queue and topic.
+# Then a user's later days: `git pull` over a deployed checkout (answers in samconfig.local.toml), and
+# `sam delete` of a second (prod) stack, which must leave the first stack's code under its own s3_prefix.
 # Where moto falls short of CloudFormation, and what is checked on the expanded template instead:
 # - it creates no AWS::Lambda::EventInvokeConfig (retries, on-failure destinations), AWS::CloudWatch::Alarm,
 #   AWS::SQS::QueuePolicy, AWS::SNS::TopicPolicy or AWS::Events::EventBusPolicy: asserted on the template
