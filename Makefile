@@ -19,7 +19,7 @@ POWERTOOLS_RELEASE := 3.24.0
 export SAM_CLI_TELEMETRY := 0
 export AWS_EC2_METADATA_DISABLED := true
 
-.PHONY: help demo screenshot test lint format typecheck cfn-lint checkov sam-validate unit integration e2e bench-smoke install-check build deploy bench fuzz clean
+.PHONY: help demo screenshot test lint format typecheck cfn-lint checkov sam-validate unit integration e2e bench-smoke install-check build deploy forwarder-stackset bench fuzz clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -103,9 +103,12 @@ e2e: $(VENV)/.installed ## The sandbox on 127.0.0.1: scenarios, router, emulator
 
 # The install a first-time user runs, against moto on 127.0.0.1 (a free port, started and stopped by the
 # check): `sam build` -> `sam package` into moto's S3 -> the SAM translator -> cfn-lint with informational
-# rules on the expanded templates -> both stacks created in moto's CloudFormation -> compared with the
+# rules on the expanded templates -> both stacks created through change sets (CreateChangeSet, then
+# ExecuteChangeSet, as `sam deploy` does) in moto's CloudFormation -> compared with the
 # README (tests/install/promises.py) -> each packaged function imported and invoked once in the
 # Lambda-like interpreter ($(LAMBDA_VENV), run with -I) against the created table, queue and topic.
+# Then a user's later days: `git pull` over a deployed checkout (answers in samconfig.local.toml), and
+# `sam delete` of a second (prod) stack, which must leave the first stack's code under its own s3_prefix.
 # Where moto falls short of CloudFormation, and what is checked on the expanded template instead:
 # - it creates no AWS::Lambda::EventInvokeConfig (retries, on-failure destinations), AWS::CloudWatch::Alarm,
 #   AWS::SQS::QueuePolicy, AWS::SNS::TopicPolicy or AWS::Events::EventBusPolicy: asserted on the template
@@ -133,8 +136,17 @@ fuzz: $(VENV)/.installed ## The long fuzz run (10 000 examples per model)
 build: $(SAM_VENV)/.installed ## sam build, no Docker
 	PATH="$(dir $(PYTHON)):$$PATH" $(SAM) build --region $(REGION)
 
-deploy: build ## sam deploy --guided into your account
-	$(SAM) deploy --guided
+# Service-managed StackSets refuse a template with a transform: the SAM translator renders the forwarder
+# offline (README, "Every account of an organization").
+forwarder-stackset: $(SAM_VENV)/.installed ## Render forwarder/template.yaml for a StackSet into forwarder.processed.json
+	$(SAM_VENV)/bin/python scripts/render_forwarder.py forwarder/template.yaml forwarder.processed.json $(REGION)
+
+# Your answers go to the git-ignored $(LOCAL_CONFIG) (seeded once from the tracked samconfig.toml), so a
+# later `git pull` never meets a locally modified tracked file.
+LOCAL_CONFIG := samconfig.local.toml
+deploy: build ## sam deploy --guided into your account (answers saved in samconfig.local.toml)
+	@test -f $(LOCAL_CONFIG) || cp samconfig.toml $(LOCAL_CONFIG)
+	$(SAM) deploy --guided --config-file $(LOCAL_CONFIG)
 
 clean: ## Remove virtual environments and build output
 	rm -rf $(VENV) $(SAM_VENV) $(LAMBDA_VENV) .aws-sam reports .mypy_cache .ruff_cache .pytest_cache

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from collections.abc import Sequence
 from typing import Self, TextIO
@@ -23,6 +24,12 @@ from pushpilot.ports import DeployTarget, Inspector
 
 EXIT_CODES = {VerdictStatus.PASS: 0, VerdictStatus.REJECT: 1, VerdictStatus.UNKNOWN: 2}
 EXIT_ERROR = 2
+
+
+# The names ECR accepts (its CreateRepository and image-tag rules, which the OCI distribution spec shares).
+_REPOSITORY = re.compile(r"(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*")
+_TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,127}")
+_DIGEST = re.compile(r"[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[A-Za-z0-9=_-]+")
 
 
 class ImageReference(BaseModel):
@@ -59,6 +66,18 @@ class ImageReference(BaseModel):
                 raise ValueError(f"empty tag in {text!r}")
         if not rest:
             raise ValueError(f"no repository name in {text!r}")
+        # Refused here, before any AWS call: ECR would only answer with a validation error.
+        if not _REPOSITORY.fullmatch(rest) or not 2 <= len(rest) <= 256:
+            raise ValueError(
+                f"invalid repository name {rest!r}: ECR names are lower-case letters, digits and . _ - /"
+                " (2 to 256 characters), e.g. web or team/web"
+            )
+        if tag is not None and not _TAG.fullmatch(tag):
+            raise ValueError(
+                f"invalid tag {tag!r}: letters, digits, _ . - (up to 128, not starting with . or -)"
+            )
+        if digest is not None and not _DIGEST.fullmatch(digest):
+            raise ValueError(f"invalid digest {digest!r}: expected algorithm:hex, e.g. sha256:3f4a…")
         return cls(
             repository=rest, tag=tag or (None if digest else "latest"), digest=digest, registry_id=registry_id
         )

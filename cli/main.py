@@ -6,6 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from pushpilot import TARGET_LABELS
 from pushpilot_cli import (
     dns_cmd,
     image_cmd,
@@ -20,7 +21,11 @@ from pushpilot_cli import (
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pushpilot",
-        description="An ECR image push becomes a verified, tracked, announced App Runner release.",
+        description=(
+            "An ECR image push becomes a verified, tracked, announced release on "
+            + ", ".join(TARGET_LABELS[:-1])
+            + f" and {TARGET_LABELS[-1]}."
+        ),
     )
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in (simulate_cmd, image_cmd, dns_cmd, replay_cmd, rollback_cmd, release_cmd, releases_cmd):
@@ -30,9 +35,23 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        # argparse reports a subcommand's unknown flag with the top-level usage, which lists only the
+        # commands: the command's own usage says which flags it takes.
+        _chosen(parser, args).error(f"unrecognized arguments: {' '.join(extra)}")
     code: int = args.run(args)
     return code
+
+
+def _chosen(parser: argparse.ArgumentParser, args: argparse.Namespace) -> argparse.ArgumentParser:
+    """The (sub)command parser the arguments selected, deepest first."""
+    for action in parser._actions:  # argparse offers no public way to walk its subparsers
+        if isinstance(action, argparse._SubParsersAction):
+            chosen = action.choices.get(getattr(args, action.dest, None) or "")
+            if isinstance(chosen, argparse.ArgumentParser):
+                return _chosen(chosen, args)
+    return parser
 
 
 if __name__ == "__main__":

@@ -32,14 +32,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument("service", metavar="SERVICE", nargs="?", help="one service (default: every one)")
     parser.add_argument("--json", action="store_true", help="print JSON for scripts")
-    add_stack_arguments(parser)
+    # Read-only: it needs the table, not the notice queue.
+    add_stack_arguments(parser, notices=False)
     parser.set_defaults(run=run_releases)
 
 
 def run_releases(args: argparse.Namespace, *, out: TextIO | None = None, err: TextIO | None = None) -> int:
     out, err = out or sys.stdout, err or sys.stderr
     try:
-        report = list_releases(stack_ports(args), args.service)
+        report = list_releases(stack_ports(args, notices=False), args.service)
     except (PushpilotError, BotoCoreError) as exc:
         print(f"error: {exc}", file=err)
         return EXIT_ERROR

@@ -35,7 +35,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument("service", metavar="SERVICE", help="the service's name (or ARN)")
     parser.add_argument(
-        "--to", metavar="RELEASE|DIGEST", help="a release id, digest or tag that was live on the service"
+        "--to", metavar="RELEASE|DIGEST|TAG", help="a release id, digest or tag that was live on the service"
     )
     parser.add_argument("--dry-run", action="store_true", help="print the plan; change nothing")
     add_stack_arguments(parser)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import html
 import json
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,8 +44,10 @@ _STYLE = """
 body{font-family:-apple-system,'Segoe UI',Helvetica,Arial,sans-serif;margin:0;background:#f4f4f5;
  color:#1d1c1d}
 h1{font-size:20px;margin:0;padding:16px 24px;background:#3f0e40;color:#fff}
-.release{display:grid;grid-template-columns:minmax(0,3fr) minmax(0,2fr);gap:16px;padding:16px 24px}
-.release h2{grid-column:1/3;font-size:15px;margin:8px 0 0;color:#616061;font-weight:600}
+.intro{padding:12px 24px 0;font-size:14px;line-height:1.5;max-width:72em}
+.step h2{font-size:16px;margin:16px 24px 0;color:#1d1c1d;font-weight:700}
+.later{font-size:13px;color:#616061;margin:6px 24px 0}
+.release{display:grid;grid-template-columns:minmax(0,3fr) minmax(0,2fr);gap:16px;padding:12px 24px}
 .pane{background:#fff;border:1px solid #ddd;border-radius:8px;padding:12px 16px;overflow:hidden}
 .pane h3{margin:0 0 8px;font-size:12px;text-transform:uppercase;letter-spacing:.05em;color:#616061}
 .msg{display:flex;gap:8px;padding:6px 0}
@@ -201,24 +203,66 @@ class DemoPage:
 
     def page(self, report: Mapping[str, Any], *, title: str = "pushpilot: what the channels received") -> str:
         stories = collect_stories(report)
-        sections: list[str] = []
+        titles = {int(step["number"]): str(step.get("title") or "") for step in report.get("steps") or []}
+        by_step: dict[int | None, list[Story]] = {}
         for story in stories:
-            mails = "".join(
-                f'<div class="subject">Subject: {html.escape(mail.subject)}</div>'
-                f'<pre class="mail">{html.escape(mail.email)}</pre>'
-                for mail in story.mails
-            )
-            sections.append(
-                f'<section class="release"><h2>{html.escape(story.key)}</h2>'
-                f'<div class="pane"><h3>Slack</h3>{self.thread(story.headline, story.replies)}</div>'
-                f'<div class="pane"><h3>SNS email</h3>{mails or "<p class=none>no mail</p>"}</div></section>'
-            )
+            by_step.setdefault(story.step, []).append(story)
+        sections: list[str] = []
+        for number in sorted(n for n in by_step if n is not None):
+            heading = f"Step {number}: {titles.get(number, '')}".rstrip(": ")
+            sections.append(self._step_section(heading, by_step[number], titles))
+        if None in by_step:
+            # A report without its steps (or a message no step can be matched to): one section for them.
+            sections.append(self._step_section("Messages not matched to a step", by_step[None], titles))
         body = "".join(sections) or '<p class="none">nothing was sent</p>'
         return (
             '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
             f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head>"
-            f"<body><h1>{html.escape(title)}</h1>{body}</body></html>\n"
+            f"<body><h1>{html.escape(title)}</h1>{_INTRO}{body}</body></html>\n"
         )
+
+    def _step_section(self, heading: str, stories: Sequence[Story], titles: Mapping[int, str]) -> str:
+        panes = "".join(
+            f"{_later_steps(story, titles)}"
+            '<div class="release"><div class="pane"><h3>Slack</h3>'
+            f"{self.thread(story.headline, story.replies)}</div>"
+            f'<div class="pane"><h3>SNS email</h3>{_mails(story.mails)}</div></div>'
+            for story in stories
+        )
+        return f'<section class="step"><h2>{html.escape(heading)}</h2>{panes}</section>'
+
+
+# What the reader is looking at and how to read it: the page is shown to people who never ran pushpilot.
+_INTRO = (
+    '<div class="intro"><p><b>What this is.</b> Every message pushpilot sent while the scenario ran, drawn'
+    " from the very payloads the Slack stand-in and SNS received: on the left each Slack thread as a channel"
+    " shows it, on the right the SNS email of the same notices.</p>"
+    "<p><b>How to read it.</b> Sections follow the scenario's steps, in order, each headed by the step's"
+    " title. A thread sits under the step that started it; what later steps said about the same release"
+    " is a reply in that thread. A thread's headline is edited in place, so it shows where the release"
+    " stands at the end: its emoji and stage word (verified, deploying, live, rolled back, …) are the"
+    " summary, the replies the story.</p></div>"
+)
+
+
+def _later_steps(story: Story, titles: Mapping[int, str]) -> str:
+    """The later steps whose messages went into this thread, so a reader can follow it by step."""
+    later = sorted(step for step in story.steps if story.step is not None and step > story.step)
+    if not later:
+        return ""
+    named = "; ".join(f"step {step}: {titles.get(step, '')}".rstrip(": ") for step in later)
+    return f'<p class="later">Replies below also come from {html.escape(named)}.</p>'
+
+
+def _mails(mails: Sequence[Mail]) -> str:
+    return (
+        "".join(
+            f'<div class="subject">Subject: {html.escape(mail.subject)}</div>'
+            f'<pre class="mail">{html.escape(mail.email)}</pre>'
+            for mail in mails
+        )
+        or '<p class="none">no mail</p>'
+    )
 
 
 @dataclass
@@ -235,6 +279,18 @@ class Story:
     headline: Mapping[str, Any] | None = None
     replies: list[Mapping[str, Any]] = field(default_factory=list)
     mails: list[Mail] = field(default_factory=list)
+    # The scenario step that sent its first message; None when the report names no steps.
+    step: int | None = None
+
+    # Every step that added to it (the later ones reply in the thread).
+    steps: set[int] = field(default_factory=set)
+
+    def begins_in(self, step: int | None) -> None:
+        if step is None:
+            return
+        self.steps.add(step)
+        if self.step is None or step < self.step:
+            self.step = step
 
 
 def _thread_key_of(headline: Mapping[str, Any]) -> str | None:
@@ -252,27 +308,44 @@ def collect_stories(report: Mapping[str, Any]) -> list[Story]:
     def story(key: str) -> Story:
         return stories.setdefault(key, Story(key=key))
 
+    steps = report.get("steps") or []
+    step_of_ts = {str(ts): int(step["number"]) for step in steps for ts in step.get("slack_ts") or []}
+
+    def step_at(field_name: str, index: int) -> int | None:
+        """The step whose [start, end) range of `calls` or `notifications` holds this index."""
+        for step in steps:
+            start, end = step.get(field_name) or (0, 0)
+            if start <= index < end:
+                return int(step["number"])
+        return None
+
     messages = sorted(report.get("slack_messages") or [], key=lambda m: float(m["ts"]))
     tops = {m["ts"]: m for m in messages if m.get("thread_ts") in {None, m["ts"]}}
     by_ts: dict[str, str] = {}
     for ts, headline in tops.items():
         key = _thread_key_of(headline) or f"message {ts}"
         story(key).headline = headline
+        story(key).begins_in(step_of_ts.get(str(ts)))
         by_ts[ts] = key
     for message in messages:
         parent = message.get("thread_ts")
         if parent and parent != message["ts"]:
-            story(by_ts.get(parent, f"thread {parent}")).replies.append(message)
+            thread = story(by_ts.get(parent, f"thread {parent}"))
+            thread.replies.append(message)
+            thread.begins_in(step_of_ts.get(str(message["ts"])))
     # Incoming webhooks cannot thread: each post is a message of its own, in the order sent.
-    for number, note in enumerate(report.get("notifications") or [], start=1):
+    for index, note in enumerate(report.get("notifications") or []):
         if note.get("channel") == "slack" and note.get("method") is None:
-            story(f"webhook message {number}").headline = note.get("payload") or {}
-    for call in report.get("calls") or []:
+            post = story(f"webhook message {index + 1}")
+            post.headline = note.get("payload") or {}
+            post.begins_in(step_at("notifications", index))
+    for index, call in enumerate(report.get("calls") or []):
         if call.get("service") != "sns" or call.get("operation") != "Publish":
             continue
         mail = _mail(call.get("params") or {})
         if mail is not None:
             story(mail[0]).mails.append(mail[1])
+            story(mail[0]).begins_in(step_at("calls", index))
     return list(stories.values())
 
 

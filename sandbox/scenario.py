@@ -230,10 +230,15 @@ class ScenarioRunner:
                 step_actions.apply_setup(sandbox, setup, timeline, self.base_dir)
             except (step_actions.StepError, EmulatorError, EcsEmulatorError) as exc:
                 raise ScenarioError(f"setup: {exc}") from exc
+            # What each step sent (the Slack messages it posted, the calls and notifications it made), so
+            # the `--html` page heads each thread with the step that started it.
+            steps: list[dict[str, Any]] = []
             for number, step in enumerate(self.scenario.steps, start=1):
                 action = step_action(step)
                 title = step.get("title") or action.replace("_", " ")
                 self.say(f"\n── step {number}: {title}")
+                posted_before = {message["ts"] for message in sandbox.slack.messages()}
+                calls_before, notes_before = len(timeline.calls), len(timeline.notifications)
                 handler = step_actions.ACTIONS.get(action)
                 if handler is None:
                     raise ScenarioError(
@@ -257,7 +262,21 @@ class ScenarioRunner:
                         f"{error.get('Code', 'error')}: {error.get('Message', '')}".rstrip(": ")
                     )
                     raise ScenarioError(step_message(number, action, refusal)) from exc
+                steps.append(
+                    {
+                        "number": number,
+                        "title": title,
+                        "slack_ts": [
+                            message["ts"]
+                            for message in sandbox.slack.messages()
+                            if message["ts"] not in posted_before
+                        ],
+                        "calls": [calls_before, len(timeline.calls)],
+                        "notifications": [notes_before, len(timeline.notifications)],
+                    }
+                )
             report = timeline.report()
+            report["steps"] = steps
             # Slack messages as they stand at the end (headlines after their last update), for the page
             # `--html` draws.
             report["slack_messages"] = sandbox.slack.messages()

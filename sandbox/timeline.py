@@ -192,7 +192,7 @@ def _maybe_json(text: str) -> Any:
 
 def _summarize(detail: dict[str, Any]) -> str:
     keys = ("reason", "verdict", "outcome", "rollout", "follow_up", "index")
-    parts = [f"{key}={detail[key]}" for key in keys if detail.get(key)]
+    parts = [f"{key}={_words(detail[key])}" for key in keys if detail.get(key)]
     # The public image check counts what it saw: tags checked, first seen, unchanged, moved, failed.
     for key in ("checked", "first_sightings", "unchanged", "changed", "errors"):
         value = detail.get(key)
@@ -207,6 +207,15 @@ def _summarize(detail: dict[str, Any]) -> str:
             )
         )
     return f" ({', '.join(parts)})" if parts else ""
+
+
+def _words(value: Any) -> str:
+    """A value as a reader says it: a verdict per platform reads `linux/arm64 pass, linux/amd64 reject`."""
+    if isinstance(value, dict):
+        return ", ".join(f"{key} {_words(item)}" for key, item in value.items())
+    if isinstance(value, list | tuple):
+        return ", ".join(_words(item) for item in value)
+    return str(value)
 
 
 def _short_params(params: dict[str, Any]) -> str:

@@ -71,6 +71,22 @@ def test_an_alarm_rollback_on_express_names_the_alarm_and_arm64_is_refused_for_x
     assert update["params"]["serviceArn"].endswith("/checkout-graviton")
 
 
+def test_a_release_one_service_refused_never_headlines_verified() -> None:
+    report = _run("ecs-architectures.yaml")
+
+    headlines = [
+        note["text"]
+        for note in report["notifications"]
+        if note["channel"] == "slack" and not note["payload"].get("thread_ts")
+    ]
+    assert headlines[0] == ":warning: web:latest: partly verified", headlines
+    assert not [text for text in headlines if text.endswith(": verified")], headlines
+    replies = " ".join(note["text"] for note in report["notifications"] if note["channel"] == "slack")
+    assert "manual deployment mode" not in replies
+    assert "release policy" not in replies
+    assert "registers a task definition revision pinned to this digest" in replies
+
+
 def test_only_the_app_container_of_a_two_container_task_changes() -> None:
     report = _run("ecs-sidecar.yaml")
 

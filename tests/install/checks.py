@@ -138,8 +138,26 @@ def check_queues(created: Created) -> None:
 
 
 def check_log_groups(created: Created, retention_days: int) -> None:
+    """Each function logs to its own group, which the stack creates before the function: the function's
+    LoggingConfig names the group's resource (CloudFormation orders by that reference), and the group's
+    name does not depend on the function's (a group named after the function would be created after it,
+    and an event arriving in between makes Lambda create it first: the install then fails with
+    "already exists")."""
+    resources = created.stack.expanded["Resources"]
     for function_id in promises.FUNCTIONS:
-        name = f"/aws/lambda/{created.functions[function_id].name}"
+        group_id = f"{function_id}LogGroup"
+        logging = resources[function_id]["Properties"].get("LoggingConfig", {})
+        _fail_unless(
+            logging.get("LogGroup") == {"Ref": group_id},
+            f"{function_id}: LoggingConfig {logging} does not name {group_id}",
+        )
+        group_name = resources[group_id]["Properties"]["LogGroupName"]
+        spelled = json.dumps(group_name)
+        _fail_unless(
+            f"${{{function_id}}}" not in spelled and json.dumps({"Ref": function_id}) not in spelled,
+            f"{group_id}: its name {group_name} refers to the function, so it comes after it",
+        )
+        name = f"/aws/lambda/{created.stack.name}-{function_id}"
         _fail_unless(name in created.log_groups, f"{function_id}: no log group {name}")
         _fail_unless(
             created.log_groups[name] == retention_days,
@@ -205,11 +223,25 @@ def check_invoke_configs(expanded: Mapping[str, Any]) -> None:
 
 
 def check_alarms(expanded: Mapping[str, Any]) -> None:
-    """moto skips alarms: each dead-letter queue has one that notifies the topic."""
+    """moto skips alarms: each dead-letter queue has one that notifies the topic, and so do Slack
+    rejections (the notify function's SlackRejected metric, this stack's only)."""
+    alarms = _resources(expanded, "AWS::CloudWatch::Alarm")
     watched = {
         alarm["Properties"]["Dimensions"][0]["Value"]["Fn::GetAtt"][0]: alarm["Properties"]
-        for alarm in _resources(expanded, "AWS::CloudWatch::Alarm").values()
+        for alarm in alarms.values()
+        if alarm["Properties"]["Namespace"] == "AWS/SQS"
     }
+    environment = expanded["Resources"]["NotifyFunction"]["Properties"]["Environment"]["Variables"]
+    slack = [
+        alarm
+        for alarm in alarms.values()
+        if alarm["Properties"]["MetricName"] == promises.SLACK_REJECTED_METRIC
+        and alarm["Properties"]["Namespace"] == environment["POWERTOOLS_METRICS_NAMESPACE"]
+        and alarm["Properties"]["Dimensions"]
+        == [{"Name": "service", "Value": environment["POWERTOOLS_SERVICE_NAME"]}]
+        and alarm["Properties"]["AlarmActions"] == [{"Ref": "NotificationTopic"}]
+    ]
+    _fail_unless(len(slack) == 1, "Slack rejections: no alarm on this stack's SlackRejected metric")
     for queue in promises.DEAD_LETTER_QUEUES:
         alarm = watched.get(queue)
         _fail_unless(alarm is not None, f"{queue}: no alarm")
@@ -343,6 +375,13 @@ def check_samconfig(templates: Mapping[str, Mapping[str, Any]], samconfig: Path)
         _fail_unless(
             not values.get("PowertoolsLayerVersion"),
             f"samconfig [{environment}] pins PowertoolsLayerVersion: upgrades would keep the old layer",
+        )
+        # One prefix per environment: two stacks sharing SAM's managed bucket never share an artifact, so
+        # `sam delete` of one cannot delete code the other runs.
+        stack_name = deploy.get("stack_name") or config["default"]["global"]["parameters"]["stack_name"]
+        _fail_unless(
+            deploy.get("s3_prefix") == stack_name,
+            f"samconfig [{environment}]: s3_prefix {deploy.get('s3_prefix')!r} is not its stack name",
         )
         refused = refusals(template, values)
         expected = promises.PLACEHOLDERS.get(environment, frozenset())

@@ -29,13 +29,20 @@ class Install:
     traced: dict[str, Any]  # the main template expanded with XRayTracing=Active
     created: Created
     artifacts: dict[str, Path]
+    moto_url: str
 
 
-def default_parameters() -> dict[str, str]:
+def deploy_settings(environment: str) -> dict[str, Any]:
+    """One samconfig.toml environment's `deploy` settings, as `sam deploy --config-env` reads them."""
     import tomllib
 
     config = tomllib.loads((pipeline.ROOT / "samconfig.toml").read_text(encoding="utf-8"))
-    return parse_overrides(config["default"]["deploy"]["parameters"]["parameter_overrides"])
+    settings: dict[str, Any] = config[environment]["deploy"]["parameters"]
+    return settings
+
+
+def default_parameters() -> dict[str, str]:
+    return parse_overrides(deploy_settings("default")["parameter_overrides"])
 
 
 @pytest.fixture(autouse=True)
@@ -50,7 +57,12 @@ def install(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Install]:
         # moto warns for each resource type it does not create; the checks cover those statically.
         warnings.simplefilter("ignore", UserWarning)
         with pipeline.local_aws() as moto:
-            packaged = pipeline.package(pipeline.BUILD_DIR / "template.yaml", work, moto.url)
+            packaged = pipeline.package(
+                pipeline.BUILD_DIR / "template.yaml",
+                work,
+                moto.url,
+                s3_prefix=deploy_settings("default")["s3_prefix"],
+            )
             expanded_path = work / "template.expanded.json"
             forwarder_path = work / "forwarder.expanded.json"
             parameters = default_parameters()
@@ -74,4 +86,5 @@ def install(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Install]:
                 traced=traced,
                 created=read_created(main),
                 artifacts=download_artifacts(main, work / "artifacts"),
+                moto_url=moto.url,
             )

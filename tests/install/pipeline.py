@@ -89,10 +89,11 @@ def run(command: list[str], *, env: Mapping[str, str], what: str) -> str:
     return done.stdout
 
 
-def package(template: Path, out_dir: Path, endpoint: str) -> Path:
-    """`sam package` uploads the code and layer into the local S3, as `sam deploy` does first."""
+def package(template: Path, out_dir: Path, endpoint: str, *, s3_prefix: str) -> Path:
+    """`sam package` uploads the code and layer into the local S3 under the environment's prefix, as
+    `sam deploy` does first."""
     boto3.client("s3").create_bucket(Bucket=ARTIFACT_BUCKET)
-    packaged = out_dir / f"{template.parent.name}-packaged.yaml"
+    packaged = out_dir / f"{template.parent.name}-{s3_prefix}-packaged.yaml"
     run(
         [
             str(SAM),
@@ -101,6 +102,8 @@ def package(template: Path, out_dir: Path, endpoint: str) -> Path:
             str(template),
             "--s3-bucket",
             ARTIFACT_BUCKET,
+            "--s3-prefix",
+            s3_prefix,
             "--output-template-file",
             str(packaged),
             "--region",
@@ -161,13 +164,27 @@ def _without_false_no_values(value: Any, conditions: Resolver) -> Any:
 
 
 def create_stack(name: str, expanded: dict[str, Any], parameters: Mapping[str, str]) -> Stack:
+    """Through a change set, as `sam deploy` creates a stack: CreateChangeSet (type CREATE), then
+    ExecuteChangeSet once the set is ready."""
     cloudformation = boto3.client("cloudformation")
     body = _without_false_no_values(expanded, resolver(expanded, parameters, name))
-    cloudformation.create_stack(
+    change_set = cloudformation.create_change_set(
         StackName=name,
+        ChangeSetName=f"{name}-install",
+        ChangeSetType="CREATE",
         TemplateBody=json.dumps(body),
         Parameters=[{"ParameterKey": key, "ParameterValue": value} for key, value in parameters.items()],
         Capabilities=["CAPABILITY_IAM"],
+    )
+    cloudformation.get_waiter("change_set_create_complete").wait(
+        ChangeSetName=change_set["Id"], WaiterConfig={"Delay": 1, "MaxAttempts": 60}
+    )
+    described_set = cloudformation.describe_change_set(ChangeSetName=change_set["Id"])
+    if described_set["Status"] != "CREATE_COMPLETE" or not described_set["Changes"]:
+        raise InstallCheckError(f"change set for {name}: {described_set['Status']}, no changes")
+    cloudformation.execute_change_set(ChangeSetName=change_set["Id"])
+    cloudformation.get_waiter("stack_create_complete").wait(
+        StackName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 120}
     )
     [described] = cloudformation.describe_stacks(StackName=name)["Stacks"]
     if described["StackStatus"] != "CREATE_COMPLETE":

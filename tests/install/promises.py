@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any, Final
 
+# The notify function's metric for a notice Slack refused (`<Channel><Status>`, functions/notify/app.py).
+SLACK_REJECTED_METRIC: Final = "SlackRejected"
+
 FUNCTIONS: Final = (
     "ImagePushFunction",
     "EcsEventsFunction",

@@ -5,6 +5,7 @@ and a function whose import fails is run, and the same checks must refuse each."
 from __future__ import annotations
 
 import copy
+import dataclasses
 import shutil
 from pathlib import Path
 from typing import Any
@@ -139,3 +140,45 @@ def test_log_retention_that_is_not_applied_fails_the_check(install: Install) -> 
 def test_xray_access_with_tracing_off_fails_the_check(install: Install) -> None:
     with pytest.raises(pipeline.InstallCheckError, match="AWSXrayWriteOnlyAccess"):
         checks.check_managed_policies(install.traced, tracing=False)
+
+
+def test_a_log_group_named_after_its_function_fails_the_check(install: Install) -> None:
+    """The shape that made a first install fail: the group is created after its function."""
+    broken = copy.deepcopy(install.main.expanded)
+    resources = broken["Resources"]
+    del resources["NotifyFunction"]["Properties"]["LoggingConfig"]
+    resources["NotifyFunctionLogGroup"]["Properties"]["LogGroupName"] = {
+        "Fn::Sub": "/aws/lambda/${NotifyFunction}"
+    }
+    created = dataclasses.replace(install.created, stack=dataclasses.replace(install.main, expanded=broken))
+
+    with pytest.raises(pipeline.InstallCheckError, match="NotifyFunction: LoggingConfig"):
+        checks.check_log_groups(created, retention_days=30)
+    resources["NotifyFunction"]["Properties"]["LoggingConfig"] = {
+        "LogGroup": {"Ref": "NotifyFunctionLogGroup"}
+    }
+    with pytest.raises(pipeline.InstallCheckError, match="refers to the function"):
+        checks.check_log_groups(created, retention_days=30)
+
+
+def test_slack_rejections_without_an_alarm_fail_the_check(install: Install) -> None:
+    broken = copy.deepcopy(install.main.expanded)
+    del broken["Resources"]["SlackRejectionAlarm"]
+
+    with pytest.raises(pipeline.InstallCheckError, match="Slack rejections: no alarm"):
+        checks.check_alarms(broken)
+
+
+def test_an_environment_without_its_own_s3_prefix_fails_the_check(install: Install, tmp_path: Path) -> None:
+    samconfig = tmp_path / "samconfig.toml"
+    text = (pipeline.ROOT / "samconfig.toml").read_text(encoding="utf-8")
+    shared = text.replace('s3_prefix = "pushpilot-prod"\n', "")
+    assert shared != text
+    samconfig.write_text(shared, encoding="utf-8")
+    templates = {
+        "template.yaml": install.main.expanded,
+        "forwarder/template.yaml": install.forwarder.expanded,
+    }
+
+    with pytest.raises(pipeline.InstallCheckError, match=r"samconfig \[prod\]: s3_prefix None"):
+        checks.check_samconfig(templates, samconfig)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -122,3 +123,56 @@ def test_the_page_is_self_contained_and_escapes_what_it_quotes() -> None:
     assert "<link" not in text
     assert "<img" not in text
     assert "@import" not in text
+
+
+def test_the_page_says_how_to_read_it_and_heads_each_thread_with_its_step() -> None:
+    report = _report_for(NoticeKind.LIVE)
+    # As `simulate` records them: the headline and mail in step 1, the reply in step 2, the webhook
+    # post in step 3.
+    report["steps"] = [
+        {
+            "number": 1,
+            "title": "a good image is pushed",
+            "slack_ts": ["1700000000.000100"],
+            "calls": [0, 1],
+            "notifications": [0, 0],
+        },
+        {
+            "number": 2,
+            "title": "App Runner finishes the deployment",
+            "slack_ts": ["1700000000.000200"],
+            "calls": [1, 1],
+            "notifications": [0, 0],
+        },
+        {"number": 3, "title": "a webhook post", "slack_ts": [], "calls": [1, 1], "notifications": [0, 1]},
+    ]
+    text = DemoPage().page(report)
+    body = text[text.index("<body>") :]
+    assert body.index("What this is.") < body.index("How to read it.") < body.index("<section")
+    headings = re.findall(r"<h2>(.*?)</h2>", body)
+    assert headings == ["Step 1: a good image is pushed", "Step 3: a webhook post"]
+    assert sample(NoticeKind.LIVE).thread_key not in headings
+    assert "Replies below also come from step 2: App Runner finishes the deployment." in body
+    # Without its steps (an older report), nothing is lost: one section holds every message.
+    del report["steps"]
+    assert re.findall(r"<h2>(.*?)</h2>", DemoPage().page(report)) == ["Messages not matched to a step"]
+
+
+def test_every_demo_step_has_a_title() -> None:
+    import yaml
+
+    demo = yaml.safe_load((Path(__file__).parents[2] / "scenarios" / "demo.yaml").read_text(encoding="utf-8"))
+    untitled = [number for number, step in enumerate(demo["steps"], start=1) if not step.get("title")]
+    assert untitled == []
+
+
+def test_the_timeline_says_verdicts_per_platform_in_words() -> None:
+    from pushpilot_sandbox.timeline import _summarize
+
+    detail = {
+        "verdict": {"linux/arm64": "pass", "linux/amd64": "reject"},
+        "services": [{"service": "shop-graviton", "status": "deploying"}],
+    }
+    line = _summarize(detail)
+    assert line == " (verdict=linux/arm64 pass, linux/amd64 reject, shop-graviton: deploying)"
+    assert "{" not in line

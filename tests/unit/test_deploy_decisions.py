@@ -11,6 +11,7 @@ from pushpilot.core.targets import Outcome
 from pushpilot.core.tracking import IndexedService, InFlight
 from pushpilot.targets.apprunner.services import operation_from_api
 
+MOVES = "the release policy moves the service to this image"
 KEY = "111122223333.dkr.ecr.us-east-1.amazonaws.com/web:latest"
 
 
@@ -75,6 +76,66 @@ def test_rejected_image_deploys_nothing_and_warns_where_app_runner_would_deploy_
 @pytest.mark.parametrize(("status", "busy"), [("OPERATION_IN_PROGRESS", False), ("RUNNING", True)])
 def test_busy_service_queues_the_push(status: str, busy: bool) -> None:
     assert kinds(True, service("api", status=status, busy=busy)) == {"api": ActionKind.QUEUE}
+
+
+@pytest.mark.parametrize(
+    ("kind", "auto", "tags", "retargets", "reason"),
+    [
+        ("apprunner", False, {}, False, "manual deployment mode: pushpilot starts the deployment"),
+        (
+            "ecs",
+            False,
+            {},
+            False,
+            "pushpilot registers a task definition revision pinned to this digest and updates the service",
+        ),
+        # ECS runs the digest pushpilot pinned: a new push moves it, and no release policy is involved.
+        (
+            "ecs",
+            False,
+            {},
+            True,
+            "pushpilot registers a task definition revision pinned to this digest and updates the service",
+        ),
+        ("ecs_express", False, {}, True, "pushpilot updates the Express Mode service to this image"),
+        ("lambda", False, {}, False, "pushpilot starts the deployment"),
+        (
+            "ecs",
+            False,
+            {"pushpilot:pin": "digest"},
+            True,
+            "the release policy moves the service to this image",
+        ),
+        (
+            "apprunner",
+            False,
+            {"pushpilot:follow": "semver:^1"},
+            True,
+            MOVES,
+        ),
+        (
+            "apprunner",
+            True,
+            {},
+            True,
+            (
+                "the service runs a pinned digest, which automatic deployment does not follow:"
+                " pushpilot starts the deployment"
+            ),
+        ),
+    ],
+)
+def test_a_deployment_is_explained_in_its_targets_words(
+    kind: str, auto: bool, tags: dict[str, str], retargets: bool, reason: str
+) -> None:
+    target = service("shop", auto=auto).model_copy(update={"kind": kind, "tags": tags})
+    plan = plan_rollout(
+        "shop@sha256:new",
+        candidates=[Candidate(service=target, verdict_passed=True, retargets=retargets)],
+        dry_run=False,
+    )
+    [action] = plan.actions
+    assert (action.kind, action.reason) == (ActionKind.START_DEPLOYMENT, reason)
 
 
 def test_dry_run_mutates_nothing() -> None:

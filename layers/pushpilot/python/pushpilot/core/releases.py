@@ -18,6 +18,8 @@ from pushpilot.core.verdicts import Verdict
 class Stage(StrEnum):
     PUSHED = "pushed"
     VERIFIED = "verified"
+    # Verified for some services' platforms and rejected for another's: never headlined as verified.
+    PARTLY_VERIFIED = "partly_verified"
     REJECTED = "rejected"
     UNVERIFIED = "unverified"
     DEPLOYING = "deploying"

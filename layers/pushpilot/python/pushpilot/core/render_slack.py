@@ -67,6 +67,7 @@ SEVERITY_EMOJI: Mapping[Severity, str] = {
 STAGE_EMOJI: Mapping[str, str] = {
     "pushed": ":package:",
     "verified": ":white_check_mark:",
+    "partly_verified": ":warning:",
     "unverified": ":grey_question:",
     "rejected": ":no_entry:",
     "queued": ":hourglass_flowing_sand:",

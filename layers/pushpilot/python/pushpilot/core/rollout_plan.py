@@ -6,12 +6,24 @@ arm64 service and hold for an amd64 one.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from enum import StrEnum
+from typing import Final
 
 from pydantic import BaseModel, ConfigDict
 
+from pushpilot.core.release_policy import read_policy
 from pushpilot.core.tracking import IndexedService
+
+# How pushpilot starts a deployment, in each target's own words (by target kind); a target not named
+# here gets the plain sentence. App Runner's "manual deployment mode" is its name for a service that does
+# not deploy pushes by itself; ECS has no such mode.
+STARTS: Final[Mapping[str, str]] = {
+    "apprunner": "manual deployment mode: pushpilot starts the deployment",
+    "ecs": "pushpilot registers a task definition revision pinned to this digest and updates the service",
+    "ecs_express": "pushpilot updates the Express Mode service to this image",
+}
+START: Final = "pushpilot starts the deployment"
 
 
 class ActionKind(StrEnum):
@@ -90,6 +102,16 @@ def _decide(
         return ActionKind.DRY_RUN, "dry run: would start a deployment"
     if service.in_flight is not None or service.busy:
         return ActionKind.QUEUE, "an operation is in progress; the newest push deploys when it ends"
-    if retargets:
+    policy = read_policy(service.tags)
+    if retargets and (policy.follow is not None or policy.pin_digest):
         return ActionKind.START_DEPLOYMENT, "the release policy moves the service to this image"
-    return ActionKind.START_DEPLOYMENT, "manual deployment mode: pushpilot starts the deployment"
+    if retargets and service.auto_deploy:
+        # No policy: the service runs a pinned digest (a rollback's), which automatic deployment ignores.
+        return (
+            ActionKind.START_DEPLOYMENT,
+            (
+                "the service runs a pinned digest, which automatic deployment does not follow:"
+                " pushpilot starts the deployment"
+            ),
+        )
+    return ActionKind.START_DEPLOYMENT, STARTS.get(service.kind, START)

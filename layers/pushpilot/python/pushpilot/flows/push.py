@@ -91,6 +91,9 @@ def _by_platform(services: Sequence[IndexedService]) -> dict[Platform, list[Inde
 
 def _stage_of(verdicts: Sequence[Verdict]) -> Stage:
     statuses = {verdict.status for verdict in verdicts}
+    if VerdictStatus.PASS in statuses and len(statuses) > 1:
+        # One service's platform passed, another's did not: the thread says so in its headline.
+        return Stage.PARTLY_VERIFIED
     if VerdictStatus.PASS in statuses:
         return Stage.VERIFIED
     if VerdictStatus.REJECT in statuses:
@@ -129,13 +132,17 @@ def release_image(arrival: Arrival, services: Sequence[IndexedService], ports: D
             detail={"release_id": rid, "services": [result for result in told if result]},
         )
     candidates: list[Candidate] = []
-    verdicts: list[Verdict] = []
-    for platform, group in _by_platform(services).items():
-        verdict = judge_digest(ports, release, arrival, platform, group)
-        verdicts.append(verdict)
+    # Every platform is judged before any verdict is told, so the headline names the stage of them all:
+    # never `verified` for a moment while another service's platform is refused.
+    judged = [
+        (group, judge_digest(ports, release, arrival, platform, group))
+        for platform, group in _by_platform(services).items()
+    ]
+    verdicts = [verdict for _, verdict in judged]
+    stage = _stage_of(verdicts)
+    for group, verdict in judged:
         deploy_anyway = verdict.status is VerdictStatus.UNKNOWN and ports.deploy_unverified
         passed = verdict.status is VerdictStatus.PASS or deploy_anyway
-        stage = _stage_of(verdicts)
         ports.releases.record_verdict(rid, verdict, stage, now=now)
         labels = [ports.target_for(service).label for service in group]
         ports.notices.publish(
