@@ -124,16 +124,18 @@ def test_an_event_for_a_service_of_ecs_clusters_is_described_and_indexed() -> No
     assert world.index.get(storefront.arn) is not None
 
 
-def test_a_service_indexed_before_the_scope_narrowed_is_forgotten_on_its_next_event() -> None:
+def test_a_service_indexed_before_the_scope_narrowed_is_left_alone_by_its_events() -> None:
     legacy = ecs_service("legacy-web", "legacy")
     world, target = scoped_world(legacy)
     world.index.upsert(legacy, now="2026-01-01T00:00:00+00:00")
+    before = world.index.get(legacy.arn)
 
-    handle_service_changed(
+    result = handle_service_changed(
         ServiceChanged(event_id="e-3", kind=ECS, service_arn=legacy.arn, deleted=False), world.ports
     )
 
-    assert world.index.get(legacy.arn) is None
+    assert result.detail["skip"] == OUT_OF_REACH_METRIC
+    assert world.index.get(legacy.arn) == before
     assert target.described == []
 
 

@@ -167,16 +167,15 @@ def handle_service_changed(event: ServiceChanged, ports: DeployPorts) -> Handler
     if event.deleted:
         ports.index.remove(arn)
         return removed
+    # Decided on the event alone, before the index is read: a target's kind and the ones sharing its
+    # events (Express services say `ecs`) share its scope. One indexed before the scope narrowed is
+    # dropped by the next refresh and never deployed meanwhile (DeployPorts.target_for).
+    outside = _outside_reach(ports, event.event_id, event.kind, arn)
+    if outside is not None:
+        return outside
     # Express services are ECS services: their events say `ecs`, the index knows which target serves them.
     indexed = ports.index.get(arn)
-    kind = indexed.kind if indexed is not None else event.kind
-    outside = _outside_reach(ports, event.event_id, kind, arn)
-    if outside is not None:
-        # Indexed before the scope narrowed: forget it (no AWS call), so no push ever deploys to it.
-        if indexed is not None:
-            ports.index.remove(arn)
-        return outside
-    target = ports.targets.get(kind)
+    target = ports.targets.get(indexed.kind if indexed is not None else event.kind)
     if target is None:
         return ignored(event.event_id, f"no deploy target of kind {event.kind!r} is configured")
     try:
