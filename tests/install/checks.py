@@ -306,8 +306,14 @@ def _role_statements(
     documents: list[tuple[str, Any]] = []
     for role_id, role in _resources(expanded, "AWS::IAM::Role").items():
         if role_id.endswith("FunctionRole"):
+            # A role's policies may be switched by a condition (Fn::If): resolve the list first.
+            policies = conditions.resolve(
+                _stand_ins(role["Properties"].get("Policies", []), expanded), role_id
+            )
             documents.extend(
-                (role_id, policy["PolicyDocument"]) for policy in role["Properties"].get("Policies", [])
+                (role_id, policy["PolicyDocument"])
+                for policy in policies
+                if isinstance(policy, Mapping) and "PolicyDocument" in policy
             )
     documents.extend(
         (policy_id, policy["Properties"]["PolicyDocument"])

@@ -115,3 +115,15 @@ def test_no_role_is_passable_unless_ecs_task_role_pattern_names_it() -> None:
     passing = statements("EcsDeployPolicy", EcsTaskRolePattern="shop-*")["PassOnlyTaskRolesToEcsTasks"]
     assert passing["Resource"] == "arn:aws:iam::111122223333:role/shop-*"
     assert passing["Condition"] == {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}}
+
+
+def test_only_registrations_carrying_pushpilots_tag_are_allowed() -> None:
+    registering = [
+        item
+        for item in statements("EcsDeployPolicy").values()
+        if "ecs:RegisterTaskDefinition" in item["Action"]
+    ]
+
+    assert [(item["Resource"], item["Condition"]) for item in registering] == [
+        ("*", {"Null": {"aws:RequestTag/pushpilot:digest": "false"}})
+    ]
