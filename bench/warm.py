@@ -35,6 +35,7 @@ from pushpilot.flows.builds import handle_build_event
 from pushpilot.flows.outcome import handle_operation_ended, handle_service_changed
 from pushpilot.flows.push import handle_push
 from pushpilot.flows.refresh import refresh
+from pushpilot.targets import registry
 from pushpilot.targets.apprunner.events import (
     AppRunnerEvent,
     AppRunnerOperationEvent,
@@ -124,7 +125,7 @@ def _operation_path() -> Sample:
 def _ecs_deployment_path() -> Sample:
     """Our ECS deployment completes: the outcome is read, recorded and told; the index reads the service."""
     snapshot = service_snapshot("storefront", "web", kind=ECS)
-    target = FakeTarget([snapshot], kind=ECS, label="Amazon ECS")
+    target = FakeTarget([snapshot], kind=ECS, label=registry.entry(ECS).label)
     world = FakeWorld([], extra_targets=[target])
     pushes = itertools.count()
 

@@ -109,11 +109,13 @@ def _default_sources(
     domains: CustomDomainSource | None, zones: ZoneStore | None
 ) -> tuple[CustomDomainSource, ZoneStore]:
     from pushpilot.adapters.route53 import Route53Zones
+    from pushpilot.entry.wiring import reach
     from pushpilot.flows.dns import AllBindings
-    from pushpilot.targets.apprunner.domains import CustomDomainReader
-    from pushpilot.targets.ecs.domains import LoadBalancerDomainReader
+    from pushpilot.targets.registry import domain_sources
 
-    return domains or AllBindings(CustomDomainReader(), LoadBalancerDomainReader()), zones or Route53Zones()
+    # The readers the stack's functions use, bounded the same way (ECS_CLUSTERS, the EcsClusters parameter).
+    sources = domain_sources(reach())
+    return domains or AllBindings(*sources), zones or Route53Zones()
 
 
 def _fresh_plan(

@@ -213,13 +213,10 @@ def _runs(service: TargetService, reference: ImageReference) -> bool:
 
 
 def _default_targets() -> list[DeployTarget]:
-    from pushpilot.entry.settings import EcsSettings
-    from pushpilot.targets.apprunner.services import AppRunnerTarget
-    from pushpilot.targets.ecs.services import EcsTarget
-    from pushpilot.targets.ecs_express.services import EcsExpressTarget
+    from pushpilot.entry.wiring import reach
+    from pushpilot.targets.registry import build_targets
 
-    clusters = EcsSettings.from_env().clusters
-    return [AppRunnerTarget(), EcsTarget(clusters=clusters), EcsExpressTarget(clusters=clusters)]
+    return list(build_targets(reach()).values())
 
 
 def _check_services(

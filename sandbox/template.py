@@ -661,12 +661,12 @@ def read_functions(resolver: Resolver, *, template_dir: Path) -> list[FunctionSp
 
     for logical_id, resource in template["Resources"].items():
         kind = resource.get("Type")
-        if kind not in {"AWS::Events::Rule", "AWS::Lambda::EventInvokeConfig"} or not resolver.includes(
-            logical_id
-        ):
+        if kind not in _RAW_ATTACHMENTS or not resolver.includes(logical_id):
             continue
         if kind == "AWS::Events::Rule":
             _attach_raw_rule(resolver, logical_id, specs, by_arn)
+        elif kind == "AWS::Lambda::EventSourceMapping":
+            _attach_raw_event_source_mapping(resolver, logical_id, specs, by_name, by_arn)
         else:
             _attach_raw_invoke_config(resolver, logical_id, specs, by_name, by_arn)
     return list(specs.values())
@@ -947,6 +947,37 @@ def _attach_raw_rule(
             specs[function_id] = spec.model_copy(update={"schedules": (*spec.schedules, schedule)})
         else:
             raise TemplateError(f"{where}: a rule needs an EventPattern or a ScheduleExpression")
+
+
+_RAW_ATTACHMENTS: Final = frozenset(
+    {"AWS::Events::Rule", "AWS::Lambda::EventInvokeConfig", "AWS::Lambda::EventSourceMapping"}
+)
+
+
+def _attach_raw_event_source_mapping(
+    resolver: Resolver,
+    logical_id: str,
+    specs: dict[str, FunctionSpec],
+    by_name: Mapping[str, str],
+    by_arn: Mapping[str, str],
+) -> None:
+    """An SQS source written as its own resource (so no managed policy grants every queue), read as the
+    SAM `SQS` event it stands for."""
+    where = f"Resources.{logical_id}.Properties"
+    properties = resolver.template["Resources"][logical_id].get("Properties") or {}
+    function = resolver.resolve_text(properties.get("FunctionName"), f"{where}.FunctionName")
+    function_id = by_name.get(function) or by_arn.get(function)
+    if function_id is None:
+        return
+    source = resolver.resolve_text(properties.get("EventSourceArn"), f"{where}.EventSourceArn")
+    if ":sqs:" not in source:
+        raise TemplateError(
+            f"{where}.EventSourceArn: the sandbox runs SQS event sources only, got {source!r}"
+        )
+    event = {key: value for key, value in properties.items() if key not in {"FunctionName", "EventSourceArn"}}
+    spec = specs[function_id]
+    found = _sam_sqs(resolver, logical_id, {**event, "Queue": source}, where)
+    specs[function_id] = spec.model_copy(update={"sqs_sources": (*spec.sqs_sources, found)})
 
 
 def _attach_raw_invoke_config(

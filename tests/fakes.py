@@ -13,6 +13,7 @@ from typing import Any
 
 from pushpilot.core.errors import OutcomeUnknownError, ServiceBusyError
 from pushpilot.core.notices import Link, Notice
+from pushpilot.core.reach import ClusterScope
 from pushpilot.core.release_policy import read_policy
 from pushpilot.core.releases import Release, ServiceRollout, Stage
 from pushpilot.core.targets import Operation, Outcome, TargetService
@@ -256,10 +257,15 @@ class FakeTarget:
         kind: str = APP_RUNNER,
         label: str = "App Runner",
         clock: Callable[[], datetime] = lambda: FIXED_NOW,
+        scope: ClusterScope | None = None,
     ) -> None:
         self.kind = kind
         self.label = label
+        # None: every service is within reach; a scope: only the services of its clusters (ECS ARNs).
+        self.scope = scope
         self.snapshots = {snapshot.arn: snapshot for snapshot in snapshots}
+        # ARNs described, so a test can show what was never looked at.
+        self.described: list[str] = []
         self.operations: dict[str, list[Operation]] = {}
         self.started = 0
         # (service name, digest, image identifier asked for) of every deploy call.
@@ -268,11 +274,15 @@ class FakeTarget:
         self.fail_next_deploy: Exception | None = None
         self.clock = clock
 
+    def serves(self, service_arn: str) -> bool:
+        return self.scope is None or self.scope.covers_service(service_arn)
+
     def describe(self, service_arn: str) -> TargetService:
+        self.described.append(service_arn)
         return self.snapshots[service_arn]
 
     def list_services(self) -> list[TargetService]:
-        return list(self.snapshots.values())
+        return [snapshot for snapshot in self.snapshots.values() if self.serves(snapshot.arn)]
 
     def _begin(self, service_arn: str, *, deploys_image: bool, status: str = "IN_PROGRESS") -> Operation:
         self.started += 1

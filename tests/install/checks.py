@@ -15,7 +15,7 @@ from typing import Any
 
 from tests.install import promises
 from tests.install.created import Created
-from tests.install.pipeline import ROOT, InstallCheckError, Stack, resolver
+from tests.install.pipeline import ACCOUNT_ID, ROOT, InstallCheckError, Stack, resolver
 
 LAMBDA_PYTHON = ROOT / ".venv-lambda" / "bin" / "python"
 POWERTOOLS_LAYER = "arn:aws:lambda:us-east-1:017000801446:layer:AWSLambdaPowertoolsPythonV3-python313-x86_64"
@@ -312,6 +312,115 @@ def check_template_actions(expanded: Mapping[str, Any]) -> None:
         document = policy["Properties"]["PolicyDocument"]
         outside = sorted(_statement_actions(document) - promises.ALLOWED_ACTIONS)
         _fail_unless(not outside, f"{policy_id} may {outside}: not in the least-privilege list")
+
+
+def _stand_ins(value: Any, expanded: Mapping[str, Any]) -> Any:
+    """The stack's own resources named by their logical id (`<NoticeQueue.Arn>`): nothing is created
+    for this check, and what matters is only that they are not a wildcard."""
+    if isinstance(value, list):
+        return [_stand_ins(item, expanded) for item in value]
+    if not isinstance(value, dict):
+        return value
+    if list(value) == ["Fn::GetAtt"]:
+        target = value["Fn::GetAtt"]
+        return f"<{'.'.join(target) if isinstance(target, list) else target}>"
+    if list(value) == ["Ref"] and value["Ref"] in expanded["Resources"]:
+        return f"<{value['Ref']}>"
+    return {key: _stand_ins(item, expanded) for key, item in value.items()}
+
+
+def _role_statements(
+    expanded: Mapping[str, Any], parameters: Mapping[str, str]
+) -> list[tuple[str, dict[str, Any]]]:
+    """(where, statement) of every function role's inline policies and the stack's managed policies,
+    resolved for these parameters as CloudFormation would."""
+    conditions = resolver(expanded, parameters, "pushpilot")
+    documents: list[tuple[str, Any]] = []
+    for role_id, role in _resources(expanded, "AWS::IAM::Role").items():
+        if role_id.endswith("FunctionRole"):
+            # A role's policies may be switched by a condition (Fn::If): resolve the list first.
+            policies = conditions.resolve(
+                _stand_ins(role["Properties"].get("Policies", []), expanded), role_id
+            )
+            documents.extend(
+                (role_id, policy["PolicyDocument"])
+                for policy in policies
+                if isinstance(policy, Mapping) and "PolicyDocument" in policy
+            )
+    documents.extend(
+        (policy_id, policy["Properties"]["PolicyDocument"])
+        for policy_id, policy in _resources(expanded, "AWS::IAM::ManagedPolicy").items()
+    )
+    found: list[tuple[str, dict[str, Any]]] = []
+    for where, document in documents:
+        resolved = conditions.resolve(_stand_ins(document, expanded), where)
+        if not isinstance(resolved, Mapping):
+            continue
+        listed = resolved.get("Statement", [])
+        found.extend(
+            (where, dict(statement))
+            for statement in ([listed] if isinstance(listed, Mapping) else listed)
+            if isinstance(statement, Mapping)
+        )
+    return found
+
+
+def _listed(value: Any) -> list[Any]:
+    return list(value) if isinstance(value, list) else [value]
+
+
+def check_reach(expanded: Mapping[str, Any]) -> None:
+    """EcsClusters, EcsTaskRolePattern and the notice queue bound what the roles may touch."""
+    scoped = {"EcsClusters": promises.SAMPLE_ECS_CLUSTERS}
+    for where, statement in _role_statements(expanded, scoped):
+        actions = set(_listed(statement.get("Action", [])))
+        if actions & promises.CLUSTER_SCOPED_ACTIONS:
+            resources = set(_listed(statement.get("Resource", [])))
+            _fail_unless(
+                resources >= promises.CLUSTER_SCOPED_RESOURCES,
+                f"{where} {statement.get('Sid')}: EcsClusters set, yet resources {sorted(resources)}",
+            )
+            _fail_unless(
+                not any(item.endswith((":service/*", ":*")) or item == "*" for item in resources),
+                f"{where} {statement.get('Sid')}: EcsClusters set, yet every service: {sorted(resources)}",
+            )
+            condition = statement.get("Condition", {}).get("StringEquals", {})
+            _fail_unless(
+                condition.get("aws:ResourceAccount") == ACCOUNT_ID and condition.get("aws:RequestedRegion"),
+                f"{where} {statement.get('Sid')}: cluster patterns not pinned to the account and Region",
+            )
+        if "ecs:TagResource" in actions:
+            _fail_unless(
+                statement.get("Condition", {}).get("StringEquals", {}).get("ecs:CreateAction")
+                == "RegisterTaskDefinition",
+                f"{where} {statement.get('Sid')}: ecs:TagResource beyond the revisions pushpilot registers",
+            )
+    for parameters in ({}, scoped):
+        for where, statement in _role_statements(expanded, parameters):
+            actions = set(_listed(statement.get("Action", [])))
+            resources = _listed(statement.get("Resource", []))
+            _fail_unless(
+                not (actions & promises.QUEUE_READ_ACTIONS and "*" in resources),
+                f"{where} {statement.get('Sid')}: {sorted(promises.QUEUE_READ_ACTIONS & actions)} on *",
+            )
+            if promises.PASS_ROLE_DEFAULT == "none":
+                _fail_unless(
+                    "iam:PassRole" not in actions,
+                    f"{where} {statement.get('Sid')}: iam:PassRole without EcsTaskRolePattern",
+                )
+    passing = [
+        statement
+        for _, statement in _role_statements(expanded, {"EcsTaskRolePattern": "shop-*"})
+        if "iam:PassRole" in _listed(statement.get("Action", []))
+    ]
+    _fail_unless(len(passing) == 1, f"EcsTaskRolePattern=shop-*: {len(passing)} PassRole statements")
+    [statement] = passing
+    _fail_unless(
+        statement.get("Resource") == f"arn:aws:iam::{ACCOUNT_ID}:role/shop-*"
+        and statement.get("Condition")
+        == {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}},
+        f"EcsTaskRolePattern=shop-*: PassRole {statement}",
+    )
 
 
 def check_bus_policy_ids(expanded: Mapping[str, Any]) -> None:

@@ -209,12 +209,23 @@ ALLOWED_ACTIONS: Final = frozenset(
     }
 )
 
-# The stack's own managed policies, whose statements the least-privilege list covers.
-STACK_MANAGED_POLICIES: Final = frozenset({"EcsDeployPolicy"})
+# The stack's own managed policies (one per deploy target), whose statements the least-privilege list
+# covers.
+STACK_MANAGED_POLICIES: Final = frozenset({"AppRunnerDeployPolicy", "EcsDeployPolicy"})
 
-# AWS managed policies SAM attaches: writing the function's own logs, reading its SQS source; X-Ray
-# only when XRayTracing is Active.
-ALLOWED_MANAGED_POLICIES: Final = frozenset({"AWSLambdaBasicExecutionRole", "AWSLambdaSQSQueueExecutionRole"})
+# AWS managed policies SAM attaches: writing the function's own logs; X-Ray only when XRayTracing is
+# Active. Not AWSLambdaSQSQueueExecutionRole: it may receive and delete on every queue of the account.
+ALLOWED_MANAGED_POLICIES: Final = frozenset({"AWSLambdaBasicExecutionRole"})
+
+# Reach (README "Reach"): with EcsClusters set, only their services may be described, updated or
+# tagged; no role is passable unless EcsTaskRolePattern names it; no queue action on every queue.
+SAMPLE_ECS_CLUSTERS: Final = "prod,arn:aws:ecs:us-east-1:123456789012:cluster/shop"
+CLUSTER_SCOPED_ACTIONS: Final = frozenset(
+    {"ecs:UpdateService", "ecs:DescribeServices", "ecs:UpdateExpressGatewayService"}
+)
+CLUSTER_SCOPED_RESOURCES: Final = frozenset({"arn:*:ecs:*:*:service/prod/*", "arn:*:ecs:*:*:service/shop/*"})
+PASS_ROLE_DEFAULT: Final = "none"  # EcsTaskRolePattern empty: no iam:PassRole statement at all
+QUEUE_READ_ACTIONS: Final = frozenset({"sqs:ReceiveMessage", "sqs:DeleteMessage"})
 TRACING_POLICY: Final = "AWSXrayWriteOnlyAccess"
 
 # samconfig.toml values the stack must refuse: placeholders the installer replaces before deploying.

@@ -44,6 +44,10 @@ def test_function_roles_stay_within_the_least_privilege_list(install: Install) -
     checks.check_managed_policies(install.main.expanded, tracing=False)
 
 
+def test_reach_cluster_scoped_ecs_no_queue_wildcard_no_default_pass_role(install: Install) -> None:
+    checks.check_reach(install.main.expanded)
+
+
 def test_xray_write_access_only_when_tracing_is_on(install: Install) -> None:
     checks.check_managed_policies(install.traced, tracing=True)
 

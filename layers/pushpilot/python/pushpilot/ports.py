@@ -30,8 +30,13 @@ class DeployTarget(Protocol):
         """How people call it: "App Runner"."""
         ...
 
+    def serves(self, service_arn: str) -> bool:
+        """Whether the service is within the stack's reach (ECS: a cluster of `EcsClusters`). Decided
+        without a call: every path asks before it describes, indexes or deploys."""
+        ...
+
     def list_services(self) -> list[TargetService]:
-        """Every service, described: the scheduled refresh's cost, never paid per push."""
+        """Every service within reach, described: the scheduled refresh's cost, never paid per push."""
         ...
 
     def describe(self, service_arn: str) -> TargetService: ...

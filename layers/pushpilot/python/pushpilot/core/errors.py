@@ -38,3 +38,7 @@ class AccessDeniedError(PermanentError):
 
 class NotFoundError(PermanentError):
     """The resource named by the event does not exist (any more)."""
+
+
+class OutOfReachError(NotFoundError):
+    """The service exists, but outside what the stack serves (`EcsClusters`): pushpilot never touches it."""

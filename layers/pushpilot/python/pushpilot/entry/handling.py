@@ -72,6 +72,14 @@ def run_guarded(
         outcome = HandlerOutcome(
             event_id=event_id, status="rejected", error_type=type(exc).__name__, error_message=str(exc)
         )
+    skip = outcome.detail.get("skip")
+    if isinstance(skip, str):
+        # A skip is expected and told apart from other ignored events: an info line and its own count.
+        logger.info(
+            "event skipped",
+            extra={"event_id": event_id, "skip": skip, "reason": outcome.detail.get("reason")},
+        )
+        metrics.add_metric(name=skip, unit=MetricUnit.Count, value=1)
     metrics.add_metric(name=f"Events{outcome.status.title()}", unit=MetricUnit.Count, value=1)
     return outcome.model_dump(mode="json")
 
@@ -79,3 +87,8 @@ def run_guarded(
 def ignored(event_id: str, reason: str) -> HandlerOutcome:
     """An event that needs nothing done, and why."""
     return HandlerOutcome(event_id=event_id, status="ignored", detail={"reason": reason})
+
+
+def skipped(event_id: str, reason: str, *, metric: str) -> HandlerOutcome:
+    """An event pushpilot must leave alone on purpose: ignored, logged at info and counted as `metric`."""
+    return HandlerOutcome(event_id=event_id, status="ignored", detail={"reason": reason, "skip": metric})

@@ -13,6 +13,7 @@ from typing import Literal, Self
 from pydantic import BaseModel, ConfigDict, Field
 
 from pushpilot.core.errors import PermanentError
+from pushpilot.core.reach import ClusterScope
 
 
 class SettingsError(PermanentError):
@@ -53,7 +54,14 @@ class EcsSettings(EnvSettings):
 
     @property
     def clusters(self) -> tuple[str, ...]:
-        return tuple(name.strip() for name in self.ecs_clusters.split(",") if name.strip())
+        return self.scope.configured
+
+    @property
+    def scope(self) -> ClusterScope:
+        try:
+            return ClusterScope.parse(self.ecs_clusters)
+        except ValueError as exc:
+            raise SettingsError(f"invalid ECS_CLUSTERS: {exc}") from exc
 
 
 class PublicImageSettings(EnvSettings):

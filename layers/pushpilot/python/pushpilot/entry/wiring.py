@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -12,10 +13,7 @@ from pushpilot.adapters.release_store import ReleaseStore
 from pushpilot.adapters.service_index import ServiceIndex
 from pushpilot.entry.settings import CoreSettings, EcsSettings, PrincipalSettings, PublicImageSettings
 from pushpilot.flows.deploy_ports import DeployPorts
-from pushpilot.ports import DeployTarget
-from pushpilot.targets.apprunner.services import AppRunnerTarget
-from pushpilot.targets.ecs.services import EcsTarget
-from pushpilot.targets.ecs_express.services import EcsExpressTarget
+from pushpilot.targets.registry import Reach, build_targets, domain_sources
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -31,22 +29,24 @@ def deploy_ports(
     configuration error is reported on the event that met it. The Lambda context lets exactly-once work
     expire with the invocation that timed out, instead of blocking its retries."""
     settings = settings or CoreSettings.from_env()
-    clusters = EcsSettings.from_env().clusters
-    targets: tuple[DeployTarget, ...] = (
-        AppRunnerTarget(region=settings.region),
-        EcsTarget(region=settings.region, clusters=clusters),
-        EcsExpressTarget(region=settings.region, clusters=clusters),
-    )
     return DeployPorts(
         index=ServiceIndex(settings.table_name),
         releases=ReleaseStore(settings.table_name),
-        targets={target.kind: target for target in targets},
+        targets=build_targets(reach(settings.region)),
         inspector=ImageInspector(),
         notices=NoticeQueue(settings.notice_queue_url),
         once=partial(run_once, settings.table_name, lambda_context=context),
         dry_run=settings.dry_run,
         deploy_unverified=settings.unverified_images == "deploy",
         role_arn=PrincipalSettings.from_env().role_arn,
+    )
+
+
+def reach(region: str | None = None) -> Reach:
+    """The stack's reach as its settings say: the region, and the ECS clusters of `EcsClusters`
+    (ECS_CLUSTERS) — for the functions and the CLI alike."""
+    return Reach(
+        region=region or os.environ.get("AWS_REGION") or "us-east-1", clusters=EcsSettings.from_env().scope
     )
 
 
@@ -78,16 +78,12 @@ def reconcile_dns(
     from pushpilot.adapters.route53 import Route53Zones
     from pushpilot.adapters.route53_domains import RegisteredDomains
     from pushpilot.flows.dns import AllBindings, DnsSettings, deliver, reconcile
-    from pushpilot.targets.apprunner.domains import CustomDomainReader
-    from pushpilot.targets.ecs.domains import LoadBalancerDomainReader
 
     core = CoreSettings.from_env()
     settings = DnsSettings.from_env()
     outbox = DnsNoticeOutbox(core.table_name)
     result = reconcile(
-        domains=AllBindings(
-            CustomDomainReader(), LoadBalancerDomainReader(clusters=EcsSettings.from_env().clusters)
-        ),
+        domains=AllBindings(*domain_sources(reach(core.region))),
         zones=Route53Zones(),
         policy=settings.policy(),
         owner_id=settings.owner_id,

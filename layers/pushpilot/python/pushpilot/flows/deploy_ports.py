@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from pushpilot.core.errors import NotFoundError
+from pushpilot.core.errors import NotFoundError, OutOfReachError
 from pushpilot.core.tracking import IndexedService
 from pushpilot.ports import DeployTarget, Inspector, NoticeSink, OnceRunner, ReleaseStore, ServiceIndex
 
@@ -33,6 +33,15 @@ class DeployPorts:
 
     def target_for(self, service: IndexedService) -> DeployTarget:
         try:
-            return self.targets[service.kind]
+            target = self.targets[service.kind]
         except KeyError as exc:
             raise NotFoundError(f"no deploy target of kind {service.kind!r} serves {service.name}") from exc
+        # The last guard: whatever put a service outside the stack's reach in the index, nothing acts on it.
+        if not target.serves(service.arn):
+            raise OutOfReachError(f"{target.label} service {service.name} is outside the stack's reach")
+        return target
+
+    def outside_reach(self, kind: str, arn: str) -> bool:
+        """A service of a target the stack has, but one it must not describe, index or deploy to."""
+        target = self.targets.get(kind)
+        return target is not None and not target.serves(arn)

@@ -16,7 +16,7 @@ from pushpilot.core.errors import NotFoundError
 from pushpilot.core.releases import RolloutStatus, overall_stage
 from pushpilot.core.targets import Operation, OperationEnded, Outcome, ServiceChanged
 from pushpilot.core.tracking import IndexedService, LiveImage
-from pushpilot.entry.handling import HandlerOutcome, ignored
+from pushpilot.entry.handling import HandlerOutcome, ignored, skipped
 from pushpilot.flows.deploy_ports import DeployPorts
 from pushpilot.flows.push import deploy_claimed, record_and_tell, started_after
 from pushpilot.ports import DeployTarget
@@ -31,7 +31,21 @@ ROLLOUT_FOR_OUTCOME = {
 }
 
 
+# The metric an event for a service outside the stack's reach (`EcsClusters`) is counted under.
+OUT_OF_REACH_METRIC = "ServiceOutOfReach"
+
+
+def _outside_reach(ports: DeployPorts, event_id: str, kind: str, arn: str | None) -> HandlerOutcome | None:
+    """Skip an event about a service the stack must not touch, before anything describes or indexes it."""
+    if arn is None or not ports.outside_reach(kind, arn):
+        return None
+    return skipped(event_id, f"{arn} is outside the stack's reach (EcsClusters)", metric=OUT_OF_REACH_METRIC)
+
+
 def handle_operation_ended(event: OperationEnded, ports: DeployPorts) -> HandlerOutcome:
+    outside = _outside_reach(ports, event.event_id, event.kind, event.service_arn)
+    if outside is not None:
+        return outside
     service = _indexed_service(ports, event)
     if service is None:
         return ignored(event.event_id, f"service {event.service_name} is not in the index")
@@ -153,6 +167,12 @@ def handle_service_changed(event: ServiceChanged, ports: DeployPorts) -> Handler
     if event.deleted:
         ports.index.remove(arn)
         return removed
+    # Decided on the event alone, before the index is read: a target's kind and the ones sharing its
+    # events (Express services say `ecs`) share its scope. One indexed before the scope narrowed is
+    # dropped by the next refresh and never deployed meanwhile (DeployPorts.target_for).
+    outside = _outside_reach(ports, event.event_id, event.kind, arn)
+    if outside is not None:
+        return outside
     # Express services are ECS services: their events say `ecs`, the index knows which target serves them.
     indexed = ports.index.get(arn)
     target = ports.targets.get(indexed.kind if indexed is not None else event.kind)

@@ -104,6 +104,8 @@ def _stage_of(verdicts: Sequence[Verdict]) -> Stage:
 def release_image(arrival: Arrival, services: Sequence[IndexedService], ports: DeployPorts) -> HandlerOutcome:
     """Decide per service under its release policy, open the release, judge the digest once per platform,
     plan, and act once per service."""
+    # Services outside the stack's reach (an index written before EcsClusters narrowed) are never deployed.
+    services = [service for service in services if not ports.outside_reach(service.kind, service.arn)]
     turns = [turn_for(service, arrival.image, arrival.digest) for service in services]
     if all(turn.kind is TurnKind.IGNORE and not turn.problems for turn in turns):
         return ignored(arrival.event_id, f"no service runs or follows {arrival.image.key}")

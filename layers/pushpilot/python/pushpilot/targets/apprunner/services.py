@@ -81,6 +81,10 @@ class AppRunnerTarget:
         self._injected = client
         self._region = region
 
+    def serves(self, service_arn: str) -> bool:  # noqa: ARG002 - the port's question, same for every service
+        """App Runner has no narrower scope than the account and region the service events come from."""
+        return True
+
     @property
     def _client(self) -> AppRunnerClient:
         if self._injected is None:

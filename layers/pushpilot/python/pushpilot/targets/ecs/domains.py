@@ -30,7 +30,8 @@ from pushpilot.core.dns.models import (
     ValidationRecord,
     canonical_name,
 )
-from pushpilot.core.errors import NotFoundError, PushpilotError
+from pushpilot.core.errors import NotFoundError, OutOfReachError, PushpilotError
+from pushpilot.core.reach import ClusterScope
 
 if TYPE_CHECKING:
     from mypy_boto3_acm import ACMClient
@@ -85,12 +86,13 @@ class LoadBalancerDomainReader:
         elbv2: ElasticLoadBalancingv2Client | None = None,
         acm: ACMClient | None = None,
         *,
-        clusters: Sequence[str] = (),
+        clusters: Sequence[str] | ClusterScope = (),
     ) -> None:
         self._ecs = ecs
         self._elbv2 = elbv2
         self._acm = acm
-        self._clusters = tuple(clusters)
+        self._scope = clusters if isinstance(clusters, ClusterScope) else ClusterScope.parse(clusters)
+        self._clusters = self._scope.configured
         self._load_balancers: dict[str, _LoadBalancer] = {}
 
     @property
@@ -126,6 +128,10 @@ class LoadBalancerDomainReader:
     def for_service(self, service_arn_or_name: str) -> list[DomainBinding]:
         self._load_balancers = {}
         if is_ecs_service_arn(service_arn_or_name):
+            if not self._scope.covers_service(service_arn_or_name):
+                raise OutOfReachError(
+                    f"{service_arn_or_name} is outside {self._scope.describe()} (EcsClusters)"
+                )
             cluster = service_arn_or_name.split(":service/", 1)[1].split("/", 1)[0]
             found = self._describe(cluster, [service_arn_or_name])
         else:

@@ -17,9 +17,10 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from pushpilot.adapters import clients
 from pushpilot.adapters.aws_errors import aws_error
-from pushpilot.core.errors import NotFoundError
+from pushpilot.core.errors import NotFoundError, OutOfReachError
 from pushpilot.core.image_ref import ImageRef
 from pushpilot.core.notices import Link
+from pushpilot.core.reach import ClusterScope
 from pushpilot.core.targets import Operation, Outcome, TargetService
 from pushpilot.core.tracking import IndexedService
 from pushpilot.core.verdicts import Platform
@@ -58,11 +59,16 @@ class EcsTarget:
     label: Final = "Amazon ECS"
 
     def __init__(
-        self, client: ECSClient | None = None, *, region: str = "us-east-1", clusters: Sequence[str] = ()
+        self,
+        client: ECSClient | None = None,
+        *,
+        region: str = "us-east-1",
+        clusters: Sequence[str] | ClusterScope = (),
     ) -> None:
         self._injected = client
         self._region = region
-        self._clusters = tuple(clusters)
+        self._scope = clusters if isinstance(clusters, ClusterScope) else ClusterScope.parse(clusters)
+        self._clusters = self._scope.configured
         # Services sharing a task definition share its registration within one invocation.
         self._registered: dict[tuple[str, str], str] = {}
 
@@ -104,7 +110,13 @@ class EcsTarget:
         )
         return [service for service in found if service is not None]
 
+    def serves(self, service_arn: str) -> bool:
+        """Only the services of the clusters in `EcsClusters` (every cluster when it is empty)."""
+        return self._scope.covers_service(service_arn)
+
     def describe(self, service_arn: str) -> TargetService:
+        if not self.serves(service_arn):
+            raise OutOfReachError(f"{service_arn} is outside {self._scope.describe()} (EcsClusters)")
         cluster, _ = parse_service_arn(service_arn)
         services = self._describe_services(cluster, [service_arn])
         if not services or services[0].get("status") == "INACTIVE":

@@ -17,9 +17,10 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from pushpilot.adapters import clients
 from pushpilot.adapters.aws_errors import aws_error
-from pushpilot.core.errors import NotFoundError
+from pushpilot.core.errors import NotFoundError, OutOfReachError
 from pushpilot.core.image_ref import ImageRef
 from pushpilot.core.notices import Link
+from pushpilot.core.reach import ClusterScope
 from pushpilot.core.targets import Operation, Outcome, TargetService
 from pushpilot.core.tracking import IndexedService
 from pushpilot.core.verdicts import LINUX_AMD64
@@ -38,11 +39,20 @@ class EcsExpressTarget:
     label: Final = "ECS Express Mode"
 
     def __init__(
-        self, client: ECSClient | None = None, *, region: str = "us-east-1", clusters: Sequence[str] = ()
+        self,
+        client: ECSClient | None = None,
+        *,
+        region: str = "us-east-1",
+        clusters: Sequence[str] | ClusterScope = (),
     ) -> None:
         self._injected = client
         self._region = region
-        self._clusters = tuple(clusters)
+        self._scope = clusters if isinstance(clusters, ClusterScope) else ClusterScope.parse(clusters)
+        self._clusters = self._scope.configured
+
+    def serves(self, service_arn: str) -> bool:
+        """Only the services of the clusters in `EcsClusters` (every cluster when it is empty)."""
+        return self._scope.covers_service(service_arn)
 
     @property
     def _client(self) -> ECSClient:
@@ -70,6 +80,8 @@ class EcsExpressTarget:
         return found
 
     def describe(self, service_arn: str) -> TargetService:
+        if not self.serves(service_arn):
+            raise OutOfReachError(f"{service_arn} is outside {self._scope.describe()} (EcsClusters)")
         described = self._target_service(self._express(service_arn))
         if described is None:
             raise NotFoundError(f"Express service {service_arn} is not active or runs no image")
