@@ -118,7 +118,11 @@ class FakeIndex:
     def set_operation(self, arn: str, digest: str, operation_id: str) -> None:
         service = self.services[arn]
         if service.in_flight is not None and service.in_flight.digest == digest:
-            self._update(arn, in_flight=service.in_flight.model_copy(update={"operation_id": operation_id}))
+            self._update(
+                arn,
+                in_flight=service.in_flight.model_copy(update={"operation_id": operation_id}),
+                lost_answer=None,
+            )
 
     def queue(self, arn: str, pending: Pending) -> bool:
         service = self.services.get(arn)
@@ -140,11 +144,14 @@ class FakeIndex:
         )
         self._update(arn, in_flight=None, pending=pending)
 
-    def unclaim(self, arn: str, in_flight: InFlight) -> None:
+    def unclaim(self, arn: str, in_flight: InFlight, *, answer_lost: bool = False) -> None:
         service = self.services[arn]
         current = service.in_flight
         if current is not None and current.digest == in_flight.digest and current.operation_id is None:
-            self._update(arn, in_flight=None)
+            if answer_lost:
+                self._update(arn, in_flight=None, lost_answer=current)
+            else:
+                self._update(arn, in_flight=None)
 
     def finish(self, arn: str, digest: str) -> InFlight | None:
         service = self.services.get(arn)

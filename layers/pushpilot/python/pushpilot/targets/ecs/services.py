@@ -23,12 +23,14 @@ from pushpilot.core.notices import Link
 from pushpilot.core.targets import Operation, Outcome, TargetService
 from pushpilot.core.tracking import IndexedService
 from pushpilot.core.verdicts import Platform
-from pushpilot.targets.ecs import discovery, service_deployments
+from pushpilot.targets.ecs import copies, discovery, service_deployments
 from pushpilot.targets.ecs.task_definitions import (
     declared_platform,
     pinned_copy,
     platform_of_architecture,
     primary_image,
+    release_tags,
+    settle_copies,
 )
 
 if TYPE_CHECKING:
@@ -206,8 +208,15 @@ class EcsTarget:
                 f"the index holds no task definition for {service.name}: wait for the refresh"
             )
         source = ImageRef.parse(service.image_identifier)
+        if service.answer_lost_for(digest):
+            # An earlier attempt may have registered copies, even started the deployment, unheard.
+            adopted = self._settle(service, cluster, base, digest)
+            if adopted is not None:
+                return adopted
         task_definition = self._registered.get((base, digest)) or self._register(base, source, digest)
         try:
+            # botocore may send this again after a lost answer: the same task definition again, which
+            # changes nothing (a service definition without changes starts no deployment unless forced).
             response = self._client.update_service(
                 cluster=cluster, service=service.arn, taskDefinition=task_definition
             )
@@ -219,6 +228,20 @@ class EcsTarget:
             raise NotFoundError(f"UpdateService on {service.arn} answered with no primary deployment")
         return str(primary["id"])
 
+    def _settle(self, service: IndexedService, cluster: str, base: str, digest: str) -> str | None:
+        """After a lost answer: reuse the copy registered for this release, deregister the others, and
+        adopt a deployment that already runs it (its id), or None when UpdateService is still to call."""
+        found = copies.find(self._client, base, digest, self._error)
+        if not found:
+            return None
+        described = self._describe_services(cluster, [service.arn])
+        deployments = described[0].get("deployments", []) if described else []
+        decision = settle_copies(found, deployments)
+        copies.deregister(self._client, decision.deregister, self._error)
+        if decision.keep is not None:
+            self._registered[base, digest] = decision.keep
+        return decision.adopt
+
     def _register(self, base: str, image: ImageRef, digest: str) -> str:
         try:
             described = self._client.describe_task_definition(taskDefinition=base, include=["TAGS"])
@@ -229,10 +252,7 @@ class EcsTarget:
             for tag in described.get("tags", [])
             if not str(tag.get("key", "")).startswith("pushpilot:")
         ]
-        tags += [
-            {"key": "pushpilot:digest", "value": digest},
-            {"key": "pushpilot:base", "value": base[-256:]},
-        ]
+        tags += release_tags(base, digest)
         register, changed = pinned_copy(
             dict(described["taskDefinition"]), image=image, digest=digest, tags=tags
         )
@@ -243,6 +263,12 @@ class EcsTarget:
         except (ClientError, BotoCoreError) as exc:
             raise self._error(exc, "RegisterTaskDefinition", base) from exc
         arn = str(registered["taskDefinition"]["taskDefinitionArn"])
+        if copies.retried(registered):
+            # botocore sent it more than once: earlier attempts may have registered copies unheard.
+            # Only then are the copies read (the happy path pays nothing); nothing runs any yet.
+            decision = settle_copies(copies.find(self._client, base, digest, self._error), ())
+            copies.deregister(self._client, decision.deregister, self._error)
+            arn = decision.keep or arn
         self._registered[base, digest] = arn
         return arn
 
