@@ -23,9 +23,15 @@ from pushpilot.core.notices import Link
 from pushpilot.core.targets import Operation, Outcome, TargetService
 from pushpilot.core.tracking import IndexedService
 from pushpilot.core.verdicts import LINUX_AMD64
-from pushpilot.targets.ecs import discovery, service_deployments
+from pushpilot.targets.ecs import copies, discovery, service_deployments
 from pushpilot.targets.ecs.services import parse_service_arn
-from pushpilot.targets.ecs.task_definitions import pinned_copy, platform_of_architecture, primary_image
+from pushpilot.targets.ecs.task_definitions import (
+    pinned_copy,
+    platform_of_architecture,
+    primary_image,
+    release_tags,
+    settle_copies,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_ecs import ECSClient
@@ -41,6 +47,7 @@ class EcsExpressTarget:
         self, client: ECSClient | None = None, *, region: str = "us-east-1", clusters: Sequence[str] = ()
     ) -> None:
         self._injected = client
+        self._injected_writer: ECSClient | None = client
         self._region = region
         self._clusters = tuple(clusters)
 
@@ -117,26 +124,47 @@ class EcsExpressTarget:
         except (ClientError, BotoCoreError) as exc:
             raise self._error(exc, "DescribeTaskDefinition", arn) from exc
 
+    @property
+    def _writer(self) -> ECSClient:
+        """UpdateExpressGatewayService starts a deployment at every attempt and takes no idempotency
+        token: it is sent once, and a lost answer is looked into by the retry instead of re-sent."""
+        if self._injected_writer is None:
+            self._injected_writer = clients.client("ecs", single_attempt=True)
+        return self._injected_writer
+
     def deploy(self, service: IndexedService, digest: str, *, image: str | None = None) -> str:
         # The update names the digest whatever tag was asked for.
         del image
         source = ImageRef.parse(service.image_identifier)
         pinned = f"{source.registry}/{source.repository}@{digest}"
         current = self._express(service.arn)
+        # Newest first while a deployment runs: the first is what the latest update asked for.
         configuration = (current.get("activeConfigurations") or [{}])[0]
         update: dict[str, Any] = {"serviceArn": service.arn}
         if configuration.get("primaryContainer"):
+            if service.answer_lost_for(digest) and configuration["primaryContainer"].get("image") == pinned:
+                # The update whose answer was lost went through: its revision is this push's deployment.
+                return _revision_of(configuration, service)
             update["primaryContainer"] = {**configuration["primaryContainer"], "image": pinned}
         elif configuration.get("taskDefinitionArn"):
-            update["taskDefinitionArn"] = self._register(
-                str(configuration["taskDefinitionArn"]), source, digest
-            )
+            base = str(configuration["taskDefinitionArn"])
+            if service.answer_lost_for(digest):
+                if _pins(self._task_definition(base), pinned):
+                    # The newest configuration already runs a copy of ours: the lost update's.
+                    return _revision_of(configuration, service)
+                # The update did not go through; lost registrations may have: reuse one.
+                decision = settle_copies(copies.find(self._client, base, digest, self._error), ())
+                copies.deregister(self._client, decision.deregister, self._error)
+                if decision.keep is not None:
+                    update["taskDefinitionArn"] = decision.keep
+            if "taskDefinitionArn" not in update:
+                update["taskDefinitionArn"] = self._register(base, source, digest)
         else:
             raise NotFoundError(
                 f"Express service {service.name} has neither a primary container nor a task definition"
             )
         try:
-            response = self._client.update_express_gateway_service(**update)
+            response = self._writer.update_express_gateway_service(**update)
         except (ClientError, BotoCoreError) as exc:
             raise self._error(exc, "UpdateExpressGatewayService", service.arn) from exc
         revision = (response["service"].get("targetConfiguration") or {}).get("serviceRevisionArn")
@@ -145,14 +173,22 @@ class EcsExpressTarget:
         return str(revision)
 
     def _register(self, base: str, image: ImageRef, digest: str) -> str:
-        register, changed = pinned_copy(self._task_definition(base), image=image, digest=digest, tags=[])
+        register, changed = pinned_copy(
+            self._task_definition(base), image=image, digest=digest, tags=release_tags(base, digest)
+        )
         if not changed:
             raise NotFoundError(f"no container of {base} runs {image.registry}/{image.repository}")
         try:
             registered = self._client.register_task_definition(**register)
         except (ClientError, BotoCoreError) as exc:
             raise self._error(exc, "RegisterTaskDefinition", base) from exc
-        return str(registered["taskDefinition"]["taskDefinitionArn"])
+        arn = str(registered["taskDefinition"]["taskDefinitionArn"])
+        if copies.retried(registered):
+            # botocore sent it more than once: earlier attempts may have registered copies unheard.
+            decision = settle_copies(copies.find(self._client, base, digest, self._error), ())
+            copies.deregister(self._client, decision.deregister, self._error)
+            arn = decision.keep or arn
+        return arn
 
     def _service_deployments(self, service_arn: str) -> list[dict[str, Any]]:
         cluster, _ = parse_service_arn(service_arn)
@@ -222,3 +258,17 @@ class EcsExpressTarget:
 
 def _target_revision(deployment: Mapping[str, Any]) -> str:
     return str((deployment.get("targetServiceRevision") or {}).get("arn", ""))
+
+
+def _revision_of(configuration: Mapping[str, Any], service: IndexedService) -> str:
+    revision = configuration.get("serviceRevisionArn")
+    if not revision:
+        raise NotFoundError(f"Express service {service.name}'s newest configuration names no revision")
+    return str(revision)
+
+
+def _pins(task_definition: Mapping[str, Any], pinned: str) -> bool:
+    """Whether a task definition already runs `pinned` (`repository@digest`) in one of its containers."""
+    return any(
+        container.get("image") == pinned for container in task_definition.get("containerDefinitions") or ()
+    )
