@@ -271,6 +271,8 @@ class FakeTarget:
         self.started = 0
         # (service name, digest, image identifier asked for) of every deploy call.
         self.deployed: list[tuple[str, str, str | None]] = []
+        # Whether each deploy call was told an earlier attempt of its digest lost its answer.
+        self.told_answer_lost: list[bool] = []
         self.lose_next_answer = False
         self.fail_next_deploy: Exception | None = None
         self.clock = clock
@@ -300,6 +302,7 @@ class FakeTarget:
 
     def deploy(self, service: IndexedService, digest: str, *, image: str | None = None) -> str:
         self.deployed.append((service.name, digest, image))
+        self.told_answer_lost.append(service.answer_lost_for(digest))
         if self.fail_next_deploy is not None:
             error, self.fail_next_deploy = self.fail_next_deploy, None
             raise error

@@ -1,0 +1,120 @@
+"""The ECS target against moto after lost answers: the copies registered for a release are found by their
+tags, one is deployed and the others deregistered; the happy path never lists them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from pushpilot.core.tracking import IndexedService, InFlight
+from pushpilot.targets.ecs.services import EcsTarget
+from pushpilot.targets.ecs.task_definitions import pinned_copy, release_tags
+from tests.integration.test_ecs_target import DIGEST, create_service, indexed, register
+
+if TYPE_CHECKING:
+    from mypy_boto3_ecs import ECSClient
+
+pytestmark = pytest.mark.integration
+
+REGION = "us-east-1"
+
+
+@pytest.fixture
+def ecs() -> Iterator[ECSClient]:
+    with mock_aws():
+        client: ECSClient = boto3.client("ecs", region_name=REGION)
+        client.create_cluster(clusterName="prod")
+        yield client
+
+
+def _called(ecs: ECSClient, operation: str) -> list[dict[str, Any]]:
+    calls: list[dict[str, Any]] = []
+    ecs.meta.events.register(
+        f"provide-client-params.ecs.{operation}", lambda params, **_: calls.append(dict(params))
+    )
+    return calls
+
+
+def _lost_copies(ecs: ECSClient, base: str, count: int) -> list[str]:
+    """What attempts whose answers were lost left behind: copies registered for the release."""
+    from pushpilot.core.image_ref import ImageRef
+
+    described = ecs.describe_task_definition(taskDefinition=base, include=["TAGS"])
+    image = ImageRef.parse(described["taskDefinition"]["containerDefinitions"][0]["image"])
+    register_input, _ = pinned_copy(
+        dict(described["taskDefinition"]), image=image, digest=DIGEST, tags=release_tags(base, DIGEST)
+    )
+    return [
+        ecs.register_task_definition(**register_input)["taskDefinition"]["taskDefinitionArn"]
+        for _ in range(count)
+    ]
+
+
+def _active_copies(ecs: ECSClient) -> list[str]:
+    arns = ecs.list_task_definitions(familyPrefix="storefront", status="ACTIVE")["taskDefinitionArns"]
+    return [
+        arn
+        for arn in arns
+        if {"key": "pushpilot:digest", "value": DIGEST}
+        in ecs.describe_task_definition(taskDefinition=arn, include=["TAGS"]).get("tags", [])
+    ]
+
+
+def _after_lost_answer(service: IndexedService) -> IndexedService:
+    lost = InFlight(digest=DIGEST, release_id=f"web@{DIGEST}", started_at="2026-05-04T09:14:09+00:00")
+    return service.model_copy(update={"lost_answer": lost})
+
+
+def test_after_a_lost_answer_the_first_copy_is_deployed_and_the_others_deregistered(ecs: ECSClient) -> None:
+    base = register(ecs, "storefront", architecture="X86_64")
+    arn = create_service(ecs, "storefront", base)
+    first, *others = _lost_copies(ecs, base, 3)
+    target = EcsTarget(ecs, region=REGION)
+    registered = _called(ecs, "RegisterTaskDefinition")
+    updated = _called(ecs, "UpdateService")
+
+    target.deploy(_after_lost_answer(indexed(target, arn)), DIGEST)
+
+    assert registered == []
+    assert [call["taskDefinition"] for call in updated] == [first]
+    assert _active_copies(ecs) == [first]
+    for other in others:
+        assert ecs.describe_task_definition(taskDefinition=other)["taskDefinition"]["status"] == "INACTIVE"
+
+
+def test_a_registration_botocore_had_to_retry_settles_the_copies_its_lost_attempts_left(
+    ecs: ECSClient,
+) -> None:
+    base = register(ecs, "storefront", architecture="X86_64")
+    arn = create_service(ecs, "storefront", base)
+    (lost,) = _lost_copies(ecs, base, 1)
+
+    def answered_after_one_retry(parsed: dict[str, Any], **_: Any) -> None:
+        parsed["ResponseMetadata"]["RetryAttempts"] = 1
+
+    ecs.meta.events.register("after-call.ecs.RegisterTaskDefinition", answered_after_one_retry)
+    target = EcsTarget(ecs, region=REGION)
+    updated = _called(ecs, "UpdateService")
+
+    target.deploy(indexed(target, arn), DIGEST)
+
+    assert [call["taskDefinition"] for call in updated] == [lost]
+    assert _active_copies(ecs) == [lost]
+
+
+def test_the_happy_path_never_lists_the_family(ecs: ECSClient) -> None:
+    base = register(ecs, "storefront", architecture="X86_64")
+    arn = create_service(ecs, "storefront", base)
+    target = EcsTarget(ecs, region=REGION)
+    listed = _called(ecs, "ListTaskDefinitions")
+    deregistered = _called(ecs, "DeregisterTaskDefinition")
+
+    target.deploy(indexed(target, arn), DIGEST)
+
+    assert listed == []
+    assert deregistered == []
+    assert len(_active_copies(ecs)) == 1
