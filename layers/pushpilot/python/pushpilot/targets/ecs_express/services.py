@@ -37,6 +37,8 @@ if TYPE_CHECKING:
     from mypy_boto3_ecs import ECSClient
 
 KIND: Final = "ecs_express"
+# DescribeServiceRevisions takes at most twenty revisions per call.
+_REVISIONS_READ: Final = 20
 
 
 class EcsExpressTarget:
@@ -137,21 +139,19 @@ class EcsExpressTarget:
         del image
         source = ImageRef.parse(service.image_identifier)
         pinned = f"{source.registry}/{source.repository}@{digest}"
+        answer_lost = service.answer_lost_for(digest)
+        if answer_lost:
+            adopted = self._lost_update(service, digest)
+            if adopted is not None:
+                return adopted
         current = self._express(service.arn)
-        # Newest first while a deployment runs: the first is what the latest update asked for.
         configuration = (current.get("activeConfigurations") or [{}])[0]
         update: dict[str, Any] = {"serviceArn": service.arn}
         if configuration.get("primaryContainer"):
-            if service.answer_lost_for(digest) and configuration["primaryContainer"].get("image") == pinned:
-                # The update whose answer was lost went through: its revision is this push's deployment.
-                return _revision_of(configuration, service)
             update["primaryContainer"] = {**configuration["primaryContainer"], "image": pinned}
         elif configuration.get("taskDefinitionArn"):
             base = str(configuration["taskDefinitionArn"])
-            if service.answer_lost_for(digest):
-                if _pins(self._task_definition(base), pinned):
-                    # The newest configuration already runs a copy of ours: the lost update's.
-                    return _revision_of(configuration, service)
+            if answer_lost:
                 # The update did not go through; lost registrations may have: reuse one.
                 decision = settle_copies(copies.find(self._client, base, digest, self._error), ())
                 copies.deregister(self._client, decision.deregister, self._error)
@@ -171,6 +171,33 @@ class EcsExpressTarget:
         if not revision:
             raise NotFoundError(f"UpdateExpressGatewayService on {service.arn} named no service revision")
         return str(revision)
+
+    def _lost_update(self, service: IndexedService, digest: str) -> str | None:
+        """The service revision an update whose answer was lost created for `digest`, if it went through:
+        a service deployment that began after the push and targets a revision running the digest
+        (whether it is still running, done or rolled back: it is this push's one deployment)."""
+        lost = service.lost_answer
+        since = lost.started if lost is not None else None
+        revisions = [
+            _target_revision(deployment)
+            for deployment in self._service_deployments(service.arn)
+            if _target_revision(deployment)
+            and (since is None or not deployment.get("createdAt") or deployment["createdAt"] >= since)
+        ][:_REVISIONS_READ]
+        if not revisions:
+            return None
+        try:
+            described = self._client.describe_service_revisions(serviceRevisionArns=revisions)
+        except (ClientError, BotoCoreError) as exc:
+            raise self._error(exc, "DescribeServiceRevisions", service.arn) from exc
+        for revision in described.get("serviceRevisions", []):
+            images = revision.get("containerImages") or []
+            if any(
+                image.get("imageDigest") == digest or str(image.get("image", "")).endswith(f"@{digest}")
+                for image in images
+            ):
+                return str(revision["serviceRevisionArn"])
+        return None
 
     def _register(self, base: str, image: ImageRef, digest: str) -> str:
         register, changed = pinned_copy(
@@ -258,17 +285,3 @@ class EcsExpressTarget:
 
 def _target_revision(deployment: Mapping[str, Any]) -> str:
     return str((deployment.get("targetServiceRevision") or {}).get("arn", ""))
-
-
-def _revision_of(configuration: Mapping[str, Any], service: IndexedService) -> str:
-    revision = configuration.get("serviceRevisionArn")
-    if not revision:
-        raise NotFoundError(f"Express service {service.name}'s newest configuration names no revision")
-    return str(revision)
-
-
-def _pins(task_definition: Mapping[str, Any], pinned: str) -> bool:
-    """Whether a task definition already runs `pinned` (`repository@digest`) in one of its containers."""
-    return any(
-        container.get("image") == pinned for container in task_definition.get("containerDefinitions") or ()
-    )
