@@ -69,8 +69,19 @@ def _after_lost_answer(service: IndexedService) -> IndexedService:
     return service.model_copy(update={"lost_answer": lost})
 
 
+def _no_service_deployment_since_the_push(ecs: ECSClient) -> None:
+    """moto has no service deployments API: answer as ECS does when none began since the push."""
+    from botocore.awsrequest import AWSResponse
+
+    def answer(**_: Any) -> tuple[AWSResponse, dict[str, Any]]:
+        return AWSResponse("https://ecs.us-east-1.amazonaws.com/", 200, {}, None), {"serviceDeployments": []}
+
+    ecs.meta.events.register("before-call.ecs.ListServiceDeployments", answer)
+
+
 def test_after_a_lost_answer_the_first_copy_is_deployed_and_the_others_deregistered(ecs: ECSClient) -> None:
     base = register(ecs, "storefront", architecture="X86_64")
+    _no_service_deployment_since_the_push(ecs)
     arn = create_service(ecs, "storefront", base)
     first, *others = _lost_copies(ecs, base, 3)
     target = EcsTarget(ecs, region=REGION)
@@ -118,3 +129,82 @@ def test_the_happy_path_never_lists_the_family(ecs: ECSClient) -> None:
     assert listed == []
     assert deregistered == []
     assert len(_active_copies(ecs)) == 1
+
+
+def test_a_lost_deployment_already_rolled_back_is_adopted_not_deployed_again() -> None:
+    """The circuit breaker rolled the lost attempt's deployment back before the retry: it is gone from
+    the service, and only the service deployments remember it. Stubbed: moto has no such API."""
+    from datetime import UTC, datetime
+
+    from botocore.stub import ANY, Stubber
+
+    client: ECSClient = boto3.client("ecs", region_name=REGION)
+    prefix = f"arn:aws:ecs:{REGION}:123456789012"
+    base, deployed, spare = (f"{prefix}:task-definition/storefront:{n}" for n in (4, 5, 6))
+    service_arn = f"{prefix}:service/prod/storefront"
+    rolled_back = f"{prefix}:service-deployment/prod/storefront/Rb12"
+    revision = f"{prefix}:service-revision/prod/storefront/5555"
+    pushed = datetime(2026, 5, 4, 9, 14, 9, tzinfo=UTC)
+    service = IndexedService(
+        kind="ecs",
+        arn=service_arn,
+        name="storefront",
+        status="ACTIVE",
+        image_identifier="123456789012.dkr.ecr.us-east-1.amazonaws.com/web:latest",
+        image_key="123456789012.dkr.ecr.us-east-1.amazonaws.com/web:latest",
+        auto_deploy=False,
+        details={"cluster": f"{prefix}:cluster/prod", "task_definition": base},
+        lost_answer=InFlight(digest=DIGEST, release_id=f"web@{DIGEST}", started_at=pushed.isoformat()),
+    )
+    with Stubber(client) as stub:
+        stub.add_response(
+            "list_task_definitions",
+            {"taskDefinitionArns": [spare, deployed, base]},
+            {"familyPrefix": "storefront", "status": "ACTIVE", "sort": "DESC"},
+        )
+        for arn in (spare, deployed):
+            stub.add_response(
+                "describe_task_definition",
+                {"taskDefinition": {"taskDefinitionArn": arn}, "tags": release_tags(base, DIGEST)},
+                {"taskDefinition": arn, "include": ["TAGS"]},
+            )
+        stub.add_response(
+            "describe_services",
+            {
+                "services": [
+                    {
+                        "serviceArn": service_arn,
+                        "deployments": [{"id": "ecs-svc/1", "status": "PRIMARY", "taskDefinition": base}],
+                    }
+                ]
+            },
+        )
+        stub.add_response(
+            "list_service_deployments",
+            {"serviceDeployments": [{"serviceDeploymentArn": rolled_back}]},
+            {"service": service_arn, "cluster": ANY, "maxResults": 20, "createdAt": {"after": pushed}},
+        )
+        stub.add_response(
+            "describe_service_deployments",
+            {
+                "serviceDeployments": [
+                    {
+                        "serviceDeploymentArn": rolled_back,
+                        "status": "ROLLBACK_SUCCESSFUL",
+                        "targetServiceRevision": {"arn": revision},
+                    }
+                ]
+            },
+        )
+        stub.add_response(
+            "describe_service_revisions",
+            {"serviceRevisions": [{"serviceRevisionArn": revision, "taskDefinition": deployed}]},
+            {"serviceRevisionArns": [revision]},
+        )
+        stub.add_response("deregister_task_definition", {"taskDefinition": {}}, {"taskDefinition": spare})
+
+        operation_id = EcsTarget(client, region=REGION).deploy(service, DIGEST)
+
+        stub.assert_no_pending_responses()
+    # No UpdateService (the stub would refuse it): the rolled-back deployment is this push's one.
+    assert operation_id == rolled_back

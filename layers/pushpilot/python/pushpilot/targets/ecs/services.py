@@ -235,12 +235,62 @@ class EcsTarget:
         if not found:
             return None
         described = self._describe_services(cluster, [service.arn])
-        deployments = described[0].get("deployments", []) if described else []
+        deployments: list[Mapping[str, Any]] = list(described[0].get("deployments", []) if described else [])
+        if not any(deployment.get("taskDefinition") in found for deployment in deployments):
+            # Gone from the service already (a circuit breaker rolled it back before this retry): the
+            # service deployments since the push still tell whether a copy was deployed.
+            deployments += self._deployed_since(service, cluster)
         decision = settle_copies(found, deployments)
         copies.deregister(self._client, decision.deregister, self._error)
         if decision.keep is not None:
             self._registered[base, digest] = decision.keep
         return decision.adopt
+
+    def _deployed_since(self, service: IndexedService, cluster: str) -> list[dict[str, str]]:
+        """Service deployments begun since the lost attempt's push, as `{id, status, taskDefinition}`:
+        the id is the service deployment's ARN, which the outcome is then read by (see `_vanished`)."""
+        if service.lost_answer is None:
+            return []
+        try:
+            listed = self._client.list_service_deployments(
+                service=service.arn,
+                cluster=cluster,
+                maxResults=20,
+                createdAt={"after": service.lost_answer.started},
+            )
+            arns = [item["serviceDeploymentArn"] for item in listed.get("serviceDeployments", [])][:20]
+            found = (
+                self._client.describe_service_deployments(serviceDeploymentArns=arns).get(
+                    "serviceDeployments", []
+                )
+                if arns
+                else []
+            )
+            targets = {
+                str(deployment["serviceDeploymentArn"]): str(
+                    (deployment.get("targetServiceRevision") or {})["arn"]
+                )
+                for deployment in found
+                if (deployment.get("targetServiceRevision") or {}).get("arn")
+            }
+            revisions = (
+                self._client.describe_service_revisions(serviceRevisionArns=list(targets.values())[:20]).get(
+                    "serviceRevisions", []
+                )
+                if targets
+                else []
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise self._error(exc, "DescribeServiceDeployments", service.arn) from exc
+        task_definitions = {
+            str(revision.get("serviceRevisionArn")): str(revision.get("taskDefinition", ""))
+            for revision in revisions
+        }
+        statuses = {str(d["serviceDeploymentArn"]): str(d.get("status", "")) for d in found}
+        return [
+            {"id": arn, "status": statuses.get(arn, ""), "taskDefinition": task_definitions.get(revision, "")}
+            for arn, revision in targets.items()
+        ]
 
     def _register(self, base: str, image: ImageRef, digest: str) -> str:
         try:
