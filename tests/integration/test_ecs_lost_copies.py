@@ -158,6 +158,11 @@ def test_a_lost_deployment_already_rolled_back_is_adopted_not_deployed_again() -
     )
     with Stubber(client) as stub:
         stub.add_response(
+            "describe_task_definition",
+            {"taskDefinition": {"taskDefinitionArn": base}, "tags": [{"key": "team", "value": "shop"}]},
+            {"taskDefinition": base, "include": ["TAGS"]},
+        )
+        stub.add_response(
             "list_task_definitions",
             {"taskDefinitionArns": [spare, deployed, base]},
             {"familyPrefix": "storefront", "status": "ACTIVE", "sort": "DESC"},
@@ -208,3 +213,26 @@ def test_a_lost_deployment_already_rolled_back_is_adopted_not_deployed_again() -
         stub.assert_no_pending_responses()
     # No UpdateService (the stub would refuse it): the rolled-back deployment is this push's one.
     assert operation_id == rolled_back
+
+
+def test_when_the_index_already_names_the_copy_no_copy_of_the_copy_is_registered(ecs: ECSClient) -> None:
+    """An event of the lost attempt's deployment refreshed the index before Lambda's retry: the service's
+    task definition is already the copy, so its copies are looked up from the revision it came from."""
+    base = register(ecs, "storefront", architecture="X86_64")
+    arn = create_service(ecs, "storefront", base)
+    (copy,) = _lost_copies(ecs, base, 1)
+    ecs.update_service(cluster="prod", service=arn, taskDefinition=copy)
+    _no_service_deployment_since_the_push(ecs)
+    target = EcsTarget(ecs, region=REGION)
+    service = _after_lost_answer(indexed(target, arn))
+    assert service.details["task_definition"] == copy
+    registered = _called(ecs, "RegisterTaskDefinition")
+    updated = _called(ecs, "UpdateService")
+
+    target.deploy(service, DIGEST)
+
+    assert registered == []
+    # The service's deployments run the copy (then it is adopted, nothing sent) or it is sent again,
+    # which names what the service runs and changes nothing: never another revision.
+    assert {call["taskDefinition"] for call in updated} <= {copy}
+    assert _active_copies(ecs) == [copy]

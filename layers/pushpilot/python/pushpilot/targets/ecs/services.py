@@ -25,6 +25,10 @@ from pushpilot.core.tracking import IndexedService
 from pushpilot.core.verdicts import Platform
 from pushpilot.targets.ecs import copies, discovery, service_deployments
 from pushpilot.targets.ecs.task_definitions import (
+    BASE_TAG,
+    DIGEST_TAG,
+    CopyDecision,
+    copy_tags,
     declared_platform,
     pinned_copy,
     platform_of_architecture,
@@ -208,12 +212,16 @@ class EcsTarget:
                 f"the index holds no task definition for {service.name}: wait for the refresh"
             )
         source = ImageRef.parse(service.image_identifier)
+        settled: str | None = None
         if service.answer_lost_for(digest):
             # An earlier attempt may have registered copies, even started the deployment, unheard.
-            adopted = self._settle(service, cluster, base, digest)
-            if adopted is not None:
-                return adopted
-        task_definition = self._registered.get((base, digest)) or self._register(base, source, digest)
+            decision = self._settle(service, cluster, base, digest)
+            if decision.adopt is not None:
+                return decision.adopt
+            settled = decision.keep
+        task_definition = (
+            settled or self._registered.get((base, digest)) or self._register(base, source, digest)
+        )
         try:
             # botocore may send this again after a lost answer: the same task definition again, which
             # changes nothing (a service definition without changes starts no deployment unless forced).
@@ -228,12 +236,21 @@ class EcsTarget:
             raise NotFoundError(f"UpdateService on {service.arn} answered with no primary deployment")
         return str(primary["id"])
 
-    def _settle(self, service: IndexedService, cluster: str, base: str, digest: str) -> str | None:
-        """After a lost answer: reuse the copy registered for this release, deregister the others, and
-        adopt a deployment that already runs it (its id), or None when UpdateService is still to call."""
+    def _settle(self, service: IndexedService, cluster: str, base: str, digest: str) -> CopyDecision:
+        """After a lost answer: the copy registered for this release to reuse (deregistering the others)
+        and the deployment that already runs it to adopt, if any."""
+        try:
+            described_base = self._client.describe_task_definition(taskDefinition=base, include=["TAGS"])
+        except (ClientError, BotoCoreError) as exc:
+            raise self._error(exc, "DescribeTaskDefinition", base) from exc
+        tags = copy_tags(described_base.get("tags", []))
+        if tags.get(DIGEST_TAG) == digest and tags.get(BASE_TAG):
+            # The index already names our copy (an event of the lost attempt's deployment refreshed it):
+            # the copies of this release are the ones of the revision it was copied from.
+            base = tags[BASE_TAG]
         found = copies.find(self._client, base, digest, self._error)
         if not found:
-            return None
+            return settle_copies((), ())
         described = self._describe_services(cluster, [service.arn])
         deployments: list[Mapping[str, Any]] = list(described[0].get("deployments", []) if described else [])
         if not any(deployment.get("taskDefinition") in found for deployment in deployments):
@@ -244,7 +261,7 @@ class EcsTarget:
         copies.deregister(self._client, decision.deregister, self._error)
         if decision.keep is not None:
             self._registered[base, digest] = decision.keep
-        return decision.adopt
+        return decision
 
     def _deployed_since(self, service: IndexedService, cluster: str) -> list[dict[str, str]]:
         """Service deployments begun since the lost attempt's push, as `{id, status, taskDefinition}`:
