@@ -119,7 +119,11 @@ class FakeIndex:
     def set_operation(self, arn: str, digest: str, operation_id: str) -> None:
         service = self.services[arn]
         if service.in_flight is not None and service.in_flight.digest == digest:
-            self._update(arn, in_flight=service.in_flight.model_copy(update={"operation_id": operation_id}))
+            self._update(
+                arn,
+                in_flight=service.in_flight.model_copy(update={"operation_id": operation_id}),
+                lost_answer=None,
+            )
 
     def queue(self, arn: str, pending: Pending) -> bool:
         service = self.services.get(arn)
@@ -141,11 +145,14 @@ class FakeIndex:
         )
         self._update(arn, in_flight=None, pending=pending)
 
-    def unclaim(self, arn: str, in_flight: InFlight) -> None:
+    def unclaim(self, arn: str, in_flight: InFlight, *, answer_lost: bool = False) -> None:
         service = self.services[arn]
         current = service.in_flight
         if current is not None and current.digest == in_flight.digest and current.operation_id is None:
-            self._update(arn, in_flight=None)
+            if answer_lost:
+                self._update(arn, in_flight=None, lost_answer=current)
+            else:
+                self._update(arn, in_flight=None)
 
     def finish(self, arn: str, digest: str) -> InFlight | None:
         service = self.services.get(arn)
@@ -270,6 +277,8 @@ class FakeTarget:
         self.started = 0
         # (service name, digest, image identifier asked for) of every deploy call.
         self.deployed: list[tuple[str, str, str | None]] = []
+        # Whether each deploy call was told an earlier attempt of its digest lost its answer.
+        self.told_answer_lost: list[bool] = []
         self.lose_next_answer = False
         self.fail_next_deploy: Exception | None = None
         self.clock = clock
@@ -303,6 +312,7 @@ class FakeTarget:
 
     def deploy(self, service: IndexedService, digest: str, *, image: str | None = None) -> str:
         self.deployed.append((service.name, digest, image))
+        self.told_answer_lost.append(service.answer_lost_for(digest))
         if self.fail_next_deploy is not None:
             error, self.fail_next_deploy = self.fail_next_deploy, None
             raise error

@@ -201,6 +201,9 @@ ALLOWED_ACTIONS: Final = frozenset(
         "ecs:DescribeExpressGatewayService",
         "ecs:UpdateExpressGatewayService",
         "ecs:TagResource",
+        # after a lost answer: the copies registered for a release, the unused ones deregistered
+        "ecs:ListTaskDefinitions",
+        "ecs:DeregisterTaskDefinition",
         "iam:PassRole",
         "logs:GetLogEvents",
         "codebuild:BatchGetBuilds",

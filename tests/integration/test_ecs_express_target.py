@@ -4,7 +4,7 @@ canary read from the service deployment that targets the update's revision."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -12,7 +12,7 @@ import pytest
 from botocore.stub import ANY, Stubber
 
 from pushpilot.core.targets import Outcome
-from pushpilot.core.tracking import IndexedService
+from pushpilot.core.tracking import IndexedService, InFlight
 from pushpilot.core.verdicts import LINUX_ARM64
 from pushpilot.targets.ecs_express.services import EcsExpressTarget
 
@@ -197,3 +197,80 @@ def test_a_deployment_for_another_revision_is_not_ours(ecs: ECSClient) -> None:
         stub.add_response("list_service_deployments", listed)
         stub.add_response("describe_service_deployments", described)
         assert EcsExpressTarget(ecs, region=REGION).find_operation(indexed(), REVISION) is None
+
+
+def _after_lost_answer(pushed: datetime) -> IndexedService:
+    lost = InFlight(digest=DIGEST, release_id=f"web@{DIGEST}", started_at=pushed.isoformat())
+    return indexed().model_copy(update={"lost_answer": lost})
+
+
+def _revisions(image: str, digest: str) -> dict[str, Any]:
+    return {
+        "serviceRevisions": [
+            {
+                "serviceRevisionArn": REVISION,
+                "containerImages": [{"containerName": "Main", "image": image, "imageDigest": digest}],
+            }
+        ]
+    }
+
+
+@pytest.mark.parametrize("status", ["IN_PROGRESS", "ROLLBACK_SUCCESSFUL"])
+def test_after_a_lost_answer_the_revision_the_update_created_is_adopted_not_updated_again(
+    ecs: ECSClient, status: str
+) -> None:
+    # Even when the canary already rolled back: it was this push's one deployment.
+    listed, described = _deployments(status)
+    with Stubber(ecs) as stub:
+        stub.add_response("list_service_deployments", listed)
+        stub.add_response("describe_service_deployments", described)
+        stub.add_response(
+            "describe_service_revisions",
+            _revisions(f"{REGISTRY}/web@{DIGEST}", DIGEST),
+            {"serviceRevisionArns": [REVISION]},
+        )
+        revision = EcsExpressTarget(ecs, region=REGION).deploy(
+            _after_lost_answer(NOW - timedelta(minutes=1)), DIGEST
+        )
+
+    assert revision == REVISION
+
+
+def test_after_a_lost_answer_that_changed_nothing_the_update_is_sent(ecs: ECSClient) -> None:
+    # The only deployment since the push runs another digest: the lost update never went through.
+    listed, described = _deployments("SUCCESSFUL")
+    other = "sha256:" + "c" * 64
+    with Stubber(ecs) as stub:
+        stub.add_response("list_service_deployments", listed)
+        stub.add_response("describe_service_deployments", described)
+        stub.add_response("describe_service_revisions", _revisions(f"{REGISTRY}/web@{other}", other))
+        stub.add_response("describe_express_gateway_service", express_service())
+        stub.add_response(
+            "update_express_gateway_service",
+            {"service": {"serviceArn": SERVICE_ARN, "targetConfiguration": {"serviceRevisionArn": REVISION}}},
+        )
+        revision = EcsExpressTarget(ecs, region=REGION).deploy(
+            _after_lost_answer(NOW - timedelta(minutes=1)), DIGEST
+        )
+        stub.assert_no_pending_responses()
+
+    assert revision == REVISION
+
+
+def test_a_deployment_that_began_before_the_push_is_not_the_lost_updates(ecs: ECSClient) -> None:
+    listed, described = _deployments("SUCCESSFUL")
+    with Stubber(ecs) as stub:
+        stub.add_response("list_service_deployments", listed)
+        stub.add_response("describe_service_deployments", described)
+        stub.add_response("describe_express_gateway_service", express_service())
+        stub.add_response(
+            "update_express_gateway_service",
+            {"service": {"serviceArn": SERVICE_ARN, "targetConfiguration": {"serviceRevisionArn": REVISION}}},
+        )
+        revision = EcsExpressTarget(ecs, region=REGION).deploy(
+            _after_lost_answer(NOW + timedelta(minutes=1)), DIGEST
+        )
+        # Nothing began after the push: the update is sent.
+        stub.assert_no_pending_responses()
+
+    assert revision == REVISION

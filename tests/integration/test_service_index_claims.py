@@ -66,6 +66,30 @@ def test_a_claim_whose_deployment_started_is_kept(index: ServiceIndex) -> None:
     assert service.in_flight.operation_id == "op-1"
 
 
+def test_a_claim_given_back_after_a_lost_answer_is_remembered_until_an_operation_is_known(
+    index: ServiceIndex,
+) -> None:
+    arn = _arn(index)
+    assert index.claim(arn, PUSH.as_claim())
+
+    index.unclaim(arn, PUSH.as_claim(), answer_lost=True)
+
+    service = index.get(arn)
+    assert service is not None
+    assert service.in_flight is None
+    assert service.answer_lost_for(PUSH.digest)
+    # The retry claims, and learns the operation: nothing is left to look for.
+    assert index.claim(arn, PUSH.as_claim())
+    claimed = index.get(arn)
+    assert claimed is not None
+    assert claimed.answer_lost_for(PUSH.digest)
+    index.set_operation(arn, PUSH.digest, "op-1")
+    service = index.get(arn)
+    assert service is not None
+    assert service.lost_answer is None
+    assert service.in_flight is not None
+
+
 def test_a_service_pinned_to_a_digest_keeps_following_the_tag_it_was_deployed_from(
     index: ServiceIndex,
 ) -> None:

@@ -49,7 +49,8 @@ class DeployTarget(Protocol):
         digest may ignore it.
 
         Raises ServiceBusyError when an operation is in progress, OutcomeUnknownError when the answer was
-        lost (the target may have acted)."""
+        lost (the target may have acted). When `service.answer_lost_for(digest)`, an earlier attempt may
+        have acted: a target whose writes have no idempotency token finds what it did and adopts it."""
         ...
 
     def recent_operations(self, service_arn: str) -> list[Operation]:
@@ -111,8 +112,10 @@ class ServiceIndex(Protocol):
 
     def unclaim_to_pending(self, arn: str, in_flight: InFlight) -> None: ...
 
-    def unclaim(self, arn: str, in_flight: InFlight) -> None:
-        """Give back a claim whose deployment never started."""
+    def unclaim(self, arn: str, in_flight: InFlight, *, answer_lost: bool = False) -> None:
+        """Give back a claim whose deployment is not known to have started. `answer_lost`: the target may
+        have acted without answering; the claim is kept as the service's `lost_answer` until an operation
+        is set, so the next attempt looks before it acts."""
         ...
 
     def finish(self, arn: str, digest: str) -> InFlight | None:

@@ -29,12 +29,23 @@ def retry_config() -> Config:
     )
 
 
-def client(service_name: str, region_name: str | None = None) -> Any:
-    """A client for the service; callers annotate the result with the mypy-boto3 type they expect."""
+@cache
+def single_attempt_config() -> Config:
+    from botocore.config import Config
+
+    return retry_config().merge(Config(retries={"mode": "adaptive", "total_max_attempts": 1}))
+
+
+def client(service_name: str, region_name: str | None = None, *, single_attempt: bool = False) -> Any:
+    """A client for the service; callers annotate the result with the mypy-boto3 type they expect.
+
+    `single_attempt`: botocore sends each request once. For a write with no idempotency token whose
+    every attempt starts something (a deployment): botocore would send it again after a lost answer,
+    so the caller looks at what the attempt did instead of letting it be repeated blindly."""
     service_key = service_name.upper().replace("-", "_")
     endpoint = os.environ.get(f"AWS_ENDPOINT_URL_{service_key}") or os.environ.get("AWS_ENDPOINT_URL")
     region = region_name or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
-    return _cached_client(service_name, region, endpoint)
+    return _cached_client(service_name, region, endpoint, single_attempt=single_attempt)
 
 
 _per_thread = threading.local()
@@ -54,9 +65,12 @@ def _session() -> Session:
 
 
 @cache
-def _cached_client(service_name: str, region_name: str | None, endpoint: str | None) -> Any:
+def _cached_client(
+    service_name: str, region_name: str | None, endpoint: str | None, *, single_attempt: bool = False
+) -> Any:
     # endpoint is part of the cache key only; botocore resolves it from the same settings itself.
     del endpoint
+    config = single_attempt_config() if single_attempt else retry_config()
     return _session().client(  # type: ignore[call-overload]
-        service_name, region_name=region_name, config=retry_config()
+        service_name, region_name=region_name, config=config
     )

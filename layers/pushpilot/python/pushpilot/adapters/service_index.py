@@ -174,7 +174,7 @@ class ServiceIndex(TableAdapter):
     def set_operation(self, arn: str, digest: str, operation_id: str) -> None:
         self._conditional_update(
             arn,
-            UpdateExpression="SET in_flight.operation_id = :o",
+            UpdateExpression="SET in_flight.operation_id = :o REMOVE lost_answer",
             ConditionExpression="in_flight.digest = :d",
             ExpressionAttributeValues=to_item({":o": operation_id, ":d": digest}),
         )
@@ -208,13 +208,19 @@ class ServiceIndex(TableAdapter):
             ExpressionAttributeValues=to_item({":p": pending.model_dump(), ":d": in_flight.digest}),
         )
 
-    def unclaim(self, arn: str, in_flight: InFlight) -> None:
-        """Give back a claim whose deployment never started."""
+    def unclaim(self, arn: str, in_flight: InFlight, *, answer_lost: bool = False) -> None:
+        """Give back a claim whose deployment is not known to have started; after a lost answer, keep it
+        as `lost_answer` so the next attempt looks at what this one did."""
+        values: dict[str, Any] = {":d": in_flight.digest}
+        expression = "REMOVE in_flight"
+        if answer_lost:
+            values[":l"] = in_flight.model_dump(exclude_none=True)
+            expression += " SET lost_answer = :l"
         self._conditional_update(
             arn,
-            UpdateExpression="REMOVE in_flight",
+            UpdateExpression=expression,
             ConditionExpression="in_flight.digest = :d AND attribute_not_exists(in_flight.operation_id)",
-            ExpressionAttributeValues=to_item({":d": in_flight.digest}),
+            ExpressionAttributeValues=to_item(values),
         )
 
     def finish(self, arn: str, digest: str) -> InFlight | None:

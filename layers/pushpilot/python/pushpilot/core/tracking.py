@@ -99,6 +99,9 @@ class IndexedService(BaseModel):
     service_url: str | None = None
     details: dict[str, str] = Field(default_factory=dict)
     in_flight: InFlight | None = None
+    # A claim given back after the target may have acted without answering (a read timeout, a connection
+    # lost after sending): the next attempt of that digest looks at what the lost one did before acting.
+    lost_answer: InFlight | None = None
     pending: Pending | None = None
     awaiting_auto: Pending | None = None
     # The service's tags as its target last described them (release policies read them).
@@ -108,6 +111,10 @@ class IndexedService(BaseModel):
     follows_repository: str | None = None
     live: LiveImage | None = None
     hold: Hold | None = None
+
+    def answer_lost_for(self, digest: str) -> bool:
+        """Whether an earlier attempt to deploy `digest` here may have acted without us hearing."""
+        return self.lost_answer is not None and self.lost_answer.digest == digest
 
     @property
     def platform(self) -> Platform | None:

@@ -18,7 +18,13 @@ from pushpilot.core.deploy_notices import (
     unreadable_notice,
     verdict_notice,
 )
-from pushpilot.core.errors import AccessDeniedError, PermanentError, PushpilotError, ServiceBusyError
+from pushpilot.core.errors import (
+    AccessDeniedError,
+    OutcomeUnknownError,
+    PermanentError,
+    PushpilotError,
+    ServiceBusyError,
+)
 from pushpilot.core.image_ref import ImageRef
 from pushpilot.core.notices import release_id
 from pushpilot.core.policy_notices import policy_decision_notice, policy_problem_notice
@@ -420,11 +426,12 @@ def deploy_claimed(ports: DeployPorts, service: IndexedService, claim: InFlight)
         # deployment): the push waits for that operation's end.
         ports.index.unclaim_to_pending(service.arn, claim)
         return RolloutStatus.QUEUED
-    except PushpilotError:
-        # Nothing is known to have started (an unknown outcome included: the retry finds the
-        # deployment running and adopts it): give the claim back so the retry deploys instead of
-        # queueing behind a deployment that may not exist.
-        ports.index.unclaim(service.arn, claim)
+    except PushpilotError as exc:
+        # Nothing is known to have started: give the claim back so the retry deploys instead of
+        # queueing behind a deployment that may not exist. After a lost answer the target may have
+        # acted, and not every target refuses a second start (ECS has no idempotency token): the claim
+        # is remembered as the lost answer, and the retry's deploy finds what it did and adopts it.
+        ports.index.unclaim(service.arn, claim, answer_lost=isinstance(exc, OutcomeUnknownError))
         raise
     ports.index.set_operation(service.arn, claim.digest, operation_id)
     return RolloutStatus.DEPLOYING

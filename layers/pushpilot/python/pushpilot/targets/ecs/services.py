@@ -24,12 +24,18 @@ from pushpilot.core.reach import ClusterScope
 from pushpilot.core.targets import Operation, Outcome, TargetService
 from pushpilot.core.tracking import IndexedService
 from pushpilot.core.verdicts import Platform
-from pushpilot.targets.ecs import discovery, service_deployments
+from pushpilot.targets.ecs import copies, discovery, service_deployments
 from pushpilot.targets.ecs.task_definitions import (
+    BASE_TAG,
+    DIGEST_TAG,
+    CopyDecision,
+    copy_tags,
     declared_platform,
     pinned_copy,
     platform_of_architecture,
     primary_image,
+    release_tags,
+    settle_copies,
 )
 
 if TYPE_CHECKING:
@@ -218,8 +224,19 @@ class EcsTarget:
                 f"the index holds no task definition for {service.name}: wait for the refresh"
             )
         source = ImageRef.parse(service.image_identifier)
-        task_definition = self._registered.get((base, digest)) or self._register(base, source, digest)
+        settled: str | None = None
+        if service.answer_lost_for(digest):
+            # An earlier attempt may have registered copies, even started the deployment, unheard.
+            decision = self._settle(service, cluster, base, digest)
+            if decision.adopt is not None:
+                return decision.adopt
+            settled = decision.keep
+        task_definition = (
+            settled or self._registered.get((base, digest)) or self._register(base, source, digest)
+        )
         try:
+            # botocore may send this again after a lost answer: the same task definition again, which
+            # changes nothing (a service definition without changes starts no deployment unless forced).
             response = self._client.update_service(
                 cluster=cluster, service=service.arn, taskDefinition=task_definition
             )
@@ -231,6 +248,79 @@ class EcsTarget:
             raise NotFoundError(f"UpdateService on {service.arn} answered with no primary deployment")
         return str(primary["id"])
 
+    def _settle(self, service: IndexedService, cluster: str, base: str, digest: str) -> CopyDecision:
+        """After a lost answer: the copy registered for this release to reuse (deregistering the others)
+        and the deployment that already runs it to adopt, if any."""
+        try:
+            described_base = self._client.describe_task_definition(taskDefinition=base, include=["TAGS"])
+        except (ClientError, BotoCoreError) as exc:
+            raise self._error(exc, "DescribeTaskDefinition", base) from exc
+        tags = copy_tags(described_base.get("tags", []))
+        if tags.get(DIGEST_TAG) == digest and tags.get(BASE_TAG):
+            # The index already names our copy (an event of the lost attempt's deployment refreshed it):
+            # the copies of this release are the ones of the revision it was copied from.
+            base = tags[BASE_TAG]
+        found = copies.find(self._client, base, digest, self._error)
+        if not found:
+            return settle_copies((), ())
+        described = self._describe_services(cluster, [service.arn])
+        deployments: list[Mapping[str, Any]] = list(described[0].get("deployments", []) if described else [])
+        if not any(deployment.get("taskDefinition") in found for deployment in deployments):
+            # Gone from the service already (a circuit breaker rolled it back before this retry): the
+            # service deployments since the push still tell whether a copy was deployed.
+            deployments += self._deployed_since(service, cluster)
+        decision = settle_copies(found, deployments)
+        copies.deregister(self._client, decision.deregister, self._error)
+        if decision.keep is not None:
+            self._registered[base, digest] = decision.keep
+        return decision
+
+    def _deployed_since(self, service: IndexedService, cluster: str) -> list[dict[str, str]]:
+        """Service deployments begun since the lost attempt's push, as `{id, status, taskDefinition}`:
+        the id is the service deployment's ARN, which the outcome is then read by (see `_vanished`)."""
+        if service.lost_answer is None:
+            return []
+        try:
+            listed = self._client.list_service_deployments(
+                service=service.arn,
+                cluster=cluster,
+                maxResults=20,
+                createdAt={"after": service.lost_answer.started},
+            )
+            arns = [item["serviceDeploymentArn"] for item in listed.get("serviceDeployments", [])][:20]
+            found = (
+                self._client.describe_service_deployments(serviceDeploymentArns=arns).get(
+                    "serviceDeployments", []
+                )
+                if arns
+                else []
+            )
+            targets = {
+                str(deployment["serviceDeploymentArn"]): str(
+                    (deployment.get("targetServiceRevision") or {})["arn"]
+                )
+                for deployment in found
+                if (deployment.get("targetServiceRevision") or {}).get("arn")
+            }
+            revisions = (
+                self._client.describe_service_revisions(serviceRevisionArns=list(targets.values())[:20]).get(
+                    "serviceRevisions", []
+                )
+                if targets
+                else []
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise self._error(exc, "DescribeServiceDeployments", service.arn) from exc
+        task_definitions = {
+            str(revision.get("serviceRevisionArn")): str(revision.get("taskDefinition", ""))
+            for revision in revisions
+        }
+        statuses = {str(d["serviceDeploymentArn"]): str(d.get("status", "")) for d in found}
+        return [
+            {"id": arn, "status": statuses.get(arn, ""), "taskDefinition": task_definitions.get(revision, "")}
+            for arn, revision in targets.items()
+        ]
+
     def _register(self, base: str, image: ImageRef, digest: str) -> str:
         try:
             described = self._client.describe_task_definition(taskDefinition=base, include=["TAGS"])
@@ -241,10 +331,7 @@ class EcsTarget:
             for tag in described.get("tags", [])
             if not str(tag.get("key", "")).startswith("pushpilot:")
         ]
-        tags += [
-            {"key": "pushpilot:digest", "value": digest},
-            {"key": "pushpilot:base", "value": base[-256:]},
-        ]
+        tags += release_tags(base, digest)
         register, changed = pinned_copy(
             dict(described["taskDefinition"]), image=image, digest=digest, tags=tags
         )
@@ -255,6 +342,12 @@ class EcsTarget:
         except (ClientError, BotoCoreError) as exc:
             raise self._error(exc, "RegisterTaskDefinition", base) from exc
         arn = str(registered["taskDefinition"]["taskDefinitionArn"])
+        if copies.retried(registered):
+            # botocore sent it more than once: earlier attempts may have registered copies unheard.
+            # Only then are the copies read (the happy path pays nothing); nothing runs any yet.
+            decision = settle_copies(copies.find(self._client, base, digest, self._error), ())
+            copies.deregister(self._client, decision.deregister, self._error)
+            arn = decision.keep or arn
         self._registered[base, digest] = arn
         return arn
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Final
 
 from pushpilot.core.image_ref import ImageRef
@@ -87,3 +88,62 @@ def pinned_copy(
     if tags:
         register["tags"] = [dict(tag) for tag in tags]
     return register, changed
+
+
+# --- the copies registered for a release --------------------------------------------------------------
+
+DIGEST_TAG: Final = "pushpilot:digest"
+BASE_TAG: Final = "pushpilot:base"
+# ECS tag values hold at most 256 characters; a base ARN is kept by its end, which names the revision.
+_TAG_VALUE_MAX: Final = 256
+
+
+def family_revision(reference: str) -> tuple[str, int]:
+    """`arn:…:task-definition/web:3` or `web:3` → ("web", 3); a bare family has revision 0."""
+    name = reference.rsplit("/", 1)[-1]
+    family, _, revision = name.partition(":")
+    return family, int(revision) if revision.isdigit() else 0
+
+
+def release_tags(base: str, digest: str) -> list[dict[str, str]]:
+    """What marks a copy as the one registered to deploy `digest` from `base`."""
+    return [{"key": DIGEST_TAG, "value": digest}, {"key": BASE_TAG, "value": base[-_TAG_VALUE_MAX:]}]
+
+
+def copy_tags(tags: Sequence[Mapping[str, Any]]) -> dict[str, str]:
+    return {str(tag.get("key", "")): str(tag.get("value", "")) for tag in tags}
+
+
+def is_copy_of(tags: Mapping[str, str], *, base: str, digest: str) -> bool:
+    return tags.get(DIGEST_TAG) == digest and tags.get(BASE_TAG) == base[-_TAG_VALUE_MAX:]
+
+
+@dataclass(frozen=True)
+class CopyDecision:
+    """What to do with the copies registered for one release on one service."""
+
+    # The copy to deploy, or the one a deployment of the service already runs; None: register one.
+    keep: str | None
+    # Copies no deployment of the service runs, other than `keep`.
+    deregister: tuple[str, ...]
+    # A deployment of the service that already runs a copy: the lost attempt's, adopted, not repeated.
+    adopt: str | None
+
+
+def settle_copies(copies: Sequence[str], deployments: Sequence[Mapping[str, Any]]) -> CopyDecision:
+    """Keep the copy a deployment runs (the primary one first), else the first registered; every other
+    copy that no deployment runs is deregistered. Every attempt decides the same way, so attempts that
+    race never keep two different copies."""
+    ordered = sorted(copies, key=lambda arn: family_revision(arn)[1])
+    ranked = sorted(deployments, key=lambda deployment: deployment.get("status") != "PRIMARY")
+    running = [d for d in ranked if d.get("taskDefinition") in ordered and d.get("id")]
+    used = {str(d["taskDefinition"]) for d in running}
+    if running:
+        return CopyDecision(
+            keep=str(running[0]["taskDefinition"]),
+            deregister=tuple(arn for arn in ordered if arn not in used),
+            adopt=str(running[0]["id"]),
+        )
+    if not ordered:
+        return CopyDecision(keep=None, deregister=(), adopt=None)
+    return CopyDecision(keep=ordered[0], deregister=tuple(ordered[1:]), adopt=None)

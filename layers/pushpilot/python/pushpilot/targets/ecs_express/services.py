@@ -24,14 +24,22 @@ from pushpilot.core.reach import ClusterScope
 from pushpilot.core.targets import Operation, Outcome, TargetService
 from pushpilot.core.tracking import IndexedService
 from pushpilot.core.verdicts import LINUX_AMD64
-from pushpilot.targets.ecs import discovery, service_deployments
+from pushpilot.targets.ecs import copies, discovery, service_deployments
 from pushpilot.targets.ecs.services import parse_service_arn
-from pushpilot.targets.ecs.task_definitions import pinned_copy, platform_of_architecture, primary_image
+from pushpilot.targets.ecs.task_definitions import (
+    pinned_copy,
+    platform_of_architecture,
+    primary_image,
+    release_tags,
+    settle_copies,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_ecs import ECSClient
 
 KIND: Final = "ecs_express"
+# DescribeServiceRevisions takes at most twenty revisions per call.
+_REVISIONS_READ: Final = 20
 
 
 class EcsExpressTarget:
@@ -46,6 +54,7 @@ class EcsExpressTarget:
         clusters: Sequence[str] | ClusterScope = (),
     ) -> None:
         self._injected = client
+        self._injected_writer: ECSClient | None = client
         self._region = region
         self._scope = clusters if isinstance(clusters, ClusterScope) else ClusterScope.parse(clusters)
         self._clusters = self._scope.configured
@@ -129,26 +138,45 @@ class EcsExpressTarget:
         except (ClientError, BotoCoreError) as exc:
             raise self._error(exc, "DescribeTaskDefinition", arn) from exc
 
+    @property
+    def _writer(self) -> ECSClient:
+        """UpdateExpressGatewayService starts a deployment at every attempt and takes no idempotency
+        token: it is sent once, and a lost answer is looked into by the retry instead of re-sent."""
+        if self._injected_writer is None:
+            self._injected_writer = clients.client("ecs", single_attempt=True)
+        return self._injected_writer
+
     def deploy(self, service: IndexedService, digest: str, *, image: str | None = None) -> str:
         # The update names the digest whatever tag was asked for.
         del image
         source = ImageRef.parse(service.image_identifier)
         pinned = f"{source.registry}/{source.repository}@{digest}"
+        answer_lost = service.answer_lost_for(digest)
+        if answer_lost:
+            adopted = self._lost_update(service, digest)
+            if adopted is not None:
+                return adopted
         current = self._express(service.arn)
         configuration = (current.get("activeConfigurations") or [{}])[0]
         update: dict[str, Any] = {"serviceArn": service.arn}
         if configuration.get("primaryContainer"):
             update["primaryContainer"] = {**configuration["primaryContainer"], "image": pinned}
         elif configuration.get("taskDefinitionArn"):
-            update["taskDefinitionArn"] = self._register(
-                str(configuration["taskDefinitionArn"]), source, digest
-            )
+            base = str(configuration["taskDefinitionArn"])
+            if answer_lost:
+                # The update did not go through; lost registrations may have: reuse one.
+                decision = settle_copies(copies.find(self._client, base, digest, self._error), ())
+                copies.deregister(self._client, decision.deregister, self._error)
+                if decision.keep is not None:
+                    update["taskDefinitionArn"] = decision.keep
+            if "taskDefinitionArn" not in update:
+                update["taskDefinitionArn"] = self._register(base, source, digest)
         else:
             raise NotFoundError(
                 f"Express service {service.name} has neither a primary container nor a task definition"
             )
         try:
-            response = self._client.update_express_gateway_service(**update)
+            response = self._writer.update_express_gateway_service(**update)
         except (ClientError, BotoCoreError) as exc:
             raise self._error(exc, "UpdateExpressGatewayService", service.arn) from exc
         revision = (response["service"].get("targetConfiguration") or {}).get("serviceRevisionArn")
@@ -156,15 +184,50 @@ class EcsExpressTarget:
             raise NotFoundError(f"UpdateExpressGatewayService on {service.arn} named no service revision")
         return str(revision)
 
+    def _lost_update(self, service: IndexedService, digest: str) -> str | None:
+        """The service revision an update whose answer was lost created for `digest`, if it went through:
+        a service deployment that began after the push and targets a revision running the digest
+        (whether it is still running, done or rolled back: it is this push's one deployment)."""
+        lost = service.lost_answer
+        since = lost.started if lost is not None else None
+        revisions = [
+            _target_revision(deployment)
+            for deployment in self._service_deployments(service.arn)
+            if _target_revision(deployment)
+            and (since is None or not deployment.get("createdAt") or deployment["createdAt"] >= since)
+        ][:_REVISIONS_READ]
+        if not revisions:
+            return None
+        try:
+            described = self._client.describe_service_revisions(serviceRevisionArns=revisions)
+        except (ClientError, BotoCoreError) as exc:
+            raise self._error(exc, "DescribeServiceRevisions", service.arn) from exc
+        for revision in described.get("serviceRevisions", []):
+            images = revision.get("containerImages") or []
+            if any(
+                image.get("imageDigest") == digest or str(image.get("image", "")).endswith(f"@{digest}")
+                for image in images
+            ):
+                return str(revision["serviceRevisionArn"])
+        return None
+
     def _register(self, base: str, image: ImageRef, digest: str) -> str:
-        register, changed = pinned_copy(self._task_definition(base), image=image, digest=digest, tags=[])
+        register, changed = pinned_copy(
+            self._task_definition(base), image=image, digest=digest, tags=release_tags(base, digest)
+        )
         if not changed:
             raise NotFoundError(f"no container of {base} runs {image.registry}/{image.repository}")
         try:
             registered = self._client.register_task_definition(**register)
         except (ClientError, BotoCoreError) as exc:
             raise self._error(exc, "RegisterTaskDefinition", base) from exc
-        return str(registered["taskDefinition"]["taskDefinitionArn"])
+        arn = str(registered["taskDefinition"]["taskDefinitionArn"])
+        if copies.retried(registered):
+            # botocore sent it more than once: earlier attempts may have registered copies unheard.
+            decision = settle_copies(copies.find(self._client, base, digest, self._error), ())
+            copies.deregister(self._client, decision.deregister, self._error)
+            arn = decision.keep or arn
+        return arn
 
     def _service_deployments(self, service_arn: str) -> list[dict[str, Any]]:
         cluster, _ = parse_service_arn(service_arn)
