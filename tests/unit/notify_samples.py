@@ -232,8 +232,8 @@ SAMPLES: dict[NoticeKind, Notice] = {
     NoticeKind.POLICY: _release_notice(
         NoticeKind.POLICY,
         Severity.INFO,
-        "v1.5.0 matches semver:^1 on checkout-api-prod: deploying",
-        "Release policy of checkout-api-prod: checkout-api@sha256:9f86d081884c.",
+        "v2.0.0 does not match semver:^1 on checkout-api-prod: not deployed",
+        "checkout-api-prod keeps running v1.5.0.",
         stage="verified",
         links=(),
     ),

@@ -99,13 +99,16 @@ def test_a_semver_range_follows_new_versions_and_never_goes_back() -> None:
         ("checkout", digest_of("web-v1.5.0"), f"{REGISTRY}/web:v1.5.0"),
     ]
     assert titles(world) == [
-        "v1.5.0 matches semver:^1 on checkout: deploying",
         "v2.0.0 does not match semver:^1 on checkout: not deployed",
         "v1.3.9 skipped: older than v1.5.0 running on checkout",
     ]
+    # The decision to deploy is told once, by the rollout it starts, with the policy's reason.
+    (deploying,) = [n for n in world.sink.notices if n.kind is NoticeKind.DEPLOYING]
+    assert deploying.title.endswith("deploying to checkout")
+    assert deploying.summary.startswith("v1.5.0 matches semver:^1 on checkout;")
     # Each decision is told in its own release's thread.
     policy_threads = [n.thread_key for n in world.sink.notices if n.kind is NoticeKind.POLICY]
-    assert policy_threads == [f"web@{digest_of(f'web-{tag}')}" for tag in ("v1.5.0", "v2.0.0", "v1.3.9")]
+    assert policy_threads == [f"web@{digest_of(f'web-{tag}')}" for tag in ("v2.0.0", "v1.3.9")]
     service = world.index.all()[0]
     assert service.live is not None
     assert (service.live.tag, service.live.digest) == ("v1.5.0", digest_of("web-v1.5.0"))
@@ -132,10 +135,8 @@ def test_a_glob_policy_follows_matching_tags() -> None:
     push(world, "nightly-3")
 
     assert [call[2] for call in world.apprunner.deployed] == [f"{REGISTRY}/web:release-42"]
-    assert titles(world) == [
-        "release-42 matches glob:release-* on checkout: deploying",
-        "nightly-3 does not match glob:release-* on checkout: not deployed",
-    ]
+    assert titles(world) == ["nightly-3 does not match glob:release-* on checkout: not deployed"]
+    assert titles(world, NoticeKind.DEPLOYING)[0].endswith("deploying to checkout")
 
 
 def test_a_pinned_service_deploys_repository_at_digest() -> None:

@@ -190,7 +190,7 @@ _ROLLOUT_WORDING = {
     RolloutStatus.ROLLBACK_FAILED: (
         NoticeKind.ROLLBACK_FAILED,
         Severity.FAILURE,
-        "deployment to {service} failed and the {target} rollback failed",
+        "deployment to {service} failed and its rollback failed",
     ),
     RolloutStatus.UNCONFIRMED: (
         NoticeKind.UNCONFIRMED,
