@@ -10,7 +10,9 @@ from pushpilot.core.releases import Release
 from pushpilot.core.tracking import IndexedService
 
 
-def policy_decision_notice(release: Release, service: IndexedService, text: str, *, occurred_at: str) -> Notice:
+def policy_decision_notice(
+    release: Release, service: IndexedService, text: str, *, occurred_at: str
+) -> Notice:
     """A push the policy does not deploy (skipped, held). A push it deploys is told by its rollout notice."""
     return Notice(
         kind=NoticeKind.POLICY,

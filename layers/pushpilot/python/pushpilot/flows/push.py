@@ -251,9 +251,7 @@ def _tell_turn(ports: DeployPorts, release: Release, turn: Turn, occurred_at: st
         # the policy's reason as its summary: never "deploying" here and "queued" there.
         return None
     if turn.reason:
-        ports.notices.publish(
-            policy_decision_notice(release, service, turn.reason, occurred_at=occurred_at)
-        )
+        ports.notices.publish(policy_decision_notice(release, service, turn.reason, occurred_at=occurred_at))
     record_rollout(ports, release.release_id, service, RolloutStatus.SKIPPED, turn.reason)
     return {"service": service.name, "action": str(turn.kind), "status": str(RolloutStatus.SKIPPED)}
 

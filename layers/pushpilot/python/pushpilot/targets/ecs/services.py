@@ -275,6 +275,18 @@ class EcsTarget:
             operation = operation.model_copy(
                 update={"reasons": operation.reasons + self._stopped_reasons(service, operation_id)}
             )
+        if operation.outcome is Outcome.ROLLBACK_FAILED and deployment is not None:
+            # Why the rollback failed is in its own stopped tasks: the deployments begun after ours.
+            rollbacks = [
+                str(other["id"])
+                for other in described.get("deployments", [])
+                if other.get("id") not in {None, operation_id}
+                and (other.get("createdAt") or _EPOCH) >= (deployment.get("createdAt") or _EPOCH)
+            ]
+            extra = tuple(
+                reason for rollback in rollbacks for reason in self._stopped_reasons(service, rollback)
+            )
+            operation = operation.model_copy(update={"reasons": operation.reasons + extra})
         return operation
 
     def _with_rollback_state(self, service: IndexedService, operation: Operation) -> Operation:
@@ -285,7 +297,11 @@ class EcsTarget:
         if outcome not in {Outcome.ROLLING_BACK, Outcome.ROLLED_BACK, Outcome.ROLLBACK_FAILED}:
             return operation
         return operation.model_copy(
-            update={"outcome": outcome, "status": str(found.get("status", operation.status))}
+            update={
+                "outcome": outcome,
+                "status": str(found.get("status", operation.status)),
+                "reasons": tuple(dict.fromkeys(operation.reasons + service_deployments.reasons_of(found))),
+            }
         )
 
     def _our_service_deployment(self, service: IndexedService) -> Mapping[str, Any] | None:
