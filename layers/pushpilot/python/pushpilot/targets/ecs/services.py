@@ -395,7 +395,7 @@ class EcsTarget:
         where = f" and its logs (CloudWatch log group {logs})" if logs else ""
         breaker = service.details.get("circuit_breaker", "off")
         keeps = (
-            "ECS rolled back to the previous task definition, which keeps serving."
+            "ECS rolls back to the previous task definition, which keeps serving."
             if breaker == "rollback"
             else "The previous tasks keep serving while ECS can."
         )
