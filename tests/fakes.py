@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pushpilot.core.errors import OutcomeUnknownError, ServiceBusyError
+from pushpilot.core.errors import NotFoundError, OutcomeUnknownError, ServiceBusyError
 from pushpilot.core.notices import Link, Notice
 from pushpilot.core.reach import ClusterScope
 from pushpilot.core.release_policy import read_policy
@@ -247,6 +247,8 @@ _OUTCOME_OF_STATUS = {
     "SUCCEEDED": Outcome.LIVE,
     "FAILED": Outcome.FAILED,
     "ROLLBACK_SUCCEEDED": Outcome.ROLLED_BACK,
+    "ROLLBACK_IN_PROGRESS": Outcome.ROLLING_BACK,
+    "ROLLBACK_FAILED": Outcome.ROLLBACK_FAILED,
     "IN_PROGRESS": Outcome.IN_PROGRESS,
 }
 
@@ -359,6 +361,8 @@ class PassingInspector:
 
     def __init__(self) -> None:
         self.calls = 0
+        # Digests no repository holds: inspecting one raises NotFoundError, as ECR's ImageNotFound does.
+        self.missing: set[str] = set()
 
     def inspect(
         self,
@@ -369,8 +373,10 @@ class PassingInspector:
         registry_id: str | None = None,
         required: Platform,
     ) -> Verdict:
-        del repository, tag, registry_id
+        del tag, registry_id
         self.calls += 1
+        if digest in self.missing:
+            raise NotFoundError(f"image {repository}@{digest} unavailable: ImageNotFound")
         return Verdict(
             status=VerdictStatus.PASS,
             required=required,

@@ -6,6 +6,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import TypeAdapter
 
@@ -24,6 +25,14 @@ def _dispatch(event: dict[str, Any], context: LambdaContext) -> HandlerOutcome:
     ports = deploy_ports(context=context)
     outcome = handle_operation_ended(parsed.to_domain(), ports)
     index = handle_service_changed(parsed.service_changed(), ports)
+    if outcome.detail.get("gone") or index.detail.get("gone"):
+        # A service or cluster deleted since the event was sent: nothing to do, and not a failure.
+        logger.info(
+            "event for a deleted service skipped",
+            extra={"event_id": parsed.id, "service_arn": parsed.service_arn},
+        )
+        metrics.add_metric(name="EventsForDeletedServices", unit=MetricUnit.Count, value=1)
+        return HandlerOutcome(event_id=parsed.id, status="ignored", detail={**outcome.detail, **index.detail})
     return outcome.model_copy(update={"detail": {**outcome.detail, "index": index.detail.get("index")}})
 
 

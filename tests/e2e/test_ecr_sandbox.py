@@ -204,6 +204,28 @@ def test_a_new_push_of_the_same_tag_moves_it_to_the_new_digest(registry: EcrSand
     assert current["imageId"]["imageDigest"] == second.digest
 
 
+@pytest.mark.parametrize(
+    "platforms", [["linux/amd64"], ["linux/amd64", "linux/arm64"]], ids=["single", "index"]
+)
+def test_the_image_a_tag_moved_off_stays_untagged_as_in_ecr(
+    registry: EcrSandbox, ecr: ECRClient, events: list[dict[str, Any]], platforms: list[str]
+) -> None:
+    first = registry.push(REPOSITORY, "latest", synthesize_image(platforms, seed="build-1"))
+    events.clear()
+    second = registry.push(REPOSITORY, "latest", synthesize_image(platforms, seed="build-2"))
+
+    [kept] = ecr.describe_images(repositoryName=REPOSITORY, imageIds=[{"imageDigest": first.digest}])[
+        "imageDetails"
+    ]
+    assert kept.get("imageTags", []) == []
+    [manifest] = ecr.batch_get_image(
+        repositoryName=REPOSITORY, imageIds=[{"imageDigest": first.digest}], acceptedMediaTypes=ACCEPTED
+    )["images"]
+    assert _sha256(manifest["imageManifest"].encode()) == first.digest
+    # ECR says nothing when a tag moves off an image: the second push's own events only.
+    assert {event["detail"]["image-digest"] for event in events} == {second.digest, *second.child_digests}
+
+
 def test_an_unknown_blob_is_layers_not_found(registry: EcrSandbox, ecr: ECRClient) -> None:
     registry.push(REPOSITORY, "v1", _multi_arch())
 

@@ -22,7 +22,10 @@ class NoticeKind(StrEnum):
     AUTO_DEPLOY_TRACKED = "auto_deploy_tracked"
     LIVE = "live"
     FAILED = "failed"
+    # Failed; the target is rolling back (told once), then ROLLED_BACK or ROLLBACK_FAILED once it says so.
+    ROLLING_BACK = "rolling_back"
     ROLLED_BACK = "rolled_back"
+    ROLLBACK_FAILED = "rollback_failed"
     # A newer push of the tag took this one's place while the service was busy: it never deploys there.
     SUPERSEDED = "superseded"
     # Still in progress past the deadline: told once; it stays tracked and its end is told too.

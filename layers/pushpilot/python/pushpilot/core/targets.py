@@ -19,7 +19,12 @@ class Outcome(StrEnum):
     IN_PROGRESS = "in_progress"
     LIVE = "live"
     FAILED = "failed"
+    # The deployment failed and the target is putting the previous release back: not over yet.
+    ROLLING_BACK = "rolling_back"
+    # The target confirmed the previous release is back (ECS ROLLBACK_SUCCESSFUL).
     ROLLED_BACK = "rolled_back"
+    # The deployment failed and so did the rollback: what runs now is neither release, for certain.
+    ROLLBACK_FAILED = "rollback_failed"
     # The deployment's fate cannot be confirmed (its start was never acknowledged and no operation of
     # it can be found): said as such, never guessed as live.
     UNKNOWN = "unknown"
@@ -78,6 +83,9 @@ class OperationEnded(BaseModel):
     # The event's own status word and message (App Runner: DeploymentCompletedSuccessfully, ...).
     status: str
     message: str = ""
+    # The operation the event is about, when the event names one (ECS `deploymentId`): its message is
+    # quoted only in a notice about that operation.
+    operation_id: str | None = None
 
 
 class ServiceChanged(BaseModel):

@@ -26,7 +26,9 @@ LIVE_HISTORY_RETENTION = timedelta(days=90)
 ROLLOUT_FOR_OUTCOME = {
     Outcome.LIVE: RolloutStatus.LIVE,
     Outcome.FAILED: RolloutStatus.FAILED,
+    Outcome.ROLLING_BACK: RolloutStatus.ROLLING_BACK,
     Outcome.ROLLED_BACK: RolloutStatus.ROLLED_BACK,
+    Outcome.ROLLBACK_FAILED: RolloutStatus.ROLLBACK_FAILED,
     Outcome.UNKNOWN: RolloutStatus.UNCONFIRMED,
 }
 
@@ -54,7 +56,11 @@ def handle_operation_ended(event: OperationEnded, ports: DeployPorts) -> Handler
         if follow_up:
             return HandlerOutcome(event_id=event.event_id, status="handled", detail=follow_up)
         return ignored(event.event_id, "no deployment pushpilot tracks is on this service")
-    operation = operation_carrying(ports.target_for(service), service)
+    try:
+        operation = operation_carrying(ports.target_for(service), service)
+    except NotFoundError as exc:
+        # Deleted with its cluster, or by hand, while a deployment was tracked: nothing is left to tell.
+        return gone(event.event_id, str(exc))
     if operation is None:
         return ignored(
             event.event_id,
@@ -62,7 +68,18 @@ def handle_operation_ended(event: OperationEnded, ports: DeployPorts) -> Handler
         )
     if operation.outcome is Outcome.IN_PROGRESS:
         return ignored(event.event_id, "the deployment is still in progress")
-    result = close(ports, service, operation.outcome, operation, event.message)
+    # An event about another deployment (an older one's late FAILED, the rollback's own COMPLETED) only
+    # prompted the read: its words are not this deployment's.
+    about_ours = event.operation_id is None or event.operation_id == operation.operation_id
+    message = event.message if about_ours else ""
+    if operation.outcome is Outcome.ROLLING_BACK:
+        told = tell_rolling_back(ports, service, operation, message)
+        return HandlerOutcome(
+            event_id=event.event_id,
+            status="handled",
+            detail={"outcome": str(operation.outcome), "told": told},
+        )
+    result = close(ports, service, operation.outcome, operation, message)
     follow_up = follow_up_pending(ports, service.arn)
     return HandlerOutcome(
         event_id=event.event_id,
@@ -87,6 +104,35 @@ def operation_carrying(target: DeployTarget, service: IndexedService) -> Operati
     return started_after(target.recent_operations(service.arn), tracked)
 
 
+def tell_rolling_back(
+    ports: DeployPorts, service: IndexedService, operation: Operation, message: str
+) -> bool:
+    """Say once that the deployment failed and is being rolled back; it stays tracked until the target
+    confirms the rollback (rolled back) or its failure (rollback failed)."""
+    tracked = service.in_flight or service.awaiting_auto
+    if tracked is None:
+        return False
+    release = ports.releases.get(tracked.release_id)
+    rollout = release.services.get(service.arn) if release else None
+    if rollout is not None and rollout.status is RolloutStatus.ROLLING_BACK:
+        return False
+    told = record_and_tell(
+        ports,
+        tracked.release_id,
+        service,
+        RolloutStatus.ROLLING_BACK,
+        message or _said_by_target(ports, service, operation),
+        operation_id=operation.operation_id,
+        details=operation.reasons,
+    )
+    ports.releases.set_stage(told.release_id, overall_stage(told), now=ports.now())
+    return True
+
+
+def _said_by_target(ports: DeployPorts, service: IndexedService, operation: Operation) -> str:
+    return f"{ports.target_for(service).label} reports the deployment {operation.status}"
+
+
 def close(
     ports: DeployPorts,
     service: IndexedService,
@@ -105,7 +151,8 @@ def close(
         tracked.release_id,
         service,
         status,
-        message or f"operation {operation.status if operation else 'not found'}",
+        message
+        or (_said_by_target(ports, service, operation) if operation else "the deployment was not found"),
         operation_id=operation_id,
         details=operation.reasons if operation else (),
     )
@@ -159,6 +206,14 @@ def follow_up_pending(ports: DeployPorts, service_arn: str) -> dict[str, Any]:
     return ports.once(scope="follow-up", key={"service": service_arn, "digest": pending.digest}, work=start)
 
 
+def gone(event_id: str, reason: str) -> HandlerOutcome:
+    """An event about a service (or cluster) that no longer exists: a skip, not an error. The handler
+    logs and counts it on its own (`gone`), apart from events that fail."""
+    return HandlerOutcome(
+        event_id=event_id, status="ignored", detail={"reason": reason, "index": "removed", "gone": True}
+    )
+
+
 def handle_service_changed(event: ServiceChanged, ports: DeployPorts) -> HandlerOutcome:
     arn = event.service_arn
     if arn is None:
@@ -180,9 +235,9 @@ def handle_service_changed(event: ServiceChanged, ports: DeployPorts) -> Handler
         return ignored(event.event_id, f"no deploy target of kind {event.kind!r} is configured")
     try:
         described = target.describe(arn)
-    except NotFoundError:
+    except NotFoundError as exc:
         ports.index.remove(arn)
-        return removed
+        return gone(event.event_id, str(exc))
     ports.index.upsert(described, now=ports.now())
     detail: dict[str, Any] = {"index": "updated"}
     if not described.busy:

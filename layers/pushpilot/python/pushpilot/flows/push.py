@@ -261,20 +261,12 @@ def _tell_turn(ports: DeployPorts, release: Release, turn: Turn, occurred_at: st
     service = turn.service
     if turn.problems and ports.index.note_policy_problem(service.arn, "; ".join(turn.problems)):
         ports.notices.publish(policy_problem_notice(release, service, turn.problems, occurred_at=occurred_at))
-    if turn.kind is TurnKind.IGNORE:
+    if turn.kind in {TurnKind.IGNORE, TurnKind.DEPLOY}:
+        # A decision to deploy is told once, by the rollout it leads to (deploying, queued, dry run), with
+        # the policy's reason as its summary: never "deploying" here and "queued" there.
         return None
     if turn.reason:
-        ports.notices.publish(
-            policy_decision_notice(
-                release,
-                service,
-                turn.reason,
-                skipped=turn.kind is not TurnKind.DEPLOY,
-                occurred_at=occurred_at,
-            )
-        )
-    if turn.kind is TurnKind.DEPLOY:
-        return None
+        ports.notices.publish(policy_decision_notice(release, service, turn.reason, occurred_at=occurred_at))
     record_rollout(ports, release.release_id, service, RolloutStatus.SKIPPED, turn.reason)
     return {"service": service.name, "action": str(turn.kind), "status": str(RolloutStatus.SKIPPED)}
 
@@ -324,10 +316,11 @@ def _act(
             status = RolloutStatus.DRY_RUN
         case ActionKind.WARN_AUTO_DEPLOY | ActionKind.HOLD:
             status = RolloutStatus.SKIPPED
+    message = f"{turn.reason}; {action.reason}" if turn.reason else action.reason
     if status is not RolloutStatus.SKIPPED:
-        record_and_tell(ports, release.release_id, service, status, action.reason)
+        record_and_tell(ports, release.release_id, service, status, message)
     else:
-        record_rollout(ports, release.release_id, service, status, action.reason)
+        record_rollout(ports, release.release_id, service, status, message)
     return {"service": service.name, "action": str(action.kind), "status": str(status)}
 
 

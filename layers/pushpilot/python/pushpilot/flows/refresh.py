@@ -11,7 +11,7 @@ from pushpilot.core.releases import RolloutStatus
 from pushpilot.core.targets import Outcome
 from pushpilot.core.tracking import IndexedService
 from pushpilot.flows.deploy_ports import DeployPorts
-from pushpilot.flows.outcome import close, follow_up_pending, operation_carrying
+from pushpilot.flows.outcome import close, follow_up_pending, operation_carrying, tell_rolling_back
 from pushpilot.flows.push import record_and_tell
 
 
@@ -55,6 +55,8 @@ def refresh(
                     f" {int(stale_after.total_seconds() // 60)} minutes after it was due",
                 )
                 unconfirmed.append(service.name)
+            elif operation.outcome is Outcome.ROLLING_BACK:
+                tell_rolling_back(ports, service, operation, "")
             elif operation.outcome is Outcome.IN_PROGRESS:
                 overdue = tracked < ports.clock() - stuck_after
                 if overdue and _tell_stuck(ports, service, operation.operation_id, stuck_after):

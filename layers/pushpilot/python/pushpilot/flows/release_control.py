@@ -17,7 +17,7 @@ from pushpilot.core.errors import NotFoundError
 from pushpilot.core.image_ref import ImageRef
 from pushpilot.core.notices import Notice, NoticeKind, Severity, release_id
 from pushpilot.core.release_policy import HOLD_TAG, read_policy
-from pushpilot.core.releases import Release, RolloutStatus
+from pushpilot.core.releases import Release
 from pushpilot.core.rollout_plan import ActionKind, Candidate, plan_rollout
 from pushpilot.core.tracking import Hold, IndexedService, LiveImage, Pending
 from pushpilot.core.verdicts import VerdictStatus
@@ -29,7 +29,6 @@ from pushpilot.flows.push import (
     judge_digest,
     queue_push,
     record_and_tell,
-    record_rollout,
     start_deployment,
 )
 
@@ -83,12 +82,11 @@ def plan_rollback(ports: DeployPorts, name: str, *, to: str | None = None) -> Ro
     if to:
         target = next((live for live in history if to in {live.release_id, live.digest, live.tag}), None)
         if target is None and (to.startswith("sha256:") or "@sha256:" in to):
-            digest = to.rpartition("@")[2]
-            target = LiveImage(release_id=release_id(source.repository, digest), digest=digest, since="")
+            target = _stored_image(ports, service, source, to.rpartition("@")[2])
         if target is None:
             raise NotFoundError(
                 f"{to!r} was not live on {service.name}: give a release id, a digest or a tag from"
-                f" `pushpilot releases {service.name}`"
+                f" `pushpilot releases {service.name}`, or the digest of an image in {source.repository}"
             )
     else:
         running = current.digest if current else None
@@ -107,6 +105,23 @@ def plan_rollback(ports: DeployPorts, name: str, *, to: str | None = None) -> Ro
     )
 
 
+def _stored_image(ports: DeployPorts, service: IndexedService, source: ImageRef, digest: str) -> LiveImage:
+    """A digest that never ran on the service: it must name an image of the service's repository."""
+    try:
+        ports.inspector.inspect(
+            source.repository,
+            digest=digest,
+            registry_id=source.registry_account,
+            required=service.platform or UNKNOWN_PLATFORM,
+        )
+    except NotFoundError as exc:
+        raise NotFoundError(
+            f"{digest} is no image in {source.repository} and was never live on {service.name}: nothing to"
+            f" roll back to ({exc})"
+        ) from exc
+    return LiveImage(release_id=release_id(source.repository, digest), digest=digest, since="")
+
+
 def rollback(ports: DeployPorts, plan: RollbackPlan) -> dict[str, Any]:
     """Carry out a rollback plan once: repeating the command changes nothing."""
     key = {
@@ -118,24 +133,18 @@ def rollback(ports: DeployPorts, plan: RollbackPlan) -> dict[str, Any]:
 
 
 def _rollback(ports: DeployPorts, plan: RollbackPlan) -> dict[str, Any]:
+    """Judge first, then deploy, then hold and tell: a rollback refused or failing to start leaves no
+    hold, no announcement and no release record behind."""
     service = plan.service
     now = ports.now()
-    ports.index.set_hold(service.arn, Hold(reason=f"rolled back to {_label(plan.target)}", since=now))
-    release = ports.releases.open(
-        Release(
-            release_id=release_id(plan.repository, plan.target.digest),
-            repository=plan.repository,
-            registry=plan.registry,
-            digest=plan.target.digest,
-            created_at=now,
-            updated_at=now,
-        ),
-        tag=plan.target.tag,
-        expires_at=int((ports.clock() + RELEASE_RETENTION).timestamp()),
+    candidate = Release(
+        release_id=release_id(plan.repository, plan.target.digest),
+        repository=plan.repository,
+        registry=plan.registry,
+        digest=plan.target.digest,
+        created_at=now,
+        updated_at=now,
     )
-    replaced = f"release {plan.replaces.release_id} ({_label(plan.replaces)})" if plan.replaces else None
-    if plan.replaces is not None:
-        ports.notices.publish(_replaced_notice(plan, release, now))
     image = ImageRef(registry=plan.registry, repository=plan.repository, tag=plan.target.tag)
     arrival = Arrival(
         event_id=f"rollback-{service.name}",
@@ -145,16 +154,24 @@ def _rollback(ports: DeployPorts, plan: RollbackPlan) -> dict[str, Any]:
         occurred_at=now,
     )
     platform = service.platform or UNKNOWN_PLATFORM
-    verdict = judge_digest(ports, release, arrival, platform, [service])
-    ports.releases.record_verdict(release.release_id, verdict, release.stage, now=now)
+    verdict = judge_digest(ports, candidate, arrival, platform, [service])
     passed = verdict.status is VerdictStatus.PASS or (
         verdict.status is VerdictStatus.UNKNOWN and ports.deploy_unverified
     )
     action = plan_rollout(
-        release.release_id,
+        candidate.release_id,
         candidates=[Candidate(service=service, verdict_passed=passed, retargets=True)],
         dry_run=False,
     ).actions[0]
+    if action.kind not in {ActionKind.START_DEPLOYMENT, ActionKind.QUEUE}:
+        return {"service": service.name, "rollback": "refused", "reason": verdict.reason}
+    release = ports.releases.open(
+        candidate,
+        tag=plan.target.tag,
+        expires_at=int((ports.clock() + RELEASE_RETENTION).timestamp()),
+    )
+    ports.releases.record_verdict(release.release_id, verdict, release.stage, now=now)
+    replaced = f"release {plan.replaces.release_id} ({_label(plan.replaces)})" if plan.replaces else None
     why = f"rollback by pushpilot: replaces {replaced}" if replaced else "rollback by pushpilot"
     pending = Pending(
         digest=plan.target.digest,
@@ -165,11 +182,13 @@ def _rollback(ports: DeployPorts, plan: RollbackPlan) -> dict[str, Any]:
     )
     if action.kind is ActionKind.START_DEPLOYMENT:
         status = start_deployment(ports, service, pending)
-    elif action.kind is ActionKind.QUEUE:
-        status = queue_push(ports, service, pending)
     else:
-        record_rollout(ports, release.release_id, service, RolloutStatus.SKIPPED, f"{why}; {verdict.reason}")
-        return {"service": service.name, "rollback": "refused", "reason": verdict.reason}
+        status = queue_push(ports, service, pending)
+    # Held only now that the rollback's deployment started (or waits its turn): the next push or
+    # scheduled check must not undo it. A retry after a failure above finds no hold to undo.
+    ports.index.set_hold(service.arn, Hold(reason=f"rolled back to {_label(plan.target)}", since=now))
+    if plan.replaces is not None:
+        ports.notices.publish(_replaced_notice(plan, release, now))
     current = ports.index.get(service.arn)
     operation_id = current.in_flight.operation_id if current and current.in_flight else None
     record_and_tell(ports, release.release_id, service, status, why, operation_id=operation_id)

@@ -38,7 +38,7 @@ _OUTCOMES: Final = {
     "ROLLBACK_IN_PROGRESS": Outcome.IN_PROGRESS,
     # A rollback is a failure even when it succeeded: the pushed image is not what runs.
     "ROLLBACK_SUCCEEDED": Outcome.ROLLED_BACK,
-    "ROLLBACK_FAILED": Outcome.ROLLED_BACK,
+    "ROLLBACK_FAILED": Outcome.ROLLBACK_FAILED,
 }
 
 
