@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from pushpilot import TARGET_LABELS
 from pushpilot_cli import (
+    approve_cmd,
     dns_cmd,
     image_cmd,
     release_cmd,
@@ -28,7 +29,16 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (simulate_cmd, image_cmd, dns_cmd, replay_cmd, rollback_cmd, release_cmd, releases_cmd):
+    for module in (
+        simulate_cmd,
+        image_cmd,
+        dns_cmd,
+        replay_cmd,
+        rollback_cmd,
+        release_cmd,
+        releases_cmd,
+        approve_cmd,
+    ):
         module.register(subparsers)
     return parser
 

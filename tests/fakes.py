@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from pushpilot.core.approvals import Approval, ApprovalState, Vote
 from pushpilot.core.errors import NotFoundError, OutcomeUnknownError, ServiceBusyError
 from pushpilot.core.notices import Link, Notice
 from pushpilot.core.reach import ClusterScope
@@ -416,6 +417,65 @@ class MemoOnce:
         return self.results[identity]
 
 
+class FakeApprovals:
+    """The approval store's conditional rules, in memory: one vote per voter while waiting, one move per
+    state."""
+
+    def __init__(self) -> None:
+        self.items: dict[tuple[str, str], Approval] = {}
+
+    def request(self, approval: Approval) -> tuple[Approval, list[Approval]]:
+        key = (approval.service_arn, approval.digest)
+        stored = self.items.setdefault(key, approval)
+        superseded = []
+        for other in self.of_service(approval.service_arn):
+            if other.digest == stored.digest or other.requested_at > stored.requested_at:
+                continue
+            closed = self.close(
+                other.service_arn,
+                other.digest,
+                ApprovalState.SUPERSEDED,
+                expected=ApprovalState.WAITING,
+                closed_by=stored.release_id,
+            )
+            superseded += [closed] if closed else []
+        return stored, superseded
+
+    def get(self, service_arn: str, digest: str) -> Approval | None:
+        return self.items.get((service_arn, digest))
+
+    def of_service(self, service_arn: str) -> list[Approval]:
+        mine = [item for (arn, _), item in self.items.items() if arn == service_arn]
+        return sorted(mine, key=lambda item: item.requested_at, reverse=True)
+
+    def vote(self, service_arn: str, digest: str, vote: Vote) -> Approval | None:
+        current = self.items.get((service_arn, digest))
+        if current is None or current.state is not ApprovalState.WAITING or vote.voter in current.votes:
+            return None
+        updated = current.model_copy(update={"votes": {**current.votes, vote.voter: vote}})
+        self.items[(service_arn, digest)] = updated
+        return updated
+
+    def close(
+        self,
+        service_arn: str,
+        digest: str,
+        state: ApprovalState,
+        *,
+        expected: ApprovalState,
+        closed_by: str | None = None,
+    ) -> Approval | None:
+        current = self.items.get((service_arn, digest))
+        if current is None or current.state is not expected:
+            return None
+        changes: dict[str, Any] = {"state": state}
+        if closed_by:
+            changes["closed_by"] = closed_by
+        updated = current.model_copy(update=changes)
+        self.items[(service_arn, digest)] = updated
+        return updated
+
+
 class FakeWorld:
     """One set of fakes wired into `DeployPorts`, with handles on each fake for setup and inspection.
     `advance` moves the world's clock (operations started later carry later times)."""
@@ -440,6 +500,7 @@ class FakeWorld:
         self.sink = CollectingSink()
         self.once = MemoOnce()
         self.inspector = PassingInspector()
+        self.approvals = FakeApprovals()
         self.ports = DeployPorts(
             index=self.index,
             releases=self.releases,
@@ -448,6 +509,7 @@ class FakeWorld:
             notices=self.sink,
             once=self.once,
             clock=self.clock,
+            approvals=self.approvals,
         )
 
     def clock(self) -> datetime:

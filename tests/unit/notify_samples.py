@@ -255,6 +255,18 @@ SAMPLES: dict[NoticeKind, Notice] = {
         stage="verified",
         links=(),
     ),
+    NoticeKind.APPROVAL: _release_notice(
+        NoticeKind.APPROVAL,
+        Severity.INFO,
+        f"v2.14.0 waits for approval on {SERVICE}",
+        f"Nothing deploys to {SERVICE} until it is approved. Needs one approver of <@U0123ABCD>;"
+        " decide before 2026-05-05T09:12:03+00:00.",
+        stage="awaiting_approval",
+        next_step=(
+            f"Approve or reject with the buttons, or from a terminal:\npushpilot approve {SERVICE} {RELEASE}"
+        ),
+        links=(),
+    ),
     NoticeKind.BUILD_STARTED: _build_notice(
         NoticeKind.BUILD_STARTED,
         Severity.INFO,

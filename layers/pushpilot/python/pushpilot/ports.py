@@ -15,6 +15,7 @@ from pushpilot.core.tracking import Hold, IndexedService, InFlight, LiveImage, P
 from pushpilot.core.verdicts import Platform, Verdict
 
 if TYPE_CHECKING:
+    from pushpilot.core.approvals import Approval, ApprovalState, Vote
     from pushpilot.core.dns.models import DomainBinding
     from pushpilot.core.dns.outbox import HeldNotices
 
@@ -159,6 +160,38 @@ class ReleaseStore(Protocol):
     def record_rollout(self, rollout: ServiceRollout, release_id: str) -> Release: ...
 
     def set_stage(self, release_id: str, stage: Stage, *, now: str) -> None: ...
+
+
+class ApprovalStore(Protocol):
+    """Approvals in the stack's table, one per (service, digest); every change is conditional, so a click
+    or command applied twice changes nothing the second time."""
+
+    def request(self, approval: Approval) -> tuple[Approval, list[Approval]]:
+        """Store the approval unless it exists (a retry gets the stored one), and close every other waiting
+        approval of the service as superseded: (the stored approval, the ones it superseded)."""
+        ...
+
+    def get(self, service_arn: str, digest: str) -> Approval | None: ...
+
+    def of_service(self, service_arn: str) -> list[Approval]:
+        """Every approval of the service kept in the table, newest request first."""
+        ...
+
+    def vote(self, service_arn: str, digest: str, vote: Vote) -> Approval | None:
+        """Add the vote while the approval waits and the voter has not voted; None when it did not."""
+        ...
+
+    def close(
+        self,
+        service_arn: str,
+        digest: str,
+        state: ApprovalState,
+        *,
+        expected: ApprovalState,
+        closed_by: str | None = None,
+    ) -> Approval | None:
+        """Move the approval from `expected` to `state`; None when it was not in `expected` any more."""
+        ...
 
 
 class NoticeSink(Protocol):

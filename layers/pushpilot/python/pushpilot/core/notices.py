@@ -35,6 +35,8 @@ class NoticeKind(StrEnum):
     DRY_RUN = "dry_run"
     # A release policy decision (follow, skip, hold) or a policy that cannot be read.
     POLICY = "policy"
+    # A release waits for people to approve it on a service, or their decision (approved, rejected, expired).
+    APPROVAL = "approval"
     BUILD_STARTED = "build_started"
     BUILD_SUCCEEDED = "build_succeeded"
     BUILD_FAILED = "build_failed"
@@ -58,6 +60,19 @@ class Link(BaseModel):
 
     label: str
     url: str
+
+
+class NoticeAction(BaseModel):
+    """A button people click in the release's thread; Slack posts the click to the stack's request URL,
+    which reads `value` only after the request's signature is verified."""
+
+    model_config = ConfigDict(frozen=True)
+
+    # approve | reject | continue | rollback
+    action_id: str
+    label: str
+    value: str
+    style: str | None = None
 
 
 class ReleaseHeadline(BaseModel):
@@ -88,6 +103,7 @@ class Notice(BaseModel):
     next_step: str | None = None
     details: tuple[str, ...] = ()
     links: tuple[Link, ...] = ()
+    actions: tuple[NoticeAction, ...] = ()
     # Where the whole log behind `details` can be read: shown where the quoted lines are cut short.
     log_url: str | None = None
     release: ReleaseHeadline | None = None

@@ -7,6 +7,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
 
+from pushpilot.core.approvals import read_approval_policy
 from pushpilot.core.image_ref import ImageRef
 from pushpilot.core.release_policy import Choice, read_policy
 from pushpilot.core.release_policy import decide as decide_policy
@@ -18,6 +19,8 @@ class TurnKind(StrEnum):
     SKIP = "skip"
     HELD = "held"
     IGNORE = "ignore"
+    # Would deploy, but its `pushpilot:approve` policy asks people first (core/approvals.py).
+    AWAIT_APPROVAL = "await_approval"
 
 
 class Turn(BaseModel):
@@ -36,7 +39,8 @@ class Turn(BaseModel):
     policy: str = ""
 
 
-def turn_for(service: IndexedService, pushed: ImageRef, digest: str) -> Turn:
+def turn_for(service: IndexedService, pushed: ImageRef, digest: str, *, approved: bool = False) -> Turn:
+    """`approved`: people approved this digest for this service (the approval flow re-enters here)."""
     policy = read_policy(service.tags)
     tag = pushed.tag or "latest"
     coming = [claim.tag for claim in (service.in_flight, service.pending) if claim is not None and claim.tag]
@@ -71,4 +75,12 @@ def turn_for(service: IndexedService, pushed: ImageRef, digest: str) -> Turn:
             if reason
             else f"{tag} deploys to {service.name} pinned by digest"
         )
-    return ignore.model_copy(update={"kind": TurnKind.DEPLOY, "reason": reason, "image": image, "tag": tag})
+    kind = TurnKind.DEPLOY
+    approval = read_approval_policy(service.tags)
+    if approval is not None and not approved:
+        kind = TurnKind.AWAIT_APPROVAL
+        problems = (*ignore.problems, *approval.problems)
+        return ignore.model_copy(
+            update={"kind": kind, "reason": reason, "image": image, "tag": tag, "problems": problems}
+        )
+    return ignore.model_copy(update={"kind": kind, "reason": reason, "image": image, "tag": tag})

@@ -29,6 +29,8 @@ class Stage(StrEnum):
     ROLLED_BACK = "rolled_back"
     ROLLBACK_FAILED = "rollback_failed"
     UNCONFIRMED = "unconfirmed"
+    # Verified, and waiting for people to approve it on a service whose policy asks them first.
+    AWAITING_APPROVAL = "awaiting_approval"
 
 
 class RolloutStatus(StrEnum):
@@ -49,6 +51,10 @@ class RolloutStatus(StrEnum):
     SUPERSEDED = "superseded"
     # Still in progress past the deadline (no circuit breaker or alarm ends it): told, still tracked.
     STUCK = "stuck"
+    # Its service's `pushpilot:approve` policy asks people first: nothing deployed until they approve.
+    AWAITING_APPROVAL = "awaiting_approval"
+    # People rejected it, or its approval deadline passed: it never deploys there.
+    NOT_APPROVED = "not_approved"
 
 
 TERMINAL_ROLLOUTS = frozenset(
@@ -113,7 +119,13 @@ def overall_stage(release: Release) -> Stage:
         return Stage.FAILED
     if RolloutStatus.UNCONFIRMED in statuses:
         return Stage.UNCONFIRMED
-    done = {RolloutStatus.LIVE, RolloutStatus.SKIPPED, RolloutStatus.DRY_RUN, RolloutStatus.SUPERSEDED}
+    done = {
+        RolloutStatus.LIVE,
+        RolloutStatus.SKIPPED,
+        RolloutStatus.DRY_RUN,
+        RolloutStatus.SUPERSEDED,
+        RolloutStatus.NOT_APPROVED,
+    }
     if statuses and statuses <= done:
         return Stage.LIVE if RolloutStatus.LIVE in statuses else release.stage
     if statuses & {
@@ -123,4 +135,6 @@ def overall_stage(release: Release) -> Stage:
         RolloutStatus.STUCK,
     }:
         return Stage.DEPLOYING
+    if RolloutStatus.AWAITING_APPROVAL in statuses:
+        return Stage.AWAITING_APPROVAL
     return release.stage

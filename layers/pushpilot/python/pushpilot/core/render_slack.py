@@ -23,7 +23,7 @@ from pushpilot.core.message_limits import (
     SLACK_MAX_HEADER_TEXT,
     SLACK_MAX_SECTION_TEXT,
 )
-from pushpilot.core.notices import Link, Notice, NoticeKind, ReleaseHeadline, Severity
+from pushpilot.core.notices import Link, Notice, NoticeAction, NoticeKind, ReleaseHeadline, Severity
 from pushpilot.core.plain_text import clip, clip_lines
 from pushpilot.core.redaction import scrub_notice
 from pushpilot.core.slack_text import code_line, inline_code, slack_escape, slack_link
@@ -47,6 +47,7 @@ KIND_EMOJI: Mapping[NoticeKind, str] = {
     NoticeKind.UNCONFIRMED: ":grey_question:",
     NoticeKind.DRY_RUN: ":memo:",
     NoticeKind.POLICY: ":compass:",
+    NoticeKind.APPROVAL: ":raising_hand:",
     NoticeKind.BUILD_STARTED: ":hammer_and_wrench:",
     NoticeKind.BUILD_SUCCEEDED: ":white_check_mark:",
     NoticeKind.BUILD_FAILED: ":x:",
@@ -74,6 +75,7 @@ STAGE_EMOJI: Mapping[str, str] = {
     "rejected": ":no_entry:",
     "queued": ":hourglass_flowing_sand:",
     "deploying": ":rocket:",
+    "awaiting_approval": ":raising_hand:",
     "live": ":large_green_circle:",
     "failed": ":x:",
     "rolling_back": ":leftwards_arrow_with_hook:",
@@ -147,6 +149,29 @@ def _buttons(links: Iterable[Link]) -> Block | None:
     return {"type": "actions", "elements": elements} if elements else None
 
 
+# Slack's limit on a button's `value`: a longer one would make chat.postMessage refuse the whole message.
+SLACK_MAX_BUTTON_VALUE = 2000
+
+
+def _action_buttons(actions: Iterable[NoticeAction]) -> Block | None:
+    """Interactive buttons (Approve / Reject, Continue / Roll back): their clicks come back signed."""
+    elements: list[Block] = []
+    for action in actions:
+        if len(action.value) > SLACK_MAX_BUTTON_VALUE:
+            continue
+        button: Block = {
+            "type": "button",
+            "action_id": action.action_id,
+            "text": {"type": "plain_text", "text": clip(action.label, SLACK_MAX_BUTTON_TEXT), "emoji": True},
+            "value": action.value,
+        }
+        if action.style in {"primary", "danger"}:
+            button["style"] = action.style
+        elements.append(button)
+    elements = elements[:SLACK_MAX_ACTION_ELEMENTS]
+    return {"type": "actions", "block_id": "pushpilot-decision", "elements": elements} if elements else None
+
+
 def _context(text: str) -> Block:
     return {"type": "context", "elements": [{"type": "mrkdwn", "text": clip(text, SLACK_MAX_SECTION_TEXT)}]}
 
@@ -178,6 +203,9 @@ def _reply_blocks(notice: Notice, *, spent: int = 0) -> list[Block]:
     if notice.next_step:
         blocks.append(_code_section("What to do next", notice.next_step.splitlines()))
     tail: list[Block] = []
+    decision = _action_buttons(notice.actions)
+    if decision:
+        tail.append(decision)
     buttons = _buttons(notice.links)
     if buttons:
         tail.append(buttons)

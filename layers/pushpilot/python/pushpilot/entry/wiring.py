@@ -6,6 +6,7 @@ import os
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from pushpilot.adapters.approval_store import ApprovalTable
 from pushpilot.adapters.ecr import ImageInspector
 from pushpilot.adapters.idempotency import run_once
 from pushpilot.adapters.notice_queue import NoticeQueue
@@ -39,6 +40,7 @@ def deploy_ports(
         dry_run=settings.dry_run,
         deploy_unverified=settings.unverified_images == "deploy",
         role_arn=PrincipalSettings.from_env().role_arn,
+        approvals=ApprovalTable(settings.table_name),
     )
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from pushpilot.core.approvals import APPROVE_TAG
 from pushpilot.core.deploy_notices import (
     access_denied_notice,
     rollout_notice,
@@ -107,12 +108,21 @@ def _stage_of(verdicts: Sequence[Verdict]) -> Stage:
     return Stage.UNVERIFIED
 
 
-def release_image(arrival: Arrival, services: Sequence[IndexedService], ports: DeployPorts) -> HandlerOutcome:
+def release_image(
+    arrival: Arrival,
+    services: Sequence[IndexedService],
+    ports: DeployPorts,
+    *,
+    approved: frozenset[str] = frozenset(),
+) -> HandlerOutcome:
     """Decide per service under its release policy, open the release, judge the digest once per platform,
-    plan, and act once per service."""
+    plan, and act once per service. `approved`: the services whose people approved this digest."""
     # Services outside the stack's reach (an index written before EcsClusters narrowed) are never deployed.
     services = [service for service in services if not ports.outside_reach(service.kind, service.arn)]
-    turns = [turn_for(service, arrival.image, arrival.digest) for service in services]
+    turns = [
+        turn_for(service, arrival.image, arrival.digest, approved=service.arn in approved)
+        for service in services
+    ]
     if all(turn.kind is TurnKind.IGNORE and not turn.problems for turn in turns):
         return ignored(arrival.event_id, f"no service runs or follows {arrival.image.key}")
     now = ports.now()
@@ -131,7 +141,9 @@ def release_image(arrival: Arrival, services: Sequence[IndexedService], ports: D
         expires_at=int((ports.clock() + RELEASE_RETENTION).timestamp()),
     )
     told = [_tell_turn(ports, release, turn, arrival.occurred_at) for turn in turns]
-    deploying = {turn.service.arn: turn for turn in turns if turn.kind is TurnKind.DEPLOY}
+    deploying = {
+        turn.service.arn: turn for turn in turns if turn.kind in {TurnKind.DEPLOY, TurnKind.AWAIT_APPROVAL}
+    }
     services = [service for service in services if service.arn in deploying]
     if not services:
         return HandlerOutcome(
@@ -181,6 +193,7 @@ def release_image(arrival: Arrival, services: Sequence[IndexedService], ports: D
             by_arn[action.service_arn],
             deploying[action.service_arn],
             pushed_at=arrival.occurred_at,
+            arrival=arrival,
         )
         for action in plan.actions
     ]
@@ -261,7 +274,7 @@ def _tell_turn(ports: DeployPorts, release: Release, turn: Turn, occurred_at: st
     service = turn.service
     if turn.problems and ports.index.note_policy_problem(service.arn, "; ".join(turn.problems)):
         ports.notices.publish(policy_problem_notice(release, service, turn.problems, occurred_at=occurred_at))
-    if turn.kind in {TurnKind.IGNORE, TurnKind.DEPLOY}:
+    if turn.kind in {TurnKind.IGNORE, TurnKind.DEPLOY, TurnKind.AWAIT_APPROVAL}:
         # A decision to deploy is told once, by the rollout it leads to (deploying, queued, dry run), with
         # the policy's reason as its summary: never "deploying" here and "queued" there.
         return None
@@ -279,12 +292,17 @@ def _act_once(
     turn: Turn,
     *,
     pushed_at: str,
+    arrival: Arrival | None = None,
 ) -> dict[str, Any]:
-    """One action per (service, digest), however often the push event is delivered."""
+    """One action per (service, digest), however often the push event is delivered; a digest that waited
+    for approval acts once more, once, when it is approved."""
+    key = {"service": action.service_arn, "digest": release.digest}
+    if turn.kind is TurnKind.DEPLOY and service.tags.get(APPROVE_TAG) is not None:
+        key["approval"] = "granted"
     return ports.once(
         scope="deploy",
-        key={"service": action.service_arn, "digest": release.digest},
-        work=lambda: _act(ports, release, action, service, turn, pushed_at=pushed_at),
+        key=key,
+        work=lambda: _act(ports, release, action, service, turn, pushed_at=pushed_at, arrival=arrival),
     )
 
 
@@ -296,7 +314,17 @@ def _act(
     turn: Turn,
     *,
     pushed_at: str,
+    arrival: Arrival | None = None,
 ) -> dict[str, Any]:
+    if turn.kind is TurnKind.AWAIT_APPROVAL and action.kind in {
+        ActionKind.START_DEPLOYMENT,
+        ActionKind.QUEUE,
+    }:
+        # Verified and ready to deploy: people decide first. (A dry run, a refused verdict or a service
+        # that deploys itself take their usual path below.)
+        from pushpilot.flows.approve import request_approval
+
+        return request_approval(ports, release, service, turn, arrival, pushed_at=pushed_at)
     pending = Pending(
         digest=release.digest,
         release_id=release.release_id,

@@ -1,0 +1,262 @@
+"""Approvals: a release waits on a service whose policy asks people first; a vote (a Slack click or
+`pushpilot approve|reject`) is recorded once per voter; enough approvals deploy the digest through the
+normal path (gate, policies, once per service and digest); a reject or the deadline ends it.
+
+Every change to an approval is conditional in the table: a vote counts at most once per voter, a state
+moves at most once, so a replayed click, a retried command or two approvers at the same moment decide
+nothing twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+from pushpilot.core.approval_notices import (
+    approval_request_notice,
+    decision_notice,
+    supersedes_notice,
+    vote_notice,
+)
+from pushpilot.core.approvals import (
+    Approval,
+    ApprovalState,
+    Vote,
+    VoteRefusal,
+    new_approval,
+    read_approval_policy,
+    refusal_for,
+    refusal_text,
+    tally,
+)
+from pushpilot.core.errors import NotFoundError, PermanentError
+from pushpilot.core.image_ref import ImageRef
+from pushpilot.core.releases import Release, RolloutStatus
+from pushpilot.core.tracking import IndexedService
+from pushpilot.flows.deploy_ports import DeployPorts
+from pushpilot.flows.push import Arrival, record_rollout, release_image
+
+if TYPE_CHECKING:
+    from pushpilot.core.policy_turns import Turn
+    from pushpilot.ports import ApprovalStore
+
+
+class ApprovalsUnavailableError(PermanentError):
+    """The stack has no approval store wired: a service asking for approval is not deployed."""
+
+
+def _store(ports: DeployPorts) -> ApprovalStore:
+    if ports.approvals is None:
+        raise ApprovalsUnavailableError("this stack records no approvals")
+    return ports.approvals
+
+
+def request_approval(
+    ports: DeployPorts,
+    release: Release,
+    service: IndexedService,
+    turn: Turn,
+    arrival: Arrival | None,
+    *,
+    pushed_at: str,
+) -> dict[str, Any]:
+    """Record that the release waits for approval on the service, supersede what waited before, and ask
+    in the release's thread (buttons, who may approve, the deadline, the command)."""
+    policy = read_approval_policy(service.tags)
+    if policy is None or ports.approvals is None:
+        message = "its approval policy cannot be recorded by this stack: not deployed"
+        record_rollout(ports, release.release_id, service, RolloutStatus.SKIPPED, message)
+        return {"service": service.name, "action": "await_approval", "status": str(RolloutStatus.SKIPPED)}
+    approval = new_approval(
+        policy,
+        service_arn=service.arn,
+        service_name=service.name,
+        service_kind=service.kind,
+        release_id=release.release_id,
+        repository=release.repository,
+        registry=release.registry,
+        digest=release.digest,
+        tag=turn.tag or "latest",
+        image=turn.image,
+        registry_id=arrival.registry_id if arrival is not None else None,
+        event_id=arrival.event_id if arrival is not None else release.release_id,
+        pushed_at=pushed_at,
+        now=ports.clock(),
+    )
+    stored, superseded = ports.approvals.request(approval)
+    for older in superseded:
+        _tell_superseded(ports, older, stored)
+        ports.notices.publish(supersedes_notice(release, stored, older))
+    message = f"waits for approval: {turn.reason}" if turn.reason else "waits for approval"
+    recorded = record_rollout(ports, release.release_id, service, RolloutStatus.AWAITING_APPROVAL, message)
+    ports.notices.publish(approval_request_notice(recorded, stored, problems=policy.problems))
+    return {
+        "service": service.name,
+        "action": "await_approval",
+        "status": str(RolloutStatus.AWAITING_APPROVAL),
+        "deadline": stored.deadline,
+    }
+
+
+def _tell_superseded(ports: DeployPorts, older: Approval, newer: Approval) -> None:
+    service = ports.index.get(older.service_arn)
+    released = ports.releases.get(older.release_id)
+    if service is None or released is None:
+        return
+    message = f"a newer release waits for approval instead: {newer.release_id}"
+    recorded = record_rollout(ports, older.release_id, service, RolloutStatus.SUPERSEDED, message)
+    ports.notices.publish(decision_notice(recorded, older, now=ports.now()))
+
+
+@dataclass(frozen=True)
+class VoteResult:
+    """What a vote did. `text` is said to the voter (an ephemeral Slack message, the CLI's output);
+    `dispatch` is the approval to deploy now (None: nothing to deploy)."""
+
+    counted: bool
+    text: str
+    state: ApprovalState | None = None
+    refusal: VoteRefusal | None = None
+    dispatch: Approval | None = None
+
+
+def find_approval(ports: DeployPorts, service_name: str, release: str | None = None) -> Approval:
+    """The approval a command means: the named release's (release id, digest or tag) or the waiting one."""
+    from pushpilot.flows.release_control import find_service
+
+    service = find_service(ports, service_name)
+    approvals = _store(ports).of_service(service.arn)
+    if release:
+        for approval in approvals:
+            if release in {approval.release_id, approval.digest, approval.tag}:
+                return approval
+        raise NotFoundError(f"no release {release!r} asked for approval on {service.name}")
+    waiting = [approval for approval in approvals if approval.state is ApprovalState.WAITING]
+    if not waiting:
+        raise NotFoundError(f"no release waits for approval on {service.name}")
+    return waiting[0]
+
+
+def cast_vote(
+    ports: DeployPorts,
+    approval: Approval,
+    *,
+    voter: str,
+    choice: Literal["approve", "reject"],
+    via: Literal["slack", "cli"],
+    name: str = "",
+    in_groups: Callable[[frozenset[str]], bool] | None = None,
+) -> VoteResult:
+    """Count one vote, at most once per voter, and close the approval when the votes decide it."""
+    store = _store(ports)
+    now = ports.clock()
+    if approval.state is ApprovalState.APPROVED:
+        # Approved, but the deploy was not seen through (its dispatch was lost): hand it on again. The
+        # deploy itself runs once per (service, digest), so a second dispatch deploys nothing more.
+        return VoteResult(
+            counted=False,
+            text=refusal_text(VoteRefusal.CLOSED, approval),
+            state=approval.state,
+            refusal=VoteRefusal.CLOSED,
+            dispatch=approval,
+        )
+    groups = frozenset(item for item in approval.approvers if item.startswith("S"))
+    # A user-group member is looked up (one Slack call) only when the user is not listed by id.
+    member = (
+        via == "slack"
+        and voter not in approval.approvers
+        and bool(groups)
+        and in_groups is not None
+        and in_groups(groups)
+    )
+    refusal = refusal_for(approval, voter, now=now, via=via, in_groups=member)
+    if refusal is VoteRefusal.EXPIRED:
+        _close(ports, approval, ApprovalState.EXPIRED, closed_by="deadline passed")
+    finishing = refusal is VoteRefusal.ALREADY_VOTED and tally(approval) is not ApprovalState.WAITING
+    if refusal is not None and not finishing:
+        return VoteResult(
+            counted=False, text=refusal_text(refusal, approval), state=approval.state, refusal=refusal
+        )
+    vote = Vote(voter=voter, choice=choice, at=ports.now(), via=via, name=name)
+    # A voter already counted whose votes decide it (an earlier attempt's answer was lost): no new write.
+    voted = None if finishing else store.vote(approval.service_arn, approval.digest, vote)
+    current = voted or store.get(approval.service_arn, approval.digest) or approval
+    if voted is None and (voter not in current.votes or current.state is not ApprovalState.WAITING):
+        # Another request changed it first (this voter's replayed click, or the approval closed).
+        why = VoteRefusal.ALREADY_VOTED if voter in current.votes else VoteRefusal.CLOSED
+        return VoteResult(counted=False, text=refusal_text(why, current), state=current.state, refusal=why)
+    # Counted now, or by an earlier attempt whose answer was lost (then the decision is finished here).
+    decided = tally(current)
+    if decided is ApprovalState.WAITING:
+        release = ports.releases.get(current.release_id)
+        if release is not None and voted is not None:
+            ports.notices.publish(vote_notice(release, current, vote))
+        left = current.required - len(current.approvals)
+        return VoteResult(
+            counted=True,
+            text=f"your approval of {current.tag} on {current.service_name} is counted; {left} more needed",
+            state=decided,
+        )
+    closed = _close(ports, current, decided)
+    if closed is None:
+        latest = store.get(current.service_arn, current.digest) or current
+        return VoteResult(
+            counted=True, text=f"your vote is counted; it is {latest.state}", state=latest.state
+        )
+    verb = "approved" if decided is ApprovalState.APPROVED else "rejected"
+    return VoteResult(
+        counted=True,
+        text=f"you {verb} {closed.tag} on {closed.service_name}",
+        state=decided,
+        dispatch=closed if decided is ApprovalState.APPROVED else None,
+    )
+
+
+def _close(
+    ports: DeployPorts, approval: Approval, state: ApprovalState, *, closed_by: str | None = None
+) -> Approval | None:
+    """Move a waiting approval to its end once, and tell it (the winner of the conditional write tells)."""
+    closed = _store(ports).close(
+        approval.service_arn, approval.digest, state, expected=ApprovalState.WAITING, closed_by=closed_by
+    )
+    if closed is None:
+        return None
+    service = ports.index.get(approval.service_arn)
+    release = ports.releases.get(approval.release_id)
+    if release is not None and service is not None and state is not ApprovalState.APPROVED:
+        message = (
+            f"{state} by people: not deployed"
+            if state is ApprovalState.REJECTED
+            else f"{state}: not deployed"
+        )
+        release = record_rollout(ports, approval.release_id, service, RolloutStatus.NOT_APPROVED, message)
+    if release is not None:
+        ports.notices.publish(decision_notice(release, closed, now=ports.now()))
+    return closed
+
+
+def deploy_approved(ports: DeployPorts, approval: Approval) -> dict[str, Any]:
+    """Deploy an approved digest to its service through the normal path (judged, planned, acted on once
+    per service and digest), then mark the approval deployed. Safe to run again: nothing deploys twice."""
+    store = _store(ports)
+    current = store.get(approval.service_arn, approval.digest)
+    if current is None or current.state not in {ApprovalState.APPROVED, ApprovalState.DEPLOYED}:
+        state = current.state if current is not None else "gone"
+        return {"service": approval.service_name, "status": f"not approved ({state})"}
+    service = ports.index.get(approval.service_arn)
+    if service is None:
+        raise NotFoundError(f"{approval.service_name} is no longer in the index: nothing deployed")
+    image = ImageRef.parse(f"{approval.registry}/{approval.repository}:{approval.tag}")
+    arrival = Arrival(
+        event_id=approval.event_id,
+        image=image,
+        digest=approval.digest,
+        registry_id=approval.registry_id,
+        occurred_at=approval.pushed_at,
+    )
+    outcome = release_image(arrival, [service], ports, approved=frozenset({service.arn}))
+    store.close(
+        approval.service_arn, approval.digest, ApprovalState.DEPLOYED, expected=ApprovalState.APPROVED
+    )
+    return {"service": approval.service_name, "status": outcome.status, "detail": outcome.detail}
