@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from pushpilot.core.approvals import Approval, ApprovalState, Vote
     from pushpilot.core.dns.models import DomainBinding
     from pushpilot.core.dns.outbox import HeldNotices
+    from pushpilot.core.slack_interaction import Decision
 
 
 class DeployTarget(Protocol):
@@ -192,6 +193,18 @@ class ApprovalStore(Protocol):
     ) -> Approval | None:
         """Move the approval from `expected` to `state`; None when it was not in `expected` any more."""
         ...
+
+
+class DecisionSink(Protocol):
+    """Where the request URL hands on what it decided, to be done after Slack got its answer."""
+
+    def send(self, decision: Decision) -> None: ...
+
+
+class SlackReplies(Protocol):
+    """Answers to the person who clicked, at the click's `response_url` (ephemeral: only they see it)."""
+
+    def reply(self, response_url: str, text: str) -> None: ...
 
 
 class NoticeSink(Protocol):
