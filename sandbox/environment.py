@@ -65,6 +65,7 @@ FORWARDER_TEMPLATE = PROJECT_ROOT / "forwarder" / "template.yaml"
 STACK_NAME = "pushpilot"
 FORWARDER_STACK_NAME = "pushpilot-forwarder"
 SANDBOX_ACCOUNT = "123456789012"
+SANDBOX_SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"  # noqa: S105 - the sandbox's own, never a real app's
 _CREDENTIALS = {"aws_access_key_id": "sandbox", "aws_secret_access_key": "sandbox"}
 
 
@@ -230,6 +231,8 @@ class Sandbox:
             "AWS_EC2_METADATA_DISABLED": "true",
             "SLACK_API_URL": self.slack.api_url(),
             "ECR_PUBLIC_REGISTRY_URL": self.public_registry.url,
+            # Ephemeral answers go to the Slack emulator's response URLs instead of hooks.slack.com.
+            "SLACK_RESPONSE_URL_PREFIX": f"{self.slack.url}/actions/",
         }
 
     def direct_client(self, service: str, *, account: str | None = None) -> Any:
@@ -305,7 +308,14 @@ class Sandbox:
         )
         secrets = self.direct_client("secretsmanager")
         arn = secrets.create_secret(Name="pushpilot/slack", SecretString=value)["ARN"]
-        return {"SlackMode": mode, "SlackSecretId": arn, "SlackChannel": "C0SANDBOX"}
+        # The Slack app's signing secret: the emulator signs its clicks with it (sandbox/slack_clicks.py).
+        signing = secrets.create_secret(Name="pushpilot/slack-signing", SecretString=SANDBOX_SIGNING_SECRET)
+        return {
+            "SlackMode": mode,
+            "SlackSecretId": arn,
+            "SlackChannel": "C0SANDBOX",
+            "SlackSigningSecretId": signing["ARN"],
+        }
 
     def _capture_topic(self) -> str | None:
         """Subscribe a queue to the stack's topic so the sandbox can show what SNS delivered."""

@@ -333,6 +333,16 @@ class EventRouter:
 
     # --- schedules -----------------------------------------------------------------------------
 
+    def invoke_url(self, function_logical_id: str, event: dict[str, Any]) -> dict[str, Any]:
+        """A function URL request: one synchronous invocation, no retry. Lambda answers an unhandled error
+        (or a response it cannot read) with 502, as a function URL does."""
+        spec = self.function(function_logical_id)
+        with self._invocation_environment([spec]):
+            result = self._invoke(spec, event)
+        if result.failure is not None or not isinstance(result.response, dict):
+            return {"statusCode": 502, "body": "Internal Server Error"}
+        return dict(result.response)
+
     def invoke_schedule(self, function_logical_id: str, schedule: str | None = None) -> Delivery:
         """Fire one of the function's schedules now: the first, or the one named (event or rule name)."""
         spec = self.function(function_logical_id)

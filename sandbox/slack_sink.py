@@ -47,7 +47,7 @@ class SlackPost(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    kind: Literal["webhook", "api"]
+    kind: Literal["webhook", "api", "response"]
     path: str
     method: str | None
     """The Web API method (chat.postMessage, chat.update, ...); None for a webhook."""
@@ -135,6 +135,10 @@ class SlackSink(LoopbackService):
     def posts(self) -> list[SlackPost]:
         with self._lock:
             return list(self._posts)
+
+    def responses(self) -> list[dict[str, Any]]:
+        """What was posted to clicks' response URLs, oldest first."""
+        return [post.payload for post in self.posts if post.kind == "response"]
 
     def delivered(self) -> list[SlackPost]:
         """The requests Slack would have acted on: answered 200 with ok."""
@@ -309,6 +313,27 @@ class SlackSink(LoopbackService):
             )
         if route.startswith("/api/"):
             return self._answer_api(route, visible_headers, headers, body, forced=forced, answered=answered)
+        if route.startswith("/actions/"):
+            # A click's response_url: what the person who clicked is told (ephemeral).
+            payload, parse_error = _parse_body(headers, body, form_field="payload")
+            status = HTTPStatus.BAD_REQUEST if parse_error else HTTPStatus.OK
+            self._record(
+                SlackPost(
+                    kind="response",
+                    path=route,
+                    method=None,
+                    payload=payload,
+                    headers=visible_headers,
+                    status=status,
+                    ok=not parse_error,
+                    answered=answered,
+                )
+            )
+            return _Answer(
+                status=status,
+                body=b"ok" if not parse_error else b"invalid_payload",
+                content_type="text/plain",
+            )
         return _Answer(status=HTTPStatus.NOT_FOUND, body=b"not_found", content_type="text/plain")
 
     def _answer_webhook(

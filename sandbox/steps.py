@@ -574,6 +574,13 @@ def run(sandbox: Sandbox, raw: Any, _base_dir: Path, timeline: Timeline) -> None
     timeline.record()
 
 
+def slack_action(sandbox: Sandbox, raw: Any, base_dir: Path, timeline: Timeline) -> None:
+    """A click on a release thread's button, posted by the Slack emulator (see slack_clicks)."""
+    from pushpilot_sandbox import slack_clicks
+
+    slack_clicks.slack_action(sandbox, raw, base_dir, timeline)
+
+
 def command_line(raw: Any) -> str:
     if not isinstance(raw, str) or not raw.strip():
         raise StepError(f"run: give a pushpilot command line, e.g. 'rollback storefront' (got {raw!r})")
@@ -595,6 +602,7 @@ ACTIONS: dict[str, Callable[[Sandbox, Any, Path, Timeline], None]] = {
     "operation": operation,
     "complete_deployment": complete_deployment,
     "run": run,
+    "slack_action": slack_action,
 }
 
 # The arguments each action takes, checked before the sandbox starts. `event` takes a path (read_event);
@@ -626,6 +634,11 @@ def check_step(action: str, raw: Any, *, base_dir: Path, setup: Setup) -> None:
         from pushpilot_sandbox.ecs_scenario import check_complete_deployment
 
         check_complete_deployment(raw, setup)
+        return
+    if action == "slack_action":
+        from pushpilot_sandbox.slack_clicks import check_slack_action
+
+        check_slack_action(raw, setup)
         return
     if action == "run":
         from pushpilot_sandbox.cli_runs import check_command

@@ -22,6 +22,8 @@ class Timeline:
         self.refused_events: list[dict[str, Any]] = []
         # `run` steps: each pushpilot command line, its exit code and output.
         self.runs: list[dict[str, Any]] = []
+        # Requests the Slack emulator posted to the stack's request URL, and how they were answered.
+        self.slack_actions: list[dict[str, Any]] = []
         self._forwarding_seen = 0
         self._gateway_seen = 0
         self._apprunner_seen = 0
@@ -157,6 +159,7 @@ class Timeline:
             "dead_letters": dead_letters,
             "refused_events": self.refused_events,
             "runs": self.runs,
+            "slack_actions": self.slack_actions,
         }
 
 

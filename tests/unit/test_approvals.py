@@ -138,7 +138,7 @@ def test_a_push_waits_for_approval_with_buttons_and_deploys_nothing() -> None:
         ("approve", button_value(approval)),
         ("reject", button_value(approval)),
     ]
-    assert f"<@{APPROVER}>" in asks[0].summary
+    assert APPROVER in asks[0].summary
     assert approval.deadline in asks[0].summary
     assert "pushpilot approve prod-web" in (asks[0].next_step or "")
 

@@ -8,7 +8,7 @@ import json
 
 from pushpilot.core.approvals import Approval, ApprovalState, Vote
 from pushpilot.core.notices import Notice, NoticeAction, NoticeKind, Severity
-from pushpilot.core.releases import Release, Stage, overall_stage
+from pushpilot.core.releases import Release, overall_stage
 
 
 def button_value(approval: Approval) -> str:
@@ -18,9 +18,8 @@ def button_value(approval: Approval) -> str:
 
 
 def _who_may(approval: Approval) -> str:
-    listed = " ".join(
-        f"<!subteam^{item}>" if item.startswith("S") else f"<@{item}>" for item in approval.approvers
-    )
+    # Ids as written in the tags: messages are escaped whole, so Slack's mention markup would show as text.
+    listed = ", ".join(f"group {item}" if item.startswith("S") else item for item in approval.approvers)
     count = "two distinct approvers" if approval.required == 2 else "one approver"
     return f"Needs {count}{' of ' + listed if listed else ''}; decide before {approval.deadline}."
 
@@ -98,13 +97,12 @@ def decision_notice(release: Release, approval: Approval, *, now: str) -> Notice
         case ApprovalState.WAITING:
             severity, title = Severity.INFO, f"{approval.tag} waits for approval on {approval.service_name}"
             summary = _who_may(approval)
-    stage = release.stage if approval.state is ApprovalState.APPROVED else overall_stage(release)
     return Notice(
         kind=NoticeKind.APPROVAL,
         severity=severity,
         title=title,
         summary=summary,
-        release=release.headline(stage if stage is not Stage.PUSHED else None),
+        release=release.headline(overall_stage(release)),
         thread_key=release.release_id,
         dedupe_key=f"{release.release_id}#approval#{approval.service_arn}#{approval.state}",
         occurred_at=now,

@@ -120,7 +120,9 @@ class Vote(BaseModel):
 
     @property
     def who(self) -> str:
-        return f"<@{self.voter}>" if self.via == "slack" else self.name or self.voter
+        if self.via == "slack":
+            return f"{self.voter} ({self.name})" if self.name and self.name != self.voter else self.voter
+        return self.name or self.voter
 
 
 class Approval(BaseModel):
