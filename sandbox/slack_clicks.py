@@ -31,11 +31,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Literal
 from urllib.parse import urlencode, urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from pushpilot_sandbox.environment import SANDBOX_SIGNING_SECRET, Sandbox
 from pushpilot_sandbox.httpserver import LoopbackServer, LoopbackService
 from pushpilot_sandbox.slack_sink import TEAM_ID
+from pushpilot_sandbox.steps import StepError, _Args, _args
 
 if TYPE_CHECKING:
     from pushpilot_sandbox.scenario import Setup
@@ -48,7 +49,7 @@ _OVERSIZED_BYTES: Final = 70 * 1024
 _TEXT_TYPES: Final = ("text/", "application/json", "application/xml")
 
 
-class SlackActionArgs(BaseModel):
+class SlackActionArgs(_Args):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     service: str | None = None
@@ -171,14 +172,11 @@ def function_url(sandbox: Sandbox) -> FunctionUrl:
             )
         url = FunctionUrl(sandbox, ENDPOINT_FUNCTION)
         url.start()
-        sandbox._started.append(url)  # noqa: SLF001 - stopped with the sandbox's other servers
+        # Stopped with the sandbox's other servers.
+        sandbox._started.append(url)
         state = _State(url=url)
         _STATES[sandbox] = state
     return state.url
-
-
-class StepError(Exception):
-    """Raised as the scenario's StepError by the step (imported lazily to keep the modules apart)."""
 
 
 def _newest_button(sandbox: Sandbox, service: str, action: str) -> tuple[dict[str, Any], dict[str, Any], str]:
@@ -200,7 +198,8 @@ def _newest_button(sandbox: Sandbox, service: str, action: str) -> tuple[dict[st
 
 
 def _payload(sandbox: Sandbox, args: SlackActionArgs) -> dict[str, Any]:
-    assert args.service is not None and args.action is not None and args.user is not None  # noqa: S101 - validated
+    if args.service is None or args.action is None or args.user is None:
+        raise StepError("slack_action: give service, action and user")
     message, button, block_id = _newest_button(sandbox, args.service, args.action)
     action_ts = f"{time.time():.6f}"
     return {
@@ -227,7 +226,7 @@ def _payload(sandbox: Sandbox, args: SlackActionArgs) -> dict[str, Any]:
         "channel": {"id": "C0SANDBOX", "name": "releases"},
         "message": message,
         "state": {"values": {}},
-        "response_url": f"{sandbox.slack.url}/actions/{TEAM_ID}/{next(_RESPONSE_IDS)}/{uuid.uuid4().hex[:24]}",
+        "response_url": f"{sandbox.slack.url}/actions/{TEAM_ID}/{next(_RESPONSE_IDS)}/{uuid.uuid4().hex}",
         "actions": [
             {
                 "action_id": button["action_id"],
@@ -280,10 +279,15 @@ def _post(url: str, request: _Request) -> tuple[int, str]:
         return int(exc.code), exc.read().decode()
 
 
-def slack_action(sandbox: Sandbox, raw: Any, _base_dir: Path, timeline: Timeline) -> None:
-    from pushpilot_sandbox.steps import StepError as ScenarioStepError
-    from pushpilot_sandbox.steps import _args
+def _request(sandbox: Sandbox, state: _State, args: SlackActionArgs) -> _Request:
+    if not args.replay:
+        return _build(sandbox, args)
+    if state.last is None:
+        raise StepError("slack_action: replay: true needs an earlier slack_action to replay")
+    return _Request(state.last.body, state.last.headers, f"replay of: {state.last.label}")
 
+
+def slack_action(sandbox: Sandbox, raw: Any, _base_dir: Path, timeline: Timeline) -> None:
     args = _args(SlackActionArgs, raw)
     url = function_url(sandbox)
     state = _STATES[sandbox]
@@ -293,15 +297,7 @@ def slack_action(sandbox: Sandbox, raw: Any, _base_dir: Path, timeline: Timeline
 
         travel = time_machine.travel(datetime.now(UTC) + timedelta(minutes=args.minutes_later), tick=True)
     with travel:
-        try:
-            if args.replay:
-                if state.last is None:
-                    raise StepError("slack_action: replay: true needs an earlier slack_action to replay")
-                request = _Request(state.last.body, state.last.headers, f"replay of: {state.last.label}")
-            else:
-                request = _build(sandbox, args)
-        except StepError as exc:
-            raise ScenarioStepError(str(exc)) from exc
+        request = _request(sandbox, state, args)
         state.last = request
         responses_before = len(sandbox.slack.responses())
         later = f", {args.minutes_later} minutes later" if args.minutes_later else ""
@@ -321,12 +317,9 @@ def slack_action(sandbox: Sandbox, raw: Any, _base_dir: Path, timeline: Timeline
 
 def check_slack_action(raw: Any, setup: Setup) -> None:
     """Refuse a slack_action step the scenario cannot run, before anything starts."""
-    from pushpilot_sandbox.steps import StepError as ScenarioStepError
-    from pushpilot_sandbox.steps import _args
-
     args = _args(SlackActionArgs, raw)
     if setup.notifications.slack != "bot":
-        raise ScenarioStepError("slack_action: buttons live in Slack threads: set notifications.slack: bot")
+        raise StepError("slack_action: buttons live in Slack threads: set notifications.slack: bot")
     names = {service.name for service in setup.services} | {service.name for service in setup.ecs_services}
     if args.service is not None and args.service not in names:
-        raise ScenarioStepError(f"slack_action: service {args.service!r} is not in setup")
+        raise StepError(f"slack_action: service {args.service!r} is not in setup")
