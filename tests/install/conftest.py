@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.install import pipeline
+from tests.install import pipeline, promises
 from tests.install.checks import parse_overrides
 from tests.install.created import Created, download_artifacts, read_created
 
@@ -65,7 +65,7 @@ def install(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Install]:
             )
             expanded_path = work / "template.expanded.json"
             forwarder_path = work / "forwarder.expanded.json"
-            parameters = default_parameters()
+            parameters = {**default_parameters(), "SlackSigningSecretId": promises.SIGNING_SECRET_ID}
             expanded = pipeline.expand(packaged, expanded_path, moto.url, parameters)
             traced = pipeline.expand(
                 packaged, work / "traced.json", moto.url, {**parameters, "XRayTracing": "Active"}

@@ -14,6 +14,9 @@ FUNCTIONS: Final = (
     "ReconcileFunction",
     "BuildEventsFunction",
     "NotifyFunction",
+    # Slack's request URL and the function that acts on its clicks (the check turns them on).
+    "SlackActionsFunction",
+    "SlackDecisionsFunction",
 )
 
 # Each function's EventBridge rules: event pattern (defaults of every parameter) or schedule and input.
@@ -118,6 +121,8 @@ ENVIRONMENT: Final[dict[str, frozenset[str]]] = {
     "BuildEventsFunction": COMMON_ENVIRONMENT | {"BUILD_LOG_LINES"},
     "NotifyFunction": COMMON_ENVIRONMENT
     | {"SLACK_MODE", "SLACK_SECRET_ID", "SLACK_PARAMETER_NAME", "SLACK_CHANNEL", "TOPIC_ARN", "NOTIFY_KINDS"},
+    "SlackActionsFunction": COMMON_ENVIRONMENT | {"SLACK_SIGNING_SECRET_ID", "DECISION_QUEUE_URL"},
+    "SlackDecisionsFunction": COMMON_ENVIRONMENT | {"PUSHPILOT_ROLE_ARN"},
 }
 
 # Functions EventBridge invokes asynchronously: bounded retries and age, failures kept with the event.
@@ -136,6 +141,7 @@ DEAD_LETTER_QUEUES: Final = (
     "NoticeDeadLetterQueue",
     "EventDeliveryDeadLetterQueue",
     "HandlerDeadLetterQueue",
+    "DecisionDeadLetterQueue",
 )
 
 # The least-privilege list: no function role may be allowed anything else.
@@ -230,6 +236,9 @@ CLUSTER_SCOPED_RESOURCES: Final = frozenset({"arn:*:ecs:*:*:service/prod/*", "ar
 PASS_ROLE_DEFAULT: Final = "none"  # EcsTaskRolePattern empty: no iam:PassRole statement at all
 QUEUE_READ_ACTIONS: Final = frozenset({"sqs:ReceiveMessage", "sqs:DeleteMessage"})
 TRACING_POLICY: Final = "AWSXrayWriteOnlyAccess"
+
+# The install check turns Slack's request URL on (it is off unless SlackSigningSecretId names a secret).
+SIGNING_SECRET_ID: Final = "pushpilot/slack-signing"
 
 # samconfig.toml values the stack must refuse: placeholders the installer replaces before deploying.
 PLACEHOLDERS: Final[dict[str, frozenset[str]]] = {

@@ -122,7 +122,7 @@ def test_lambda_interpreter_holds_the_runtime_boto3_and_the_pinned_powertools_on
     ).stdout
     pinned = install.main.expanded["Mappings"]["PowertoolsLayer"]["Pinned"]["Release"]
     assert f"aws_lambda_powertools=={pinned}" in listed.replace("-", "_")
-    assert "slack_sdk" not in listed.replace("-", "_")  # bundled with the notify function only
+    assert "slack_sdk" not in listed.replace("-", "_")  # bundled with the functions that use it only
     assert "pushpilot" not in listed
 
 
@@ -220,6 +220,25 @@ def test_notify_with_slack_chosen_but_no_secret_still_publishes_to_sns(install: 
     assert result == {"batchItemFailures": []}
     [message] = boto3.client("sqs").receive_message(QueueUrl=reader, MaxNumberOfMessages=10)["Messages"]
     assert "Deployment failed on checkout-api-prod" in message["Body"]
+
+
+def test_slack_request_url_reads_its_signing_secret_and_refuses_an_old_click(install: Install) -> None:
+    """The request URL in the Lambda interpreter: slack-sdk bundled, the signing secret read from the
+    created stack's Secrets Manager, and a click signed long ago refused with 401 before anything reads it."""
+    boto3.client("secretsmanager").create_secret(
+        Name=promises.SIGNING_SECRET_ID, SecretString="8f742231b10e8888abcd99yyyzzz85a5"
+    )
+
+    result = _invoke(install, "SlackActionsFunction", EVENTS / "slack-block-action.json")
+
+    assert (result["statusCode"], result["body"]) == (401, "stale")
+
+
+def test_slack_decisions_handler_drops_a_body_that_is_not_a_decision(install: Install) -> None:
+    result = _invoke(install, "SlackDecisionsFunction", EVENTS / "notify-notice-live.json")
+
+    # A notice is not a decision: logged, counted and dropped, never retried.
+    assert result == {"batchItemFailures": []}
 
 
 def _topic_reader(install: Install, name: str) -> str:
