@@ -10,6 +10,7 @@ from pushpilot import TARGET_LABELS
 from pushpilot_cli import (
     approve_cmd,
     dns_cmd,
+    hook_cmd,
     image_cmd,
     release_cmd,
     releases_cmd,
@@ -38,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
         release_cmd,
         releases_cmd,
         approve_cmd,
+        hook_cmd,
     ):
         module.register(subparsers)
     return parser

@@ -431,6 +431,8 @@ class FakeApprovals:
         for other in self.of_service(approval.service_arn):
             if other.digest == stored.digest or other.requested_at > stored.requested_at:
                 continue
+            if (other.hook is None) != (stored.hook is None):
+                continue
             closed = self.close(
                 other.service_arn,
                 other.digest,

@@ -1,5 +1,6 @@
 """Decisions from the request URL → done: an approved release deployed through the normal path (once per
-service and digest, however often it is handed on), an ephemeral answer posted to the person who clicked.
+service and digest, however often it is handed on), a paused ECS deployment continued or rolled back
+(once per hook), an ephemeral answer posted to the person who clicked.
 A body that is not a decision is logged with its message id, counted and dropped."""
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pushpilot.core.slack_interaction import Decision
 from pushpilot.entry.settings import EnvSettings
 from pushpilot.entry.wiring import deploy_ports
 from pushpilot.flows.slack_actions import run_decision
+from pushpilot.targets.ecs.hooks import EcsHookControl
 
 logger = Logger()
 metrics = Metrics()
@@ -42,9 +44,8 @@ def _record(record: SQSRecord, context: LambdaContext) -> dict[str, Any]:
         return {"kind": "dropped"}
     settings = DecisionSettings.from_env()
     try:
-        return run_decision(
-            deploy_ports(context=context), decision, SlackResponder(settings.response_url_prefix)
-        )
+        responder = SlackResponder(settings.response_url_prefix)
+        done = run_decision(deploy_ports(context=context), decision, responder, EcsHookControl())
     except PermanentError as exc:
         # No retry can fix it: said once, counted, not redriven.
         logger.error(  # noqa: TRY400
@@ -53,6 +54,8 @@ def _record(record: SQSRecord, context: LambdaContext) -> dict[str, Any]:
         )
         metrics.add_metric(name="DecisionFailed", unit=MetricUnit.Count, value=1)
         return {"kind": decision.kind, "failed": str(exc)}
+    metrics.add_metric(name="DecisionsDone", unit=MetricUnit.Count, value=1)
+    return done
 
 
 @logger.inject_lambda_context

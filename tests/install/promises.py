@@ -38,6 +38,7 @@ RULES: Final[dict[str, dict[str, dict[str, Any]]]] = {
         "DeploymentStateChange": {
             "pattern": {"source": ["aws.ecs"], "detail-type": ["ECS Deployment State Change"]}
         },
+        "HookStateChange": {"pattern": {"source": ["aws.ecs"], "detail-type": ["ECS Hook State Change"]}},
     },
     "AppRunnerEventsFunction": {
         "OperationStatus": {
@@ -207,6 +208,8 @@ ALLOWED_ACTIONS: Final = frozenset(
         "ecs:DescribeExpressGatewayService",
         "ecs:UpdateExpressGatewayService",
         "ecs:TagResource",
+        # a deployment paused at a PAUSE lifecycle hook: continued or rolled back from Slack or the CLI
+        "ecs:ContinueServiceDeployment",
         # after a lost answer: the copies registered for a release, the unused ones deregistered
         "ecs:ListTaskDefinitions",
         "ecs:DeregisterTaskDefinition",

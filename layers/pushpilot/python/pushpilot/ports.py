@@ -5,7 +5,7 @@ tests; neither is named here, and nothing here imports boto3.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from pushpilot.core.notices import Link, Notice
 from pushpilot.core.public_sightings import Sighting
@@ -205,6 +205,14 @@ class SlackReplies(Protocol):
     """Answers to the person who clicked, at the click's `response_url` (ephemeral: only they see it)."""
 
     def reply(self, response_url: str, text: str) -> None: ...
+
+
+class HookControl(Protocol):
+    """Resumes an ECS deployment paused at a PAUSE lifecycle hook."""
+
+    def continue_deployment(
+        self, service_deployment_arn: str, hook_id: str, action: Literal["CONTINUE", "ROLLBACK"]
+    ) -> None: ...
 
 
 class NoticeSink(Protocol):

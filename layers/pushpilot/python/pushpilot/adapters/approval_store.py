@@ -53,6 +53,9 @@ class ApprovalTable(TableAdapter):
         for other in self.of_service(approval.service_arn):
             if other.digest == approval.digest or other.state is not ApprovalState.WAITING:
                 continue
+            if (other.hook is None) != (approval.hook is None):
+                # A paused deployment and a release waiting for approval are different questions.
+                continue
             if other.requested_at > stored.requested_at:
                 continue
             closed = self.close(

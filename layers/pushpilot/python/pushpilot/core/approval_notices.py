@@ -72,6 +72,8 @@ def vote_notice(release: Release, approval: Approval, vote: Vote) -> Notice:
 
 def decision_notice(release: Release, approval: Approval, *, now: str) -> Notice:
     """The end of an approval: approved (the deploy follows), rejected, expired or superseded."""
+    if approval.hook is not None:
+        return hook_decision_notice(approval, now=now, release=release)
     votes = "; ".join(f"{vote.who} {vote.choice}d at {vote.at}" for vote in approval.votes.values())
     record = f" Votes: {votes}." if votes else ""
     match approval.state:
@@ -120,4 +122,77 @@ def supersedes_notice(release: Release, approval: Approval, older: Approval) -> 
         thread_key=release.release_id,
         dedupe_key=f"{release.release_id}#approval#{approval.service_arn}#supersedes#{older.digest}",
         occurred_at=approval.requested_at,
+    )
+
+
+def _hook_thread(approval: Approval, release: Release | None) -> str:
+    return (
+        release.release_id
+        if release is not None
+        else approval.hook.service_deployment_arn
+        if approval.hook
+        else ""
+    )
+
+
+def hook_pause_notice(approval: Approval, release: Release | None) -> Notice:
+    """ECS paused a deployment at a PAUSE hook: Continue / Roll back, who may, and when ECS acts alone."""
+    hook = approval.hook
+    assert hook is not None  # noqa: S101 - only built for hooks
+    value = button_value(approval)
+    return Notice(
+        kind=NoticeKind.APPROVAL,
+        severity=Severity.WARNING,
+        title=f"{approval.service_name} paused at {hook.stage}: continue or roll back?",
+        summary=(
+            f"The ECS deployment of {approval.service_name} waits at its {hook.stage} hook."
+            f" {_who_may(approval).partition(';')[0]}; if nobody does, ECS will"
+            f" {hook.timeout_action.lower()} at {approval.deadline}."
+        ),
+        next_step=(
+            "Continue or roll back with the buttons, or from a terminal with the stack's credentials:\n"
+            f"pushpilot continue {approval.service_name}\npushpilot abort {approval.service_name}"
+        ),
+        actions=(
+            NoticeAction(action_id="continue", label="Continue", value=value, style="primary"),
+            NoticeAction(action_id="rollback", label="Roll back", value=value, style="danger"),
+        ),
+        release=release.headline(overall_stage(release)) if release is not None else None,
+        thread_key=_hook_thread(approval, release),
+        dedupe_key=f"{hook.service_deployment_arn}#hook#{hook.hook_id}#paused",
+        occurred_at=approval.requested_at,
+    )
+
+
+def hook_decision_notice(approval: Approval, *, now: str, release: Release | None = None) -> Notice:
+    """A paused hook's end: continued or rolled back (by whom), or timed out (and what ECS did)."""
+    hook = approval.hook
+    assert hook is not None  # noqa: S101 - only built for hooks
+    votes = "; ".join(f"{vote.who} at {vote.at}" for vote in approval.votes.values())
+    match approval.state:
+        case ApprovalState.APPROVED | ApprovalState.DEPLOYED:
+            severity, title = Severity.INFO, f"{approval.service_name} continued past {hook.stage}"
+            summary = f"Continued by {votes}: ECS resumes the deployment."
+        case ApprovalState.REJECTED:
+            severity, title = Severity.WARNING, f"{approval.service_name} rolled back at {hook.stage}"
+            summary = f"Rolled back by {votes}: ECS returns to the previous revision."
+        case _:
+            severity = Severity.WARNING
+            title = (
+                f"{approval.service_name} pause at {hook.stage} timed out: ECS chose {hook.timeout_action}"
+            )
+            does = "continues" if hook.timeout_action == "CONTINUE" else "rolls back"
+            summary = (
+                f"Nobody continued or rolled back before {approval.deadline}; the hook's timeoutAction is"
+                f" {hook.timeout_action}, so ECS {does}."
+            )
+    return Notice(
+        kind=NoticeKind.APPROVAL,
+        severity=severity,
+        title=title,
+        summary=summary,
+        release=release.headline(overall_stage(release)) if release is not None else None,
+        thread_key=_hook_thread(approval, release),
+        dedupe_key=f"{hook.service_deployment_arn}#hook#{hook.hook_id}#{approval.state}",
+        occurred_at=now,
     )

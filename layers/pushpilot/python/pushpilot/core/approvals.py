@@ -125,8 +125,26 @@ class Vote(BaseModel):
         return self.name or self.voter
 
 
+class HookPause(BaseModel):
+    """An ECS deployment paused at a PAUSE lifecycle hook: what ContinueServiceDeployment needs, and what
+    ECS does by itself when the hook times out."""
+
+    model_config = ConfigDict(frozen=True)
+
+    service_deployment_arn: str
+    hook_id: str
+    stage: str
+    timeout_action: str = "ROLLBACK"
+
+
+def hook_key(hook_id: str) -> str:
+    """The approval key of a paused hook (a release's approval is keyed by its digest)."""
+    return f"hook:{hook_id}"
+
+
 class Approval(BaseModel):
-    """One release waiting for (or past) approval on one service: what to deploy, who may say yes, votes."""
+    """One release waiting for (or past) approval on one service: what to deploy, who may say yes, votes.
+    With `hook`, a paused ECS deployment waiting for Continue (an approve vote) or Roll back (a reject)."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -150,6 +168,7 @@ class Approval(BaseModel):
     votes: dict[str, Vote] = Field(default_factory=dict)
     # Who closed it and why (the superseding release, "deadline passed"), for the thread.
     closed_by: str | None = None
+    hook: HookPause | None = None
 
     @property
     def approvals(self) -> list[Vote]:
@@ -232,6 +251,11 @@ def tally(approval: Approval) -> ApprovalState:
 
 def refusal_text(refusal: VoteRefusal, approval: Approval) -> str:
     """What the person who clicked (ephemerally) or ran the command is told."""
+    if approval.hook is not None and refusal is VoteRefusal.EXPIRED:
+        return (
+            f"the {approval.tag} pause of {approval.service_name} timed out: ECS acts on its own"
+            f" ({approval.hook.timeout_action})"
+        )
     match refusal:
         case VoteRefusal.NOT_APPROVER:
             return f"you are not an approver of {approval.service_name}"

@@ -96,11 +96,12 @@ def parse_click(body: str) -> Click:
 
 class Decision(BaseModel):
     """What the request URL hands on to the decisions function once it answered Slack: deploy an approved
-    release (`service_arn`, `digest`), and/or tell the person who clicked (`reply` at `response_url`)."""
+    release (`service_arn`, `digest`), resume a paused ECS deployment (`hook`: the approval keyed by
+    `digest` = hook:<id>), and/or tell the person who clicked (`reply` at `response_url`)."""
 
     model_config = ConfigDict(frozen=True)
 
-    kind: Literal["deploy", "reply"]
+    kind: Literal["deploy", "reply", "hook"]
     service_arn: str | None = None
     digest: str | None = None
     response_url: str | None = None

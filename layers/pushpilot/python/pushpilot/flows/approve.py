@@ -205,11 +205,14 @@ def cast_vote(
             counted=True, text=f"your vote is counted; it is {latest.state}", state=latest.state
         )
     verb = "approved" if decided is ApprovalState.APPROVED else "rejected"
+    if closed.hook is not None:
+        verb = "continued" if decided is ApprovalState.APPROVED else "rolled back"
     return VoteResult(
         counted=True,
         text=f"you {verb} {closed.tag} on {closed.service_name}",
         state=decided,
-        dispatch=closed if decided is ApprovalState.APPROVED else None,
+        # A paused hook is resumed either way; a release deploys only when approved.
+        dispatch=closed if decided is ApprovalState.APPROVED or closed.hook is not None else None,
     )
 
 
@@ -222,6 +225,12 @@ def _close(
     )
     if closed is None:
         return None
+    if closed.hook is not None:
+        from pushpilot.core.approval_notices import hook_decision_notice
+
+        held = ports.releases.get(approval.release_id)
+        ports.notices.publish(hook_decision_notice(closed, now=ports.now(), release=held))
+        return closed
     service = ports.index.get(approval.service_arn)
     release = ports.releases.get(approval.release_id)
     if release is not None and service is not None and state is not ApprovalState.APPROVED:

@@ -18,7 +18,8 @@ from pushpilot.core.errors import PermanentError
 from pushpilot.core.slack_interaction import Click, Decision
 from pushpilot.flows.approve import ApprovalsUnavailableError, cast_vote, deploy_approved
 from pushpilot.flows.deploy_ports import DeployPorts
-from pushpilot.ports import DecisionSink, SlackReplies
+from pushpilot.flows.hooks import resume_hook
+from pushpilot.ports import DecisionSink, HookControl, SlackReplies
 
 
 @dataclass(frozen=True)
@@ -38,10 +39,6 @@ def handle_click(
     *,
     in_groups: Callable[[frozenset[str]], bool] | None = None,
 ) -> ClickResult:
-    if click.action not in {"approve", "reject"}:
-        result = ClickResult(outcome="unsupported", reply=f"{click.action} is not something this stack does")
-        _reply(decisions, click, result.reply)
-        return result
     if ports.approvals is None:
         raise ApprovalsUnavailableError("this stack records no approvals")
     target = click.approval_target()
@@ -50,7 +47,12 @@ def handle_click(
         result = ClickResult(outcome="unknown_approval", reply="pushpilot knows no approval for this button")
         _reply(decisions, click, result.reply)
         return result
-    choice: Literal["approve", "reject"] = "approve" if click.action == "approve" else "reject"
+    if (approval.hook is not None) != (click.action in {"continue", "rollback"}):
+        result = ClickResult(outcome="wrong_button", reply="this button does not belong to that decision")
+        _reply(decisions, click, result.reply)
+        return result
+    # Continue is a pause's approve vote, Roll back its reject.
+    choice: Literal["approve", "reject"] = "approve" if click.action in {"approve", "continue"} else "reject"
     vote = cast_vote(
         ports,
         approval,
@@ -62,8 +64,9 @@ def handle_click(
     )
     if vote.dispatch is not None:
         # Before the reply: when this hand-off fails the request fails, and a click again re-dispatches.
+        kind: Literal["deploy", "hook"] = "hook" if vote.dispatch.hook is not None else "deploy"
         decisions.send(
-            Decision(kind="deploy", service_arn=vote.dispatch.service_arn, digest=vote.dispatch.digest)
+            Decision(kind=kind, service_arn=vote.dispatch.service_arn, digest=vote.dispatch.digest)
         )
     _reply(decisions, click, vote.text)
     outcome = (
@@ -77,8 +80,11 @@ def _reply(decisions: DecisionSink, click: Click, text: str) -> None:
         decisions.send(Decision(kind="reply", response_url=click.response_url, reply=text))
 
 
-def run_decision(ports: DeployPorts, decision: Decision, replies: SlackReplies) -> dict[str, Any]:
-    """Do what a click decided: deploy an approved release (once), or answer the person who clicked."""
+def run_decision(
+    ports: DeployPorts, decision: Decision, replies: SlackReplies, hooks: HookControl | None = None
+) -> dict[str, Any]:
+    """Do what a click decided: deploy an approved release (once), resume a paused deployment (once), or
+    answer the person who clicked."""
     if decision.kind == "reply":
         if not decision.response_url or decision.reply is None:
             raise PermanentError("a reply decision without its response_url or text")
@@ -91,4 +97,8 @@ def run_decision(ports: DeployPorts, decision: Decision, replies: SlackReplies) 
     approval = ports.approvals.get(decision.service_arn, decision.digest)
     if approval is None:
         raise PermanentError(f"no approval of {decision.digest} on {decision.service_arn}")
+    if decision.kind == "hook":
+        if hooks is None:
+            raise PermanentError("no ECS hook control wired")
+        return {"kind": "hook", **resume_hook(ports, approval, hooks)}
     return {"kind": "deploy", **deploy_approved(ports, approval)}

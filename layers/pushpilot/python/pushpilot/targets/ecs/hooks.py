@@ -1,0 +1,89 @@
+"""Amazon ECS lifecycle hooks of type PAUSE (BLUE_GREEN, LINEAR and CANARY deployments).
+
+At a hooked stage ECS emits `ECS Hook State Change` (event name `HOOK_AWAITING_ACTION`) and waits for
+`ContinueServiceDeployment(serviceDeploymentArn, hookId, action CONTINUE | ROLLBACK)` until the hook's
+timeout, when it applies the hook's `timeoutAction`. No captured sample of the event was found in public
+sources: the model reads the fields ECS documents for the hook (`serviceDeploymentArn`, `hookId`,
+`lifecycleStage`, `targetType`, `status`, `expiresAt`, `timeoutAction`) and ignores the rest.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Literal
+
+from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
+from botocore.exceptions import BotoCoreError, ClientError
+from pydantic import Field
+
+from pushpilot.adapters import clients
+from pushpilot.adapters.aws_errors import aws_error
+from pushpilot.core.approvals import HookPause
+from pushpilot.events.common import EventDetail, NonEmpty
+
+if TYPE_CHECKING:
+    from mypy_boto3_ecs import ECSClient
+
+AWAITING = "HOOK_AWAITING_ACTION"
+TIMED_OUT = "TIMED_OUT"
+
+
+class EcsHookDetail(EventDetail):
+    event_type: str = Field(default="", alias="eventType")
+    event_name: NonEmpty = Field(alias="eventName")
+    service_deployment_arn: NonEmpty = Field(alias="serviceDeploymentArn")
+    hook_id: NonEmpty = Field(alias="hookId")
+    lifecycle_stage: str = Field(default="", alias="lifecycleStage")
+    target_type: str = Field(default="PAUSE", alias="targetType")
+    status: str = ""
+    expires_at: str | None = Field(default=None, alias="expiresAt")
+    timeout_action: str = Field(default="ROLLBACK", alias="timeoutAction")
+
+
+class EcsHookStateChange(EventBridgeModel):
+    source: Literal["aws.ecs"]
+    detail_type: Literal["ECS Hook State Change"] = Field(alias="detail-type")
+    detail: EcsHookDetail
+
+    @property
+    def service_arn(self) -> str:
+        """`…:service-deployment/<cluster>/<service>/<id>` → `…:service/<cluster>/<service>`."""
+        prefix, _, path = self.detail.service_deployment_arn.partition(":service-deployment/")
+        cluster, _, rest = path.partition("/")
+        return f"{prefix}:service/{cluster}/{rest.partition('/')[0]}"
+
+    @property
+    def timed_out(self) -> bool:
+        return self.detail.status == TIMED_OUT or self.detail.event_name.endswith(TIMED_OUT)
+
+    def pause(self) -> HookPause:
+        return HookPause(
+            service_deployment_arn=self.detail.service_deployment_arn,
+            hook_id=self.detail.hook_id,
+            stage=self.detail.lifecycle_stage or "a lifecycle stage",
+            timeout_action=self.detail.timeout_action.upper() or "ROLLBACK",
+        )
+
+
+class EcsHookControl:
+    """ContinueServiceDeployment through an injected client (or a lazily built real one)."""
+
+    def __init__(self, client: ECSClient | None = None) -> None:
+        self._injected = client
+
+    @property
+    def _client(self) -> ECSClient:
+        if self._injected is None:
+            self._injected = clients.client("ecs")
+        return self._injected
+
+    def continue_deployment(
+        self, service_deployment_arn: str, hook_id: str, action: Literal["CONTINUE", "ROLLBACK"]
+    ) -> None:
+        try:
+            self._client.continue_service_deployment(
+                serviceDeploymentArn=service_deployment_arn, hookId=hook_id, action=action
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise aws_error(
+                exc, service="ecs", action="ContinueServiceDeployment", target=service_deployment_arn
+            ) from exc

@@ -1,0 +1,278 @@
+"""ECS PAUSE lifecycle hooks driven from Slack and the CLI, with the fakes of the ports: a paused
+deployment asks in its release's thread (Continue / Roll back, who may, when ECS acts alone); a listed
+approver's click resumes it with ContinueServiceDeployment once; Roll back rolls it back; a hook that
+times out is told with its timeoutAction and no later click resumes anything. The adapter's call is
+checked against botocore's ECS model."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import pytest
+from botocore.stub import Stubber
+from pydantic import TypeAdapter
+
+from pushpilot.adapters import clients
+from pushpilot.core.approvals import ApprovalState, VoteRefusal, hook_key
+from pushpilot.core.notices import NoticeKind
+from pushpilot.core.slack_interaction import Click, Decision
+from pushpilot.entry.handling import parse_event
+from pushpilot.flows.approve import cast_vote, find_approval
+from pushpilot.flows.hooks import find_pause, hook_paused, hook_timed_out, resume_hook
+from pushpilot.flows.slack_actions import handle_click, run_decision
+from pushpilot.targets.ecs.hooks import EcsHookControl, EcsHookStateChange
+from tests.fakes import ACCOUNT, REGION, FakeTarget, FakeWorld, service_snapshot
+from tests.unit.test_approvals import APPROVER, POLICY, push
+
+pytestmark = pytest.mark.unit
+
+_HOOK = TypeAdapter(EcsHookStateChange)
+
+
+class FakeHooks:
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str, str]] = []
+
+    def continue_deployment(
+        self, service_deployment_arn: str, hook_id: str, action: Literal["CONTINUE", "ROLLBACK"]
+    ) -> None:
+        self.calls.append((service_deployment_arn, hook_id, action))
+
+
+class Replies:
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+
+    def reply(self, response_url: str, text: str) -> None:
+        self.sent.append(text)
+
+
+class Decisions:
+    def __init__(self) -> None:
+        self.sent: list[Decision] = []
+
+    def send(self, decision: Decision) -> None:
+        self.sent.append(decision)
+
+
+def ecs_world(tags: dict[str, str] | None = None) -> FakeWorld:
+    ecs = FakeTarget(
+        [service_snapshot("web", "web", kind="ecs", tags=tags or POLICY)], kind="ecs", label="Amazon ECS"
+    )
+    return FakeWorld([], extra_targets=[ecs])
+
+
+def hook_event(
+    world: FakeWorld, *, name: str = "HOOK_AWAITING_ACTION", status: str = "AWAITING_ACTION", **extra: str
+) -> EcsHookStateChange:
+    [service] = world.index.all()
+    cluster, _, service_id = service.arn.partition(":service/")[2].partition("/")
+    deployment = f"arn:aws:ecs:{REGION}:{ACCOUNT}:service-deployment/{cluster}/{service_id}/r9Z3mQ2xK8pL1vN4"
+    return parse_event(
+        _HOOK,
+        {
+            "version": "0",
+            "id": f"hook-{name}-{status}",
+            "detail-type": "ECS Hook State Change",
+            "source": "aws.ecs",
+            "account": ACCOUNT,
+            "time": "2026-05-04T09:20:00Z",
+            "region": REGION,
+            "resources": [deployment],
+            "detail": {
+                "eventType": "INFO",
+                "eventName": name,
+                "serviceDeploymentArn": deployment,
+                "hookId": "a1b2c3d4-hook-0001",
+                "lifecycleStage": "POST_TEST_TRAFFIC_SHIFT",
+                "targetType": "PAUSE",
+                "status": status,
+                "expiresAt": "2026-05-04T10:20:00+00:00",
+                "timeoutAction": "ROLLBACK",
+                **extra,
+            },
+        },
+    )
+
+
+def paused(world: FakeWorld) -> EcsHookStateChange:
+    event = hook_event(world)
+    hook_paused(
+        world.ports,
+        event_id=event.id,
+        service_arn=event.service_arn,
+        pause=event.pause(),
+        expires_at=event.detail.expires_at,
+    )
+    return event
+
+
+def click(world: FakeWorld, action: str, user: str = APPROVER) -> Decisions:
+    from pushpilot.core.approval_notices import button_value
+
+    pause = find_pause(world.ports, "web")
+    decisions = Decisions()
+    handle_click(
+        world.ports,
+        Click(
+            action=action,
+            user_id=user,
+            value=button_value(pause),
+            response_url="https://hooks.slack.com/actions/T/1/x",
+        ),  # type: ignore[arg-type]
+        decisions,
+    )
+    return decisions
+
+
+def run_all(world: FakeWorld, decisions: Decisions, hooks: FakeHooks) -> list[dict[str, Any]]:
+    return [run_decision(world.ports, decision, Replies(), hooks) for decision in decisions.sent]
+
+
+def test_the_event_names_its_service_and_pause() -> None:
+    world = ecs_world()
+    event = hook_event(world)
+    [service] = world.index.all()
+    assert event.service_arn == service.arn
+    assert (event.pause().stage, event.pause().timeout_action) == ("POST_TEST_TRAFFIC_SHIFT", "ROLLBACK")
+
+
+def test_a_pause_asks_for_continue_or_roll_back() -> None:
+    world = ecs_world()
+    paused(world)
+    [notice] = [n for n in world.sink.notices if n.kind is NoticeKind.APPROVAL]
+    assert [action.action_id for action in notice.actions] == ["continue", "rollback"]
+    assert "ECS will rollback at 2026-05-04T10:20:00+00:00" in notice.summary
+    assert APPROVER in notice.summary
+    assert "pushpilot continue web" in (notice.next_step or "")
+
+
+def test_continue_from_slack_resumes_the_deployment_once() -> None:
+    world = ecs_world()
+    event = paused(world)
+    hooks = FakeHooks()
+
+    run_all(world, click(world, "continue"), hooks)
+    replayed = click_after(world, "continue")
+    run_all(world, replayed, hooks)
+
+    assert hooks.calls == [(event.detail.service_deployment_arn, "a1b2c3d4-hook-0001", "CONTINUE")]
+    assert find_approval(world.ports, "web", hook_key("a1b2c3d4-hook-0001")).state is ApprovalState.DEPLOYED
+    assert any(n.title == "web continued past POST_TEST_TRAFFIC_SHIFT" for n in world.sink.notices)
+
+
+def click_after(world: FakeWorld, action: str) -> Decisions:
+    """A click on the same (now decided) buttons."""
+    from pushpilot.core.approval_notices import button_value
+
+    pause = find_approval(world.ports, "web", hook_key("a1b2c3d4-hook-0001"))
+    decisions = Decisions()
+    handle_click(
+        world.ports,
+        Click(action=action, user_id=APPROVER, value=button_value(pause)),  # type: ignore[arg-type]
+        decisions,
+    )
+    return decisions
+
+
+def test_roll_back_from_slack_rolls_the_deployment_back() -> None:
+    world = ecs_world()
+    event = paused(world)
+    hooks = FakeHooks()
+
+    run_all(world, click(world, "rollback"), hooks)
+
+    assert hooks.calls == [(event.detail.service_deployment_arn, "a1b2c3d4-hook-0001", "ROLLBACK")]
+    assert any(n.title == "web rolled back at POST_TEST_TRAFFIC_SHIFT" for n in world.sink.notices)
+
+
+def test_a_stranger_cannot_continue() -> None:
+    world = ecs_world()
+    paused(world)
+    hooks = FakeHooks()
+
+    decisions = click(world, "continue", user="U0STRANGER")
+    run_all(world, decisions, hooks)
+
+    assert hooks.calls == []
+    assert [d.reply for d in decisions.sent] == ["you are not an approver of web"]
+
+
+def test_an_approve_button_cannot_answer_a_pause() -> None:
+    world = ecs_world()
+    paused(world)
+    decisions = click(world, "approve")
+    assert [d.kind for d in decisions.sent] == ["reply"]
+    assert find_pause(world.ports, "web").votes == {}
+
+
+def test_a_hook_that_times_out_is_told_with_its_timeout_action_and_no_click_resumes_it() -> None:
+    world = ecs_world()
+    paused(world)
+    timed_out = hook_event(world, name="HOOK_TIMED_OUT", status="TIMED_OUT")
+    hooks = FakeHooks()
+
+    detail = hook_timed_out(world.ports, service_arn=timed_out.service_arn, pause=timed_out.pause())
+    again = hook_timed_out(world.ports, service_arn=timed_out.service_arn, pause=timed_out.pause())
+    run_all(world, click_after(world, "continue"), hooks)
+
+    assert (detail["status"], again["status"]) == ("timed_out", "already_closed")
+    assert hooks.calls == []
+    assert any(
+        n.title == "web pause at POST_TEST_TRAFFIC_SHIFT timed out: ECS chose ROLLBACK"
+        for n in world.sink.notices
+    )
+
+
+def test_the_cli_continues_with_the_callers_identity() -> None:
+    world = ecs_world()
+    paused(world)
+    hooks = FakeHooks()
+    caller = "arn:aws:sts::123456789012:assumed-role/oncall/bob"
+
+    result = cast_vote(
+        world.ports, find_pause(world.ports, "web"), voter=caller, choice="approve", via="cli", name=caller
+    )
+    assert result.dispatch is not None
+    resume_hook(world.ports, result.dispatch, hooks)
+
+    assert [call[2] for call in hooks.calls] == ["CONTINUE"]
+    with pytest.raises(Exception, match="no deployment of web waits at a pause hook"):
+        find_pause(world.ports, "web")
+
+
+def test_a_pause_does_not_supersede_a_release_waiting_for_approval() -> None:
+    world = FakeWorld([service_snapshot("prod-web", "web", tags=POLICY)])
+    push(world, "one")
+    [service] = world.index.all()
+    from pushpilot.core.approvals import HookPause
+
+    hook_paused(
+        world.ports,
+        event_id="e",
+        service_arn=service.arn,
+        pause=HookPause(
+            service_deployment_arn="arn:aws:ecs:us-east-1:1:service-deployment/c/s/x", hook_id="h", stage="S"
+        ),
+        expires_at=None,
+    )
+    assert find_approval(world.ports, "prod-web").state is ApprovalState.WAITING
+    assert (
+        cast_vote(
+            world.ports, find_approval(world.ports, "prod-web"), voter="U9", choice="approve", via="slack"
+        ).refusal
+        is VoteRefusal.NOT_APPROVER
+    )
+
+
+def test_the_adapter_calls_continue_service_deployment_as_botocores_model_says() -> None:
+    ecs = clients.client("ecs")
+    arn = f"arn:aws:ecs:{REGION}:{ACCOUNT}:service-deployment/shop/web/r9Z3mQ2xK8pL1vN4"
+    with Stubber(ecs) as stub:
+        stub.add_response(
+            "continue_service_deployment",
+            {"serviceDeploymentArn": arn},
+            {"serviceDeploymentArn": arn, "hookId": "a1b2c3d4-hook-0001", "action": "ROLLBACK"},
+        )
+        EcsHookControl(ecs).continue_deployment(arn, "a1b2c3d4-hook-0001", "ROLLBACK")
+        stub.assert_no_pending_responses()
