@@ -31,11 +31,13 @@ _ACM_EVENT = TypeAdapter(AcmCertificateEvent)
 
 
 def _refresh(context: LambdaContext) -> dict[str, Any]:
+    from pushpilot.flows.approve import expire_overdue
+
     settings = CoreSettings.from_env()
-    return refresh(
-        deploy_ports(settings, context=context),
-        stuck_after=timedelta(minutes=settings.stuck_after_minutes),
-    )
+    ports = deploy_ports(settings, context=context)
+    detail = refresh(ports, stuck_after=timedelta(minutes=settings.stuck_after_minutes))
+    # Releases waiting for approval past their deadline are told expired without waiting for a click.
+    return {**detail, "approvals_expired": expire_overdue(ports)}
 
 
 def _run(event: dict[str, Any], context: LambdaContext) -> HandlerOutcome:

@@ -282,3 +282,23 @@ def test_the_cli_vote_is_recorded_with_the_caller() -> None:
     stored = find_approval(world.ports, "prod-web", approval.release_id)
     assert stored.votes[caller].via == "cli"
     assert world.apprunner.started == 1
+
+
+def test_the_scheduled_sweep_tells_an_expired_approval_once_without_a_click() -> None:
+    from pushpilot.flows.approve import expire_overdue
+
+    world = world_with({**POLICY, "pushpilot:approval-deadline": "2h"})
+    push(world, "one")
+    assert expire_overdue(world.ports) == []
+    world.advance(2 * 3600 + 1)
+
+    first = expire_overdue(world.ports)
+    again = expire_overdue(world.ports)
+
+    assert first == [f"prod-web: web@{digest_of('one')}"]
+    assert again == []
+    assert find_approval(world.ports, "prod-web", digest_of("one")).state is ApprovalState.EXPIRED
+    assert [n.title for n in world.sink.notices if "expired" in n.title] == [
+        "approval of latest on prod-web expired"
+    ]
+    assert world.apprunner.started == 0

@@ -269,3 +269,22 @@ def deploy_approved(ports: DeployPorts, approval: Approval) -> dict[str, Any]:
         approval.service_arn, approval.digest, ApprovalState.DEPLOYED, expected=ApprovalState.APPROVED
     )
     return {"service": approval.service_name, "status": outcome.status, "detail": outcome.detail}
+
+
+def expire_overdue(ports: DeployPorts) -> list[str]:
+    """The scheduled sweep: every release still waiting past its deadline is closed as expired and told,
+    whether or not anyone clicks again. One Query per service whose policy asks for approval."""
+    from pushpilot.core.approvals import APPROVE_TAG
+
+    if ports.approvals is None:
+        return []
+    now = ports.clock()
+    expired: list[str] = []
+    for service in ports.index.all():
+        if APPROVE_TAG not in service.tags:
+            continue
+        for approval in ports.approvals.of_service(service.arn):
+            overdue = approval.state is ApprovalState.WAITING and approval.expired_at(now)
+            if overdue and approval.hook is None and _close(ports, approval, ApprovalState.EXPIRED):
+                expired.append(f"{approval.service_name}: {approval.release_id}")
+    return expired
