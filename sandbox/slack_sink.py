@@ -119,6 +119,8 @@ class SlackSink(LoopbackService):
         self._faults: list[_Fault] = []
         self._messages: dict[tuple[str, str], dict[str, Any]] = {}
         self._ts_counter = 0
+        # Slack user groups by id (usergroups.users.list): who is in each.
+        self.user_groups: dict[str, list[str]] = {}
         self._server = LoopbackServer(
             type("SlackSinkRequestHandler", (_SlackRequestHandler,), {"sink": self})
         )
@@ -453,6 +455,13 @@ class SlackSink(LoopbackService):
                 return self._update_message(payload)
             case "conversations.history" | "conversations.replies":
                 return self._read_channel(method, payload)
+            case "usergroups.users.list":
+                group = str(payload.get("usergroup") or "")
+                with self._lock:
+                    members = self.user_groups.get(group)
+                if members is None:
+                    return {"ok": False, "error": "no_such_subteam"}
+                return {"ok": True, "users": list(members)}
             case "chat.getPermalink":
                 channel, ts = str(payload.get("channel", "")), str(payload.get("message_ts", ""))
                 with self._lock:

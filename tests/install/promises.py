@@ -122,7 +122,15 @@ ENVIRONMENT: Final[dict[str, frozenset[str]]] = {
     "BuildEventsFunction": COMMON_ENVIRONMENT | {"BUILD_LOG_LINES"},
     "NotifyFunction": COMMON_ENVIRONMENT
     | {"SLACK_MODE", "SLACK_SECRET_ID", "SLACK_PARAMETER_NAME", "SLACK_CHANNEL", "TOPIC_ARN", "NOTIFY_KINDS"},
-    "SlackActionsFunction": COMMON_ENVIRONMENT | {"SLACK_SIGNING_SECRET_ID", "DECISION_QUEUE_URL"},
+    "SlackActionsFunction": COMMON_ENVIRONMENT
+    | {
+        "SLACK_SIGNING_SECRET_ID",
+        "DECISION_QUEUE_URL",
+        "SLACK_MODE",
+        "SLACK_SECRET_ID",
+        "SLACK_PARAMETER_NAME",
+        "SLACK_CHANNEL",
+    },
     "SlackDecisionsFunction": COMMON_ENVIRONMENT | {"PUSHPILOT_ROLE_ARN"},
 }
 

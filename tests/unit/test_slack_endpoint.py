@@ -275,3 +275,26 @@ def test_a_secret_that_cannot_be_read_is_a_503(edge: Edge) -> None:
     )
     assert answer["statusCode"] == 503
     assert_nothing_changed(edge)
+
+
+def test_a_member_of_a_listed_user_group_approves_through_the_endpoint(edge: Edge) -> None:
+    asked: list[tuple[frozenset[str], str]] = []
+
+    def members(groups: frozenset[str], user: str) -> bool:
+        asked.append((groups, user))
+        return user == "U0GROUPIE"
+
+    answer = answer_slack_request(
+        event(click_body(edge, user="U0GROUPIE")),
+        logger=edge.logger,
+        metrics=edge.metrics,
+        signing_secret=edge.secret,
+        ports=lambda: edge.world.ports,
+        decisions=lambda: edge.decisions,
+        now=lambda: NOW,
+        members=members,
+    )
+
+    assert answer["statusCode"] == 200
+    assert asked == [(frozenset({"S0GROUP1"}), "U0GROUPIE")]
+    assert [d.kind for d in edge.decisions.sent] == ["deploy", "reply"]

@@ -45,6 +45,7 @@ def answer_slack_request(
     ports: Callable[[], DeployPorts],
     decisions: Callable[[], DecisionSink],
     now: Callable[[], float] = time.time,
+    members: Callable[[frozenset[str], str], bool] | None = None,
 ) -> dict[str, Any]:
     from aws_lambda_powertools.metrics import MetricUnit
 
@@ -87,7 +88,7 @@ def answer_slack_request(
         return refuse(401, str(verification), f"SlackRequest{verification.value.title()}")
     try:
         click = parse_click(body)
-        result = handle_click(ports(), click, decisions())
+        result = handle_click(ports(), click, decisions(), members=members)
     except MalformedRequestError as exc:
         logger.warning("slack request refused", extra={"request_id": request_id, "reason": str(exc)})
         metrics.add_metric(name="SlackRequestMalformed", unit=MetricUnit.Count, value=1)

@@ -37,8 +37,9 @@ def handle_click(
     click: Click,
     decisions: DecisionSink,
     *,
-    in_groups: Callable[[frozenset[str]], bool] | None = None,
+    members: Callable[[frozenset[str], str], bool] | None = None,
 ) -> ClickResult:
+    """`members(groups, user)`: whether the user is in one of the groups (Slack user groups)."""
     if ports.approvals is None:
         raise ApprovalsUnavailableError("this stack records no approvals")
     target = click.approval_target()
@@ -60,7 +61,7 @@ def handle_click(
         choice=choice,
         via="slack",
         name=click.user_name,
-        in_groups=in_groups,
+        in_groups=(lambda groups: members(groups, click.user_id)) if members is not None else None,
     )
     if vote.dispatch is not None:
         # Before the reply: when this hand-off fails the request fails, and a click again re-dispatches.
