@@ -47,6 +47,24 @@ class EcsContainerSpec(_Strict):
     image: str
 
 
+class EcsHookSpec(_Strict):
+    """A lifecycle hook of the service's deployments (BLUE_GREEN, LINEAR, CANARY): a PAUSE at `stage`."""
+
+    stage: Literal[
+        "RECONCILE_SERVICE",
+        "PRE_SCALE_UP",
+        "POST_SCALE_UP",
+        "TEST_TRAFFIC_SHIFT",
+        "POST_TEST_TRAFFIC_SHIFT",
+        "PRE_PRODUCTION_TRAFFIC_SHIFT",
+        "PRODUCTION_TRAFFIC_SHIFT",
+        "POST_PRODUCTION_TRAFFIC_SHIFT",
+    ]
+    type: Literal["pause"] = "pause"
+    timeout_minutes: int = Field(default=60, ge=1, le=20160)
+    on_timeout: Literal["rollback", "continue"] = "rollback"
+
+
 class CircuitBreakerSpec(_Strict):
     """`circuit_breaker: true` is `{enable: true, rollback: true}`; this form can turn rollback off."""
 
@@ -73,6 +91,9 @@ class EcsServiceSpec(_Strict):
     desired_count: int = Field(default=1, ge=1, le=10)
     tags: dict[str, str] = Field(default_factory=dict)
     load_balancer: str | None = None
+    strategy: Literal["rolling", "blue_green", "linear", "canary"] = "rolling"
+    bake_minutes: int | None = Field(default=None, ge=0, le=1440)
+    hooks: list[EcsHookSpec] = Field(default_factory=list)
 
     @field_validator("name")
     @classmethod
@@ -216,6 +237,21 @@ def _create_ecs_service(
     }
     if spec.alarms:
         configuration["alarms"] = {"alarmNames": spec.alarms, "enable": True, "rollback": True}
+    if spec.strategy != "rolling":
+        # ECS's own gradual strategies (sandbox/ecs_hooks.py pauses them at their PAUSE hooks).
+        configuration["strategy"] = spec.strategy.upper()
+        configuration["bakeTimeInMinutes"] = spec.bake_minutes if spec.bake_minutes is not None else 5
+        configuration["lifecycleHooks"] = [
+            {
+                "targetType": "PAUSE",
+                "lifecycleStages": [hook.stage],
+                "timeoutConfiguration": {
+                    "timeoutInMinutes": hook.timeout_minutes,
+                    "action": hook.on_timeout.upper(),
+                },
+            }
+            for hook in spec.hooks
+        ]
     service: Any = {
         "cluster": spec.cluster,
         "serviceName": spec.name,

@@ -143,6 +143,10 @@ class Sandbox:
             emit=self.bus.append,
             resolve_digest=self._resolve_digest,
         )
+        from pushpilot_sandbox.ecs_hooks import PauseHooks
+
+        # BLUE_GREEN, LINEAR and CANARY services stop at their PAUSE hooks.
+        self.ecs_hooks = PauseHooks(self.ecs)
         self.gateway = AwsGateway(
             moto_url=self.moto_url,
             blobs=self.blobs,

@@ -138,7 +138,8 @@ def test_the_event_names_its_service_and_pause() -> None:
 
 
 def test_a_pause_asks_for_continue_or_roll_back() -> None:
-    world = ecs_world()
+    # Approvers alone, without a release approval policy, answer pauses.
+    world = ecs_world({"pushpilot:approvers": APPROVER})
     paused(world)
     [notice] = [n for n in world.sink.notices if n.kind is NoticeKind.APPROVAL]
     assert [action.action_id for action in notice.actions] == ["continue", "rollback"]

@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from pushpilot.core.approval_notices import hook_decision_notice, hook_pause_notice
 from pushpilot.core.approvals import (
+    APPROVE_TAG,
     Approval,
     ApprovalPolicy,
     ApprovalState,
@@ -43,7 +44,8 @@ def hook_paused(
     service = ports.index.get(service_arn)
     if service is None:
         return {"hook": pause.hook_id, "status": "ignored", "reason": f"{service_arn} is not in the index"}
-    policy = read_approval_policy(service.tags) or ApprovalPolicy()
+    # Who may answer: `pushpilot:approvers`, whether or not the service also gates its releases.
+    policy = read_approval_policy({APPROVE_TAG: "slack", **service.tags}) or ApprovalPolicy()
     now = ports.clock()
     deadline = _deadline(expires_at) or now + timedelta(minutes=60)
     release = _release_of(ports, service_arn)
