@@ -89,9 +89,9 @@ def hook_timed_out(ports: DeployPorts, *, service_arn: str, pause: HookPause) ->
     told = closed.model_copy(
         update={"hook": pause.model_copy(update={"stage": closed.hook.stage if closed.hook else pause.stage})}
     )
-    ports.notices.publish(
-        hook_decision_notice(told, now=ports.now(), release=_release_of(ports, service_arn))
-    )
+    # Told in the thread that heard of the pause (its release may have ended since).
+    held = ports.releases.get(closed.release_id)
+    ports.notices.publish(hook_decision_notice(told, now=ports.now(), release=held))
     return {"hook": pause.hook_id, "status": "timed_out", "timeout_action": pause.timeout_action}
 
 
