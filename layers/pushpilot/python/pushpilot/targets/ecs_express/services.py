@@ -69,6 +69,10 @@ class EcsExpressTarget:
                     found.append(described)
         return found
 
+    def current_tags(self, service: IndexedService) -> dict[str, str]:
+        """One DescribeExpressGatewayService with include=["TAGS"]: the tags as they are now."""
+        return discovery.tags_of(self._express(service.arn))
+
     def describe(self, service_arn: str) -> TargetService:
         described = self._target_service(self._express(service_arn))
         if described is None:
