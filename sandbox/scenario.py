@@ -230,6 +230,10 @@ class ScenarioRunner:
                 step_actions.apply_setup(sandbox, setup, timeline, self.base_dir)
             except (step_actions.StepError, EmulatorError, EcsEmulatorError) as exc:
                 raise ScenarioError(f"setup: {exc}") from exc
+            if not any(step_action(step) == "refresh" for step in self.scenario.steps):
+                # No refresh step: a fresh install. The setup's services ran before the stack existed,
+                # and what CloudFormation runs as it creates the stack runs now.
+                step_actions.install_stack(sandbox, timeline)
             for number, step in enumerate(self.scenario.steps, start=1):
                 action = step_action(step)
                 title = step.get("title") or action.replace("_", " ")
