@@ -282,12 +282,15 @@ class FakeTarget:
         # Names of the services whose tags were read at deploy time, and how often every service was listed.
         self.tag_reads: list[str] = []
         self.listed = 0
+        self.fail_listing: Exception | None = None
 
     def describe(self, service_arn: str) -> TargetService:
         return self.snapshots[service_arn]
 
     def list_services(self) -> list[TargetService]:
         self.listed += 1
+        if self.fail_listing is not None:
+            raise self.fail_listing
         return list(self.snapshots.values())
 
     def current_tags(self, service: IndexedService) -> dict[str, str]:
