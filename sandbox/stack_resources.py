@@ -66,7 +66,7 @@ def create_custom_resources(sandbox: Sandbox) -> list[StackAnswer]:
     else:
         s3.create_bucket(
             Bucket=bucket,
-            CreateBucketConfiguration={"LocationConstraint": config.region},  # type: ignore[typeddict-item]
+            CreateBucketConfiguration={"LocationConstraint": config.region},
         )
     stack_id = (
         f"arn:{pseudo.partition}:cloudformation:{config.region}:{config.account_id}"
