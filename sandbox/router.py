@@ -101,7 +101,7 @@ class Delivery(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     function: str
-    trigger: Literal["rule", "schedule", "sqs"]
+    trigger: Literal["rule", "schedule", "sqs", "stack"]
     trigger_name: str
     event_id: str
     attempts: int
@@ -357,6 +357,18 @@ class EventRouter:
                 spec, payload, trigger="schedule", trigger_name=chosen.key, event_id=event_id
             )
 
+    def invoke_custom_resource(self, function_logical_id: str, request: Mapping[str, Any]) -> Delivery:
+        """CloudFormation asks the function behind a custom resource to act: one asynchronous invocation."""
+        spec = self.function(function_logical_id)
+        with self._invocation_environment([spec]):
+            return self._invoke_async(
+                spec,
+                dict(request),
+                trigger="stack",
+                trigger_name=str(request["LogicalResourceId"]),
+                event_id=str(request["RequestId"]),
+            )
+
     @staticmethod
     def _schedule(spec: FunctionSpec, name: str | None) -> ScheduleSpec:
         for schedule in spec.schedules:
@@ -372,7 +384,7 @@ class EventRouter:
         spec: FunctionSpec,
         payload: Any,
         *,
-        trigger: Literal["rule", "schedule"],
+        trigger: Literal["rule", "schedule", "stack"],
         trigger_name: str,
         event_id: str,
     ) -> Delivery:

@@ -230,6 +230,10 @@ class ScenarioRunner:
                 step_actions.apply_setup(sandbox, setup, timeline, self.base_dir)
             except (step_actions.StepError, EmulatorError, EcsEmulatorError) as exc:
                 raise ScenarioError(f"setup: {exc}") from exc
+            if not any(step_action(step) == "refresh" for step in self.scenario.steps):
+                # No refresh step: a fresh install. The setup's services ran before the stack existed,
+                # and what CloudFormation runs as it creates the stack runs now.
+                step_actions.install_stack(sandbox, timeline)
             # What each step sent (the Slack messages it posted, the calls and notifications it made), so
             # the `--html` page heads each thread with the step that started it.
             steps: list[dict[str, Any]] = []

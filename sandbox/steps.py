@@ -574,6 +574,76 @@ def run(sandbox: Sandbox, raw: Any, _base_dir: Path, timeline: Timeline) -> None
     timeline.record()
 
 
+class TagArgs(_Args):
+    """Tag a service as someone does in the console: the target records it, no event says so."""
+
+    service: str
+    tags: dict[str, str] = Field(min_length=1)
+
+
+class UntagArgs(_Args):
+    service: str
+    keys: list[str] = Field(min_length=1)
+
+
+def _tag_target(sandbox: Sandbox, name: str) -> tuple[str, str]:
+    """("apprunner" | "ecs", ARN) of the service named `name`; ECS covers Express services."""
+    from pushpilot_sandbox.ecs import EmulatorError as EcsEmulatorError
+
+    try:
+        return "apprunner", sandbox.apprunner.service(name).arn
+    except EmulatorError:
+        pass
+    try:
+        return "ecs", sandbox.ecs.service(name).arn
+    except EcsEmulatorError as exc:
+        raise StepError(f"no App Runner, ECS or Express service is named {name!r}") from exc
+
+
+def tag(sandbox: Sandbox, raw: Any, _base_dir: Path, timeline: Timeline) -> None:
+    args = _args(TagArgs, raw)
+    kind, arn = _tag_target(sandbox, args.service)
+    if kind == "apprunner":
+        sandbox.apprunner_client().tag_resource(
+            ResourceArn=arn, Tags=[{"Key": key, "Value": value} for key, value in args.tags.items()]
+        )
+    else:
+        sandbox.ecs_client().tag_resource(
+            resourceArn=arn, tags=[{"key": key, "value": value} for key, value in args.tags.items()]
+        )
+    timeline.skip_user_calls()
+    listed = ", ".join(f"{key}={value}" for key, value in args.tags.items())
+    timeline.say(f"  ✎ tagged {args.service}: {listed} (no event)")
+    sandbox.settle()
+    timeline.record()
+
+
+def untag(sandbox: Sandbox, raw: Any, _base_dir: Path, timeline: Timeline) -> None:
+    args = _args(UntagArgs, raw)
+    kind, arn = _tag_target(sandbox, args.service)
+    if kind == "apprunner":
+        sandbox.apprunner_client().untag_resource(ResourceArn=arn, TagKeys=args.keys)
+    else:
+        sandbox.ecs_client().untag_resource(resourceArn=arn, tagKeys=args.keys)
+    timeline.skip_user_calls()
+    timeline.say(f"  ✎ untagged {args.service}: {', '.join(args.keys)} (no event)")
+    sandbox.settle()
+    timeline.record()
+
+
+def install_stack(sandbox: Sandbox, timeline: Timeline) -> None:
+    """What CloudFormation runs as it creates the stack (its custom resources), after the setup's
+    services exist: a scenario with no `refresh` step starts from a fresh install."""
+    from pushpilot_sandbox.stack_resources import create_custom_resources
+
+    for created in create_custom_resources(sandbox):
+        answer = created.answer.get("Status", "?") if created.answer else "no answer"
+        detail = (created.delivery.outcome or {}).get("detail") or {}
+        filled = f", {detail['services']} service(s) indexed" if "services" in detail else ""
+        timeline.say(f"  ⌂ stack created: {created.logical_id} answered {answer}{filled}")
+    timeline.record()
+
+
 def command_line(raw: Any) -> str:
     if not isinstance(raw, str) or not raw.strip():
         raise StepError(f"run: give a pushpilot command line, e.g. 'rollback storefront' (got {raw!r})")
@@ -595,6 +665,8 @@ ACTIONS: dict[str, Callable[[Sandbox, Any, Path, Timeline], None]] = {
     "operation": operation,
     "complete_deployment": complete_deployment,
     "run": run,
+    "tag": tag,
+    "untag": untag,
 }
 
 # The arguments each action takes, checked before the sandbox starts. `event` takes a path (read_event);
@@ -611,6 +683,8 @@ ARGUMENTS: dict[str, type[_Args]] = {
     "refresh": ScheduledArgs,
     "reconcile_dns": ScheduledArgs,
     "check_public_images": ScheduledArgs,
+    "tag": TagArgs,
+    "untag": UntagArgs,
 }
 
 
@@ -643,3 +717,14 @@ def check_step(action: str, raw: Any, *, base_dir: Path, setup: Setup) -> None:
             raise StepError(f"repository {args.repository!r} is not in setup.repositories")
     elif isinstance(args, CompleteArgs | OperationArgs | DomainArgs) and args.service not in services:
         raise StepError(f"service {args.service!r} is not in setup.services")
+    elif isinstance(args, TagArgs | UntagArgs):
+        known = (
+            services
+            | {spec.name for spec in setup.ecs_services}
+            | {spec.name for spec in setup.express_services}
+        )
+        if args.service not in known:
+            raise StepError(
+                f"service {args.service!r} is not in setup.services, setup.ecs_services or"
+                " setup.express_services"
+            )

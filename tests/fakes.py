@@ -72,6 +72,8 @@ class FakeIndex:
         self.services: dict[str, IndexedService] = {}
         self.histories: dict[str, list[LiveImage]] = {}
         self.problems_noted: dict[str, str] = {}
+        # A running install by default: tests of the fresh-install path set it False.
+        self.filled_at: str | None = "2025-01-01T00:00:00.000+00:00"
 
     def _update(self, arn: str, **changes: Any) -> IndexedService:
         updated = self.services[arn].model_copy(update=changes)
@@ -108,6 +110,16 @@ class FakeIndex:
 
     def remove(self, arn: str) -> None:
         self.services.pop(arn, None)
+
+    def set_tags(self, arn: str, tags: dict[str, str]) -> None:
+        if arn in self.services:
+            self._update(arn, tags=tags)
+
+    def filled(self) -> bool:
+        return self.filled_at is not None
+
+    def mark_filled(self, *, now: str) -> None:
+        self.filled_at = now
 
     def claim(self, arn: str, in_flight: InFlight) -> bool:
         service = self.services.get(arn)
@@ -284,6 +296,10 @@ class FakeTarget:
         self.lose_next_answer = False
         self.fail_next_deploy: Exception | None = None
         self.clock = clock
+        # Names of the services whose tags were read at deploy time, and how often every service was listed.
+        self.tag_reads: list[str] = []
+        self.listed = 0
+        self.fail_listing: Exception | None = None
 
     def serves(self, service_arn: str) -> bool:
         return self.scope is None or self.scope.covers_service(service_arn)
@@ -293,7 +309,20 @@ class FakeTarget:
         return self.snapshots[service_arn]
 
     def list_services(self) -> list[TargetService]:
+        self.listed += 1
+        if self.fail_listing is not None:
+            raise self.fail_listing
         return [snapshot for snapshot in self.snapshots.values() if self.serves(snapshot.arn)]
+
+    def current_tags(self, service: IndexedService) -> dict[str, str]:
+        """The snapshot's tags; a service the fake was given no snapshot of reads as indexed."""
+        self.tag_reads.append(service.name)
+        snapshot = self.snapshots.get(service.arn)
+        return dict(snapshot.tags) if snapshot is not None else dict(service.tags)
+
+    def set_tags(self, service_arn: str, tags: dict[str, str]) -> None:
+        """Tag a service as someone does in the console: no event, the index is not told."""
+        self.snapshots[service_arn] = self.snapshots[service_arn].model_copy(update={"tags": tags})
 
     def _begin(self, service_arn: str, *, deploys_image: bool, status: str = "IN_PROGRESS") -> Operation:
         self.started += 1

@@ -41,6 +41,11 @@ class DeployTarget(Protocol):
 
     def describe(self, service_arn: str) -> TargetService: ...
 
+    def current_tags(self, service: IndexedService) -> dict[str, str]:
+        """The service's tags as they are now (one call): read at deploy time, only for services a push
+        would deploy to, so a hold or policy tag set since the last refresh is obeyed."""
+        ...
+
     def deploy(self, service: IndexedService, digest: str, *, image: str | None = None) -> str:
         """Start deploying `digest` (the newest push of the tag the service runs); the operation's id.
 
@@ -99,6 +104,16 @@ class ServiceIndex(Protocol):
     def upsert(self, service: TargetService, *, now: str) -> None: ...
 
     def remove(self, arn: str) -> None: ...
+
+    def set_tags(self, arn: str, tags: dict[str, str]) -> None:
+        """Keep the tags read at deploy time, so the next push decides on them too."""
+        ...
+
+    def filled(self) -> bool:
+        """Whether a complete discovery of every target has filled the index at least once."""
+        ...
+
+    def mark_filled(self, *, now: str) -> None: ...
 
     def claim(self, arn: str, in_flight: InFlight) -> bool:
         """Take the right to deploy: only one deployment of ours is ever in flight per service."""

@@ -43,6 +43,9 @@ BY_FOLLOWED_REPOSITORY_INDEX = "ByFollowedRepository"
 SERVICES_PARTITION = "SERVICES"
 HISTORY_PREFIX = "HISTORY#"
 HISTORY_RETENTION_SECONDS = 90 * 24 * 3600
+# Written by the first complete discovery (the stack-creation fill or a refresh): a push that finds it
+# absent discovers before deciding. Its own partition, so the services' Query never reads it.
+FILLED_MARKER = {"pk": "INDEX", "sk": "FILLED"}
 
 
 def _indexed(values: dict[str, Any]) -> IndexedService:
@@ -147,6 +150,32 @@ class ServiceIndex(TableAdapter):
             self._client.delete_item(TableName=self._table, Key=self._key(arn))
         except (ClientError, BotoCoreError) as exc:
             raise dynamodb_error(exc, "DeleteItem") from exc
+
+    def set_tags(self, arn: str, tags: dict[str, str]) -> None:
+        """The tags read at deploy time; a service no longer indexed is left out."""
+        self._conditional_update(
+            arn,
+            UpdateExpression="SET tags = :t",
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeValues=to_item({":t": tags}),
+        )
+
+    def filled(self) -> bool:
+        """One eventually consistent GetItem: the marker is written once and never removed, so a read
+        that misses a marker written a moment ago costs one more discovery, nothing worse."""
+        try:
+            item = self._client.get_item(
+                TableName=self._table, Key=to_item(FILLED_MARKER), ProjectionExpression="pk"
+            ).get("Item")
+        except (ClientError, BotoCoreError) as exc:
+            raise dynamodb_error(exc, "GetItem") from exc
+        return item is not None
+
+    def mark_filled(self, *, now: str) -> None:
+        try:
+            self._client.put_item(TableName=self._table, Item=to_item({**FILLED_MARKER, "filled_at": now}))
+        except (ClientError, BotoCoreError) as exc:
+            raise dynamodb_error(exc, "PutItem") from exc
 
     def _conditional_update(self, arn: str, **kwargs: Any) -> dict[str, Any] | None:
         """Run a conditional update; None when the condition did not hold (someone else won)."""

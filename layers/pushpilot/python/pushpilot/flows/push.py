@@ -37,6 +37,7 @@ from pushpilot.core.verdicts import Platform, Verdict, VerdictStatus
 from pushpilot.entry.handling import HandlerOutcome, ignored
 from pushpilot.events.ecr import EcrImageActionEvent
 from pushpilot.flows.deploy_ports import DeployPorts
+from pushpilot.flows.index_fill import discover
 
 RELEASE_RETENTION = timedelta(days=90)
 # A service whose target cannot tell its platform: judged as "unknown", so UnverifiedImages decides.
@@ -57,11 +58,12 @@ def handle_push(event: EcrImageActionEvent, ports: DeployPorts) -> HandlerOutcom
     image = ImageRef.for_ecr_push(
         account=event.account, region=event.region, repository=detail.repository_name, tag=detail.image_tag
     )
+    discovery = _discover_if_never_filled(ports)
     # One Query: every service of the repository; each one's release policy decides below whether this
     # tag concerns it (the tag it runs, a tag it follows, the tag a pinned digest came from).
     services = ports.index.services_following(f"{image.registry}/{image.repository}")
     if not services:
-        return ignored(event.id, f"no service runs {image.key}")
+        return ignored(event.id, f"no service runs {image.key}{discovery}")
     arrival = Arrival(
         event_id=event.id,
         image=image,
@@ -70,6 +72,24 @@ def handle_push(event: EcrImageActionEvent, ports: DeployPorts) -> HandlerOutcom
         occurred_at=event.time.isoformat(),
     )
     return release_image(arrival, services, ports)
+
+
+def _discover_if_never_filled(ports: DeployPorts) -> str:
+    """Before the first complete discovery (the stack-creation fill did not finish, or failed), the
+    index may miss services that ran before the install: discover them all before deciding.
+
+    Cost: one GetItem per push for the marker; once per install (until the marker exists), every
+    target's listing — App Runner ListServices per 20 services plus DescribeService and
+    ListTagsForResource per service; ECS ListClusters, ListServices, DescribeServices per 10 services and
+    DescribeTaskDefinition per task definition. A discovery that fails does not lose the push: it is
+    decided on the index as it stands, and the reason is part of the outcome."""
+    if ports.index.filled():
+        return ""
+    try:
+        discover(ports)
+    except PushpilotError as exc:
+        return f" (the index was never filled and discovering services failed: {exc})"
+    return ""
 
 
 @dataclass(frozen=True)
@@ -112,7 +132,10 @@ def release_image(arrival: Arrival, services: Sequence[IndexedService], ports: D
     plan, and act once per service."""
     # Services outside the stack's reach (an index written before EcsClusters narrowed) are never deployed.
     services = [service for service in services if not ports.outside_reach(service.kind, service.arn)]
-    turns = [turn_for(service, arrival.image, arrival.digest) for service in services]
+    turns = [
+        _with_current_tags(ports, turn, arrival) if _decided_by_tags(turn) else turn
+        for turn in (turn_for(service, arrival.image, arrival.digest) for service in services)
+    ]
     if all(turn.kind is TurnKind.IGNORE and not turn.problems for turn in turns):
         return ignored(arrival.event_id, f"no service runs or follows {arrival.image.key}")
     now = ports.now()
@@ -191,6 +214,27 @@ def release_image(arrival: Arrival, services: Sequence[IndexedService], ports: D
         status="handled",
         detail={"release_id": rid, "verdict": summary, "services": results},
     )
+
+
+def _decided_by_tags(turn: Turn) -> bool:
+    """The services whose tags are read again at deploy time: those this push would deploy to, and
+    those held by their `pushpilot:hold` tag (a hold `pushpilot hold` set lives in the index, not in tags).
+    Services the push does not concern cost nothing."""
+    if turn.kind is TurnKind.DEPLOY:
+        return True
+    return turn.kind is TurnKind.HELD and turn.service.hold is None
+
+
+def _with_current_tags(ports: DeployPorts, turn: Turn, arrival: Arrival) -> Turn:
+    """Decide on the tags as they are now: a hold, follow or pin tag set since the last refresh counts.
+    One call per such service (App Runner ListTagsForResource, ECS DescribeServices, Express
+    DescribeExpressGatewayService); the tags read are kept in the index for the pushes after."""
+    service = turn.service
+    tags = ports.target_for(service).current_tags(service)
+    if tags == service.tags:
+        return turn
+    ports.index.set_tags(service.arn, tags)
+    return turn_for(service.model_copy(update={"tags": tags}), arrival.image, arrival.digest)
 
 
 def judge_digest(

@@ -11,6 +11,7 @@ from pushpilot.core.releases import RolloutStatus
 from pushpilot.core.targets import Outcome
 from pushpilot.core.tracking import IndexedService
 from pushpilot.flows.deploy_ports import DeployPorts
+from pushpilot.flows.index_fill import discover
 from pushpilot.flows.outcome import close, follow_up_pending, operation_carrying, tell_rolling_back
 from pushpilot.flows.push import record_and_tell
 
@@ -21,11 +22,8 @@ def refresh(
     stale_after: timedelta = timedelta(minutes=20),
     stuck_after: timedelta = timedelta(minutes=30),
 ) -> dict[str, Any]:
-    described = [service for target in ports.targets.values() for service in target.list_services()]
-    now = ports.now()
+    described = discover(ports)
     live_arns = {found.arn for found in described}
-    for found in described:
-        ports.index.upsert(found, now=now)
     removed = [
         service.arn
         for service in ports.index.all()

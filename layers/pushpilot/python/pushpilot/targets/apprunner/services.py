@@ -129,6 +129,10 @@ class AppRunnerTarget:
     def list_services(self) -> list[TargetService]:
         return [self.describe(summary["ServiceArn"]) for summary in self._summaries()]
 
+    def current_tags(self, service: IndexedService) -> dict[str, str]:
+        """One ListTagsForResource: the tags as they are now, for a service this push would deploy to."""
+        return self._tags(service.arn)
+
     def deploy(self, service: IndexedService, digest: str, *, image: str | None = None) -> str:
         del digest
         if image is not None and image != service.image_identifier:

@@ -132,6 +132,15 @@ class EcsTarget:
             raise NotFoundError(f"{service_arn} is not a service pushpilot deploys to")
         return described
 
+    def current_tags(self, service: IndexedService) -> dict[str, str]:
+        """One DescribeServices with include=["TAGS"]: the tags as they are now, for a service this push
+        would deploy to (the deployment itself reads the task definition, never the service)."""
+        cluster = service.details.get("cluster") or parse_service_arn(service.arn)[0]
+        services = self._describe_services(cluster, [service.arn])
+        if not services or services[0].get("status") == "INACTIVE":
+            raise NotFoundError(f"ECS service {service.arn} does not exist")
+        return discovery.tags_of(services[0])
+
     def _target_service(
         self, cluster: str, service: Mapping[str, Any], cache: dict[str, Mapping[str, Any]]
     ) -> TargetService | None:

@@ -88,6 +88,10 @@ class EcsExpressTarget:
                     found.append(described)
         return found
 
+    def current_tags(self, service: IndexedService) -> dict[str, str]:
+        """One DescribeExpressGatewayService with include=["TAGS"]: the tags as they are now."""
+        return discovery.tags_of(self._express(service.arn))
+
     def describe(self, service_arn: str) -> TargetService:
         if not self.serves(service_arn):
             raise OutOfReachError(f"{service_arn} is outside {self._scope.describe()} (EcsClusters)")
