@@ -15,6 +15,7 @@ from pushpilot.core.dns.models import CustomDomainState, DnsPolicy, ValidationRe
 from pushpilot.core.notices import NoticeKind
 from pushpilot.entry.settings import SettingsError
 from pushpilot.flows.dns import DnsSettings, ReconcileResult, reconcile
+from pushpilot.targets.apprunner.declaration import DNS as APP_RUNNER_DNS
 from pushpilot.targets.apprunner.events import AppRunnerCustomDomainEvent
 
 if TYPE_CHECKING:
@@ -28,6 +29,7 @@ NOW = datetime(2026, 5, 4, 9, 30, tzinfo=UTC)
 
 def tickets_domain(status: str = "PENDING_CERTIFICATE_DNS_VALIDATION") -> CustomDomainState:
     return CustomDomainState(
+        **APP_RUNNER_DNS.model_dump(),
         service_arn=SERVICE_ARN,
         service_name="tickets",
         dns_target="m3n4b5v6c7.us-east-1.awsapprunner.com",

@@ -10,24 +10,40 @@ from typing import TYPE_CHECKING, Any, Protocol
 from pushpilot.core.notices import Link, Notice
 from pushpilot.core.public_sightings import Sighting
 from pushpilot.core.releases import Release, ServiceRollout, Stage
-from pushpilot.core.targets import Operation, TargetService
+from pushpilot.core.targets import Operation, OutcomePolling, TargetService
 from pushpilot.core.tracking import Hold, IndexedService, InFlight, LiveImage, Pending
 from pushpilot.core.verdicts import Platform, Verdict
 
 if TYPE_CHECKING:
+    from pushpilot.core.declarations import TargetDeclaration
     from pushpilot.core.dns.models import DomainBinding
     from pushpilot.core.dns.outbox import HeldNotices
 
 
 class DeployTarget(Protocol):
-    """A kind of service that runs container images (App Runner; ECS next)."""
+    """A kind of service that runs container images. What it needs from the flows it declares in its own
+    folder; `kind`, `label`, `accepts_index` and `outcome_polling` are that declaration's, at hand."""
+
+    @property
+    def declaration(self) -> TargetDeclaration: ...
 
     @property
     def kind(self) -> str: ...
 
     @property
     def label(self) -> str:
-        """How people call it: "App Runner"."""
+        """How people call it."""
+        ...
+
+    @property
+    def accepts_index(self) -> bool:
+        """Whether the target deploys an image index (its hosts pick their platform's child); False: it
+        needs the single manifest of the service's platform, which the flows take from the verdict."""
+        ...
+
+    @property
+    def outcome_polling(self) -> OutcomePolling | None:
+        """None: the target's events tell when a deployment ends; else how the flows poll its outcome."""
         ...
 
     def serves(self, service_arn: str) -> bool:

@@ -13,7 +13,7 @@ from typing import Literal, Self
 from pydantic import BaseModel, ConfigDict, Field
 
 from pushpilot.core.errors import PermanentError
-from pushpilot.core.reach import ClusterScope
+from pushpilot.targets.ecs.reach import ClusterScope
 
 
 class SettingsError(PermanentError):

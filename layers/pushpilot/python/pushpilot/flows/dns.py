@@ -253,11 +253,7 @@ def planned_notices(plan: DnsPlan, applied: bool, occurred_at: str) -> list[Noti
 
 
 def _on(domain: DomainBinding) -> str:
-    return (
-        domain.service_name
-        if domain.service_kind == "App Runner"
-        else f"{domain.service_name} ({domain.service_kind})"
-    )
+    return domain.service_name if domain.bare_name else f"{domain.service_name} ({domain.service_kind})"
 
 
 def _described(record: RecordSet | None) -> str:
@@ -309,7 +305,10 @@ def _live_notice(domain: DomainBinding, dedupe_key: str, occurred_at: str) -> No
             f"ACM issued the certificate for {domain.domain_name} and its names point at {domain.dns_target}."
         )
     else:
-        summary = f"App Runner validated the certificate for {domain.domain_name}; the domain is ACTIVE."
+        # The platform itself validated the certificate it manages for the domain.
+        summary = (
+            f"{domain.service_kind} validated the certificate for {domain.domain_name}; the domain is ACTIVE."
+        )
     return Notice(
         kind=NoticeKind.DOMAIN_VALIDATED,
         severity=Severity.SUCCESS,

@@ -33,7 +33,7 @@ ROLLOUT_FOR_OUTCOME = {
 }
 
 
-# The metric an event for a service outside the stack's reach (`EcsClusters`) is counted under.
+# The metric an event for a service outside the stack's reach is counted under.
 OUT_OF_REACH_METRIC = "ServiceOutOfReach"
 
 
@@ -41,7 +41,9 @@ def _outside_reach(ports: DeployPorts, event_id: str, kind: str, arn: str | None
     """Skip an event about a service the stack must not touch, before anything describes or indexes it."""
     if arn is None or not ports.outside_reach(kind, arn):
         return None
-    return skipped(event_id, f"{arn} is outside the stack's reach (EcsClusters)", metric=OUT_OF_REACH_METRIC)
+    setting = ports.targets[kind].declaration.reach_setting
+    where = f" ({setting})" if setting else ""
+    return skipped(event_id, f"{arn} is outside the stack's reach{where}", metric=OUT_OF_REACH_METRIC)
 
 
 def handle_operation_ended(event: OperationEnded, ports: DeployPorts) -> HandlerOutcome:

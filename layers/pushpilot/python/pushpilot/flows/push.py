@@ -194,7 +194,7 @@ def release_image(arrival: Arrival, services: Sequence[IndexedService], ports: D
             for service in group
         )
 
-    plan = plan_rollout(rid, candidates=candidates, dry_run=ports.dry_run)
+    plan = plan_rollout(rid, candidates=candidates, dry_run=ports.dry_run, starts=ports.deploy_wordings())
     by_arn = {service.arn: service for service in services}
     results = [
         _act_once(
@@ -412,6 +412,7 @@ def record_and_tell(
             target_label=target.label,
             console=target.console_link(service),
             failure_advice=target.failure_advice(service),
+            stuck_advice=target.declaration.stuck_advice_for(service.name),
             operation_id=operation_id,
             details=details,
         )

@@ -162,6 +162,7 @@ def _rollback(ports: DeployPorts, plan: RollbackPlan) -> dict[str, Any]:
         candidate.release_id,
         candidates=[Candidate(service=service, verdict_passed=passed, retargets=True)],
         dry_run=False,
+        starts=ports.deploy_wordings(),
     ).actions[0]
     if action.kind not in {ActionKind.START_DEPLOYMENT, ActionKind.QUEUE}:
         return {"service": service.name, "rollback": "refused", "reason": verdict.reason}

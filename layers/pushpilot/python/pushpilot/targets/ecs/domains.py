@@ -31,14 +31,14 @@ from pushpilot.core.dns.models import (
     canonical_name,
 )
 from pushpilot.core.errors import NotFoundError, OutOfReachError, PushpilotError
-from pushpilot.core.reach import ClusterScope
+from pushpilot.targets.ecs.declaration import DNS
+from pushpilot.targets.ecs.reach import ClusterScope
 
 if TYPE_CHECKING:
     from mypy_boto3_acm import ACMClient
     from mypy_boto3_ecs import ECSClient
     from mypy_boto3_elbv2 import ElasticLoadBalancingv2Client
 
-SERVICE_KIND: Final = "ECS"
 DOMAINS_TAG: Final = "pushpilot:domains"
 EXCLUDE_TAG: Final = "pushpilot:exclude-domains"
 # Certificates whose names are wanted: issued, or on their way (pending); the failed ones come along so
@@ -365,7 +365,7 @@ class LoadBalancerDomainReader:
         return DomainBinding(
             service_arn=service["serviceArn"],
             service_name=service["serviceName"],
-            service_kind=SERVICE_KIND,
+            service_kind=DNS.service_kind,
             dns_target=lb.dns_name,
             domain_name=domain,
             status=status,
@@ -389,7 +389,7 @@ def _unattached(service: Mapping[str, Any], lb: _LoadBalancer, name: str) -> Dom
     return DomainBinding(
         service_arn=service["serviceArn"],
         service_name=service["serviceName"],
-        service_kind=SERVICE_KIND,
+        service_kind=DNS.service_kind,
         dns_target=lb.dns_name,
         domain_name=name,
         status=NO_CERTIFICATE,
