@@ -17,8 +17,6 @@ from contextlib import contextmanager
 from datetime import datetime
 from http import HTTPStatus
 
-from pushpilot_sandbox import ecs_express as express
-from pushpilot_sandbox.ecs_model import input_problems, output_problems
 from pushpilot_sandbox.ecs_operations import EcsOperations
 from pushpilot_sandbox.ecs_records import (
     ROLLOUT_IN_PROGRESS,
@@ -35,7 +33,6 @@ from pushpilot_sandbox.ecs_records import (
 from pushpilot_sandbox.ecs_state import (
     _INSTANCE_TYPES,
     _TAG_OPERATIONS,
-    ApiError,
     Emit,
     EmulatedAnswer,
     EmulatorError,
@@ -47,6 +44,7 @@ from pushpilot_sandbox.ecs_state import (
     _utc_now,
 )
 from pushpilot_sandbox.ecs_task_definitions import TaskDefinitionStore
+from pushpilot_sandbox.emulator import ApiError
 
 # The errors a scenario control raises are part of this module's face.
 __all__ = [
@@ -112,10 +110,6 @@ class EcsEmulator(EcsOperations):
 
     # --- routing and the wire ----------------------------------------------------------------------
 
-    @property
-    def supported_operations(self) -> frozenset[str]:
-        return frozenset(self._handlers)
-
     def owns(self, operation: str, params: Json) -> bool:
         """Whether this emulator answers `operation`; everything else (task definitions...) is moto's."""
         if operation not in self._handlers:
@@ -128,34 +122,11 @@ class EcsEmulator(EcsOperations):
         """One awsJson 1.1 request in, its answer out; events are emitted before the answer returns."""
         params = _parse_body(body)
         try:
-            reply = self._answer(operation, params)
+            reply = self._checked(operation, params)
         except ApiError as error:
-            return EmulatedAnswer(error.status, {"__type": error.code, "message": error.message})
+            return EmulatedAnswer(error.status, self._dialect.error_body(error))
         self._deliver(reply.events)
         return EmulatedAnswer(HTTPStatus.OK, reply.body)
-
-    def _answer(self, operation: str, params: Json | None) -> _Reply:
-        if operation not in self._handlers:
-            raise ApiError("UnknownOperationException", f"Unknown operation {operation}")
-        if params is None:
-            raise ApiError("SerializationException", "The request body is not a JSON object.")
-        problems = input_problems(operation, params)
-        if problems:
-            raise ApiError("InvalidParameterException", "; ".join(problems))
-        try:
-            with self._lock:
-                reply = self._handlers[operation](params)
-        except express.ExpressRequestError as error:
-            raise ApiError("InvalidParameterException", str(error)) from error
-        problems = output_problems(operation, reply.body)
-        if problems:
-            # An emulator bug must fail loudly, never hand a client a shape ECS would not send.
-            raise ApiError(
-                "ServerException",
-                f"the emulator built an invalid {operation} response: {'; '.join(problems)}",
-                HTTPStatus.INTERNAL_SERVER_ERROR,
-            )
-        return reply
 
     def _deliver(self, emitted: list[Json]) -> None:
         # Outside the lock: a subscriber may call back into the emulator.

@@ -16,7 +16,6 @@ from pushpilot_sandbox.ecs_records import (
 from pushpilot_sandbox.ecs_rollouts import EcsRollouts
 from pushpilot_sandbox.ecs_state import (
     DEFAULT_CLUSTER,
-    ApiError,
     _clean,
     _cluster_name,
     _deployment_configuration,
@@ -27,6 +26,7 @@ from pushpilot_sandbox.ecs_state import (
     _Reply,
 )
 from pushpilot_sandbox.ecs_task_definitions import NewTaskDefinition, TaskDefinitionView
+from pushpilot_sandbox.emulator import ApiError
 
 
 class EcsOperations(EcsRollouts):

@@ -10,15 +10,13 @@ method per API operation) <- `EcsEmulator` (ecs.py: the wire and the scenario co
 from __future__ import annotations
 
 import copy
-import json
-import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from http import HTTPStatus
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Final
 
-from pushpilot_sandbox.ecs_model import PAGE_SIZES
+from pushpilot_sandbox import ecs_express as express
+from pushpilot_sandbox.ecs_model import PAGE_SIZES, input_problems, output_problems
 from pushpilot_sandbox.ecs_records import (
     Cluster,
     ContainerImage,
@@ -32,7 +30,7 @@ from pushpilot_sandbox.ecs_records import (
     nineteen_digits,
 )
 from pushpilot_sandbox.ecs_task_definitions import TaskDefinitionStore, TaskDefinitionView
-from pushpilot_sandbox.page_tokens import PageTokenError, read_token, write_token
+from pushpilot_sandbox.emulator import ApiError, Dialect, ModelEmulator, Reply, epoch, parse_body, utc_now
 
 type Emit = Callable[[Json], None]
 
@@ -56,32 +54,32 @@ class UnknownServiceError(EmulatorError, LookupError):
     pass
 
 
-class ApiError(Exception):
-    def __init__(self, code: str, message: str, status: int = HTTPStatus.BAD_REQUEST) -> None:
-        super().__init__(f"{code}: {message}")
-        self.code = code
-        self.message = message
-        self.status = status
-
-
 @dataclass(frozen=True, slots=True)
 class EmulatedAnswer:
     status: int
     body: Json
 
 
-@dataclass(slots=True)
-class _Reply:
-    body: Json
-    events: list[Json] = field(default_factory=list)
+# The base's pieces under the names the methods use.
+_Reply = Reply
+_utc_now = utc_now
+_epoch = epoch
+_parse_body = parse_body
 
-
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-def _epoch(moment: datetime) -> float:
-    return round(moment.timestamp(), 3)
+ECS_DIALECT: Final = Dialect(
+    input_problems=input_problems,
+    output_problems=output_problems,
+    invalid_request="InvalidParameterException",
+    internal_error="ServerException",
+    message_key="message",
+    describe_problems="; ".join,
+    size_member="maxResults",
+    marker_member="nextToken",
+    page_sizes={operation: default for operation, (default, _largest) in PAGE_SIZES.items()},
+    bad_marker="Invalid nextToken.",
+    foreign_marker="The nextToken does not belong to this request.",
+)
+_page = ECS_DIALECT.page
 
 
 def _clean(body: Json) -> Json:
@@ -89,8 +87,11 @@ def _clean(body: Json) -> Json:
     return {key: value for key, value in body.items() if value is not None}
 
 
-class EcsState:
+class EcsState(ModelEmulator):
     """The emulator's state; `EcsEmulator.__init__` sets it."""
+
+    _dialect = ECS_DIALECT
+    _refusals = (express.ExpressRequestError,)
 
     account_id: str
     region: str
@@ -98,7 +99,6 @@ class EcsState:
     _emit: Emit
     _resolve_digest: Callable[[str], str | None]
     _clock: Callable[[], datetime]
-    _lock: threading.RLock
     _quiet: bool
     _sequence: int
     _clusters: dict[str, Cluster]  # by name
@@ -280,35 +280,3 @@ def _cluster_name(cluster_arn: str) -> str:
 def _uuid_text(*parts: str) -> str:
     text = hex32(*parts)
     return f"{text[:8]}-{text[8:12]}-4{text[13:16]}-a{text[17:20]}-{text[20:32]}"
-
-
-def _parse_body(body: bytes) -> Json | None:
-    if not body.strip():
-        return {}
-    try:
-        parsed = json.loads(body)
-    except ValueError:
-        return None
-    return parsed if isinstance(parsed, dict) else None
-
-
-def _page[T](operation: str, scope: str, items: list[T], params: Json) -> tuple[list[T], str | None]:
-    """One page of `items` and the opaque token for the next, bound to the listing it came from."""
-    default, _ = PAGE_SIZES[operation]
-    size = int(params.get("maxResults") or default)
-    offset = _read_token(str(params["nextToken"]), operation, scope) if params.get("nextToken") else 0
-    end = offset + size
-    token = _write_token(operation, scope, end) if end < len(items) else None
-    return items[offset:end], token
-
-
-def _write_token(operation: str, scope: str, offset: int) -> str:
-    return write_token(operation, scope, offset)
-
-
-def _read_token(token: str, operation: str, scope: str) -> int:
-    try:
-        return read_token(token, operation, scope)
-    except PageTokenError as exc:
-        message = "The nextToken does not belong to this request." if exc.foreign else "Invalid nextToken."
-        raise ApiError("InvalidParameterException", message) from exc

@@ -17,7 +17,7 @@ from pushpilot_sandbox.gateway import AwsGateway
 from pushpilot_sandbox.moto_server import MotoHandle, start_moto
 from pushpilot_sandbox.oci import OCI_MANIFEST, synthesize_image
 from pushpilot_sandbox.repository_policy import Caller
-from pushpilot_sandbox.template import BusPolicyStatement
+from pushpilot_sandbox.sam_functions import BusPolicyStatement
 
 if TYPE_CHECKING:
     from mypy_boto3_ecr import ECRClient
