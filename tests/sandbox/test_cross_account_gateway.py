@@ -22,7 +22,7 @@ from pushpilot_sandbox.sam_functions import BusPolicyStatement
 if TYPE_CHECKING:
     from mypy_boto3_ecr import ECRClient
 
-pytestmark = pytest.mark.e2e
+pytestmark = pytest.mark.sandbox
 
 REGISTRY = "111111111111"
 SERVICE = "222222222222"
