@@ -28,6 +28,7 @@ from pushpilot_sandbox.ecr import BlobStore
 from pushpilot_sandbox.gateway import AwsGateway
 from pushpilot_sandbox.moto_server import MotoHandle, start_moto
 from pushpilot_sandbox.slack_sink import SlackSink
+from tests.e2e.sandbox_support import story
 from tests.sandbox.apprunner_support import (
     Running,
     Sandbox,
@@ -36,7 +37,6 @@ from tests.sandbox.apprunner_support import (
     fresh,
     running_emulator,
 )
-from tests.e2e.sandbox_support import story
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

@@ -13,8 +13,8 @@ import yaml
 from pushpilot_cli.main import main
 from pushpilot_sandbox.apprunner import EmulatorError
 from pushpilot_sandbox.steps import StepError
-from tests.sandbox.apprunner_support import Running, Sandbox, create_service, fresh, running_emulator
 from tests.e2e.sandbox_support import story
+from tests.sandbox.apprunner_support import Running, Sandbox, create_service, fresh, running_emulator
 
 pytestmark = pytest.mark.sandbox
 
