@@ -14,9 +14,13 @@ App Runner (apprunner.py), ECS and Express Mode (ecs.py) plug in the same way; a
    an answer that departs from the model fails loudly as the service's internal error (an emulator bug
    must never hand a client a shape AWS would not send). Emit `Reply.events` after the lock is released:
    a subscriber may call back into the emulator. Lists page with `self._dialect.page(...)`.
-4. Faults: an emulator the gateway routes to (ECS, Express) meets the gateway's injected faults with no
-   code of its own; one that serves its own endpoint (App Runner, `awsjson_handler`) keeps a `FaultBook`.
-5. Every event an emulator emits has a real-shaped sample under tests/data/events/, and
+4. Reach it one of two ways. Behind the gateway, for a service moto has but gets wrong (ECS, Express):
+   satisfy gateway.py's `EmulatedService` (`owns` the operations it answers, moto keeps the rest;
+   `answer(operation, body)`), register it in environment.py's `emulators` by signing name, and it meets
+   the gateway's recording and injected faults with no code of its own. On its own endpoint, for a
+   service moto lacks (App Runner): serve `awsjson_handler` with a `LoopbackServer`, record the calls and
+   keep a `FaultBook`.
+5. Every event an emulator emits has a real-shaped sample under events/ (at the repository root), and
    tests/sandbox/test_emitted_events.py holds each emitted event to its sample's fields, types and
    spellings: add the new service's samples and its emitting scenario there.
 """
