@@ -19,7 +19,7 @@ POWERTOOLS_RELEASE := 3.24.0
 export SAM_CLI_TELEMETRY := 0
 export AWS_EC2_METADATA_DISABLED := true
 
-.PHONY: help demo screenshot test lint format typecheck cfn-lint checkov sam-validate unit integration e2e bench-smoke install-check build deploy forwarder-stackset bench fuzz clean
+.PHONY: help demo screenshot test lint format typecheck cfn-lint checkov sam-validate unit integration sandbox-test e2e bench-smoke install-check build deploy forwarder-stackset bench fuzz clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -59,7 +59,7 @@ screenshot: demo ## Draw reports/demo.html into docs/demo-thread.png with headle
 	    --user-data-dir="$$profile" --hide-scrollbars --window-size=1400,2400 \
 	    --screenshot=docs/demo-thread.png "file://$(CURDIR)/reports/demo.html"
 
-test: lint typecheck cfn-lint checkov sam-validate unit integration e2e bench-smoke install-check ## Every check CI runs
+test: lint typecheck cfn-lint checkov sam-validate unit integration sandbox-test e2e bench-smoke install-check ## Every check CI runs
 
 lint: $(VENV)/.installed ## ruff: lint and formatting
 	$(BIN)/ruff check .
@@ -98,7 +98,10 @@ unit: $(VENV)/.installed ## Pure tests: no sockets
 integration: $(VENV)/.installed ## Adapters against moto, in process
 	$(BIN)/pytest -q tests/integration
 
-e2e: $(VENV)/.installed ## The sandbox on 127.0.0.1: scenarios, router, emulator
+sandbox-test: $(VENV)/.installed ## The sandbox's own tests: emulators, gateway, router, stand-ins
+	$(BIN)/pytest -q -n 2 tests/sandbox
+
+e2e: $(VENV)/.installed ## The product through the sandbox on 127.0.0.1: handlers, flows, scenarios
 	$(BIN)/pytest -q -n 2 tests/e2e
 
 # The install a first-time user runs, against moto on 127.0.0.1 (a free port, started and stopped by the

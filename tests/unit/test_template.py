@@ -11,18 +11,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pushpilot_sandbox.sam_functions import FunctionSpec, implicit_resources, merge_globals, read_functions
 from pushpilot_sandbox.template import (
     NO_VALUE,
-    FunctionSpec,
     PhysicalResource,
     Pseudo,
     Resolver,
     TemplateError,
-    implicit_resources,
     load_template,
-    merge_globals,
     parse_template,
-    read_functions,
     references,
 )
 

@@ -22,7 +22,7 @@ from pushpilot_sandbox.template import PhysicalResource, load_template
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
 
-pytestmark = pytest.mark.e2e
+pytestmark = pytest.mark.sandbox
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
