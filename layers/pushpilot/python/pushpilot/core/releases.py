@@ -44,11 +44,6 @@ class RolloutStatus(StrEnum):
     STUCK = "stuck"
 
 
-TERMINAL_ROLLOUTS = frozenset(
-    {RolloutStatus.LIVE, RolloutStatus.FAILED, RolloutStatus.ROLLED_BACK, RolloutStatus.UNCONFIRMED}
-)
-
-
 class ServiceRollout(BaseModel):
     model_config = ConfigDict(frozen=True)
 
