@@ -12,11 +12,12 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, TypeAdapter
 
-from pushpilot.entry.handling import HandlerOutcome, parse_event, run_guarded
+from pushpilot.entry.handling import parse_event, run_guarded
 from pushpilot.entry.settings import CoreSettings
 from pushpilot.entry.wiring import deploy_ports, public_image_check, reconcile_dns
 from pushpilot.events.acm import AcmCertificateEvent
 from pushpilot.flows.refresh import refresh
+from pushpilot.flows.results import FlowResult, handled
 
 logger = Logger()
 metrics = Metrics()
@@ -38,15 +39,13 @@ def _refresh(context: LambdaContext) -> dict[str, Any]:
     )
 
 
-def _run(event: dict[str, Any], context: LambdaContext) -> HandlerOutcome:
+def _run(event: dict[str, Any], context: LambdaContext) -> FlowResult:
     if event.get("source") == "aws.acm":
         certificate = parse_event(_ACM_EVENT, event)
-        return HandlerOutcome(
-            event_id=certificate.id, status="handled", detail=reconcile_dns(event=certificate)
-        )
+        return handled(certificate.id, reconcile_dns(event=certificate))
     task = parse_event(_TASK, event).task
     if task == "refresh":
-        return HandlerOutcome(event_id=task, status="handled", detail=_refresh(context))
+        return handled(task, _refresh(context))
     if task == "public-images":
         detail = public_image_check(context)
         for error in detail["errors"]:
@@ -56,8 +55,8 @@ def _run(event: dict[str, Any], context: LambdaContext) -> HandlerOutcome:
             metrics.add_metric(
                 name="PublicImageCheckErrors", unit=MetricUnit.Count, value=len(detail["errors"])
             )
-        return HandlerOutcome(event_id=task, status="handled", detail=detail)
-    return HandlerOutcome(event_id=task, status="handled", detail=reconcile_dns())
+        return handled(task, detail)
+    return handled(task, reconcile_dns())
 
 
 @logger.inject_lambda_context

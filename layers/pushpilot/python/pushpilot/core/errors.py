@@ -38,3 +38,7 @@ class AccessDeniedError(PermanentError):
 
 class NotFoundError(PermanentError):
     """The resource named by the event does not exist (any more)."""
+
+
+class SettingsError(PermanentError):
+    """The function's configuration is wrong: the message names the variable."""

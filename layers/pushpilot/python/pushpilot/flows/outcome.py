@@ -16,9 +16,9 @@ from pushpilot.core.errors import NotFoundError
 from pushpilot.core.releases import RolloutStatus, overall_stage
 from pushpilot.core.targets import Operation, OperationEnded, Outcome, ServiceChanged
 from pushpilot.core.tracking import IndexedService, LiveImage
-from pushpilot.entry.handling import HandlerOutcome, ignored
 from pushpilot.flows.deploy_ports import DeployPorts
 from pushpilot.flows.push import deploy_claimed, record_and_tell, started_after
+from pushpilot.flows.results import FlowResult, ignored
 from pushpilot.ports import DeployTarget
 
 # What ran on a service stays known this long: the releases a rollback can go back to.
@@ -31,14 +31,14 @@ ROLLOUT_FOR_OUTCOME = {
 }
 
 
-def handle_operation_ended(event: OperationEnded, ports: DeployPorts) -> HandlerOutcome:
+def handle_operation_ended(event: OperationEnded, ports: DeployPorts) -> FlowResult:
     service = _indexed_service(ports, event)
     if service is None:
         return ignored(event.event_id, f"service {event.service_name} is not in the index")
     if service.in_flight is None and service.awaiting_auto is None:
         follow_up = follow_up_pending(ports, service.arn)
         if follow_up:
-            return HandlerOutcome(event_id=event.event_id, status="handled", detail=follow_up)
+            return FlowResult(event_id=event.event_id, status="handled", detail=follow_up)
         return ignored(event.event_id, "no deployment pushpilot tracks is on this service")
     operation = operation_carrying(ports.target_for(service), service)
     if operation is None:
@@ -50,7 +50,7 @@ def handle_operation_ended(event: OperationEnded, ports: DeployPorts) -> Handler
         return ignored(event.event_id, "the deployment is still in progress")
     result = close(ports, service, operation.outcome, operation, event.message)
     follow_up = follow_up_pending(ports, service.arn)
-    return HandlerOutcome(
+    return FlowResult(
         event_id=event.event_id,
         status="handled",
         detail={"outcome": str(operation.outcome), **result, **follow_up},
@@ -145,11 +145,11 @@ def follow_up_pending(ports: DeployPorts, service_arn: str) -> dict[str, Any]:
     return ports.once(scope="follow-up", key={"service": service_arn, "digest": pending.digest}, work=start)
 
 
-def handle_service_changed(event: ServiceChanged, ports: DeployPorts) -> HandlerOutcome:
+def handle_service_changed(event: ServiceChanged, ports: DeployPorts) -> FlowResult:
     arn = event.service_arn
     if arn is None:
         return ignored(event.event_id, "the service event names no service ARN")
-    removed = HandlerOutcome(event_id=event.event_id, status="handled", detail={"index": "removed"})
+    removed = FlowResult(event_id=event.event_id, status="handled", detail={"index": "removed"})
     if event.deleted:
         ports.index.remove(arn)
         return removed
@@ -169,4 +169,4 @@ def handle_service_changed(event: ServiceChanged, ports: DeployPorts) -> Handler
         indexed = ports.index.get(arn)
         if indexed is not None and indexed.in_flight is None and indexed.pending is not None:
             detail |= follow_up_pending(ports, arn)
-    return HandlerOutcome(event_id=event.event_id, status="handled", detail=detail)
+    return FlowResult(event_id=event.event_id, status="handled", detail=detail)
