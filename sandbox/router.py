@@ -32,6 +32,7 @@ from moto.events.models import EventPattern
 from pydantic import BaseModel, ConfigDict
 
 from pushpilot_sandbox.logcapture import CAPTURE, LogSink
+from pushpilot_sandbox.product_clients import follow_endpoints
 from pushpilot_sandbox.template import (
     DEFAULT_BUS,
     DestinationSpec,
@@ -697,6 +698,7 @@ class EventRouter:
         with _PROCESS_LOCK:
             saved = {key: os.environ.get(key) for key in environment}
             os.environ.update(environment)
+            follow_endpoints()
             try:
                 with CAPTURE.activate(self.log_sink), redirect_stdout(CAPTURE):
                     for spec in {spec.logical_id: spec for spec in specs}.values():

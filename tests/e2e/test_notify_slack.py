@@ -21,6 +21,7 @@ from moto.core import DEFAULT_ACCOUNT_ID
 
 from pushpilot.core.notices import NoticeKind
 from pushpilot_sandbox.moto_server import MotoHandle, start_moto
+from pushpilot_sandbox.product_clients import follow_endpoints
 from pushpilot_sandbox.slack_sink import SlackSink
 from tests.sqs_events import notice_queue_batch
 from tests.unit.notify_samples import release_story, sample
@@ -78,6 +79,7 @@ class Stack:
 def stack(moto_server: MotoHandle, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
     moto_server.reset()
     monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server.url)
+    follow_endpoints()
     aws = Stack(moto=moto_server, sink=SlackSink(), topic_arn="")
     aws.client("dynamodb").create_table(
         TableName=TABLE,

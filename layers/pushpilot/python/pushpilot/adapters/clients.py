@@ -1,8 +1,10 @@
-"""One place that builds boto3 clients: lazily, once, with botocore's adaptive retry mode.
+"""One place that builds boto3 clients: lazily, once per service and region, with botocore's adaptive
+retry mode.
 
 Endpoints come from the standard settings (AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_<SERVICE>) that
-botocore reads itself, so the same code talks to AWS or to the offline sandbox. The cache is keyed by
-those settings too, so a process whose endpoint settings change gets clients that follow them.
+botocore reads itself, so the same code talks to AWS or to the offline sandbox. A Lambda process never
+changes those settings, so a client is built once for the life of the process; a process that does
+change them forgets the clients itself (`built_client.cache_clear()`).
 """
 
 from __future__ import annotations
@@ -31,10 +33,8 @@ def retry_config() -> Config:
 
 def client(service_name: str, region_name: str | None = None) -> Any:
     """A client for the service; callers annotate the result with the mypy-boto3 type they expect."""
-    service_key = service_name.upper().replace("-", "_")
-    endpoint = os.environ.get(f"AWS_ENDPOINT_URL_{service_key}") or os.environ.get("AWS_ENDPOINT_URL")
     region = region_name or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
-    return _cached_client(service_name, region, endpoint)
+    return built_client(service_name, region)
 
 
 _per_thread = threading.local()
@@ -54,9 +54,7 @@ def _session() -> Session:
 
 
 @cache
-def _cached_client(service_name: str, region_name: str | None, endpoint: str | None) -> Any:
-    # endpoint is part of the cache key only; botocore resolves it from the same settings itself.
-    del endpoint
+def built_client(service_name: str, region_name: str | None) -> Any:
     return _session().client(  # type: ignore[call-overload]
         service_name, region_name=region_name, config=retry_config()
     )

@@ -10,7 +10,6 @@ the work instead of failing behind it.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -26,16 +25,16 @@ _TEN_MINUTES = 600
 
 
 @cache
-def _persistence(table_name: str, endpoint_key: str, client: DynamoDBClient | None) -> Any:
+def _persistence(table_name: str, client: DynamoDBClient) -> Any:
+    """One persistence layer per table and client: built once in a Lambda process, whose client is too."""
     from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
-    del endpoint_key  # part of the cache key only: a new endpoint setting gets a new layer
     return DynamoDBPersistenceLayer(
         table_name=table_name,
         key_attr="pk",
         sort_key_attr="sk",
         expiry_attr="expires_at",
-        boto3_client=client or clients.client("dynamodb"),
+        boto3_client=client,
     )
 
 
@@ -57,7 +56,6 @@ def run_once(
         IdempotencyPersistenceLayerError,
     )
 
-    endpoint_key = os.environ.get("AWS_ENDPOINT_URL_DYNAMODB") or os.environ.get("AWS_ENDPOINT_URL") or ""
     config = IdempotencyConfig(expires_after_seconds=expires_after_seconds, raise_on_no_idempotency_key=True)
     if lambda_context is not None:
         config.register_lambda_context(lambda_context)
@@ -65,7 +63,7 @@ def run_once(
     # Powertools' decorator is untyped; `once` keeps the signature written here.
     @idempotent_function(  # type: ignore[untyped-decorator]
         data_keyword_argument="identity",
-        persistence_store=_persistence(table_name, endpoint_key, client),
+        persistence_store=_persistence(table_name, client or clients.client("dynamodb")),
         config=config,
     )
     def once(identity: dict[str, str]) -> dict[str, Any]:
