@@ -14,7 +14,7 @@ from collections.abc import Callable
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from pushpilot.adapters import clients
+from pushpilot.adapters import clients, table_keys
 from pushpilot.core.errors import RetryableError
 
 if TYPE_CHECKING:
@@ -31,9 +31,9 @@ def _persistence(table_name: str, client: DynamoDBClient) -> Any:
 
     return DynamoDBPersistenceLayer(
         table_name=table_name,
-        key_attr="pk",
-        sort_key_attr="sk",
-        expiry_attr="expires_at",
+        key_attr=table_keys.PK,
+        sort_key_attr=table_keys.SK,
+        expiry_attr=table_keys.TTL,
         boto3_client=client,
     )
 
