@@ -15,8 +15,6 @@ from pydantic import BaseModel, ConfigDict, Field
 # Defined in core so that adapters can raise it without importing the handlers' edge.
 from pushpilot.core.errors import SettingsError
 
-__all__ = ["SettingsError"]
-
 
 class EnvSettings(BaseModel):
     model_config = ConfigDict(frozen=True, populate_by_name=True, extra="ignore")
