@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import threading
 
-from pushpilot.adapters import clients
+from pushpilot.adapters import clients, idempotency
 
 _lock = threading.Lock()
 _built_under: tuple[tuple[str, str], ...] | None = None
@@ -35,3 +35,5 @@ def follow_endpoints() -> None:
 def forget_clients() -> None:
     """Forget every client the product built (and what it built on them), whatever the settings."""
     clients.built_client.cache_clear()
+    # The idempotency layer of the process's own client holds that client.
+    idempotency.persistence_layer.cache_clear()

@@ -25,8 +25,10 @@ _TEN_MINUTES = 600
 
 
 @cache
-def _persistence(table_name: str, client: DynamoDBClient) -> Any:
-    """One persistence layer per table and client: built once in a Lambda process, whose client is too."""
+def persistence_layer(table_name: str, client: DynamoDBClient | None) -> Any:
+    """One persistence layer per table and injected client (None: the process's own client), built once
+    for the life of the process. Powertools names the records' partition after the function that first
+    uses a layer (`idempotency#<function>`)."""
     from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
     return DynamoDBPersistenceLayer(
@@ -34,7 +36,7 @@ def _persistence(table_name: str, client: DynamoDBClient) -> Any:
         key_attr=table_keys.PK,
         sort_key_attr=table_keys.SK,
         expiry_attr=table_keys.TTL,
-        boto3_client=client,
+        boto3_client=client or clients.client("dynamodb"),
     )
 
 
@@ -63,7 +65,7 @@ def run_once(
     # Powertools' decorator is untyped; `once` keeps the signature written here.
     @idempotent_function(  # type: ignore[untyped-decorator]
         data_keyword_argument="identity",
-        persistence_store=_persistence(table_name, client or clients.client("dynamodb")),
+        persistence_store=persistence_layer(table_name, client),
         config=config,
     )
     def once(identity: dict[str, str]) -> dict[str, Any]:
