@@ -23,6 +23,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -266,6 +267,8 @@ def main(argv: list[str] | None = None) -> int:
         sub.add_argument("--jobs", type=int, default=2, choices=(1, 2))
         sub.add_argument("--only", nargs="+", help="scenario names (without .yaml) to replay")
     args = parser.parse_args(argv)
+    # Stopped with SIGTERM, a run still removes the checkout it made (the context managers' finally).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     if args.command == "run":
         with _checkout(args.rev) as checkout:
             return replay(checkout, args.out_dir, jobs=args.jobs, only=args.only)
