@@ -11,6 +11,12 @@ runs. What a sandbox makes up afresh on each run (UUIDs, readings of the wall cl
 by a placeholder (see _Normaliser), so two runs of the same code give the same file. `compare` and
 `revisions` exit 1 on any difference, 0 when the replays agree.
 
+Four scenarios still differ between two runs of one commit, whatever the normalising: `duplicates` and
+`ecs-duplicates` deliver one event to concurrent invocations (which one wins, and whether the loser
+retries into the dead-letter queue, depends on the threads' timing), and `demo` and `domain-child-zone`
+update a Slack headline only when a notice is newer by the clock's second. A difference in those four is a
+reason to replay them again, not yet a change of behaviour.
+
 Only the standard library: the script runs any checkout with the interpreter of this tree's .venv, putting the
 checkout's packages first on the import path.
 """
