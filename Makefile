@@ -12,7 +12,8 @@ SAM := $(SAM_VENV)/bin/sam
 REGION ?= us-east-1
 SAM_CLI_VERSION := 1.150.1
 # The Lambda-like interpreter of the install check: the boto3 floor pyproject.toml declares (the runtime's
-# is at least that) and the Powertools release of the pinned layer (template.yaml, Mappings.PowertoolsLayer;
+# is at least that; AWS publishes no fixed number for python3.13, see constraints.txt) and the Powertools
+# release of the pinned layer (template.yaml, Mappings.PowertoolsLayer;
 # the check asserts they agree). Nothing else: the functions' own packages come from the build.
 LAMBDA_BOTO3_VERSION := 1.40.0
 POWERTOOLS_RELEASE := 3.24.0
@@ -24,11 +25,11 @@ export AWS_EC2_METADATA_DISABLED := true
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml constraints.txt
 	@test -n "$(PYTHON)" || { echo "python$(PYTHON_VERSION) is required"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $@
 
 $(SAM_VENV)/.installed:

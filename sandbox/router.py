@@ -30,6 +30,7 @@ import boto3
 from moto.events.models import EventPattern
 
 from pushpilot_sandbox.logcapture import CAPTURE, LogSink
+from pushpilot_sandbox.product_clients import follow_endpoints
 from pushpilot_sandbox.router_records import DeadLetter, Delivery, LambdaContext, _Failure, _Result
 from pushpilot_sandbox.sam_functions import (
     DEFAULT_BUS,
@@ -628,6 +629,7 @@ class EventRouter:
         with _PROCESS_LOCK:
             saved = {key: os.environ.get(key) for key in environment}
             os.environ.update(environment)
+            follow_endpoints()
             try:
                 with CAPTURE.activate(self.log_sink), redirect_stdout(CAPTURE):
                     for spec in {spec.logical_id: spec for spec in specs}.values():

@@ -13,14 +13,14 @@ import pytest
 from moto import mock_aws
 
 from pushpilot.adapters.route53 import Route53Zones
-from pushpilot.core.dns.models import CustomDomainState, ValidationRecord
+from pushpilot.core.dns.models import DomainBinding, ValidationRecord
 from pushpilot_cli import dns_cmd
 
 if TYPE_CHECKING:
     from mypy_boto3_route53 import Route53Client
 
 REGION = "us-east-1"
-DOMAIN = CustomDomainState(
+DOMAIN = DomainBinding(
     service_arn="arn:aws:apprunner:us-east-1:111122223333:service/ledger/4c3b2a190817f6e5d4c3b2a190817f6e",
     service_name="ledger",
     dns_target="p0o9i8u7y6.us-east-1.awsapprunner.com",
@@ -37,10 +37,10 @@ DOMAIN = CustomDomainState(
 
 
 class InMemoryDomains:
-    def list_all(self) -> list[CustomDomainState]:
+    def list_all(self) -> list[DomainBinding]:
         return [DOMAIN]
 
-    def for_service(self, service_arn_or_name: str) -> list[CustomDomainState]:
+    def for_service(self, service_arn_or_name: str) -> list[DomainBinding]:
         return [DOMAIN] if service_arn_or_name in {DOMAIN.service_name, DOMAIN.service_arn} else []
 
 

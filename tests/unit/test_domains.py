@@ -13,9 +13,9 @@ from pushpilot.core.dns.models import (
     APPRUNNER_ALIAS_HOSTED_ZONE_IDS,
     AliasTarget,
     ChangeAction,
-    CustomDomainState,
     DnsPlan,
     DnsPolicy,
+    DomainBinding,
     RecordSet,
     ValidationRecord,
     ZoneSnapshot,
@@ -58,8 +58,8 @@ def domain(
     www: bool = True,
     status: str = "PENDING_CERTIFICATE_DNS_VALIDATION",
     validations: tuple[ValidationRecord, ...] = (VALIDATION_APEX, VALIDATION_WWW),
-) -> CustomDomainState:
-    return CustomDomainState(
+) -> DomainBinding:
+    return DomainBinding(
         service_arn=SERVICE_ARN,
         service_name="storefront",
         dns_target=TARGET,
@@ -100,7 +100,7 @@ def owned(
 
 
 def plan(
-    domains: list[CustomDomainState],
+    domains: list[DomainBinding],
     zones: list[ZoneSnapshot],
     *,
     take_over: bool = False,
@@ -651,9 +651,9 @@ def alb_domain(
     status: str = "ISSUED",
     dualstack: bool = True,
     validations: tuple[ValidationRecord, ...] = (VALIDATION_APEX, VALIDATION_WWW),
-) -> CustomDomainState:
+) -> DomainBinding:
     """An ECS service's certificate on its load balancer: ALIAS at every name, once issued."""
-    return CustomDomainState(
+    return DomainBinding(
         service_arn="arn:aws:ecs:us-east-1:111122223333:service/web/storefront",
         service_name="storefront",
         service_kind="ECS",

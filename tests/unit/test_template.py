@@ -363,12 +363,6 @@ Resources:
         read_functions(resolver, template_dir=Path())
 
 
-needs_project_template = pytest.mark.skipif(
-    not PROJECT_TEMPLATE.is_file(), reason="template.yaml not written yet"
-)
-
-
-@needs_project_template
 def test_project_template_build_phase_rule_follows_its_parameter() -> None:
     default = {rule.key: rule for rule in functions_of(PROJECT_TEMPLATE)["BuildEventsFunction"].rules}
     enabled = {
@@ -385,7 +379,6 @@ def test_project_template_build_phase_rule_follows_its_parameter() -> None:
     assert enabled["BuildState"].pattern["detail"]["project-name"] == ["web", "api"]
 
 
-@needs_project_template
 def test_project_template_functions_all_have_handlers() -> None:
     for spec in functions_of(PROJECT_TEMPLATE).values():
         assert spec.handler_file.is_file(), spec.logical_id
