@@ -38,19 +38,16 @@ from pushpilot_sandbox.provision import provision
 from pushpilot_sandbox.public_registry import PublicRegistry
 from pushpilot_sandbox.repository_policy import Caller
 from pushpilot_sandbox.router import Delivery, EventRouter
-from pushpilot_sandbox.slack_sink import SlackSink
-from pushpilot_sandbox.template import (
+from pushpilot_sandbox.sam_functions import (
     DEFAULT_BUS,
     BusPolicyStatement,
     BusRuleSpec,
-    PhysicalResource,
-    Pseudo,
-    Resolver,
     implicit_resources,
-    load_template,
     read_bus_policies,
     read_bus_rules,
 )
+from pushpilot_sandbox.slack_sink import SlackSink
+from pushpilot_sandbox.template import PhysicalResource, Pseudo, Resolver, load_template
 
 if TYPE_CHECKING:
     from mypy_boto3_apprunner import AppRunnerClient

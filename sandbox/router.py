@@ -21,7 +21,6 @@ import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, redirect_stdout
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
@@ -29,23 +28,21 @@ from typing import TYPE_CHECKING, Any, Final, Literal, cast
 
 import boto3
 from moto.events.models import EventPattern
-from pydantic import BaseModel, ConfigDict
 
 from pushpilot_sandbox.logcapture import CAPTURE, LogSink
-from pushpilot_sandbox.template import (
+from pushpilot_sandbox.product_clients import follow_endpoints
+from pushpilot_sandbox.router_records import DeadLetter, Delivery, LambdaContext, _Failure, _Result
+from pushpilot_sandbox.sam_functions import (
     DEFAULT_BUS,
     DestinationSpec,
     FunctionSpec,
-    PhysicalResource,
-    Pseudo,
-    Resolver,
     RuleSpec,
     ScheduleSpec,
     SqsSourceSpec,
     implicit_resources,
-    load_template,
     read_functions,
 )
+from pushpilot_sandbox.template import PhysicalResource, Pseudo, Resolver, load_template
 
 if TYPE_CHECKING:
     from mypy_boto3_sns import SNSClient
@@ -93,83 +90,6 @@ _SQS_RECORD_ATTRIBUTES: Final = (
 
 class RouterError(Exception):
     """The router was asked for something the template does not define, or cannot be run as asked."""
-
-
-class Delivery(BaseModel):
-    """One delivery of one event (or one SQS batch) to one function, after any retries."""
-
-    model_config = ConfigDict(frozen=True)
-
-    function: str
-    trigger: Literal["rule", "schedule", "sqs", "stack"]
-    trigger_name: str
-    event_id: str
-    attempts: int
-    outcome: dict[str, Any] | None = None
-    error_type: str | None = None
-    error_message: str | None = None
-    record_ids: tuple[str, ...] = ()
-    failed_record_ids: tuple[str, ...] = ()
-    dead_lettered: bool = False
-
-    @property
-    def succeeded(self) -> bool:
-        return self.error_type is None and not self.failed_record_ids
-
-
-class DeadLetter(BaseModel):
-    """What Lambda sent to a function's on-failure destination or dead-letter queue."""
-
-    model_config = ConfigDict(frozen=True)
-
-    function: str
-    destination: DestinationSpec
-    kind: Literal["on-failure destination", "dead-letter queue"]
-    record: Any
-    """The destination record, or for a dead-letter queue the event itself."""
-
-
-@dataclass
-class LambdaContext:
-    """The context object a Python handler receives, with the fields Powertools reads."""
-
-    function_name: str
-    invoked_function_arn: str
-    memory_limit_in_mb: int
-    timeout_seconds: int
-    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    function_version: str = "$LATEST"
-    log_group_name: str = ""
-    log_stream_name: str = ""
-    identity: Any = None
-    client_context: Any = None
-    started_at: float = field(default_factory=time.monotonic)
-
-    def get_remaining_time_in_millis(self) -> int:
-        elapsed = time.monotonic() - self.started_at
-        return max(0, int((self.timeout_seconds - elapsed) * 1000))
-
-
-@dataclass(frozen=True)
-class _Failure:
-    error_type: str
-    error_message: str
-    stack_trace: list[str]
-
-    def payload(self, request_id: str) -> dict[str, Any]:
-        return {
-            "errorMessage": self.error_message,
-            "errorType": self.error_type,
-            "requestId": request_id,
-            "stackTrace": self.stack_trace,
-        }
-
-
-@dataclass(frozen=True)
-class _Result:
-    request_id: str
-    response: Any = None
-    failure: _Failure | None = None
 
 
 def _now_text() -> str:
@@ -709,6 +629,7 @@ class EventRouter:
         with _PROCESS_LOCK:
             saved = {key: os.environ.get(key) for key in environment}
             os.environ.update(environment)
+            follow_endpoints()
             try:
                 with CAPTURE.activate(self.log_sink), redirect_stdout(CAPTURE):
                     for spec in {spec.logical_id: spec for spec in specs}.values():

@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any
 import boto3
 
 from pushpilot_sandbox.environment import STACK_NAME
-from pushpilot_sandbox.template import Pseudo, Resolver, implicit_resources, load_template
+from pushpilot_sandbox.sam_functions import implicit_resources
+from pushpilot_sandbox.template import Pseudo, Resolver, load_template
 
 if TYPE_CHECKING:
     from pushpilot_sandbox.environment import Sandbox

@@ -30,6 +30,7 @@ from pushpilot.core.tracking import (
 )
 from pushpilot.core.verdicts import LINUX_AMD64, Platform, Verdict, VerdictStatus
 from pushpilot.flows.deploy_ports import DeployPorts
+from pushpilot.ports import DeadLetterQueue
 from pushpilot.targets import registry
 from pushpilot.targets.apprunner.declaration import APP_RUNNER_PLATFORM
 from pushpilot.targets.apprunner.declaration import KIND as APP_RUNNER
@@ -506,3 +507,38 @@ class FakeWorld:
 
     def advance(self, seconds: float) -> None:
         self.time += timedelta(seconds=seconds)
+
+
+class FakeDeadLetterQueue:
+    """A dead-letter queue in memory, as SQS answers: a received message is held (invisible) until it is
+    deleted or released."""
+
+    def __init__(
+        self,
+        messages: Iterable[dict[str, Any]],
+        url: str = "https://sqs.us-east-1.amazonaws.com/111122223333/dlq",
+    ) -> None:
+        self.url = url
+        self.messages = list(messages)
+        self.held: set[str] = set()
+        self.deleted: list[str] = []
+        self.released: list[str] = []
+
+    def receive(self, wanted: int) -> list[dict[str, Any]]:
+        visible = [m for m in self.messages if m["ReceiptHandle"] not in self.held][: min(10, wanted)]
+        self.held.update(message["ReceiptHandle"] for message in visible)
+        return visible
+
+    def release(self, receipt_handle: str) -> None:
+        self.held.discard(receipt_handle)
+        self.released.append(receipt_handle)
+
+    def delete(self, receipt_handle: str) -> None:
+        self.messages = [m for m in self.messages if m["ReceiptHandle"] != receipt_handle]
+        self.held.discard(receipt_handle)
+        self.deleted.append(receipt_handle)
+
+
+def _dead_letter_queue(queue: FakeDeadLetterQueue) -> DeadLetterQueue:
+    # mypy holds the fake to the port here.
+    return queue

@@ -10,9 +10,10 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import TypeAdapter
 
-from pushpilot.entry.handling import HandlerOutcome, parse_event, run_guarded
+from pushpilot.entry.handling import parse_event, run_guarded
 from pushpilot.entry.wiring import deploy_ports
 from pushpilot.flows.outcome import handle_operation_ended, handle_service_changed
+from pushpilot.flows.results import FlowResult
 from pushpilot.targets.ecs.events import EcsDeploymentStateChange
 
 logger = Logger()
@@ -20,7 +21,7 @@ metrics = Metrics()
 _EVENT = TypeAdapter(EcsDeploymentStateChange)
 
 
-def _dispatch(event: dict[str, Any], context: LambdaContext) -> HandlerOutcome:
+def _dispatch(event: dict[str, Any], context: LambdaContext) -> FlowResult:
     parsed = parse_event(_EVENT, event)
     ports = deploy_ports(context=context)
     outcome = handle_operation_ended(parsed.to_domain(), ports)
@@ -32,7 +33,7 @@ def _dispatch(event: dict[str, Any], context: LambdaContext) -> HandlerOutcome:
             extra={"event_id": parsed.id, "service_arn": parsed.service_arn},
         )
         metrics.add_metric(name="EventsForDeletedServices", unit=MetricUnit.Count, value=1)
-        return HandlerOutcome(event_id=parsed.id, status="ignored", detail={**outcome.detail, **index.detail})
+        return FlowResult(event_id=parsed.id, status="ignored", detail={**outcome.detail, **index.detail})
     return outcome.model_copy(update={"detail": {**outcome.detail, "index": index.detail.get("index")}})
 
 

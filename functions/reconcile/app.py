@@ -23,12 +23,13 @@ from pydantic import BaseModel, Field, TypeAdapter
 
 from pushpilot.adapters.stack_response import answer_stack
 from pushpilot.core.errors import PushpilotError
-from pushpilot.entry.handling import HandlerOutcome, parse_event, run_guarded
+from pushpilot.entry.handling import parse_event, run_guarded
 from pushpilot.entry.settings import CoreSettings
 from pushpilot.entry.wiring import deploy_ports, public_image_check, reconcile_dns
 from pushpilot.events.acm import AcmCertificateEvent
 from pushpilot.flows.index_fill import discover
 from pushpilot.flows.refresh import refresh
+from pushpilot.flows.results import FlowResult, handled
 
 logger = Logger()
 metrics = Metrics()
@@ -50,7 +51,7 @@ _STACK_REQUEST: TypeAdapter[_StackRequest] = TypeAdapter(
 )
 
 
-def _fill_index(event: dict[str, Any], context: LambdaContext) -> HandlerOutcome:
+def _fill_index(event: dict[str, Any], context: LambdaContext) -> FlowResult:
     """The `ServiceIndexFill` custom resource. CloudFormation is answered SUCCESS first, whatever
     follows: the answer is one PUT bounded by its timeout, and the fill runs after it, so nothing the
     fill meets (a denied or throttled listing, a slow account with many services) can fail, roll back or
@@ -67,16 +68,16 @@ def _fill_index(event: dict[str, Any], context: LambdaContext) -> HandlerOutcome
         logger.warning("could not answer CloudFormation", extra={"error": str(exc)})
         metrics.add_metric(name="StackAnswerFailed", unit=MetricUnit.Count, value=1)
     if request.request_type == "Delete":
-        return HandlerOutcome(event_id=request.request_id, status="handled", detail={"request": "Delete"})
+        return handled(request.request_id, {"request": "Delete"})
     try:
         described = discover(deploy_ports(CoreSettings.from_env(), context=context))
     except PushpilotError as exc:
         logger.warning("the service index was not filled at stack creation", extra={"error": str(exc)})
         metrics.add_metric(name="ServiceIndexFillFailed", unit=MetricUnit.Count, value=1)
-        return HandlerOutcome(
+        return FlowResult(
             event_id=request.request_id, status="handled", detail={"filled": False, "error": str(exc)}
         )
-    return HandlerOutcome(
+    return FlowResult(
         event_id=request.request_id,
         status="handled",
         detail={"request": request.request_type, "filled": True, "services": len(described)},
@@ -91,17 +92,15 @@ def _refresh(context: LambdaContext) -> dict[str, Any]:
     )
 
 
-def _run(event: dict[str, Any], context: LambdaContext) -> HandlerOutcome:
+def _run(event: dict[str, Any], context: LambdaContext) -> FlowResult:
     if "ResponseURL" in event and "RequestType" in event:
         return _fill_index(event, context)
     if event.get("source") == "aws.acm":
         certificate = parse_event(_ACM_EVENT, event)
-        return HandlerOutcome(
-            event_id=certificate.id, status="handled", detail=reconcile_dns(event=certificate)
-        )
+        return handled(certificate.id, reconcile_dns(event=certificate))
     task = parse_event(_TASK, event).task
     if task == "refresh":
-        return HandlerOutcome(event_id=task, status="handled", detail=_refresh(context))
+        return handled(task, _refresh(context))
     if task == "public-images":
         detail = public_image_check(context)
         for error in detail["errors"]:
@@ -111,8 +110,8 @@ def _run(event: dict[str, Any], context: LambdaContext) -> HandlerOutcome:
             metrics.add_metric(
                 name="PublicImageCheckErrors", unit=MetricUnit.Count, value=len(detail["errors"])
             )
-        return HandlerOutcome(event_id=task, status="handled", detail=detail)
-    return HandlerOutcome(event_id=task, status="handled", detail=reconcile_dns())
+        return handled(task, detail)
+    return handled(task, reconcile_dns())
 
 
 @logger.inject_lambda_context

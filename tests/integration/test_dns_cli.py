@@ -13,7 +13,7 @@ import pytest
 from moto import mock_aws
 
 from pushpilot.adapters.route53 import Route53Zones
-from pushpilot.core.dns.models import CustomDomainState, ValidationRecord
+from pushpilot.core.dns.models import DomainBinding, ValidationRecord
 from pushpilot.targets.apprunner.declaration import DNS as APP_RUNNER_DNS
 from pushpilot_cli import dns_cmd
 
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from mypy_boto3_route53 import Route53Client
 
 REGION = "us-east-1"
-DOMAIN = CustomDomainState(
+DOMAIN = DomainBinding(
     **APP_RUNNER_DNS.model_dump(),
     service_arn="arn:aws:apprunner:us-east-1:111122223333:service/ledger/4c3b2a190817f6e5d4c3b2a190817f6e",
     service_name="ledger",
@@ -39,10 +39,10 @@ DOMAIN = CustomDomainState(
 
 
 class InMemoryDomains:
-    def list_all(self) -> list[CustomDomainState]:
+    def list_all(self) -> list[DomainBinding]:
         return [DOMAIN]
 
-    def for_service(self, service_arn_or_name: str) -> list[CustomDomainState]:
+    def for_service(self, service_arn_or_name: str) -> list[DomainBinding]:
         return [DOMAIN] if service_arn_or_name in {DOMAIN.service_name, DOMAIN.service_arn} else []
 
 

@@ -11,7 +11,7 @@ import pytest
 from moto import mock_aws
 
 from pushpilot.adapters.route53 import Route53Zones
-from pushpilot.core.dns.models import CustomDomainState, DnsPolicy, ValidationRecord
+from pushpilot.core.dns.models import DnsPolicy, DomainBinding, ValidationRecord
 from pushpilot.core.notices import NoticeKind
 from pushpilot.entry.settings import SettingsError
 from pushpilot.flows.dns import DnsSettings, ReconcileResult, reconcile
@@ -27,8 +27,8 @@ SERVICE_ARN = "arn:aws:apprunner:us-east-1:111122223333:service/tickets/5e4d3c2b
 NOW = datetime(2026, 5, 4, 9, 30, tzinfo=UTC)
 
 
-def tickets_domain(status: str = "PENDING_CERTIFICATE_DNS_VALIDATION") -> CustomDomainState:
-    return CustomDomainState(
+def tickets_domain(status: str = "PENDING_CERTIFICATE_DNS_VALIDATION") -> DomainBinding:
+    return DomainBinding(
         **APP_RUNNER_DNS.model_dump(),
         service_arn=SERVICE_ARN,
         service_name="tickets",
@@ -52,13 +52,13 @@ def tickets_domain(status: str = "PENDING_CERTIFICATE_DNS_VALIDATION") -> Custom
 class InMemoryDomains:
     """The custom domains App Runner would describe, held in memory."""
 
-    def __init__(self, *states: CustomDomainState) -> None:
+    def __init__(self, *states: DomainBinding) -> None:
         self.states = list(states)
 
-    def list_all(self) -> list[CustomDomainState]:
+    def list_all(self) -> list[DomainBinding]:
         return list(self.states)
 
-    def for_service(self, service_arn_or_name: str) -> list[CustomDomainState]:
+    def for_service(self, service_arn_or_name: str) -> list[DomainBinding]:
         return [s for s in self.states if service_arn_or_name in {s.service_arn, s.service_name}]
 
 
@@ -75,7 +75,7 @@ def zone_id(route53: Route53Client) -> str:
 
 def run(
     route53: Route53Client,
-    *states: CustomDomainState,
+    *states: DomainBinding,
     apply: bool = True,
     take_over: bool = False,
     max_changes: int = 50,

@@ -12,9 +12,9 @@ from pushpilot.core.dns.diagnosis import Finding, diagnose
 from pushpilot.core.dns.models import (
     AliasTarget,
     ChangeAction,
-    CustomDomainState,
     DnsPlan,
     DnsPolicy,
+    DomainBinding,
     RecordSet,
     ValidationRecord,
     ZoneSnapshot,
@@ -49,7 +49,6 @@ VALIDATION_WWW = ValidationRecord(
     name="_9e8d7c6b5a4f30211f2e3d4c5b6a7980.www.shop.example",
     value="_0f9e8d7c6b5a49382716a5b4c3d2e1f0.zfyfvmchrl.acm-validations.aws.",
 )
-
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 
 
@@ -59,8 +58,8 @@ def domain(
     www: bool = True,
     status: str = "PENDING_CERTIFICATE_DNS_VALIDATION",
     validations: tuple[ValidationRecord, ...] = (VALIDATION_APEX, VALIDATION_WWW),
-) -> CustomDomainState:
-    return CustomDomainState(
+) -> DomainBinding:
+    return DomainBinding(
         **APP_RUNNER_DNS.model_dump(),
         service_arn=SERVICE_ARN,
         service_name="storefront",
@@ -102,7 +101,7 @@ def owned(
 
 
 def plan(
-    domains: list[CustomDomainState],
+    domains: list[DomainBinding],
     zones: list[ZoneSnapshot],
     *,
     take_over: bool = False,
@@ -653,9 +652,9 @@ def alb_domain(
     status: str = "ISSUED",
     dualstack: bool = True,
     validations: tuple[ValidationRecord, ...] = (VALIDATION_APEX, VALIDATION_WWW),
-) -> CustomDomainState:
+) -> DomainBinding:
     """An ECS service's certificate on its load balancer: ALIAS at every name, once issued."""
-    return CustomDomainState(
+    return DomainBinding(
         service_arn="arn:aws:ecs:us-east-1:111122223333:service/web/storefront",
         service_name="storefront",
         service_kind="ECS",

@@ -245,3 +245,25 @@ class DnsNoticeOutbox(Protocol):
     def held(self) -> list[HeldNotices]: ...
 
     def release(self, key: str) -> None: ...
+
+
+class DeadLetterQueue(Protocol):
+    """A queue of dead letters, read a batch at a time; a message received is held until deleted or
+    released (SQS's visibility timeout)."""
+
+    @property
+    def url(self) -> str: ...
+
+    def receive(self, wanted: int) -> list[dict[str, Any]]:
+        """Up to `wanted` messages, shaped as SQS `ReceiveMessage` answers them, with their attributes."""
+        ...
+
+    def release(self, receipt_handle: str) -> None:
+        """Make a held message visible again at once."""
+        ...
+
+    def delete(self, receipt_handle: str) -> None: ...
+
+
+Invoke = Callable[[str, dict[str, Any]], None]
+"""Hand one event to one function (by ARN) asynchronously; raise a PushpilotError if it was not accepted."""

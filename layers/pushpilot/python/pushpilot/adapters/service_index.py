@@ -18,11 +18,13 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from pushpilot.adapters import table_keys
 from pushpilot.adapters.dynamodb import (
     TableAdapter,
     dynamodb_error,
     from_item,
     is_conditional_failure,
+    query_items,
     to_item,
 )
 from pushpilot.core.release_policy import read_policy
@@ -39,9 +41,6 @@ from pushpilot.core.tracking import (
     repository_followed_by,
 )
 
-BY_FOLLOWED_REPOSITORY_INDEX = "ByFollowedRepository"
-SERVICES_PARTITION = "SERVICES"
-HISTORY_PREFIX = "HISTORY#"
 HISTORY_RETENTION_SECONDS = 90 * 24 * 3600
 # Written by the first complete discovery (the stack-creation fill or a refresh): a push that finds it
 # absent discovers before deciding. Its own partition, so the services' Query never reads it.
@@ -59,28 +58,17 @@ def _indexed(values: dict[str, Any]) -> IndexedService:
 class ServiceIndex(TableAdapter):
     @staticmethod
     def _key(arn: str) -> dict[str, Any]:
-        return to_item({"pk": SERVICES_PARTITION, "sk": arn})
+        return table_keys.service(arn).item()
 
     def services_following(self, repository_key: str) -> list[IndexedService]:
-        return self._query_index(BY_FOLLOWED_REPOSITORY_INDEX, "follows_repository", repository_key)
-
-    def _query_index(self, index: str, attribute: str, value: str) -> list[IndexedService]:
-        services: list[IndexedService] = []
-        kwargs: dict[str, Any] = {
-            "TableName": self._table,
-            "IndexName": index,
-            "KeyConditionExpression": f"{attribute} = :k",
-            "ExpressionAttributeValues": to_item({":k": value}),
-        }
-        try:
-            while True:
-                page = self._client.query(**kwargs)
-                services.extend(_indexed(from_item(item)) for item in page.get("Items", []))
-                if "LastEvaluatedKey" not in page:
-                    return services
-                kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-        except (ClientError, BotoCoreError) as exc:
-            raise dynamodb_error(exc, "Query") from exc
+        items = query_items(
+            self._client,
+            TableName=self._table,
+            IndexName=table_keys.BY_FOLLOWED_REPOSITORY,
+            KeyConditionExpression="follows_repository = :k",
+            ExpressionAttributeValues=to_item({":k": repository_key}),
+        )
+        return [_indexed(from_item(item)) for item in items]
 
     def get(self, arn: str) -> IndexedService | None:
         try:
@@ -96,22 +84,7 @@ class ServiceIndex(TableAdapter):
         return next((s for s in self.all() if s.kind == kind and s.name == name), None)
 
     def all(self) -> list[IndexedService]:
-        kwargs: dict[str, Any] = {
-            "TableName": self._table,
-            "KeyConditionExpression": "pk = :p",
-            "ExpressionAttributeValues": to_item({":p": SERVICES_PARTITION}),
-            "ConsistentRead": True,
-        }
-        found: list[IndexedService] = []
-        try:
-            while True:
-                page = self._client.query(**kwargs)
-                found.extend(_indexed(from_item(item)) for item in page.get("Items", []))
-                if "LastEvaluatedKey" not in page:
-                    return found
-                kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-        except (ClientError, BotoCoreError) as exc:
-            raise dynamodb_error(exc, "Query") from exc
+        return [_indexed(from_item(item)) for item in self._partition(table_keys.SERVICES)]
 
     def upsert(self, service: TargetService, *, now: str) -> None:
         """Record what the target says of a service; our own deployment bookkeeping is left as it is."""
@@ -344,8 +317,7 @@ class ServiceIndex(TableAdapter):
                 TableName=self._table,
                 Item=to_item(
                     {
-                        "pk": f"{HISTORY_PREFIX}{arn}",
-                        "sk": f"{live.since}#{live.release_id}",
+                        **table_keys.history(arn, live.since, live.release_id)._asdict(),
                         **live.model_dump(),
                         "expires_at": expires_at,
                     }
@@ -367,7 +339,7 @@ class ServiceIndex(TableAdapter):
             page = self._client.query(
                 TableName=self._table,
                 KeyConditionExpression="pk = :p",
-                ExpressionAttributeValues=to_item({":p": f"{HISTORY_PREFIX}{arn}"}),
+                ExpressionAttributeValues=to_item({":p": table_keys.history_partition(arn)}),
                 ScanIndexForward=False,
                 Limit=limit,
                 ConsistentRead=True,

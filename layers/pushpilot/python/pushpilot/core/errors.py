@@ -42,3 +42,7 @@ class NotFoundError(PermanentError):
 
 class OutOfReachError(NotFoundError):
     """The service exists, but outside what the stack serves (`EcsClusters`): pushpilot never touches it."""
+
+
+class SettingsError(PermanentError):
+    """The function's configuration is wrong: the message names the variable."""

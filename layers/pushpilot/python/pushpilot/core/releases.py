@@ -51,17 +51,6 @@ class RolloutStatus(StrEnum):
     STUCK = "stuck"
 
 
-TERMINAL_ROLLOUTS = frozenset(
-    {
-        RolloutStatus.LIVE,
-        RolloutStatus.FAILED,
-        RolloutStatus.ROLLED_BACK,
-        RolloutStatus.ROLLBACK_FAILED,
-        RolloutStatus.UNCONFIRMED,
-    }
-)
-
-
 class ServiceRollout(BaseModel):
     model_config = ConfigDict(frozen=True)
 

@@ -12,12 +12,9 @@ from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from pushpilot.core.errors import PermanentError
+# Defined in core so that adapters can raise it without importing the handlers' edge.
+from pushpilot.core.errors import SettingsError
 from pushpilot.targets.ecs.reach import ClusterScope
-
-
-class SettingsError(PermanentError):
-    """The function's configuration is wrong: the message names the variable."""
 
 
 class EnvSettings(BaseModel):

@@ -41,8 +41,6 @@ from pushpilot.core.notices import Notice, NoticeKind, Severity
 from pushpilot.entry.settings import EnvSettings
 from pushpilot.ports import DnsNoticeOutbox, DomainBindingSource, NoticeSink
 
-CustomDomainState = DomainBinding
-
 
 class HostedZoneSummary(Protocol):
     @property
@@ -50,10 +48,6 @@ class HostedZoneSummary(Protocol):
 
     @property
     def name(self) -> str: ...
-
-
-# The name reconcile's callers have always used for a source of bindings.
-CustomDomainSource = DomainBindingSource
 
 
 class TriggerEvent(Protocol):

@@ -16,9 +16,9 @@ from pushpilot.core.errors import NotFoundError
 from pushpilot.core.releases import RolloutStatus, overall_stage
 from pushpilot.core.targets import Operation, OperationEnded, Outcome, ServiceChanged
 from pushpilot.core.tracking import IndexedService, LiveImage
-from pushpilot.entry.handling import HandlerOutcome, ignored, skipped
 from pushpilot.flows.deploy_ports import DeployPorts
 from pushpilot.flows.push import deploy_claimed, record_and_tell, started_after
+from pushpilot.flows.results import FlowResult, ignored, skipped
 from pushpilot.ports import DeployTarget
 
 # What ran on a service stays known this long: the releases a rollback can go back to.
@@ -37,7 +37,7 @@ ROLLOUT_FOR_OUTCOME = {
 OUT_OF_REACH_METRIC = "ServiceOutOfReach"
 
 
-def _outside_reach(ports: DeployPorts, event_id: str, kind: str, arn: str | None) -> HandlerOutcome | None:
+def _outside_reach(ports: DeployPorts, event_id: str, kind: str, arn: str | None) -> FlowResult | None:
     """Skip an event about a service the stack must not touch, before anything describes or indexes it."""
     if arn is None or not ports.outside_reach(kind, arn):
         return None
@@ -46,7 +46,7 @@ def _outside_reach(ports: DeployPorts, event_id: str, kind: str, arn: str | None
     return skipped(event_id, f"{arn} is outside the stack's reach{where}", metric=OUT_OF_REACH_METRIC)
 
 
-def handle_operation_ended(event: OperationEnded, ports: DeployPorts) -> HandlerOutcome:
+def handle_operation_ended(event: OperationEnded, ports: DeployPorts) -> FlowResult:
     outside = _outside_reach(ports, event.event_id, event.kind, event.service_arn)
     if outside is not None:
         return outside
@@ -56,7 +56,7 @@ def handle_operation_ended(event: OperationEnded, ports: DeployPorts) -> Handler
     if service.in_flight is None and service.awaiting_auto is None:
         follow_up = follow_up_pending(ports, service.arn)
         if follow_up:
-            return HandlerOutcome(event_id=event.event_id, status="handled", detail=follow_up)
+            return FlowResult(event_id=event.event_id, status="handled", detail=follow_up)
         return ignored(event.event_id, "no deployment pushpilot tracks is on this service")
     try:
         operation = operation_carrying(ports.target_for(service), service)
@@ -76,14 +76,14 @@ def handle_operation_ended(event: OperationEnded, ports: DeployPorts) -> Handler
     message = event.message if about_ours else ""
     if operation.outcome is Outcome.ROLLING_BACK:
         told = tell_rolling_back(ports, service, operation, message)
-        return HandlerOutcome(
+        return FlowResult(
             event_id=event.event_id,
             status="handled",
             detail={"outcome": str(operation.outcome), "told": told},
         )
     result = close(ports, service, operation.outcome, operation, message)
     follow_up = follow_up_pending(ports, service.arn)
-    return HandlerOutcome(
+    return FlowResult(
         event_id=event.event_id,
         status="handled",
         detail={"outcome": str(operation.outcome), **result, **follow_up},
@@ -208,19 +208,19 @@ def follow_up_pending(ports: DeployPorts, service_arn: str) -> dict[str, Any]:
     return ports.once(scope="follow-up", key={"service": service_arn, "digest": pending.digest}, work=start)
 
 
-def gone(event_id: str, reason: str) -> HandlerOutcome:
+def gone(event_id: str, reason: str) -> FlowResult:
     """An event about a service (or cluster) that no longer exists: a skip, not an error. The handler
     logs and counts it on its own (`gone`), apart from events that fail."""
-    return HandlerOutcome(
+    return FlowResult(
         event_id=event_id, status="ignored", detail={"reason": reason, "index": "removed", "gone": True}
     )
 
 
-def handle_service_changed(event: ServiceChanged, ports: DeployPorts) -> HandlerOutcome:
+def handle_service_changed(event: ServiceChanged, ports: DeployPorts) -> FlowResult:
     arn = event.service_arn
     if arn is None:
         return ignored(event.event_id, "the service event names no service ARN")
-    removed = HandlerOutcome(event_id=event.event_id, status="handled", detail={"index": "removed"})
+    removed = FlowResult(event_id=event.event_id, status="handled", detail={"index": "removed"})
     if event.deleted:
         ports.index.remove(arn)
         return removed
@@ -246,4 +246,4 @@ def handle_service_changed(event: ServiceChanged, ports: DeployPorts) -> Handler
         indexed = ports.index.get(arn)
         if indexed is not None and indexed.in_flight is None and indexed.pending is not None:
             detail |= follow_up_pending(ports, arn)
-    return HandlerOutcome(event_id=event.event_id, status="handled", detail=detail)
+    return FlowResult(event_id=event.event_id, status="handled", detail=detail)

@@ -34,17 +34,17 @@ from pushpilot.core.rollout_plan import ActionKind, Candidate, ServiceAction, pl
 from pushpilot.core.targets import Operation, Outcome
 from pushpilot.core.tracking import IndexedService, InFlight, Pending
 from pushpilot.core.verdicts import Platform, Verdict, VerdictStatus
-from pushpilot.entry.handling import HandlerOutcome, ignored
 from pushpilot.events.ecr import EcrImageActionEvent
 from pushpilot.flows.deploy_ports import DeployPorts
 from pushpilot.flows.index_fill import discover
+from pushpilot.flows.results import FlowResult, ignored
 
 RELEASE_RETENTION = timedelta(days=90)
 # A service whose target cannot tell its platform: judged as "unknown", so UnverifiedImages decides.
 UNKNOWN_PLATFORM = Platform(os="unknown", architecture="unknown")
 
 
-def handle_push(event: EcrImageActionEvent, ports: DeployPorts) -> HandlerOutcome:
+def handle_push(event: EcrImageActionEvent, ports: DeployPorts) -> FlowResult:
     detail = event.detail
     if detail.action_type != "PUSH" or detail.result != "SUCCESS":
         return ignored(event.id, f"{detail.action_type}/{detail.result} is not a successful push")
@@ -127,7 +127,7 @@ def _stage_of(verdicts: Sequence[Verdict]) -> Stage:
     return Stage.UNVERIFIED
 
 
-def release_image(arrival: Arrival, services: Sequence[IndexedService], ports: DeployPorts) -> HandlerOutcome:
+def release_image(arrival: Arrival, services: Sequence[IndexedService], ports: DeployPorts) -> FlowResult:
     """Decide per service under its release policy, open the release, judge the digest once per platform,
     plan, and act once per service."""
     # Services outside the stack's reach (an index written before EcsClusters narrowed) are never deployed.
@@ -157,7 +157,7 @@ def release_image(arrival: Arrival, services: Sequence[IndexedService], ports: D
     deploying = {turn.service.arn: turn for turn in turns if turn.kind is TurnKind.DEPLOY}
     services = [service for service in services if service.arn in deploying]
     if not services:
-        return HandlerOutcome(
+        return FlowResult(
             event_id=arrival.event_id,
             status="handled",
             detail={"release_id": rid, "services": [result for result in told if result]},
@@ -209,7 +209,7 @@ def release_image(arrival: Arrival, services: Sequence[IndexedService], ports: D
     ]
     results += [result for result in told if result]
     summary = verdicts[0].status if len(verdicts) == 1 else {str(v.required): str(v.status) for v in verdicts}
-    return HandlerOutcome(
+    return FlowResult(
         event_id=arrival.event_id,
         status="handled",
         detail={"release_id": rid, "verdict": summary, "services": results},

@@ -223,10 +223,6 @@ class DomainBinding(FrozenModel):
         return tuple(dict.fromkeys([self.domain_name, *self.target_names, *map(canonical_name, covered)]))
 
 
-# The name App Runner's reader has always used.
-CustomDomainState = DomainBinding
-
-
 class ManualRecord(FrozenModel):
     """A record a binding needs in DNS that pushpilot may not write: to be created by hand."""
 

@@ -17,7 +17,7 @@ from botocore.model import ListShape, MapShape, Shape, StructureShape
 from botocore.validate import ParamValidator
 
 from pushpilot_sandbox.ecs_model import operation_model, output_problems
-from tests.e2e.ecs_support import (
+from tests.sandbox.ecs_support import (
     INFRASTRUCTURE_ROLE,
     Ecs,
     Running,
@@ -27,7 +27,7 @@ from tests.e2e.ecs_support import (
     running_ecs,
 )
 
-pytestmark = pytest.mark.e2e
+pytestmark = pytest.mark.sandbox
 
 
 @pytest.fixture(scope="module")

@@ -22,7 +22,7 @@ from pushpilot_sandbox.oci import DOCKER_MANIFEST_LIST, OCI_INDEX, OCI_MANIFEST,
 if TYPE_CHECKING:
     from mypy_boto3_ecr import ECRClient
 
-pytestmark = pytest.mark.e2e
+pytestmark = pytest.mark.sandbox
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"

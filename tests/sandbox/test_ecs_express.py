@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from pushpilot_sandbox.ecs import EmulatorError
-from tests.e2e.ecs_support import (
+from tests.sandbox.ecs_support import (
     ACCOUNT,
     EXECUTION_ROLE,
     INFRASTRUCTURE_ROLE,
@@ -24,7 +24,7 @@ from tests.e2e.ecs_support import (
     running_ecs,
 )
 
-pytestmark = pytest.mark.e2e
+pytestmark = pytest.mark.sandbox
 
 
 @pytest.fixture(scope="module")

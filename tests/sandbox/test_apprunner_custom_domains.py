@@ -12,7 +12,7 @@ import pytest
 from pushpilot.targets.apprunner.events import AppRunnerCustomDomainEvent
 from pushpilot_sandbox.apprunner import AppRunnerEmulator, EmulatorError
 from pushpilot_sandbox.moto_server import MotoHandle, start_moto
-from tests.e2e.apprunner_support import (
+from tests.sandbox.apprunner_support import (
     EVENTS,
     REGION,
     Running,
@@ -25,7 +25,7 @@ from tests.e2e.apprunner_support import (
 if TYPE_CHECKING:
     from mypy_boto3_route53 import Route53Client
 
-pytestmark = pytest.mark.e2e
+pytestmark = pytest.mark.sandbox
 
 NAME_PATTERN = r"_[0-9a-f]{32}\.%s"
 VALUE_PATTERN = r"_[0-9a-f]{32}\.[a-z]{10}\.acm-validations\.aws\."

@@ -13,7 +13,7 @@ from pushpilot_sandbox.ecr import BlobStore
 from pushpilot_sandbox.gateway import AwsGateway
 from pushpilot_sandbox.moto_server import MotoHandle, answer_in_process, start_moto
 
-pytestmark = pytest.mark.e2e
+pytestmark = pytest.mark.sandbox
 
 REGION = "us-east-1"
 OTHER_ACCOUNT = "210987654321"

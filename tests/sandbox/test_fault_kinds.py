@@ -28,7 +28,8 @@ from pushpilot_sandbox.ecr import BlobStore
 from pushpilot_sandbox.gateway import AwsGateway
 from pushpilot_sandbox.moto_server import MotoHandle, start_moto
 from pushpilot_sandbox.slack_sink import SlackSink
-from tests.e2e.apprunner_support import (
+from tests.e2e.sandbox_support import story
+from tests.sandbox.apprunner_support import (
     Running,
     Sandbox,
     apprunner_client,
@@ -36,12 +37,11 @@ from tests.e2e.apprunner_support import (
     fresh,
     running_emulator,
 )
-from tests.e2e.sandbox_support import story
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-pytestmark = pytest.mark.e2e
+pytestmark = pytest.mark.sandbox
 
 REGION = "us-east-1"
 TABLE = "releases"

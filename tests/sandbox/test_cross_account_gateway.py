@@ -17,12 +17,12 @@ from pushpilot_sandbox.gateway import AwsGateway
 from pushpilot_sandbox.moto_server import MotoHandle, start_moto
 from pushpilot_sandbox.oci import OCI_MANIFEST, synthesize_image
 from pushpilot_sandbox.repository_policy import Caller
-from pushpilot_sandbox.template import BusPolicyStatement
+from pushpilot_sandbox.sam_functions import BusPolicyStatement
 
 if TYPE_CHECKING:
     from mypy_boto3_ecr import ECRClient
 
-pytestmark = pytest.mark.e2e
+pytestmark = pytest.mark.sandbox
 
 REGISTRY = "111111111111"
 SERVICE = "222222222222"

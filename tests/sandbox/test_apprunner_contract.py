@@ -12,9 +12,9 @@ from botocore.model import ListShape, MapShape, Shape, StructureShape
 from botocore.validate import ParamValidator
 
 from pushpilot_sandbox.apprunner_model import operation_model, output_problems, service_model
-from tests.e2e.apprunner_support import ACCOUNT, REGION, Running, Sandbox, fresh, image, running_emulator
+from tests.sandbox.apprunner_support import ACCOUNT, REGION, Running, Sandbox, fresh, image, running_emulator
 
-pytestmark = pytest.mark.e2e
+pytestmark = pytest.mark.sandbox
 
 
 @pytest.fixture(scope="module")

@@ -22,7 +22,7 @@ from pushpilot_sandbox.template import PhysicalResource, load_template
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
 
-pytestmark = pytest.mark.e2e
+pytestmark = pytest.mark.sandbox
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -379,12 +379,7 @@ def test_each_router_captures_only_its_own_invocations(moto_url: str) -> None:
 
 # --- the project's template ------------------------------------------------------------------------
 
-needs_project_template = pytest.mark.skipif(
-    not PROJECT_TEMPLATE.is_file(), reason="template.yaml not written yet"
-)
 
-
-@needs_project_template
 def test_project_template_routes_pushes_only_to_the_image_push_function(moto_url: str) -> None:
     router, _ = make_router(moto_url, template=PROJECT_TEMPLATE)
 
@@ -393,7 +388,6 @@ def test_project_template_routes_pushes_only_to_the_image_push_function(moto_url
     assert router.targets_for(scan_event()) == []
 
 
-@needs_project_template
 def test_project_template_repository_prefix_parameter(moto_url: str) -> None:
     router, _ = make_router(moto_url, {"RepositoryPrefix": "shop/"}, template=PROJECT_TEMPLATE)
 
@@ -401,7 +395,6 @@ def test_project_template_repository_prefix_parameter(moto_url: str) -> None:
     assert router.targets_for(ecr_event(repository="other/web")) == []
 
 
-@needs_project_template
 def test_project_template_notice_queue_feeds_a_function_and_failures_go_to_the_handler_dlq(
     moto_url: str,
 ) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from pushpilot_sandbox.ecs import EmulatorError, NoDeploymentInProgressError
-from tests.e2e.ecs_support import (
+from tests.sandbox.ecs_support import (
     ACCOUNT,
     REGION,
     Ecs,
@@ -25,7 +25,7 @@ from tests.e2e.ecs_support import (
     timeline_of,
 )
 
-pytestmark = pytest.mark.e2e
+pytestmark = pytest.mark.sandbox
 
 DEPLOYMENT = "ECS Deployment State Change"
 TASK = "ECS Task State Change"

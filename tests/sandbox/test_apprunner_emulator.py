@@ -15,7 +15,7 @@ from botocore.exceptions import ClientError
 
 from pushpilot.targets.apprunner.events import AppRunnerOperationEvent, AppRunnerServiceStatusEvent
 from pushpilot_sandbox.apprunner import EmulatorError, NoOperationInProgressError, UnknownServiceError
-from tests.e2e.apprunner_support import (
+from tests.sandbox.apprunner_support import (
     ACCOUNT,
     EVENTS,
     REGION,
@@ -29,7 +29,7 @@ from tests.e2e.apprunner_support import (
     running_emulator,
 )
 
-pytestmark = pytest.mark.e2e
+pytestmark = pytest.mark.sandbox
 
 
 @pytest.fixture(scope="module")

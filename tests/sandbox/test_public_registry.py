@@ -16,7 +16,7 @@ from pushpilot.core.verdicts import ACCEPTED_MEDIA_TYPES, Platform, VerdictStatu
 from pushpilot_sandbox.oci import OCI_INDEX, OCI_MANIFEST, ImageSet, synthesize_image
 from pushpilot_sandbox.public_registry import PublicRegistry
 
-pytestmark = pytest.mark.e2e
+pytestmark = pytest.mark.sandbox
 
 NAME = "team/web"
 ACCEPT = ", ".join(ACCEPTED_MEDIA_TYPES)

@@ -13,10 +13,10 @@ import yaml
 from pushpilot_cli.main import main
 from pushpilot_sandbox.apprunner import EmulatorError
 from pushpilot_sandbox.steps import StepError
-from tests.e2e.apprunner_support import Running, Sandbox, create_service, fresh, running_emulator
 from tests.e2e.sandbox_support import story
+from tests.sandbox.apprunner_support import Running, Sandbox, create_service, fresh, running_emulator
 
-pytestmark = pytest.mark.e2e
+pytestmark = pytest.mark.sandbox
 
 OPERATION = "AppRunner Service Operation Status Change"
 STATUS = "AppRunner Service Status Change"

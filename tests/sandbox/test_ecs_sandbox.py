@@ -11,7 +11,7 @@ import pytest
 from pushpilot_sandbox.steps import StepError
 from tests.e2e.sandbox_support import Story, story
 
-pytestmark = pytest.mark.e2e
+pytestmark = pytest.mark.sandbox
 
 HERE = Path(__file__).parent
 ECS_RULES_TEMPLATE = HERE.parent / "data" / "ecs_router" / "template.yaml"

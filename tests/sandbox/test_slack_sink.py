@@ -16,7 +16,7 @@ from slack_sdk.webhook import WebhookClient
 
 from pushpilot_sandbox.slack_sink import SlackSink
 
-pytestmark = pytest.mark.e2e
+pytestmark = pytest.mark.sandbox
 
 BOT_TOKEN = "xoxb-0000000000-sandbox-token"
 NO_WAIT = FixedValueRetryIntervalCalculator(0)
