@@ -13,8 +13,8 @@ from moto import mock_aws
 from pushpilot.adapters.route53 import Route53Zones
 from pushpilot.core.dns.models import DnsPolicy, DomainBinding, ValidationRecord
 from pushpilot.core.notices import NoticeKind
-from pushpilot.entry.settings import SettingsError
-from pushpilot.flows.dns import DnsSettings, ReconcileResult, reconcile
+from pushpilot.entry.settings import DnsSettings, SettingsError
+from pushpilot.flows.dns import ReconcileResult, reconcile
 from pushpilot.targets.apprunner.declaration import DNS as APP_RUNNER_DNS
 from pushpilot.targets.apprunner.events import AppRunnerCustomDomainEvent
 

@@ -77,7 +77,8 @@ def reconcile_dns(
     from pushpilot.adapters.pending_domains import PendingDomains
     from pushpilot.adapters.route53 import Route53Zones
     from pushpilot.adapters.route53_domains import RegisteredDomains
-    from pushpilot.flows.dns import AllBindings, DnsSettings, deliver, reconcile
+    from pushpilot.entry.settings import DnsSettings
+    from pushpilot.flows.dns import AllBindings, deliver, reconcile
 
     core = CoreSettings.from_env()
     settings = DnsSettings.from_env()

@@ -12,11 +12,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Protocol
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict
 
 from pushpilot.core.dns.diagnosis import Finding, advise, diagnose, needs_diagnosis
 from pushpilot.core.dns.models import (
-    OWNER_ID_PATTERN,
     PENDING_STATUSES,
     VALIDATED_STATUSES,
     Conflict,
@@ -38,7 +37,6 @@ from pushpilot.core.dns.triggers import DnsTrigger
 from pushpilot.core.dns.zones import authoritative_zone, parent_zone
 from pushpilot.core.errors import NotFoundError
 from pushpilot.core.notices import Notice, NoticeKind, Severity
-from pushpilot.entry.settings import EnvSettings
 from pushpilot.ports import DnsNoticeOutbox, DomainBindingSource, NoticeSink
 
 
@@ -115,26 +113,6 @@ def with_registrar(zones: Sequence[ZoneSnapshot], registrar: Registrar) -> tuple
         else zone
         for zone in zones
     )
-
-
-class DnsSettings(EnvSettings):
-    zone_ids: tuple[str, ...] = Field(default=(), alias="DNS_ZONE_IDS")
-    take_over: bool = Field(default=False, alias="DNS_TAKE_OVER")
-    max_changes: int = Field(default=20, ge=0, alias="DNS_MAX_CHANGES")
-    owner_id: str = Field(alias="DNS_OWNER_ID", pattern=OWNER_ID_PATTERN)
-    validation_pending_hours: float = Field(default=2, gt=0, alias="DNS_VALIDATION_PENDING_HOURS")
-    dry_run: bool = Field(default=False, alias="DRY_RUN")
-    region: str = Field(default="us-east-1", alias="AWS_REGION")
-
-    @field_validator("zone_ids", mode="before")
-    @classmethod
-    def _comma_list(cls, value: object) -> object:
-        if isinstance(value, str):
-            return tuple(part.strip().rsplit("/", 1)[-1] for part in value.split(",") if part.strip())
-        return value
-
-    def policy(self) -> DnsPolicy:
-        return DnsPolicy(take_over=self.take_over, max_changes=self.max_changes, zone_ids=self.zone_ids)
 
 
 class ReconcileResult(BaseModel):

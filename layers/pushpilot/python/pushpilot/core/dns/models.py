@@ -44,7 +44,6 @@ FAILED_STATUSES = frozenset({"CREATE_FAILED", "FAILED", TIMED_OUT})
 # and only while its validation records still resolve.
 RENEWAL_WINDOW = timedelta(days=60)
 
-OWNER_ID_PATTERN = r"^[A-Za-z0-9._:/-]{1,128}$"
 _OCTAL_ESCAPE = re.compile(r"\\(\d{3})")
 
 

@@ -40,8 +40,8 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
+from pushpilot.core.dns import OWNER_ID_PATTERN
 from pushpilot.core.dns.models import (
-    OWNER_ID_PATTERN,
     RECORD_TTL,
     UNPLANNED_STATUSES,
     AliasTarget,
