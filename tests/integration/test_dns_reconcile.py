@@ -14,7 +14,7 @@ from pushpilot.adapters.route53 import Route53Zones
 from pushpilot.core.dns.models import DnsPolicy, DomainBinding, ValidationRecord
 from pushpilot.core.notices import NoticeKind
 from pushpilot.entry.settings import DnsSettings, SettingsError
-from pushpilot.flows.dns import ReconcileResult, reconcile
+from pushpilot.flows.dns import DnsPorts, ReconcileResult, ReconcileRules, reconcile
 from pushpilot.targets.apprunner.declaration import DNS as APP_RUNNER_DNS
 from pushpilot.targets.apprunner.events import AppRunnerCustomDomainEvent
 
@@ -83,16 +83,20 @@ def run(
     pending_since: datetime | None = None,
 ) -> ReconcileResult:
     return reconcile(
-        domains=InMemoryDomains(*states),
-        zones=Route53Zones(route53),
-        policy=DnsPolicy(take_over=take_over, max_changes=max_changes),
-        owner_id=OWNER,
-        region=REGION,
-        apply=apply,
+        DnsPorts(
+            domains=InMemoryDomains(*states),
+            zones=Route53Zones(route53),
+        ),
+        ReconcileRules(
+            policy=DnsPolicy(take_over=take_over, max_changes=max_changes),
+            owner_id=OWNER,
+            region=REGION,
+            apply=apply,
+            pending_hours=2,
+        ),
         trigger=trigger,
         now=NOW,
         pending_since={"tickets.example": pending_since} if pending_since else None,
-        pending_hours=2,
     )
 
 

@@ -4,7 +4,7 @@ tests; neither is named here, and nothing here imports boto3.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from pushpilot.core.notices import Link, Notice
@@ -15,9 +15,12 @@ from pushpilot.core.tracking import Hold, IndexedService, InFlight, LiveImage, P
 from pushpilot.core.verdicts import Platform, Verdict
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from pushpilot.core.declarations import TargetDeclaration
-    from pushpilot.core.dns.models import DomainBinding
+    from pushpilot.core.dns.models import DomainBinding, ZonePlan, ZoneSnapshot
     from pushpilot.core.dns.outbox import HeldNotices
+    from pushpilot.core.dns.triggers import DnsTrigger
 
 
 class DeployTarget(Protocol):
@@ -235,6 +238,50 @@ class DomainBindingSource(Protocol):
     def for_service(self, service_arn_or_name: str) -> list[DomainBinding]:
         """One service's bindings; NotFoundError when this source has no such service."""
         ...
+
+
+class HostedZoneSummary(Protocol):
+    """A hosted zone as a listing names it."""
+
+    @property
+    def zone_id(self) -> str: ...
+
+    @property
+    def name(self) -> str: ...
+
+
+class TriggerEvent(Protocol):
+    """An event model that says what set a DNS reconcile off (App Runner's, ACM's)."""
+
+    def dns_trigger(self) -> DnsTrigger: ...
+
+
+class PendingTracker(Protocol):
+    """Remembers since when each domain has waited for validation; PendingDomains is the real one."""
+
+    def known(self) -> Mapping[str, datetime]:
+        """Every domain tracked as waiting, with its first sighting; changes nothing."""
+        ...
+
+    def track(
+        self, states: Sequence[DomainBinding], now: datetime, *, complete: bool = True
+    ) -> Mapping[str, datetime]: ...
+
+
+class ZoneStore(Protocol):
+    """What the DNS reconcile reads and changes zones with; Route53Zones is the real one."""
+
+    def list_public_zones(self) -> Sequence[HostedZoneSummary]: ...
+
+    def snapshot(self, zone_id: str) -> ZoneSnapshot: ...
+
+    def apply(self, zone_plan: ZonePlan, *, wait: bool = False) -> str | None: ...
+
+
+class Registrar(Protocol):
+    """The name servers a domain's registrar lists; RegisteredDomains (Route 53 Domains) is the real one."""
+
+    def name_servers(self, domain: str) -> tuple[str, ...] | None: ...
 
 
 class DnsNoticeOutbox(Protocol):
