@@ -17,8 +17,8 @@ from pushpilot.core.releases import RolloutStatus, overall_stage
 from pushpilot.core.targets import Operation, OperationEnded, Outcome, ServiceChanged
 from pushpilot.core.tracking import IndexedService, LiveImage
 from pushpilot.flows.deploy_ports import DeployPorts
-from pushpilot.flows.push import deploy_claimed, record_and_tell, started_after
 from pushpilot.flows.results import FlowResult, ignored, skipped
+from pushpilot.flows.rollout import deploy_claimed, record_and_tell, started_after
 from pushpilot.ports import DeployTarget
 
 # What ran on a service stays known this long: the releases a rollback can go back to.

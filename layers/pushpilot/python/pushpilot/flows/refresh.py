@@ -13,7 +13,7 @@ from pushpilot.core.tracking import IndexedService
 from pushpilot.flows.deploy_ports import DeployPorts
 from pushpilot.flows.index_fill import discover
 from pushpilot.flows.outcome import close, follow_up_pending, operation_carrying, tell_rolling_back
-from pushpilot.flows.push import record_and_tell
+from pushpilot.flows.rollout import record_and_tell
 
 
 def refresh(

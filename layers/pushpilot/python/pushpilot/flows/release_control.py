@@ -22,15 +22,8 @@ from pushpilot.core.rollout_plan import ActionKind, Candidate, plan_rollout
 from pushpilot.core.tracking import Hold, IndexedService, LiveImage, Pending
 from pushpilot.core.verdicts import VerdictStatus
 from pushpilot.flows.deploy_ports import DeployPorts
-from pushpilot.flows.push import (
-    RELEASE_RETENTION,
-    UNKNOWN_PLATFORM,
-    Arrival,
-    judge_digest,
-    queue_push,
-    record_and_tell,
-    start_deployment,
-)
+from pushpilot.flows.push import RELEASE_RETENTION, UNKNOWN_PLATFORM, Arrival, judge_digest
+from pushpilot.flows.rollout import queue_push, record_and_tell, start_deployment
 
 
 def find_service(ports: DeployPorts, name: str) -> IndexedService:
