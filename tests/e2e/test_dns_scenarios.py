@@ -247,6 +247,34 @@ def test_dns_scenario_files_tell_their_story(scenario: str, kinds: list[str]) ->
     assert "route53.ChangeResourceRecordSets" in out.getvalue()
 
 
+def test_no_zone_listed_plans_tells_the_fix_once_and_writes_nothing() -> None:
+    out = io.StringIO()
+    report = run_scenario(SCENARIOS / "domain-no-zones.yaml", out=out)
+    writes = [
+        call
+        for call in report["calls"]
+        if call["service"] == "route53" and call["operation"] == "ChangeResourceRecordSets"
+    ]
+    assert writes == []
+    planned = [
+        note["payload"]
+        for note in report["notifications"]
+        if note["channel"] == "sns"
+        and isinstance(note["payload"], dict)
+        and note["payload"].get("metadata", {}).get("eventType") == "domain_planned"
+    ]
+    # Told once although the schedule ran twice: the second run plans the same changes.
+    assert len(planned) == 1
+    [content] = [notice["content"] for notice in planned]
+    assert "wait for DnsZoneIds" in content["title"]
+    [fix] = content["nextSteps"]
+    assert fix.startswith("would change ")
+    assert "set DnsZoneIds to Z" in fix
+    assert fix.endswith("to let pushpilot apply it")
+    assert report["errors"] == []
+    assert report["dead_letters"] == []
+
+
 def test_demo_tells_the_whole_story_in_order() -> None:
     out = io.StringIO()
     report = run_scenario(SCENARIOS / "demo.yaml", out=out)
