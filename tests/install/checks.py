@@ -428,11 +428,8 @@ def _check_dns_zone_reach(expanded: Mapping[str, Any]) -> None:
     """No Route 53 write with DnsZoneIds empty (IAM cannot tell a private zone from a public one); with
     zones listed, ChangeResourceRecordSets on exactly those zones."""
     for where, statement in _role_statements(expanded, {}):
-        actions = set(_listed(statement.get("Action", [])))
-        _fail_unless(
-            not actions & promises.DNS_WRITE_ACTIONS,
-            f"{where} {statement.get('Sid')}: DnsZoneIds empty, yet {sorted(actions & promises.DNS_WRITE_ACTIONS)}",
-        )
+        writes = set(_listed(statement.get("Action", []))) & promises.DNS_WRITE_ACTIONS
+        _fail_unless(not writes, f"{where} {statement.get('Sid')}: DnsZoneIds empty, yet {sorted(writes)}")
     listed = {
         f"arn:aws:route53:::hostedzone/{zone_id.rsplit('/', 1)[-1]}"
         for zone_id in promises.SAMPLE_DNS_ZONE_IDS.split(",")

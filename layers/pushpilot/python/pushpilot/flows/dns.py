@@ -177,11 +177,7 @@ def read_zones(
     too, so the plan can say why it is never written."""
     names = names_of_interest(domains)
     listed = zones.list_zones()
-    relevant = [
-        ref
-        for ref in listed
-        if not ref.private and any(is_within(name, ref.name) for name in names)
-    ]
+    relevant = [ref for ref in listed if not ref.private and any(is_within(name, ref.name) for name in names)]
     private = [
         ZoneSnapshot(zone_id=ref.zone_id, name=ref.name, private=True, loaded=False)
         for ref in listed
