@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import boto3
 import pytest
@@ -71,6 +71,16 @@ def zone_id(route53: Route53Client) -> str:
     return route53.create_hosted_zone(Name="tickets.example", CallerReference="tickets")["HostedZone"]["Id"]
 
 
+def listed(route53: Route53Client, **policy: Any) -> DnsPolicy:
+    """The policy of an operator who listed every zone of the account in DnsZoneIds."""
+    zone_ids = tuple(
+        zone["Id"].rsplit("/", 1)[-1]
+        for page in route53.get_paginator("list_hosted_zones").paginate()
+        for zone in page["HostedZones"]
+    )
+    return DnsPolicy(zone_ids=zone_ids, **policy)
+
+
 def run(
     route53: Route53Client,
     *states: CustomDomainState,
@@ -83,7 +93,7 @@ def run(
     return reconcile(
         domains=InMemoryDomains(*states),
         zones=Route53Zones(route53),
-        policy=DnsPolicy(take_over=take_over, max_changes=max_changes),
+        policy=listed(route53, take_over=take_over, max_changes=max_changes),
         owner_id=OWNER,
         region=REGION,
         apply=apply,
