@@ -134,6 +134,58 @@ def add_stale_a(route53: Route53Client, zone_id: str) -> None:
     )
 
 
+def test_a_listed_private_zone_is_never_written_and_the_plan_says_why(route53: Route53Client) -> None:
+    private = route53.create_hosted_zone(
+        Name="tickets.example",
+        CallerReference="tickets-private",
+        VPC={"VPCRegion": REGION, "VPCId": "vpc-0a1b2c3d"},
+        HostedZoneConfig={"Comment": "internal", "PrivateZone": True},
+    )["HostedZone"]["Id"]
+    before = record_count(route53, private)
+
+    result = reconcile(
+        domains=InMemoryDomains(tickets_domain()),
+        zones=Route53Zones(route53),
+        policy=DnsPolicy(zone_ids=(private.rsplit("/", 1)[-1],)),
+        owner_id=OWNER,
+        region=REGION,
+        apply=True,
+        now=NOW,
+    )
+
+    assert not result.applied
+    assert result.plan.changes == ()
+    assert any("is private: pushpilot never writes a private zone" in note for note in result.plan.notes)
+    assert record_count(route53, private) == before
+
+
+def test_with_no_zone_listed_nothing_is_written_and_the_fix_is_told(
+    route53: Route53Client, zone_id: str
+) -> None:
+    before = record_count(route53, zone_id)
+
+    result = reconcile(
+        domains=InMemoryDomains(tickets_domain()),
+        zones=Route53Zones(route53),
+        policy=DnsPolicy(),
+        owner_id=OWNER,
+        region=REGION,
+        apply=True,
+        now=NOW,
+    )
+
+    assert not result.applied
+    assert result.plan.total_changes > 0
+    assert record_count(route53, zone_id) == before
+    [planned] = [n for n in result.notices if n.kind is NoticeKind.DOMAIN_PLANNED]
+    assert planned.title == "DNS changes for tickets.example wait for DnsZoneIds"
+    assert planned.next_step == (
+        f"would change {result.plan.total_changes} record(s) in zone tickets.example "
+        f"({zone_id.rsplit('/', 1)[-1]}); set DnsZoneIds to {zone_id.rsplit('/', 1)[-1]} "
+        "to let pushpilot apply it"
+    )
+
+
 def test_dry_run_plans_without_changing_the_zone(route53: Route53Client, zone_id: str) -> None:
     before = record_count(route53, zone_id)
 
