@@ -72,7 +72,11 @@ def with_zones(route53: Route53Client, argv: tuple[str, ...]) -> tuple[str, ...]
 def plan_cmd(route53: Route53Client, *argv: str) -> tuple[int, str, str]:
     out, err = io.StringIO(), io.StringIO()
     code = dns_cmd.run_plan(
-        parse("plan", *with_zones(route53, argv)), domains=InMemoryDomains(), zones=Route53Zones(route53), out=out, err=err
+        parse("plan", *with_zones(route53, argv)),
+        domains=InMemoryDomains(),
+        zones=Route53Zones(route53),
+        out=out,
+        err=err,
     )
     return code, out.getvalue(), err.getvalue()
 

@@ -14,7 +14,6 @@ import pytest
 from moto import mock_aws
 
 from pushpilot.adapters.route53 import Route53Zones
-from pushpilot.core.dns.models import DnsPolicy
 from pushpilot.core.errors import NotFoundError
 from pushpilot.core.notices import NoticeKind
 from pushpilot.events.acm import AcmCertificateEvent
