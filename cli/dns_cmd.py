@@ -74,7 +74,9 @@ def _policy_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--owner-id", help="this installation's owner id (default: DNS_OWNER_ID)")
     parser.add_argument(
-        "--zone-ids", help="comma-separated hosted zone ids to manage (default: DNS_ZONE_IDS)"
+        "--zone-ids",
+        help="comma-separated public hosted zone ids pushpilot may write to (default: DNS_ZONE_IDS; "
+        "none: plan only)",
     )
     parser.add_argument("--region", help="the services' region (default: AWS_REGION)")
 
