@@ -516,6 +516,11 @@ class Sandbox:
             delivered.extend(self.router.deliver(event))
         return delivered
 
+    def update_parameters(self, **values: str) -> None:
+        """Update the stack's parameters (DnsZoneIds once the setup's zones exist, say)."""
+        self.parameters = {**self.parameters, **values}
+        self.router.update_parameters(self.parameters)
+
     def route53(self) -> Route53Client:
         client: Route53Client = self.direct_client("route53")
         return client

@@ -130,10 +130,12 @@ def apply_setup(sandbox: Sandbox, setup: Setup, timeline: Timeline, base_dir: Pa
         timeline.say(f"  ⌂ public image {ECR_PUBLIC_HOST}/{public.repository}:{public.tag} → {digest[:19]}…")
     declared_accounts = {spec.name: spec.account for spec in setup.repository_specs if spec.account}
     route53 = sandbox.route53()
+    zone_ids: list[str] = []
     for zone in setup.hosted_zones:
         zone_id = route53.create_hosted_zone(Name=zone.name, CallerReference=str(uuid.uuid4()))["HostedZone"][
             "Id"
         ]
+        zone_ids.append(zone_id.rsplit("/", 1)[-1])
         changes: list[Any] = [
             {
                 "Action": "CREATE",
@@ -149,6 +151,10 @@ def apply_setup(sandbox: Sandbox, setup: Setup, timeline: Timeline, base_dir: Pa
         if changes:
             route53.change_resource_record_sets(HostedZoneId=zone_id, ChangeBatch={"Changes": changes})
         timeline.say(f"  ⌂ hosted zone {zone.name} with {len(zone.records)} record(s)")
+    if zone_ids and "DnsZoneIds" not in setup.parameters:
+        # An operator lists the zones pushpilot may write to; moto's zone ids are known only now.
+        sandbox.update_parameters(DnsZoneIds=",".join(zone_ids))
+        timeline.say(f"  ⌂ DnsZoneIds={','.join(zone_ids)}")
     client = sandbox.apprunner_client()
     for service in setup.services:
         if service.account and service.account != sandbox.config.account_id:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -245,6 +246,38 @@ def test_dns_scenario_files_tell_their_story(scenario: str, kinds: list[str]) ->
     assert report["errors"] == []
     assert report["dead_letters"] == []
     assert "route53.ChangeResourceRecordSets" in out.getvalue()
+
+
+def test_no_zone_listed_plans_tells_the_fix_once_and_writes_nothing() -> None:
+    out = io.StringIO()
+    report = run_scenario(SCENARIOS / "domain-no-zones.yaml", out=out)
+    writes = [
+        call
+        for call in report["calls"]
+        if call["service"] == "route53" and call["operation"] == "ChangeResourceRecordSets"
+    ]
+    assert writes == []
+    planned = [
+        note["payload"]
+        for note in report["notifications"]
+        if note["channel"] == "sns"
+        and isinstance(note["payload"], dict)
+        and note["payload"].get("metadata", {}).get("eventType") == "domain_planned"
+    ]
+    # Told once although the schedule ran twice: the second run plans the same changes.
+    assert len(planned) == 1
+    [content] = [notice["content"] for notice in planned]
+    assert "wait for DnsZoneIds" in content["title"]
+    [fix] = content["nextSteps"]
+    found = re.fullmatch(
+        r"would change \d+ record\(s\) in zone example\.com \((\w+)\); "
+        r"set DnsZoneIds to (\w+) to let pushpilot apply it",
+        fix,
+    )
+    assert found is not None, fix
+    assert found.group(1) == found.group(2)
+    assert report["errors"] == []
+    assert report["dead_letters"] == []
 
 
 def test_demo_tells_the_whole_story_in_order() -> None:

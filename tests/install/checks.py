@@ -408,6 +408,7 @@ def check_reach(expanded: Mapping[str, Any]) -> None:
                     "iam:PassRole" not in actions,
                     f"{where} {statement.get('Sid')}: iam:PassRole without EcsTaskRolePattern",
                 )
+    _check_dns_zone_reach(expanded)
     passing = [
         statement
         for _, statement in _role_statements(expanded, {"EcsTaskRolePattern": "shop-*"})
@@ -421,6 +422,28 @@ def check_reach(expanded: Mapping[str, Any]) -> None:
         == {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}},
         f"EcsTaskRolePattern=shop-*: PassRole {statement}",
     )
+
+
+def _check_dns_zone_reach(expanded: Mapping[str, Any]) -> None:
+    """No Route 53 write with DnsZoneIds empty (IAM cannot tell a private zone from a public one); with
+    zones listed, ChangeResourceRecordSets on exactly those zones."""
+    for where, statement in _role_statements(expanded, {}):
+        writes = set(_listed(statement.get("Action", []))) & promises.DNS_WRITE_ACTIONS
+        _fail_unless(not writes, f"{where} {statement.get('Sid')}: DnsZoneIds empty, yet {sorted(writes)}")
+    listed = {
+        f"arn:aws:route53:::hostedzone/{zone_id.rsplit('/', 1)[-1]}"
+        for zone_id in promises.SAMPLE_DNS_ZONE_IDS.split(",")
+    }
+    writers = 0
+    for where, statement in _role_statements(expanded, {"DnsZoneIds": promises.SAMPLE_DNS_ZONE_IDS}):
+        if "route53:ChangeResourceRecordSets" in _listed(statement.get("Action", [])):
+            writers += 1
+            resources = set(_listed(statement.get("Resource", [])))
+            _fail_unless(
+                resources == listed,
+                f"{where} {statement.get('Sid')}: DnsZoneIds set, yet writes on {sorted(resources)}",
+            )
+    _fail_unless(writers > 0, "DnsZoneIds set, yet no role may write the listed zones")
 
 
 def check_bus_policy_ids(expanded: Mapping[str, Any]) -> None:

@@ -229,6 +229,9 @@ CLUSTER_SCOPED_ACTIONS: Final = frozenset(
 CLUSTER_SCOPED_RESOURCES: Final = frozenset({"arn:*:ecs:*:*:service/prod/*", "arn:*:ecs:*:*:service/shop/*"})
 PASS_ROLE_DEFAULT: Final = "none"  # EcsTaskRolePattern empty: no iam:PassRole statement at all
 QUEUE_READ_ACTIONS: Final = frozenset({"sqs:ReceiveMessage", "sqs:DeleteMessage"})
+# DnsZoneIds: Route 53 writes only on the listed zones, none at all when it lists none.
+SAMPLE_DNS_ZONE_IDS: Final = "Z0123456789ABCDEFGHIJ,Z9876543210ZYXWVUTSRQ"
+DNS_WRITE_ACTIONS: Final = frozenset({"route53:ChangeResourceRecordSets", "route53:GetChange"})
 TRACING_POLICY: Final = "AWSXrayWriteOnlyAccess"
 
 # samconfig.toml values the stack must refuse: placeholders the installer replaces before deploying.
