@@ -12,11 +12,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from pydantic import Field
 
 from pushpilot.core.dns.triggers import DnsTrigger
-from pushpilot.events.common import EventDetail
+from pushpilot.events.common import EventBridgeEnvelope, EventDetail
 
 CERTIFICATE_AVAILABLE = "ACM Certificate Available"
 APPROACHING_EXPIRATION = "ACM Certificate Approaching Expiration"
@@ -37,7 +36,7 @@ class AcmCertificateDetail(EventDetail):
     failure_reason: str | None = Field(default=None, validation_alias="FailureReason")
 
 
-class AcmCertificateEvent(EventBridgeModel):
+class AcmCertificateEvent(EventBridgeEnvelope):
     source: Literal["aws.acm"]
     detail_type: Literal[
         "ACM Certificate Available",

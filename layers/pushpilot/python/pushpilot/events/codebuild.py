@@ -1,14 +1,13 @@
-"""CodeBuild build state and phase events, parsed whole with Powertools' parser."""
+"""CodeBuild build state and phase events, parsed whole on our EventBridge envelope."""
 
 from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from pushpilot.core.redaction import MIN_SECRET_LENGTH, SecretValues
-from pushpilot.events.common import EventDetail, NonEmpty
+from pushpilot.events.common import EventBridgeEnvelope, EventDetail, NonEmpty
 
 
 class CodeBuildLogs(EventDetail):
@@ -56,13 +55,13 @@ class CodeBuildPhaseDetail(EventDetail):
     )
 
 
-class CodeBuildStateEvent(EventBridgeModel):
+class CodeBuildStateEvent(EventBridgeEnvelope):
     source: Literal["aws.codebuild"]
     detail_type: Literal["CodeBuild Build State Change"] = Field(alias="detail-type")
     detail: CodeBuildStateDetail
 
 
-class CodeBuildPhaseEvent(EventBridgeModel):
+class CodeBuildPhaseEvent(EventBridgeEnvelope):
     source: Literal["aws.codebuild"]
     detail_type: Literal["CodeBuild Build Phase Change"] = Field(alias="detail-type")
     detail: CodeBuildPhaseDetail

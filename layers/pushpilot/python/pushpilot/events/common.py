@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from datetime import datetime
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -11,3 +12,26 @@ NonEmpty = Annotated[str, Field(min_length=1)]
 
 class EventDetail(BaseModel):
     model_config = ConfigDict(populate_by_name=True, extra="ignore", frozen=True)
+
+
+class EventBridgeEnvelope(BaseModel):
+    """The EventBridge event envelope, the fields and types of Powertools' `EventBridgeModel`.
+
+    Ours because importing that one model runs the Powertools parser's models package, which builds
+    every model it ships (API Gateway, S3, SQS, Kinesis, ...): about half of a handler's own import
+    time on a cold start, for models no handler here uses. Subclasses narrow `source`, `detail_type`
+    and `detail`.
+    """
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    version: str
+    id: str
+    source: str
+    account: str
+    time: datetime
+    region: str
+    resources: list[str]
+    detail_type: str = Field(alias="detail-type")
+    detail: Any
+    replay_name: str | None = Field(default=None, alias="replay-name")

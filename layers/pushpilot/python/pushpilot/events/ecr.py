@@ -1,4 +1,4 @@
-"""The ECR push event, parsed whole with Powertools' parser.
+"""The ECR push event, parsed whole on our EventBridge envelope.
 
 Values are never rejected for their format (AWS's own ECR sample carries a 60-hex-digit digest):
 only a missing or wrongly-typed field makes an event malformed.
@@ -8,10 +8,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from pydantic import Field
 
-from pushpilot.events.common import EventDetail, NonEmpty
+from pushpilot.events.common import EventBridgeEnvelope, EventDetail, NonEmpty
 
 
 class EcrImageActionDetail(EventDetail):
@@ -23,7 +22,7 @@ class EcrImageActionDetail(EventDetail):
     image_tag: str | None = Field(default=None, alias="image-tag")
 
 
-class EcrImageActionEvent(EventBridgeModel):
+class EcrImageActionEvent(EventBridgeEnvelope):
     source: Literal["aws.ecr"]
     detail_type: Literal["ECR Image Action"] = Field(alias="detail-type")
     detail: EcrImageActionDetail

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from pydantic import AliasChoices, Field
 
 from pushpilot.core.dns.triggers import DnsTrigger
 from pushpilot.core.targets import OperationEnded, ServiceChanged
-from pushpilot.events.common import EventDetail, NonEmpty
+from pushpilot.events.common import EventBridgeEnvelope, EventDetail, NonEmpty
 
 KIND = "apprunner"
 
@@ -53,7 +52,7 @@ class AppRunnerCustomDomainDetail(EventDetail):
     message: str = Field(default="", validation_alias=_both("message", "Message"))
 
 
-class _AppRunnerEvent(EventBridgeModel):
+class _AppRunnerEvent(EventBridgeEnvelope):
     source: Literal["aws.apprunner"]
 
     @property

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from pydantic import Field
 
 from pushpilot.core.targets import OperationEnded, ServiceChanged
-from pushpilot.events.common import EventDetail, NonEmpty
+from pushpilot.events.common import EventBridgeEnvelope, EventDetail, NonEmpty
 
 KIND = "ecs"
 
@@ -27,7 +26,7 @@ class EcsDeploymentDetail(EventDetail):
     reason: str = ""
 
 
-class EcsDeploymentStateChange(EventBridgeModel):
+class EcsDeploymentStateChange(EventBridgeEnvelope):
     source: Literal["aws.ecs"]
     detail_type: Literal["ECS Deployment State Change"] = Field(alias="detail-type")
     detail: EcsDeploymentDetail
