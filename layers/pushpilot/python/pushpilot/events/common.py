@@ -17,10 +17,10 @@ class EventDetail(BaseModel):
 class EventBridgeEnvelope(BaseModel):
     """The EventBridge event envelope, the fields and types of Powertools' `EventBridgeModel`.
 
-    Ours because importing that one model runs the Powertools parser's models package, which builds
-    every model it ships (API Gateway, S3, SQS, Kinesis, ...): about half of a handler's own import
-    time on a cold start, for models no handler here uses. Subclasses narrow `source`, `detail_type`
-    and `detail`.
+    Ours because importing that one model imports the whole Powertools parser package (its parser,
+    envelopes and types: 13 modules, ≈ 7 ms of CPU on every cold start, about 2% of a handler's) for
+    a plain pydantic model with ten fields; no handler here uses the parser itself. Subclasses narrow
+    `source`, `detail_type` and `detail`.
     """
 
     model_config = ConfigDict(populate_by_name=True)
