@@ -194,13 +194,19 @@ def _runs(service: TargetService, reference: ImageReference) -> bool:
 
 
 def _default_targets() -> list[DeployTarget]:
-    from pushpilot.entry.settings import EcsSettings
+    from pushpilot.entry.settings import EcsSettings, LambdaSettings
     from pushpilot.targets.apprunner.services import AppRunnerTarget
     from pushpilot.targets.ecs.services import EcsTarget
     from pushpilot.targets.ecs_express.services import EcsExpressTarget
+    from pushpilot.targets.lambda_fn.services import LambdaTarget
 
     clusters = EcsSettings.from_env().clusters
-    return [AppRunnerTarget(), EcsTarget(clusters=clusters), EcsExpressTarget(clusters=clusters)]
+    return [
+        AppRunnerTarget(),
+        EcsTarget(clusters=clusters),
+        EcsExpressTarget(clusters=clusters),
+        LambdaTarget(prefix=LambdaSettings.from_env().function_prefix),
+    ]
 
 
 def _check_services(

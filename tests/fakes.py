@@ -15,7 +15,7 @@ from pushpilot.core.errors import OutcomeUnknownError, ServiceBusyError
 from pushpilot.core.notices import Link, Notice
 from pushpilot.core.release_policy import read_policy
 from pushpilot.core.releases import Release, ServiceRollout, Stage
-from pushpilot.core.targets import Operation, Outcome, TargetService
+from pushpilot.core.targets import Operation, Outcome, OutcomePolling, TargetService
 from pushpilot.core.tracking import (
     Hold,
     IndexedService,
@@ -137,6 +137,7 @@ class FakeIndex:
             pushed_at=in_flight.started_at,
             image=in_flight.image,
             tag=in_flight.tag,
+            manifest=in_flight.manifest,
         )
         self._update(arn, in_flight=None, pending=pending)
 
@@ -256,9 +257,13 @@ class FakeTarget:
         kind: str = APP_RUNNER,
         label: str = "App Runner",
         clock: Callable[[], datetime] = lambda: FIXED_NOW,
+        accepts_index: bool = True,
+        outcome_polling: OutcomePolling | None = None,
     ) -> None:
         self.kind = kind
         self.label = label
+        self.accepts_index = accepts_index
+        self.outcome_polling = outcome_polling
         self.snapshots = {snapshot.arn: snapshot for snapshot in snapshots}
         self.operations: dict[str, list[Operation]] = {}
         self.started = 0

@@ -38,3 +38,8 @@ class AccessDeniedError(PermanentError):
 
 class NotFoundError(PermanentError):
     """The resource named by the event does not exist (any more)."""
+
+
+class ChangedMeanwhileError(PermanentError):
+    """The resource changed between our read and our write (an optimistic-concurrency check failed, e.g.
+    Lambda's RevisionId): someone else's change is told, never overwritten."""

@@ -8,14 +8,22 @@ from typing import TYPE_CHECKING, Any
 from pushpilot.adapters.ecr import ImageInspector
 from pushpilot.adapters.idempotency import run_once
 from pushpilot.adapters.notice_queue import NoticeQueue
+from pushpilot.adapters.outcome_timer import SqsOutcomeTimer
 from pushpilot.adapters.release_store import ReleaseStore
 from pushpilot.adapters.service_index import ServiceIndex
-from pushpilot.entry.settings import CoreSettings, EcsSettings, PrincipalSettings, PublicImageSettings
+from pushpilot.entry.settings import (
+    CoreSettings,
+    EcsSettings,
+    LambdaSettings,
+    PrincipalSettings,
+    PublicImageSettings,
+)
 from pushpilot.flows.deploy_ports import DeployPorts
 from pushpilot.ports import DeployTarget
 from pushpilot.targets.apprunner.services import AppRunnerTarget
 from pushpilot.targets.ecs.services import EcsTarget
 from pushpilot.targets.ecs_express.services import EcsExpressTarget
+from pushpilot.targets.lambda_fn.services import LambdaTarget
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -32,10 +40,12 @@ def deploy_ports(
     expire with the invocation that timed out, instead of blocking its retries."""
     settings = settings or CoreSettings.from_env()
     clusters = EcsSettings.from_env().clusters
+    functions = LambdaSettings.from_env()
     targets: tuple[DeployTarget, ...] = (
         AppRunnerTarget(region=settings.region),
         EcsTarget(region=settings.region, clusters=clusters),
         EcsExpressTarget(region=settings.region, clusters=clusters),
+        LambdaTarget(region=settings.region, prefix=functions.function_prefix),
     )
     return DeployPorts(
         index=ServiceIndex(settings.table_name),
@@ -47,6 +57,9 @@ def deploy_ports(
         dry_run=settings.dry_run,
         deploy_unverified=settings.unverified_images == "deploy",
         role_arn=PrincipalSettings.from_env().role_arn,
+        outcome_timer=(
+            SqsOutcomeTimer(functions.outcome_timer_queue_url) if functions.outcome_timer_queue_url else None
+        ),
     )
 
 

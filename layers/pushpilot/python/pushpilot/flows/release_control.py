@@ -26,6 +26,7 @@ from pushpilot.flows.push import (
     RELEASE_RETENTION,
     UNKNOWN_PLATFORM,
     Arrival,
+    deployable_manifest,
     judge_digest,
     queue_push,
     record_and_tell,
@@ -156,15 +157,21 @@ def _rollback(ports: DeployPorts, plan: RollbackPlan) -> dict[str, Any]:
         dry_run=False,
     ).actions[0]
     why = f"rollback by pushpilot: replaces {replaced}" if replaced else "rollback by pushpilot"
+    manifest = deployable_manifest(ports, service, verdict, plan.target.digest) if passed else None
+    if manifest == "":
+        action = action.model_copy(update={"kind": ActionKind.HOLD})
     pending = Pending(
         digest=plan.target.digest,
         release_id=release.release_id,
         pushed_at=now,
         image=plan.image,
         tag=plan.target.tag,
+        manifest=manifest or None,
     )
     if action.kind is ActionKind.START_DEPLOYMENT:
         status = start_deployment(ports, service, pending)
+        if status is RolloutStatus.SKIPPED:
+            return {"service": service.name, "rollback": "refused", "reason": "changed meanwhile"}
     elif action.kind is ActionKind.QUEUE:
         status = queue_push(ports, service, pending)
     else:

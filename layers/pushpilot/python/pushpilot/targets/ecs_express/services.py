@@ -36,6 +36,9 @@ KIND: Final = "ecs_express"
 class EcsExpressTarget:
     kind: Final = KIND
     label: Final = "ECS Express Mode"
+    # The platform takes an image index and runs its platform's child; its events tell the outcome.
+    accepts_index: Final = True
+    outcome_polling: Final = None
 
     def __init__(
         self, client: ECSClient | None = None, *, region: str = "us-east-1", clusters: Sequence[str] = ()
