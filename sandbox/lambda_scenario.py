@@ -116,7 +116,7 @@ def let_timer_waits_pass(sandbox: Sandbox) -> int:
     queue = sqs_backends[sandbox.config.account_id][sandbox.config.region].queues.get(name)
     if queue is None:
         return 0
-    delayed = [message for message in queue._messages if message.delayed]  # noqa: SLF001 - moto's own store
+    delayed = [message for message in queue._messages if message.delayed]
     for message in delayed:
         message.delayed_until = 0
     return len(delayed)

@@ -215,6 +215,12 @@ class LambdaTarget:
             )
         except (ClientError, BotoCoreError) as exc:
             error = self._error(exc, "UpdateFunctionCode", service.arn, _DEPLOY_CODES)
+            if isinstance(error, ChangedMeanwhileError | ServiceBusyError) and self._runs(
+                service.arn, digest
+            ):
+                # Our own first attempt changed the function (its answer was lost and botocore sent the
+                # request again): adopt that update.
+                return digest
             if isinstance(error, ChangedMeanwhileError):
                 raise ChangedMeanwhileError(
                     f"Lambda function {service.name} changed after pushpilot read it"
@@ -223,6 +229,9 @@ class LambdaTarget:
                 ) from exc
             raise error from exc
         return digest
+
+    def _runs(self, function: str, digest: str) -> bool:
+        return running_digest(self._get(function).get("Code") or {}) == digest
 
     # --- outcome -------------------------------------------------------------------------------------
 
