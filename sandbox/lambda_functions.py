@@ -132,6 +132,11 @@ def operation_model(name: str) -> OperationModel:
     return _model().operation_model(name)
 
 
+def _reason_codes() -> list[str]:
+    """LastUpdateStatusReasonCode's enum, as botocore's model spells it."""
+    return list(_model().shape_for("LastUpdateStatusReasonCode").metadata.get("enum", []))
+
+
 def _now() -> str:
     return datetime.now(UTC).strftime(_LAST_MODIFIED)[:-2] + "+0000"
 
@@ -267,12 +272,7 @@ class LambdaEmulator:
                 function.update_reason = function.update_reason_code = None
             else:
                 text = reason or "Runtime.ExitError"
-                enum = (
-                    operation_model("GetFunction")
-                    .output_shape.members["Configuration"]
-                    .members["LastUpdateStatusReasonCode"]
-                    .enum
-                )
+                enum = _reason_codes()
                 function.update_status = "Failed"
                 function.update_reason_code = text if text in enum else _DEFAULT_FAILURE_CODE
                 function.update_reason = f"The function could not be initialised with the new image: {text}"
