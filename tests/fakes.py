@@ -15,7 +15,7 @@ from pushpilot.core.errors import OutcomeUnknownError, ServiceBusyError
 from pushpilot.core.notices import Link, Notice
 from pushpilot.core.release_policy import read_policy
 from pushpilot.core.releases import Release, ServiceRollout, Stage
-from pushpilot.core.targets import Operation, Outcome, OutcomePolling, TargetService
+from pushpilot.core.targets import Operation, Outcome, OutcomeCheck, OutcomePolling, TargetService
 from pushpilot.core.tracking import (
     Hold,
     IndexedService,
@@ -395,6 +395,16 @@ class MemoOnce:
         return self.results[identity]
 
 
+class CollectingTimer:
+    """The outcome timer: every look scheduled, with its delay, in order."""
+
+    def __init__(self) -> None:
+        self.scheduled: list[tuple[OutcomeCheck, int]] = []
+
+    def schedule(self, check: OutcomeCheck, *, delay_seconds: int) -> None:
+        self.scheduled.append((check, delay_seconds))
+
+
 class FakeWorld:
     """One set of fakes wired into `DeployPorts`, with handles on each fake for setup and inspection.
     `advance` moves the world's clock (operations started later carry later times)."""
@@ -419,6 +429,7 @@ class FakeWorld:
         self.sink = CollectingSink()
         self.once = MemoOnce()
         self.inspector = PassingInspector()
+        self.timer = CollectingTimer()
         self.ports = DeployPorts(
             index=self.index,
             releases=self.releases,
@@ -427,6 +438,7 @@ class FakeWorld:
             notices=self.sink,
             once=self.once,
             clock=self.clock,
+            outcome_timer=self.timer,
         )
 
     def clock(self) -> datetime:

@@ -129,3 +129,13 @@ def test_a_lost_update_answer_is_adopted_not_repeated() -> None:
     assert updates[0]["answered"] is False
     # Whatever was sent again found the function changed by the first attempt and adopted it.
     assert len({call["params"]["ImageUri"] for call in updates}) == 1
+
+
+def test_a_change_between_read_and_update_is_told_and_not_overwritten() -> None:
+    report = _run("lambda-changed-meanwhile.yaml")
+
+    assert len(_lambda_calls(report, "UpdateFunctionCode")) == 1
+    assert sns_kinds(report["notifications"]) == ["verified", "policy"]
+    (told,) = _notices(report, "policy")
+    assert "RevisionId" in told["content"]["description"]
+    assert "not overwritten" in told["content"]["description"]
