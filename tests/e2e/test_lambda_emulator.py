@@ -36,7 +36,7 @@ def _client(sandbox: Sandbox) -> Any:
         region_name="us-east-1",
         endpoint_url=sandbox.gateway.url,
         aws_access_key_id="sandbox",
-        aws_secret_access_key="sandbox",  # noqa: S106 - the sandbox accepts any credentials
+        aws_secret_access_key="sandbox",
     )
 
 
