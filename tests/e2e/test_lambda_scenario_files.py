@@ -114,6 +114,8 @@ def test_the_alias_moves_after_success_and_a_rollback_deploys_the_first_child_ag
     assert rolled_back.removeprefix(WEB) not in _pushed(report)
     # v1 and v2 told live (the rollback's end is the v1 release's, already told live in its thread).
     assert sns_kinds(report["notifications"]).count("live") == 2
+    plan = report["runs"][0]["output"]
+    assert "(if an index, its child for the service's platform)" in plan
     releases = report["runs"][-1]["output"]
     assert "running  v1 " in releases
     assert "held     rolled back to v1" in releases

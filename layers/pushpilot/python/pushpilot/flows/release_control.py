@@ -57,12 +57,16 @@ class RollbackPlan(BaseModel):
     image: str
     repository: str
     registry: str
+    # The service's target takes no image index: an index deploys as its child for the service's platform.
+    single_manifest: bool = False
 
     def render(self) -> str:
         now = _label(self.replaces) if self.replaces else "what it runs now (unknown to pushpilot)"
         return (
             f"roll {self.service.name} back from {now} to {_label(self.target)}\n"
-            f"  deploys {self.image}\n"
+            f"  deploys {self.image}"
+            + (" (if an index, its child for the service's platform)" if self.single_manifest else "")
+            + "\n"
             f"  then holds {self.service.name}: pushes do not deploy until `pushpilot release"
             f" {self.service.name}`"
         )
@@ -103,6 +107,7 @@ def plan_rollback(ports: DeployPorts, name: str, *, to: str | None = None) -> Ro
         replaces=current,
         target=target,
         image=f"{source.registry}/{source.repository}@{target.digest}",
+        single_manifest=not ports.target_for(service).accepts_index,
         repository=source.repository,
         registry=source.registry,
     )
