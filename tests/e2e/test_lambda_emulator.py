@@ -164,3 +164,34 @@ def test_a_member_the_model_does_not_have_is_refused(sandbox: Sandbox) -> None:
     assert answer.status == 400
     assert answer.body["__type"] == "InvalidParameterValueException"
     assert "Bogus" in answer.body["message"]
+
+
+def test_an_alias_the_function_does_not_have_fails_the_release_with_why(sandbox: Sandbox) -> None:
+    sandbox.lambda_functions.create(
+        "thumbs-noalias",
+        image_uri=f"{HOST}/web:latest",
+        architecture="arm64",
+        tags={"pushpilot:alias": "live"},
+        alias=None,
+    )
+    target = LambdaTarget(_client(sandbox), prefix="thumbs")
+    described = target.describe("thumbs-noalias")
+    service = IndexedService(
+        kind=described.kind,
+        arn=described.arn,
+        name=described.name,
+        status=described.status,
+        image_identifier=str(described.image_identifier),
+        image_key=f"{HOST}/web:latest",
+        auto_deploy=False,
+        tags=described.tags,
+    )
+    pushed = _push(sandbox, "noalias", ["linux/arm64"])
+    target.deploy(service, pushed.digest)
+    sandbox.lambda_functions.complete_update("thumbs-noalias", "succeeded")
+
+    found = target.find_operation(service, pushed.digest)
+
+    assert found is not None
+    assert found.outcome is Outcome.FAILED
+    assert found.reasons == ("the function has no alias live (its pushpilot:alias tag names it)",)

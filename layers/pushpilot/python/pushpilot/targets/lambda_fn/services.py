@@ -275,11 +275,17 @@ class LambdaTarget:
                 )
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code", "")
-            if code in {"PreconditionFailedException", "ResourceNotFoundException"}:
+            # PreconditionFailed: a RevisionId moved; InvalidParameterValue: the CodeSha256 no longer
+            # matches $LATEST. Either way someone changed the function: told, not overwritten.
+            if code in {
+                "PreconditionFailedException",
+                "InvalidParameterValueException",
+                "ResourceNotFoundException",
+            }:
                 why = (
-                    f"the function or alias {alias} changed while pushpilot moved it"
-                    if code == "PreconditionFailedException"
-                    else f"the function has no alias {alias} (its {ALIAS_TAG} tag names it)"
+                    f"the function has no alias {alias} (its {ALIAS_TAG} tag names it)"
+                    if code == "ResourceNotFoundException"
+                    else f"the function or alias {alias} changed while pushpilot moved it: not overwritten"
                 )
                 return operation.model_copy(
                     update={"outcome": Outcome.FAILED, "status": "AliasNotMoved", "reasons": (why,)}
