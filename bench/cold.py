@@ -41,6 +41,7 @@ FIRST_EVENT_CLIENTS: dict[str, tuple[str, ...]] = {
     "reconcile": ("dynamodb", "apprunner", "sqs"),
     "build_events": ("dynamodb", "logs", "sqs"),
     "notify": ("dynamodb", "sns"),
+    "outcome_checks": ("dynamodb", "lambda", "sqs"),
 }
 
 _TIMED_FLOOR = """

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from bench import calls, cold, ecs_calls, size
+from bench import calls, cold, ecs_calls, lambda_calls, size
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 BUILD_DIR = PROJECT_ROOT / ".aws-sam" / "build"
@@ -169,6 +169,49 @@ def calls_rows(service_counts: tuple[int, ...]) -> list[Row]:
                 None,
             )
         )
+    return rows
+
+
+def lambda_calls_rows(function_counts: tuple[int, ...]) -> list[Row]:
+    rows: list[Row] = []
+    for count in lambda_calls.measure(function_counts):
+        prefix = f"calls_per_push.lambda.{count.functions}_functions_1_deployed"
+        breakdown = ", ".join(
+            f"{name.partition('.')[2]} {number}"
+            for name, number in sorted(count.by_operation.items())
+            if name.startswith(("lambda.", "ecr.")) or name == "dynamodb.Query"
+        )
+        rows += [
+            Row(
+                f"{prefix}.discovery_and_deploy"
+                f" (ECR + index Query + GetFunction + UpdateFunctionCode: {breakdown})",
+                count.push_discovery_and_deploy,
+                "calls",
+                None,
+                None,
+            ),
+            Row(
+                f"{prefix}.handler_total (incl. DynamoDB/SQS bookkeeping)",
+                count.push_total,
+                "calls",
+                None,
+                None,
+            ),
+            Row(
+                f"{prefix}.outcome_look_lambda (GetFunction, then PublishVersion + GetAlias + UpdateAlias)",
+                count.look_lambda,
+                "calls",
+                None,
+                None,
+            ),
+            Row(
+                f"refresh.lambda.{count.functions}_functions (ListFunctions pages + GetFunction each)",
+                count.refresh_lambda,
+                "calls",
+                None,
+                None,
+            ),
+        ]
     return rows
 
 
@@ -379,6 +422,11 @@ def main(argv: list[str] | None = None) -> int:
         file=sys.stderr,
     )
     rows += ecs_calls_rows(services, sizes.express_services, sizes.shared_task_definition)
+    print(
+        f"Lambda calls per push ({', '.join(map(str, sizes.express_services))} functions) ...",
+        file=sys.stderr,
+    )
+    rows += lambda_calls_rows(sizes.express_services)
     print(f"burst ({pushes} pushes across {repositories} repositories) ...", file=sys.stderr)
     burst, burst_mb = burst_rows(pushes, repositories)
     rows += burst

@@ -31,6 +31,7 @@ from pushpilot_sandbox.ecs import EcsEmulator
 from pushpilot_sandbox.ecs_task_definitions import MotoTaskDefinitions
 from pushpilot_sandbox.forwarding import ForwardingRecord, bus_account, bus_policy_refusal
 from pushpilot_sandbox.gateway import AwsGateway
+from pushpilot_sandbox.lambda_functions import LambdaEmulator
 from pushpilot_sandbox.load_balancers import BuiltLoadBalancer
 from pushpilot_sandbox.logcapture import LogSink
 from pushpilot_sandbox.moto_server import MotoHandle, start_moto
@@ -139,13 +140,19 @@ class Sandbox:
             emit=self.bus.append,
             resolve_digest=self._resolve_digest,
         )
+        self.lambda_functions = LambdaEmulator(
+            account_id=account,
+            region=region,
+            media_type_of=self._media_type_of,
+            resolve_digest=self._resolve_digest,
+        )
         self.gateway = AwsGateway(
             moto_url=self.moto_url,
             blobs=self.blobs,
             account_id=account,
             caller=self._current_caller,
             moto_app=self._moto.app,
-            emulators={"ecs": self.ecs},
+            emulators={"ecs": self.ecs, "lambda": self.lambda_functions},
         )
         self.gateway.start()
         self._started.append(self.gateway)
@@ -340,6 +347,28 @@ class Sandbox:
             return None
         details = images.get("imageDetails", [])
         return details[0].get("imageDigest") if details else None
+
+    def _media_type_of(self, image_identifier: str) -> str | None:
+        """The media type of the manifest a tag or digest names now (what Lambda reads); None: no image."""
+        from pushpilot.core.image_ref import ImageRef
+        from pushpilot.core.verdicts import ACCEPTED_MEDIA_TYPES
+
+        try:
+            ref = ImageRef.parse(image_identifier)
+        except ValueError:
+            return None
+        ecr: ECRClient = self.direct_client("ecr", account=ref.registry_account)
+        image_id: Any = {"imageDigest": ref.digest} if ref.digest else {"imageTag": ref.tag or "latest"}
+        try:
+            found = ecr.batch_get_image(
+                repositoryName=ref.repository,
+                imageIds=[image_id],
+                acceptedMediaTypes=list(ACCEPTED_MEDIA_TYPES),
+            )
+        except ecr.exceptions.ClientError:
+            return None
+        images = found.get("images", [])
+        return images[0].get("imageManifestMediaType") if images else None
 
     # --- accounts and their buses ------------------------------------------------------------------
 

@@ -570,7 +570,13 @@ class AwsGateway(LoopbackService):
             model = service_model(identity.service or "")
             if model is None:
                 raise RuntimeError(f"botocore has no model for {identity.service}")
-            response = _emulated_response(model, emulator.answer(identity.operation, request.body))
+            # A REST service's members travel in the URI as well as the body: its emulator gets them all.
+            body = (
+                json.dumps(identity.params).encode()
+                if model.resolved_protocol == "rest-json"
+                else request.body
+            )
+            response = _emulated_response(model, emulator.answer(identity.operation, body))
         else:
             response = self._forward(request, account=account)
         if fault is not None:  # a timeout: the service acted, its answer is lost

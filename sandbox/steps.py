@@ -188,6 +188,9 @@ def apply_setup(sandbox: Sandbox, setup: Setup, timeline: Timeline, base_dir: Pa
     from pushpilot_sandbox.ecs_scenario import apply_ecs_setup
 
     apply_ecs_setup(sandbox, setup, timeline, declared_accounts)
+    from pushpilot_sandbox.lambda_scenario import apply_lambda_setup
+
+    apply_lambda_setup(sandbox, setup, timeline, declared_accounts)
     timeline.skip_user_calls()
     sandbox.settle()
     timeline.record()
@@ -556,9 +559,13 @@ def fault(sandbox: Sandbox, raw: Any, _base_dir: Path, timeline: Timeline) -> No
 
 
 def complete_deployment(sandbox: Sandbox, raw: Any, base_dir: Path, timeline: Timeline) -> None:
-    """ECS or Express Mode ends a service's deployment as the scenario says (see ecs_scenario)."""
-    from pushpilot_sandbox import ecs_scenario
+    """ECS or Express Mode ends a service's deployment, or Lambda a function's update, as the scenario says
+    (see ecs_scenario, lambda_scenario)."""
+    from pushpilot_sandbox import ecs_scenario, lambda_scenario
 
+    if isinstance(raw, dict) and raw.get("service") in sandbox.lambda_functions.functions:
+        lambda_scenario.complete_update(sandbox, raw, base_dir, timeline)
+        return
     ecs_scenario.complete_deployment(sandbox, raw, base_dir, timeline)
 
 
@@ -704,7 +711,11 @@ def check_step(action: str, raw: Any, *, base_dir: Path, setup: Setup) -> None:
         return
     if action == "complete_deployment":
         from pushpilot_sandbox.ecs_scenario import check_complete_deployment
+        from pushpilot_sandbox.lambda_scenario import complete_update_args, is_function
 
+        if isinstance(raw, dict) and is_function(setup, str(raw.get("service"))):
+            complete_update_args(raw)
+            return
         check_complete_deployment(raw, setup)
         return
     if action == "run":

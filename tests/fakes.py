@@ -16,7 +16,7 @@ from pushpilot.core.notices import Link, Notice
 from pushpilot.core.reach import ClusterScope
 from pushpilot.core.release_policy import read_policy
 from pushpilot.core.releases import Release, ServiceRollout, Stage
-from pushpilot.core.targets import Operation, Outcome, TargetService
+from pushpilot.core.targets import Operation, Outcome, OutcomeCheck, OutcomePolling, TargetService
 from pushpilot.core.tracking import (
     Hold,
     IndexedService,
@@ -155,6 +155,7 @@ class FakeIndex:
             pushed_at=in_flight.started_at,
             image=in_flight.image,
             tag=in_flight.tag,
+            manifest=in_flight.manifest,
         )
         self._update(arn, in_flight=None, pending=pending)
 
@@ -280,11 +281,15 @@ class FakeTarget:
         label: str = "App Runner",
         clock: Callable[[], datetime] = lambda: FIXED_NOW,
         scope: ClusterScope | None = None,
+        accepts_index: bool = True,
+        outcome_polling: OutcomePolling | None = None,
     ) -> None:
         self.kind = kind
         self.label = label
         # None: every service is within reach; a scope: only the services of its clusters (ECS ARNs).
         self.scope = scope
+        self.accepts_index = accepts_index
+        self.outcome_polling = outcome_polling
         self.snapshots = {snapshot.arn: snapshot for snapshot in snapshots}
         # ARNs described, so a test can show what was never looked at.
         self.described: list[str] = []
@@ -446,6 +451,16 @@ class MemoOnce:
         return self.results[identity]
 
 
+class CollectingTimer:
+    """The outcome timer: every look scheduled, with its delay, in order."""
+
+    def __init__(self) -> None:
+        self.scheduled: list[tuple[OutcomeCheck, int]] = []
+
+    def schedule(self, check: OutcomeCheck, *, delay_seconds: int) -> None:
+        self.scheduled.append((check, delay_seconds))
+
+
 class FakeWorld:
     """One set of fakes wired into `DeployPorts`, with handles on each fake for setup and inspection.
     `advance` moves the world's clock (operations started later carry later times)."""
@@ -470,6 +485,7 @@ class FakeWorld:
         self.sink = CollectingSink()
         self.once = MemoOnce()
         self.inspector = PassingInspector()
+        self.timer = CollectingTimer()
         self.ports = DeployPorts(
             index=self.index,
             releases=self.releases,
@@ -478,6 +494,7 @@ class FakeWorld:
             notices=self.sink,
             once=self.once,
             clock=self.clock,
+            outcome_timer=self.timer,
         )
 
     def clock(self) -> datetime:

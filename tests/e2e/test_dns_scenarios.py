@@ -296,11 +296,13 @@ def test_demo_tells_the_whole_story_in_order() -> None:
     assert sent[build : build + 6] == ["build_failed", *domains]
     reach = sent[build + 6 : build + 12]
     assert reach == ["verified", "deploying", "live"] * 2
-    ecs = sent[build + 12 :]
+    ecs, functions = sent[build + 12 : -3], sent[-3:]
     assert ecs[:6] == ["verified", "rejected", "deploying", "deploying", "live", "live"]
     assert sorted(ecs[6:]) == sorted(
         ["verified", "rejected", "deploying", "deploying", "rolled_back", "live"]
     )
+    # Last, a Lambda function: a provenance index deployed by its arm64 child, its alias moved.
+    assert functions == ["verified", "deploying", "live"]
     assert report["errors"] == []
     assert report["dead_letters"] == []
     assert report["refused_events"] == []
@@ -313,3 +315,4 @@ def test_demo_tells_the_whole_story_in_order() -> None:
     assert "live on shop-express" in text
     assert "Amazon ECS rolled back" in text
     assert "shop.example.org is live on shop-graviton (ECS)" in text
+    assert "live on thumbs-resizer" in text

@@ -262,12 +262,19 @@ def managed_policies(expanded: Mapping[str, Any]) -> set[str]:
     names: set[str] = set()
     for role in _resources(expanded, "AWS::IAM::Role").values():
         for arn in role["Properties"].get("ManagedPolicyArns", []):
-            if isinstance(arn, dict) and "Ref" in arn:
-                names.add(arn["Ref"])
-                continue
-            text = arn["Fn::Sub"] if isinstance(arn, dict) else arn
-            names.add(text.rsplit("/", 1)[-1])
+            names |= _policy_names(arn)
     return names
+
+
+def _policy_names(arn: Any) -> set[str]:
+    """The policy an ARN names; for a conditional one (Fn::If), each branch's, AWS::NoValue naming none."""
+    if isinstance(arn, dict) and "Fn::If" in arn:
+        _, chosen, other = arn["Fn::If"]
+        return _policy_names(chosen) | _policy_names(other)
+    if isinstance(arn, dict) and "Ref" in arn:
+        return set() if arn["Ref"] == "AWS::NoValue" else {arn["Ref"]}
+    text = arn["Fn::Sub"] if isinstance(arn, dict) else arn
+    return {text.rsplit("/", 1)[-1]}
 
 
 def check_managed_policies(expanded: Mapping[str, Any], *, tracing: bool) -> None:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from pushpilot.core.notices import Link, Notice
 from pushpilot.core.public_sightings import Sighting
 from pushpilot.core.releases import Release, ServiceRollout, Stage
-from pushpilot.core.targets import Operation, TargetService
+from pushpilot.core.targets import Operation, OutcomeCheck, OutcomePolling, TargetService
 from pushpilot.core.tracking import Hold, IndexedService, InFlight, LiveImage, Pending
 from pushpilot.core.verdicts import Platform, Verdict
 
@@ -33,6 +33,17 @@ class DeployTarget(Protocol):
     def serves(self, service_arn: str) -> bool:
         """Whether the service is within the stack's reach (ECS: a cluster of `EcsClusters`). Decided
         without a call: every path asks before it describes, indexes or deploys."""
+        ...
+
+    @property
+    def accepts_index(self) -> bool:
+        """Whether the target deploys an image index (its hosts pick their platform's child); False: it
+        needs the single manifest of the service's platform, which the flows take from the verdict."""
+        ...
+
+    @property
+    def outcome_polling(self) -> OutcomePolling | None:
+        """None: the target's events tell when a deployment ends; else how the flows poll its outcome."""
         ...
 
     def list_services(self) -> list[TargetService]:
@@ -71,6 +82,12 @@ class DeployTarget(Protocol):
     def failure_advice(self, service: IndexedService) -> str:
         """Where to look when a deployment failed."""
         ...
+
+
+class OutcomeTimer(Protocol):
+    """Looks at a deployment's outcome later, for targets whose platform emits no completion event."""
+
+    def schedule(self, check: OutcomeCheck, *, delay_seconds: int) -> None: ...
 
 
 class Inspector(Protocol):

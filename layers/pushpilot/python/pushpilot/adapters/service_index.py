@@ -202,6 +202,7 @@ class ServiceIndex(TableAdapter):
             pushed_at=in_flight.started_at,
             image=in_flight.image,
             tag=in_flight.tag,
+            manifest=in_flight.manifest,
         )
         self._conditional_update(
             arn,

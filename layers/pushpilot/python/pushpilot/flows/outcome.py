@@ -189,8 +189,8 @@ def follow_up_pending(ports: DeployPorts, service_arn: str) -> dict[str, Any]:
 
     def start() -> dict[str, Any]:
         status = deploy_claimed(ports, service, claim)
-        if status is RolloutStatus.QUEUED:
-            return {"follow_up": "queued", "digest": pending.digest}
+        if status in {RolloutStatus.QUEUED, RolloutStatus.SKIPPED}:
+            return {"follow_up": str(status), "digest": pending.digest}
         current = ports.index.get(service_arn)
         operation_id = current.in_flight.operation_id if current and current.in_flight else None
         record_and_tell(

@@ -20,6 +20,7 @@ from pushpilot.core.deploy_notices import (
 )
 from pushpilot.core.errors import (
     AccessDeniedError,
+    ChangedMeanwhileError,
     OutcomeUnknownError,
     PermanentError,
     PushpilotError,
@@ -31,7 +32,7 @@ from pushpilot.core.policy_notices import policy_decision_notice, policy_problem
 from pushpilot.core.policy_turns import Turn, TurnKind, turn_for
 from pushpilot.core.releases import Release, RolloutStatus, ServiceRollout, Stage
 from pushpilot.core.rollout_plan import ActionKind, Candidate, ServiceAction, plan_rollout
-from pushpilot.core.targets import Operation, Outcome
+from pushpilot.core.targets import Operation, Outcome, OutcomeCheck
 from pushpilot.core.tracking import IndexedService, InFlight, Pending
 from pushpilot.core.verdicts import Platform, Verdict, VerdictStatus
 from pushpilot.events.ecr import EcrImageActionEvent
@@ -171,6 +172,7 @@ def release_image(arrival: Arrival, services: Sequence[IndexedService], ports: D
     ]
     verdicts = [verdict for _, verdict in judged]
     stage = _stage_of(verdicts)
+    manifests: dict[str, str | None] = {}
     for group, verdict in judged:
         deploy_anyway = verdict.status is VerdictStatus.UNKNOWN and ports.deploy_unverified
         passed = verdict.status is VerdictStatus.PASS or deploy_anyway
@@ -187,12 +189,16 @@ def release_image(arrival: Arrival, services: Sequence[IndexedService], ports: D
                 deploy_anyway=deploy_anyway,
             )
         )
-        candidates.extend(
-            Candidate(
-                service=service, verdict_passed=passed, retargets=deploying[service.arn].image is not None
+        for service in group:
+            manifest = deployable_manifest(ports, service, verdict, release.digest) if passed else None
+            manifests[service.arn] = manifest
+            candidates.append(
+                Candidate(
+                    service=service,
+                    verdict_passed=passed and manifest != "",
+                    retargets=deploying[service.arn].image is not None,
+                )
             )
-            for service in group
-        )
 
     plan = plan_rollout(rid, candidates=candidates, dry_run=ports.dry_run)
     by_arn = {service.arn: service for service in services}
@@ -204,6 +210,7 @@ def release_image(arrival: Arrival, services: Sequence[IndexedService], ports: D
             by_arn[action.service_arn],
             deploying[action.service_arn],
             pushed_at=arrival.occurred_at,
+            manifest=manifests.get(action.service_arn) or None,
         )
         for action in plan.actions
     ]
@@ -323,12 +330,13 @@ def _act_once(
     turn: Turn,
     *,
     pushed_at: str,
+    manifest: str | None = None,
 ) -> dict[str, Any]:
     """One action per (service, digest), however often the push event is delivered."""
     return ports.once(
         scope="deploy",
         key={"service": action.service_arn, "digest": release.digest},
-        work=lambda: _act(ports, release, action, service, turn, pushed_at=pushed_at),
+        work=lambda: _act(ports, release, action, service, turn, pushed_at=pushed_at, manifest=manifest),
     )
 
 
@@ -340,6 +348,7 @@ def _act(
     turn: Turn,
     *,
     pushed_at: str,
+    manifest: str | None = None,
 ) -> dict[str, Any]:
     pending = Pending(
         digest=release.digest,
@@ -347,10 +356,14 @@ def _act(
         pushed_at=pushed_at,
         image=turn.image,
         tag=turn.tag,
+        manifest=manifest,
     )
     match action.kind:
         case ActionKind.START_DEPLOYMENT:
             status = start_deployment(ports, service, pending)
+            if status is RolloutStatus.SKIPPED:
+                # Told by deploy_claimed, with why.
+                return {"service": service.name, "action": str(action.kind), "status": str(status)}
         case ActionKind.QUEUE:
             status = queue_push(ports, service, pending)
         case ActionKind.TRACK_AUTO_DEPLOY:
@@ -422,7 +435,10 @@ def record_and_tell(
 def queue_push(ports: DeployPorts, service: IndexedService, pending: Pending) -> RolloutStatus:
     current = ports.index.get(service.arn)
     if current is not None and current.in_flight is not None and current.in_flight.digest == pending.digest:
-        # A retry of a push whose deployment already started: it is deploying, not waiting.
+        # A retry of a push whose deployment already started: it is deploying, not waiting. A look at
+        # its outcome is scheduled again, in case the first attempt died before scheduling one.
+        if current.in_flight.operation_id is not None:
+            schedule_outcome_check(ports, current, current.in_flight.operation_id, current.in_flight)
         return RolloutStatus.DEPLOYING
     replaced = current.pending if current is not None else None
     if not ports.index.queue(service.arn, pending):
@@ -451,18 +467,25 @@ def deploy_claimed(ports: DeployPorts, service: IndexedService, claim: InFlight)
     """Deploy the digest we hold the claim for; the claim is given back if nothing started."""
     target = ports.target_for(service)
     try:
-        operation_id = target.deploy(service, claim.digest, image=claim.image)
+        # A target that takes no index gets the single manifest of its platform (claim.manifest).
+        operation_id = target.deploy(service, claim.manifest or claim.digest, image=claim.image)
     except ServiceBusyError:
         adopted = started_after(target.recent_operations(service.arn), claim)
         if adopted is not None and adopted.outcome is Outcome.IN_PROGRESS:
             # Busy with a deployment that began after this push (an earlier attempt of ours whose answer
             # was lost, or one started by hand): it deploys the pushed tag, so it is this push's.
             ports.index.set_operation(service.arn, claim.digest, adopted.operation_id)
+            schedule_outcome_check(ports, service, adopted.operation_id, claim)
             return RolloutStatus.DEPLOYING
         # Busy with an operation we did not start (a configuration change, the target's own
         # deployment): the push waits for that operation's end.
         ports.index.unclaim_to_pending(service.arn, claim)
         return RolloutStatus.QUEUED
+    except ChangedMeanwhileError as exc:
+        # Someone else changed the service between our read and our write: told, never overwritten.
+        ports.index.unclaim(service.arn, claim)
+        record_and_tell(ports, claim.release_id, service, RolloutStatus.SKIPPED, str(exc))
+        return RolloutStatus.SKIPPED
     except PushpilotError as exc:
         # Nothing is known to have started: give the claim back so the retry deploys instead of
         # queueing behind a deployment that may not exist. After a lost answer the target may have
@@ -471,7 +494,40 @@ def deploy_claimed(ports: DeployPorts, service: IndexedService, claim: InFlight)
         ports.index.unclaim(service.arn, claim, answer_lost=isinstance(exc, OutcomeUnknownError))
         raise
     ports.index.set_operation(service.arn, claim.digest, operation_id)
+    schedule_outcome_check(ports, service, operation_id, claim)
     return RolloutStatus.DEPLOYING
+
+
+def deployable_manifest(
+    ports: DeployPorts, service: IndexedService, verdict: Verdict, digest: str
+) -> str | None:
+    """What the service's target deploys of a passed digest: None for the digest itself, the single
+    manifest of its platform for a target that takes no index, "" when there is no such manifest."""
+    if ports.target_for(service).accepts_index:
+        return None
+    manifest = verdict.deployable_digest(accepts_index=False)
+    if manifest is None:
+        return ""
+    return None if manifest == digest else manifest
+
+
+def schedule_outcome_check(
+    ports: DeployPorts, service: IndexedService, operation_id: str, claim: InFlight
+) -> None:
+    """A target whose platform emits no completion event declares OutcomePolling: its first look is
+    scheduled as the deployment starts. A second schedule of the same look is harmless (the outcome flow
+    closes a deployment once), a lost one is caught by the scheduled refresh."""
+    polling = ports.target_for(service).outcome_polling
+    if polling is None or ports.outcome_timer is None:
+        return
+    check = OutcomeCheck(
+        kind=service.kind,
+        service_arn=service.arn,
+        service_name=service.name,
+        operation_id=operation_id,
+        started_at=claim.started_at,
+    )
+    ports.outcome_timer.schedule(check, delay_seconds=polling.delay_after(0))
 
 
 def started_after(operations: Sequence[Operation], claim: InFlight | Pending) -> Operation | None:

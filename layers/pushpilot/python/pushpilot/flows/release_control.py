@@ -17,7 +17,7 @@ from pushpilot.core.errors import NotFoundError
 from pushpilot.core.image_ref import ImageRef
 from pushpilot.core.notices import Notice, NoticeKind, Severity, release_id
 from pushpilot.core.release_policy import HOLD_TAG, read_policy
-from pushpilot.core.releases import Release
+from pushpilot.core.releases import Release, RolloutStatus
 from pushpilot.core.rollout_plan import ActionKind, Candidate, plan_rollout
 from pushpilot.core.tracking import Hold, IndexedService, LiveImage, Pending
 from pushpilot.core.verdicts import VerdictStatus
@@ -26,6 +26,7 @@ from pushpilot.flows.push import (
     RELEASE_RETENTION,
     UNKNOWN_PLATFORM,
     Arrival,
+    deployable_manifest,
     judge_digest,
     queue_push,
     record_and_tell,
@@ -55,12 +56,16 @@ class RollbackPlan(BaseModel):
     image: str
     repository: str
     registry: str
+    # The service's target takes no image index: an index deploys as its child for the service's platform.
+    single_manifest: bool = False
 
     def render(self) -> str:
         now = _label(self.replaces) if self.replaces else "what it runs now (unknown to pushpilot)"
         return (
             f"roll {self.service.name} back from {now} to {_label(self.target)}\n"
-            f"  deploys {self.image}\n"
+            f"  deploys {self.image}"
+            + (" (if an index, its child for the service's platform)" if self.single_manifest else "")
+            + "\n"
             f"  then holds {self.service.name}: pushes do not deploy until `pushpilot release"
             f" {self.service.name}`"
         )
@@ -100,6 +105,7 @@ def plan_rollback(ports: DeployPorts, name: str, *, to: str | None = None) -> Ro
         replaces=current,
         target=target,
         image=f"{source.registry}/{source.repository}@{target.digest}",
+        single_manifest=not ports.target_for(service).accepts_index,
         repository=source.repository,
         registry=source.registry,
     )
@@ -163,7 +169,9 @@ def _rollback(ports: DeployPorts, plan: RollbackPlan) -> dict[str, Any]:
         candidates=[Candidate(service=service, verdict_passed=passed, retargets=True)],
         dry_run=False,
     ).actions[0]
-    if action.kind not in {ActionKind.START_DEPLOYMENT, ActionKind.QUEUE}:
+    # A target that takes no image index deploys the single manifest of its platform; none is a refusal.
+    manifest = deployable_manifest(ports, service, verdict, plan.target.digest) if passed else None
+    if action.kind not in {ActionKind.START_DEPLOYMENT, ActionKind.QUEUE} or manifest == "":
         return {"service": service.name, "rollback": "refused", "reason": verdict.reason}
     release = ports.releases.open(
         candidate,
@@ -179,9 +187,12 @@ def _rollback(ports: DeployPorts, plan: RollbackPlan) -> dict[str, Any]:
         pushed_at=now,
         image=plan.image,
         tag=plan.target.tag,
+        manifest=manifest or None,
     )
     if action.kind is ActionKind.START_DEPLOYMENT:
         status = start_deployment(ports, service, pending)
+        if status is RolloutStatus.SKIPPED:
+            return {"service": service.name, "rollback": "refused", "reason": "changed meanwhile"}
     else:
         status = queue_push(ports, service, pending)
     # Held only now that the rollback's deployment started (or waits its turn): the next push or

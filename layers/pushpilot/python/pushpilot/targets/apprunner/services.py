@@ -76,6 +76,9 @@ def operation_from_api(item: OperationSummaryTypeDef) -> Operation | None:
 class AppRunnerTarget:
     kind: Final = KIND
     label: Final = "App Runner"
+    # The platform takes an image index and runs its platform's child; its events tell the outcome.
+    accepts_index: Final = True
+    outcome_polling: Final = None
 
     def __init__(self, client: AppRunnerClient | None = None, *, region: str = "us-east-1") -> None:
         self._injected = client

@@ -63,6 +63,9 @@ def parse_service_arn(service_arn: str) -> tuple[str, str]:
 class EcsTarget:
     kind: Final = KIND
     label: Final = "Amazon ECS"
+    # The platform takes an image index and runs its platform's child; its events tell the outcome.
+    accepts_index: Final = True
+    outcome_polling: Final = None
 
     def __init__(
         self,

@@ -45,6 +45,9 @@ _REVISIONS_READ: Final = 20
 class EcsExpressTarget:
     kind: Final = KIND
     label: Final = "ECS Express Mode"
+    # The platform takes an image index and runs its platform's child; its events tell the outcome.
+    accepts_index: Final = True
+    outcome_polling: Final = None
 
     def __init__(
         self,
