@@ -133,7 +133,7 @@ def test_an_event_for_a_deleted_cluster_is_a_skip_with_its_own_metric_and_no_err
     metrics = {name for record in records if "_aws" in record for name in record if name != "_aws"}
     assert "EventsForDeletedServices" in metrics
     assert "PermanentFailure" not in metrics
-    skipped = [record for record in records if record.get("message") == "event for a deleted service skipped"]
+    skipped = [record for record in records if record.get("skip") == "EventsForDeletedServices"]
     assert [record["level"] for record in skipped] == ["INFO"]
     assert skipped[0]["service_arn"].endswith(":service/retired/storefront-legacy")
     assert not [record for record in records if record.get("level") == "ERROR"]

@@ -35,6 +35,8 @@ ROLLOUT_FOR_OUTCOME = {
 
 # The metric an event for a service outside the stack's reach (`EcsClusters`) is counted under.
 OUT_OF_REACH_METRIC = "ServiceOutOfReach"
+# The metric an event for a service (or cluster) deleted since it was sent is counted under.
+GONE_METRIC = "EventsForDeletedServices"
 
 
 def _outside_reach(ports: DeployPorts, event_id: str, kind: str, arn: str | None) -> FlowResult | None:
@@ -60,7 +62,7 @@ def handle_operation_ended(event: OperationEnded, ports: DeployPorts) -> FlowRes
         operation = operation_carrying(ports.target_for(service), service)
     except NotFoundError as exc:
         # Deleted with its cluster, or by hand, while a deployment was tracked: nothing is left to tell.
-        return gone(event.event_id, str(exc))
+        return gone(event.event_id, service.arn, str(exc))
     if operation is None:
         return ignored(
             event.event_id,
@@ -206,12 +208,9 @@ def follow_up_pending(ports: DeployPorts, service_arn: str) -> dict[str, Any]:
     return ports.once(scope="follow-up", key={"service": service_arn, "digest": pending.digest}, work=start)
 
 
-def gone(event_id: str, reason: str) -> FlowResult:
-    """An event about a service (or cluster) that no longer exists: a skip, not an error. The handler
-    logs and counts it on its own (`gone`), apart from events that fail."""
-    return FlowResult(
-        event_id=event_id, status="ignored", detail={"reason": reason, "index": "removed", "gone": True}
-    )
+def gone(event_id: str, service_arn: str, reason: str, **detail: str) -> FlowResult:
+    """An event about a service (or cluster) that no longer exists: a skip, not an error."""
+    return skipped(event_id, reason, metric=GONE_METRIC, service_arn=service_arn, **detail)
 
 
 def handle_service_changed(event: ServiceChanged, ports: DeployPorts) -> FlowResult:
@@ -237,7 +236,7 @@ def handle_service_changed(event: ServiceChanged, ports: DeployPorts) -> FlowRes
         described = target.describe(arn)
     except NotFoundError as exc:
         ports.index.remove(arn)
-        return gone(event.event_id, str(exc))
+        return gone(event.event_id, arn, str(exc), index="removed")
     ports.index.upsert(described, now=ports.now())
     detail: dict[str, Any] = {"index": "updated"}
     if not described.busy:
