@@ -72,6 +72,12 @@ def test_a_late_failed_event_of_an_older_deployment_lends_no_reason_to_the_live_
     assert "circuit breaker" not in live
     # The completion event itself was lost to the denied read: the late event only prompted the read.
     assert [error["type"] for error in report["errors"]] == ["AccessDeniedError"]
+    # One deployment, and the late event of the older one changed nothing on ECS.
+    writes = {"RegisterTaskDefinition", "UpdateService", "DeregisterTaskDefinition"}
+    assert [call["operation"] for call in report["calls"] if call["operation"] in writes] == [
+        "RegisterTaskDefinition",
+        "UpdateService",
+    ]
 
 
 def test_a_rollback_is_told_rolling_back_then_rolled_back_or_rollback_failed_as_ecs_says() -> None:
