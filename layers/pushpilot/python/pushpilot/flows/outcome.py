@@ -13,7 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 from pushpilot.core.errors import NotFoundError
-from pushpilot.core.releases import RolloutStatus, overall_stage
+from pushpilot.core.releases import Release, RolloutStatus, overall_stage
 from pushpilot.core.targets import Operation, OperationEnded, Outcome, ServiceChanged
 from pushpilot.core.tracking import IndexedService, LiveImage
 from pushpilot.flows.deploy_ports import DeployPorts
@@ -111,24 +111,42 @@ def tell_rolling_back(
 ) -> bool:
     """Say once that the deployment failed and is being rolled back; it stays tracked until the target
     confirms the rollback (rolled back) or its failure (rollback failed)."""
-    tracked = service.in_flight or service.awaiting_auto
-    if tracked is None:
-        return False
-    release = ports.releases.get(tracked.release_id)
-    rollout = release.services.get(service.arn) if release else None
-    if rollout is not None and rollout.status is RolloutStatus.ROLLING_BACK:
-        return False
-    told = record_and_tell(
+    told = tell_once(
         ports,
-        tracked.release_id,
         service,
         RolloutStatus.ROLLING_BACK,
         message or _said_by_target(ports, service, operation),
         operation_id=operation.operation_id,
         details=operation.reasons,
     )
+    if told is None:
+        return False
     ports.releases.set_stage(told.release_id, overall_stage(told), now=ports.now())
     return True
+
+
+def tell_once(
+    ports: DeployPorts,
+    service: IndexedService,
+    status: RolloutStatus,
+    message: str,
+    *,
+    operation_id: str,
+    details: tuple[str, ...] = (),
+) -> Release | None:
+    """Tell a status of the deployment tracked on the service that does not end it (rolling back, stuck)
+    once: None when nothing is tracked, or when its rollout says so already (a later event, the next
+    scheduled run, a retry)."""
+    tracked = service.in_flight or service.awaiting_auto
+    if tracked is None:
+        return None
+    release = ports.releases.get(tracked.release_id)
+    rollout = release.services.get(service.arn) if release else None
+    if rollout is not None and rollout.status is status:
+        return None
+    return record_and_tell(
+        ports, tracked.release_id, service, status, message, operation_id=operation_id, details=details
+    )
 
 
 def _said_by_target(ports: DeployPorts, service: IndexedService, operation: Operation) -> str:
