@@ -301,6 +301,8 @@ class FakeTarget:
         self.tag_reads: list[str] = []
         self.listed = 0
         self.fail_listing: Exception | None = None
+        # Services deleted behind the index's back: reading their tags finds nothing.
+        self.deleted: set[str] = set()
 
     def serves(self, service_arn: str) -> bool:
         return self.scope is None or self.scope.covers_service(service_arn)
@@ -318,6 +320,8 @@ class FakeTarget:
     def current_tags(self, service: IndexedService) -> dict[str, str]:
         """The snapshot's tags; a service the fake was given no snapshot of reads as indexed."""
         self.tag_reads.append(service.name)
+        if service.arn in self.deleted:
+            raise NotFoundError(f"{service.arn} does not exist")
         snapshot = self.snapshots.get(service.arn)
         return dict(snapshot.tags) if snapshot is not None else dict(service.tags)
 
