@@ -309,6 +309,8 @@ class FakeTarget:
 
     def describe(self, service_arn: str) -> TargetService:
         self.described.append(service_arn)
+        if service_arn in self.deleted:
+            raise NotFoundError(f"{service_arn} does not exist")
         return self.snapshots[service_arn]
 
     def list_services(self) -> list[TargetService]:
