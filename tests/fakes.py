@@ -306,12 +306,16 @@ class FakeTarget:
         self.tag_reads: list[str] = []
         self.listed = 0
         self.fail_listing: Exception | None = None
+        # Services deleted behind the index's back: reading their tags finds nothing.
+        self.deleted: set[str] = set()
 
     def serves(self, service_arn: str) -> bool:
         return self.scope is None or self.scope.covers_service(service_arn)
 
     def describe(self, service_arn: str) -> TargetService:
         self.described.append(service_arn)
+        if service_arn in self.deleted:
+            raise NotFoundError(f"{service_arn} does not exist")
         return self.snapshots[service_arn]
 
     def list_services(self) -> list[TargetService]:
@@ -323,6 +327,8 @@ class FakeTarget:
     def current_tags(self, service: IndexedService) -> dict[str, str]:
         """The snapshot's tags; a service the fake was given no snapshot of reads as indexed."""
         self.tag_reads.append(service.name)
+        if service.arn in self.deleted:
+            raise NotFoundError(f"{service.arn} does not exist")
         snapshot = self.snapshots.get(service.arn)
         return dict(snapshot.tags) if snapshot is not None else dict(service.tags)
 

@@ -21,6 +21,7 @@ from pushpilot.core.deploy_notices import (
 from pushpilot.core.errors import (
     AccessDeniedError,
     ChangedMeanwhileError,
+    NotFoundError,
     OutcomeUnknownError,
     PermanentError,
     PushpilotError,
@@ -237,7 +238,13 @@ def _with_current_tags(ports: DeployPorts, turn: Turn, arrival: Arrival) -> Turn
     One call per such service (App Runner ListTagsForResource, ECS DescribeServices, Express
     DescribeExpressGatewayService); the tags read are kept in the index for the pushes after."""
     service = turn.service
-    tags = ports.target_for(service).current_tags(service)
+    try:
+        tags = ports.target_for(service).current_tags(service)
+    except NotFoundError:
+        # Deleted since the index last saw it: dropped from the index (as the next refresh would), and
+        # the push goes on for the other services it concerns instead of failing for all of them.
+        ports.index.remove(service.arn)
+        return Turn(service=service, kind=TurnKind.IGNORE)
     if tags == service.tags:
         return turn
     ports.index.set_tags(service.arn, tags)

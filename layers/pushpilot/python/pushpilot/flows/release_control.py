@@ -139,8 +139,9 @@ def rollback(ports: DeployPorts, plan: RollbackPlan) -> dict[str, Any]:
 
 
 def _rollback(ports: DeployPorts, plan: RollbackPlan) -> dict[str, Any]:
-    """Judge first, then deploy, then hold and tell: a rollback refused or failing to start leaves no
-    hold, no announcement and no release record behind."""
+    """Judge first, then deploy, then hold and tell: a refused rollback leaves no hold, no announcement
+    and no release record behind; one whose deployment fails to start leaves no hold and no
+    announcement (its release is open, as for a push, so the retry finds it)."""
     service = plan.service
     now = ports.now()
     candidate = Release(
