@@ -208,6 +208,7 @@ def _rest_params(
     body: bytes,
     headers: dict[str, str],
     query: dict[str, str],
+    *,
     repeated: Mapping[str, list[str]],
 ) -> dict[str, Any]:
     shape = match.route.operation.input_shape
@@ -301,7 +302,9 @@ def _identify(request: GatewayRequest) -> _Identity:
         if match is not None:
             headers = {key.lower(): value for key, value in request.headers}
             repeated = parse_qs(urlsplit(request.target).query, keep_blank_values=True)
-            params = _rest_params(model.resolved_protocol, match, request.body, headers, query, repeated)
+            params = _rest_params(
+                model.resolved_protocol, match, request.body, headers, query, repeated=repeated
+            )
             return _Identity(service, region, match.route.operation.name, params)
     return _Identity(service, region, None, {})
 

@@ -615,7 +615,9 @@ def _tag_target(sandbox: Sandbox, name: str) -> tuple[str, str]:
     try:
         return "ecs", sandbox.ecs.service(name).arn
     except EcsEmulatorError as exc:
-        raise StepError(f"no App Runner, ECS or Express service nor Lambda function is named {name!r}") from exc
+        raise StepError(
+            f"no App Runner, ECS or Express service nor Lambda function is named {name!r}"
+        ) from exc
 
 
 def tag(sandbox: Sandbox, raw: Any, _base_dir: Path, timeline: Timeline) -> None:

@@ -73,7 +73,9 @@ def test_a_stale_revision_is_refused_with_412(sandbox: Sandbox) -> None:
     assert raised.value.response["ResponseMetadata"]["HTTPStatusCode"] == 412
 
 
-def test_an_update_during_an_update_is_refused_and_publish_answers_201_once_it_ended(sandbox: Sandbox) -> None:
+def test_an_update_during_an_update_is_refused_and_publish_answers_201_after_it(
+    sandbox: Sandbox,
+) -> None:
     _create(sandbox, "busy")
     first, second = _digest(sandbox, "busy-1", ["linux/arm64"]), _digest(sandbox, "busy-2", ["linux/arm64"])
     client = _client(sandbox)
@@ -161,7 +163,10 @@ def test_a_body_that_is_not_json_is_refused_in_lambdas_words(sandbox: Sandbox) -
 
 def test_an_answer_the_model_would_not_send_fails_loudly_as_a_service_exception() -> None:
     emulator = LambdaEmulator(
-        account_id="123456789012", region="us-east-1", media_type_of=lambda _uri: None, resolve_digest=lambda _uri: None
+        account_id="123456789012",
+        region="us-east-1",
+        media_type_of=lambda _uri: None,
+        resolve_digest=lambda _uri: None,
     )
     emulator._handlers["GetFunction"] = lambda _params: Reply({"Configuration": {"Timeout": "thirty"}})
 
