@@ -54,6 +54,7 @@ if TYPE_CHECKING:
     from mypy_boto3_apprunner import AppRunnerClient
     from mypy_boto3_ecr import ECRClient
     from mypy_boto3_ecs import ECSClient
+    from mypy_boto3_lambda import LambdaClient
     from mypy_boto3_route53 import Route53Client
     from mypy_boto3_sqs import SQSClient
 
@@ -291,6 +292,17 @@ class Sandbox:
         """An ECS client through the gateway, as a handler's would be: its calls are recorded."""
         client: ECSClient = boto3.client(
             "ecs",
+            region_name=self.config.region,
+            endpoint_url=self.gateway.url,
+            aws_access_key_id="sandbox",
+            aws_secret_access_key="sandbox",  # noqa: S106 - the sandbox accepts any credentials
+        )
+        return client
+
+    def lambda_client(self) -> LambdaClient:
+        """A Lambda client through the gateway, as a handler's would be: its calls are recorded."""
+        client: LambdaClient = boto3.client(
+            "lambda",
             region_name=self.config.region,
             endpoint_url=self.gateway.url,
             aws_access_key_id="sandbox",

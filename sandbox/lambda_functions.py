@@ -19,22 +19,17 @@ What Lambda does and the emulator copies:
 from __future__ import annotations
 
 import hashlib
-import json
 import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http import HTTPStatus
-from typing import Any, Final, Literal
+from typing import Final, Literal
 
-import botocore.session
-from botocore.model import OperationModel, ServiceModel
+from pushpilot_sandbox.emulator import ApiError, Dialect, Json, ModelEmulator, Reply, WireAnswer, parse_body
+from pushpilot_sandbox.lambda_model import input_problems, output_problems, reason_codes
 
-from pushpilot_sandbox import model_check
-from pushpilot_sandbox.page_tokens import PageTokenError, read_token, write_token
-
-Json = dict[str, Any]
 INDEX_MEDIA_TYPES: Final = frozenset(
     {"application/vnd.oci.image.index.v1+json", "application/vnd.docker.distribution.manifest.list.v2+json"}
 )
@@ -42,25 +37,34 @@ _LAST_MODIFIED: Final = "%Y-%m-%dT%H:%M:%S.%f%z"
 # LastUpdateStatusReasonCode's enum (botocore's model) has no code for a runtime's own error: a reason
 # such as Runtime.ExitError is reported with the code Lambda gives failed function initialisations.
 _DEFAULT_FAILURE_CODE: Final = "FunctionError"
+# ListFunctions answers 50 functions a page at most, whatever MaxItems asks for (Lambda's API reference).
 _LIST_PAGE: Final = 50
+# Lambda answers PublishVersion with 201 Created; every other operation here with 200.
+_SUCCESS_STATUS: Final = {"PublishVersion": HTTPStatus.CREATED}
+
+
+def _joined(problems: list[str]) -> str:
+    return "; ".join(problems)
+
+
+_DIALECT: Final = Dialect(
+    input_problems=input_problems,
+    output_problems=output_problems,
+    invalid_request="InvalidParameterValueException",
+    internal_error="ServiceException",
+    message_key="message",
+    describe_problems=_joined,
+    size_member="MaxItems",
+    marker_member="Marker",
+    page_sizes={"ListFunctions": _LIST_PAGE},
+    bad_marker="Invalid Marker: the marker is not one this listing gave",
+    foreign_marker="Invalid Marker: the marker belongs to another listing",
+    unreadable_body=("InvalidRequestContentException", "Could not parse request body into json"),
+)
 
 
 class EmulatorError(Exception):
     """A scenario asked for something the emulator cannot do (no such function, nothing in progress)."""
-
-
-class ApiError(Exception):
-    def __init__(self, code: str, message: str, status: int = HTTPStatus.BAD_REQUEST) -> None:
-        super().__init__(f"{code}: {message}")
-        self.code = code
-        self.message = message
-        self.status = status
-
-
-@dataclass(frozen=True, slots=True)
-class EmulatedAnswer:
-    status: int
-    body: Json
 
 
 @dataclass
@@ -113,30 +117,6 @@ class Ended:
     reason: str | None
 
 
-def service_model() -> ServiceModel:
-    return _model()
-
-
-_MODEL_LOCK = threading.Lock()
-_MODEL: list[ServiceModel] = []
-
-
-def _model() -> ServiceModel:
-    with _MODEL_LOCK:
-        if not _MODEL:
-            _MODEL.append(botocore.session.get_session().get_service_model("lambda"))
-        return _MODEL[0]
-
-
-def operation_model(name: str) -> OperationModel:
-    return _model().operation_model(name)
-
-
-def _reason_codes() -> list[str]:
-    """LastUpdateStatusReasonCode's enum, as botocore's model spells it."""
-    return list(_model().shape_for("LastUpdateStatusReasonCode").metadata.get("enum", []))
-
-
 def _now() -> str:
     return datetime.now(UTC).strftime(_LAST_MODIFIED)[:-2] + "+0000"
 
@@ -157,8 +137,15 @@ def _not_found(name: str) -> ApiError:
     )
 
 
-class LambdaEmulator:
-    """The functions of one account and region; `owns` tells the gateway which operations it answers."""
+class LambdaEmulator(ModelEmulator):
+    """The functions of one account and region; `owns` tells the gateway which operations it answers.
+
+    It stands behind the gateway (as ECS does): the gateway records its calls and serves the faults a
+    scenario injects (`fault: {service: lambda, ...}`), so it keeps no FaultBook of its own. Lambda emits
+    no event when an update ends, so no reply carries any.
+    """
+
+    _dialect = _DIALECT
 
     def __init__(
         self,
@@ -174,7 +161,7 @@ class LambdaEmulator:
         self._resolve_digest = resolve_digest
         self._lock = threading.RLock()
         self.functions: dict[str, Function] = {}
-        self._handlers: dict[str, Callable[[Json], tuple[int, Json]]] = {
+        self._handlers: dict[str, Callable[[Json], Reply]] = {
             "GetFunction": self._get_function,
             "GetFunctionConfiguration": self._get_function_configuration,
             "ListFunctions": self._list_functions,
@@ -183,6 +170,8 @@ class LambdaEmulator:
             "GetAlias": self._get_alias,
             "UpdateAlias": self._update_alias,
             "ListTags": self._list_tags,
+            "TagResource": self._tag_resource,
+            "UntagResource": self._untag_resource,
         }
 
     # --- the gateway's side ----------------------------------------------------------------------
@@ -191,34 +180,13 @@ class LambdaEmulator:
         del params
         return operation in self._handlers
 
-    def answer(self, operation: str, body: bytes) -> EmulatedAnswer:
+    def answer(self, operation: str, body: bytes) -> WireAnswer:
         """The operation's members (as one JSON document) in, Lambda's answer out."""
         try:
-            params = json.loads(body) if body else {}
-        except ValueError:
-            params = None
-        try:
-            status, reply = self._answer(operation, params)
+            reply = self._checked(operation, parse_body(body))
         except ApiError as error:
-            return EmulatedAnswer(error.status, {"__type": error.code, "message": error.message})
-        return EmulatedAnswer(status, reply)
-
-    def _answer(self, operation: str, params: Json | None) -> tuple[int, Json]:
-        if not isinstance(params, dict):
-            raise ApiError("InvalidRequestContentException", "Could not parse request body into json")
-        problems = model_check.input_problems(operation_model(operation), params)
-        if problems:
-            raise ApiError("InvalidParameterValueException", "; ".join(problems))
-        with self._lock:
-            status, reply = self._handlers[operation](params)
-        problems = model_check.output_problems(operation_model(operation), reply)
-        if problems:
-            raise ApiError(
-                "ServiceException",
-                f"the emulator built an invalid {operation} response: {'; '.join(problems)}",
-                HTTPStatus.INTERNAL_SERVER_ERROR,
-            )
-        return status, reply
+            return WireAnswer(error.status, self._dialect.error_body(error))
+        return WireAnswer(_SUCCESS_STATUS.get(operation, HTTPStatus.OK), reply.body)
 
     # --- the scenario's side ---------------------------------------------------------------------
 
@@ -272,7 +240,7 @@ class LambdaEmulator:
                 function.update_reason = function.update_reason_code = None
             else:
                 text = reason or "Runtime.ExitError"
-                enum = _reason_codes()
+                enum = reason_codes()
                 function.update_status = "Failed"
                 function.update_reason_code = text if text in enum else _DEFAULT_FAILURE_CODE
                 function.update_reason = f"The function could not be initialised with the new image: {text}"
@@ -322,40 +290,53 @@ class LambdaEmulator:
             configuration["LastUpdateStatusReasonCode"] = function.update_reason_code
         return configuration
 
-    def _get_function(self, params: Json) -> tuple[int, Json]:
+    def _get_function(self, params: Json) -> Reply:
         function = self._find(str(params["FunctionName"]))
-        return HTTPStatus.OK, {
-            "Configuration": self._configuration(function),
-            "Code": {
-                "RepositoryType": "ECR",
-                "ImageUri": function.image_uri,
-                "ResolvedImageUri": function.resolved_image_uri,
-            },
-            "Tags": dict(function.tags),
-        }
+        return Reply(
+            {
+                "Configuration": self._configuration(function),
+                "Code": {
+                    "RepositoryType": "ECR",
+                    "ImageUri": function.image_uri,
+                    "ResolvedImageUri": function.resolved_image_uri,
+                },
+                "Tags": dict(function.tags),
+            }
+        )
 
-    def _get_function_configuration(self, params: Json) -> tuple[int, Json]:
-        return HTTPStatus.OK, self._configuration(self._find(str(params["FunctionName"])))
+    def _get_function_configuration(self, params: Json) -> Reply:
+        return Reply(self._configuration(self._find(str(params["FunctionName"]))))
 
-    def _list_functions(self, params: Json) -> tuple[int, Json]:
-        names = sorted(self.functions)
-        offset = 0
-        if params.get("Marker"):
-            try:
-                offset = read_token(str(params["Marker"]), "ListFunctions", self._region)
-            except PageTokenError as exc:
-                raise ApiError("InvalidParameterValueException", f"Invalid Marker: {exc}") from exc
+    def _list_functions(self, params: Json) -> Reply:
+        # Lambda caps a page at 50 whatever MaxItems asks for (the model allows up to 10,000).
         size = min(int(params.get("MaxItems") or _LIST_PAGE), _LIST_PAGE)
-        page = names[offset : offset + size]
+        page, following = self._dialect.page(
+            "ListFunctions", self._region, sorted(self.functions), params | {"MaxItems": size}
+        )
         reply: Json = {"Functions": [self._configuration(self.functions[name]) for name in page]}
-        if offset + size < len(names):
-            reply["NextMarker"] = write_token("ListFunctions", self._region, offset + size)
-        return HTTPStatus.OK, reply
+        if following is not None:
+            reply["NextMarker"] = following
+        return Reply(reply)
 
-    def _list_tags(self, params: Json) -> tuple[int, Json]:
-        return HTTPStatus.OK, {"Tags": dict(self._find(str(params["Resource"])).tags)}
+    def _list_tags(self, params: Json) -> Reply:
+        return Reply({"Tags": dict(self._find(str(params["Resource"])).tags)})
 
-    def _update_function_code(self, params: Json) -> tuple[int, Json]:
+    # Tagging is not a change of the function's code or configuration: its RevisionId stays. Lambda
+    # answers both with 204 and no body; the emulator answers 200 with an empty object (the gateway always
+    # sends a body, and a 204 carrying one would desynchronise a kept-alive connection).
+    def _tag_resource(self, params: Json) -> Reply:
+        self._find(str(params["Resource"])).tags.update(
+            {str(key): str(value) for key, value in params["Tags"].items()}
+        )
+        return Reply({})
+
+    def _untag_resource(self, params: Json) -> Reply:
+        function = self._find(str(params["Resource"]))
+        for key in params["TagKeys"]:
+            function.tags.pop(str(key), None)
+        return Reply({})
+
+    def _update_function_code(self, params: Json) -> Reply:
         function = self._find(str(params["FunctionName"]))
         image_uri = params.get("ImageUri")
         if not image_uri:
@@ -393,7 +374,7 @@ class LambdaEmulator:
         function.update_reason = function.update_reason_code = None
         function.last_modified = _now()
         function.touch()
-        return HTTPStatus.OK, self._configuration(function)
+        return Reply(self._configuration(function))
 
     def _publish(self, function: Function) -> _Version:
         latest = function.versions[-1] if function.versions else None
@@ -410,7 +391,7 @@ class LambdaEmulator:
         function.versions.append(version)
         return version
 
-    def _publish_version(self, params: Json) -> tuple[int, Json]:
+    def _publish_version(self, params: Json) -> Reply:
         function = self._find(str(params["FunctionName"]))
         revision = params.get("RevisionId")
         if revision is not None and revision != function.revision_id:
@@ -433,7 +414,7 @@ class LambdaEmulator:
                 HTTPStatus.CONFLICT,
             )
         version = self._publish(function)
-        return HTTPStatus.CREATED, self._configuration(function, version)
+        return Reply(self._configuration(function, version))
 
     def _alias(self, params: Json) -> tuple[Function, _Alias]:
         function = self._find(str(params["FunctionName"]))
@@ -455,11 +436,11 @@ class LambdaEmulator:
             "RevisionId": alias.revision_id,
         }
 
-    def _get_alias(self, params: Json) -> tuple[int, Json]:
+    def _get_alias(self, params: Json) -> Reply:
         function, alias = self._alias(params)
-        return HTTPStatus.OK, self._alias_configuration(function, alias)
+        return Reply(self._alias_configuration(function, alias))
 
-    def _update_alias(self, params: Json) -> tuple[int, Json]:
+    def _update_alias(self, params: Json) -> Reply:
         function, alias = self._alias(params)
         revision = params.get("RevisionId")
         if revision is not None and revision != alias.revision_id:
@@ -478,7 +459,7 @@ class LambdaEmulator:
                 )
             alias.version = str(wanted)
             alias.revision_id = str(uuid.uuid4())
-        return HTTPStatus.OK, self._alias_configuration(function, alias)
+        return Reply(self._alias_configuration(function, alias))
 
     # --- reading, for scenarios and tests ----------------------------------------------------------
 

@@ -588,7 +588,8 @@ def run(sandbox: Sandbox, raw: Any, _base_dir: Path, timeline: Timeline) -> None
 
 
 class TagArgs(_Args):
-    """Tag a service as someone does in the console: the target records it, no event says so."""
+    """Tag a service (or a Lambda function) as someone does in the console: the target records it, no
+    event says so."""
 
     service: str
     tags: dict[str, str] = Field(min_length=1)
@@ -600,17 +601,23 @@ class UntagArgs(_Args):
 
 
 def _tag_target(sandbox: Sandbox, name: str) -> tuple[str, str]:
-    """("apprunner" | "ecs", ARN) of the service named `name`; ECS covers Express services."""
+    """("apprunner" | "ecs" | "lambda", ARN) of the service or function named `name`; ECS covers Express
+    services."""
     from pushpilot_sandbox.ecs import EmulatorError as EcsEmulatorError
 
     try:
         return "apprunner", sandbox.apprunner.service(name).arn
     except EmulatorError:
         pass
+    function = sandbox.lambda_functions.functions.get(name)
+    if function is not None:
+        return "lambda", function.arn
     try:
         return "ecs", sandbox.ecs.service(name).arn
     except EcsEmulatorError as exc:
-        raise StepError(f"no App Runner, ECS or Express service is named {name!r}") from exc
+        raise StepError(
+            f"no App Runner, ECS or Express service nor Lambda function is named {name!r}"
+        ) from exc
 
 
 def tag(sandbox: Sandbox, raw: Any, _base_dir: Path, timeline: Timeline) -> None:
@@ -620,6 +627,8 @@ def tag(sandbox: Sandbox, raw: Any, _base_dir: Path, timeline: Timeline) -> None
         sandbox.apprunner_client().tag_resource(
             ResourceArn=arn, Tags=[{"Key": key, "Value": value} for key, value in args.tags.items()]
         )
+    elif kind == "lambda":
+        sandbox.lambda_client().tag_resource(Resource=arn, Tags=dict(args.tags))
     else:
         sandbox.ecs_client().tag_resource(
             resourceArn=arn, tags=[{"key": key, "value": value} for key, value in args.tags.items()]
@@ -636,6 +645,8 @@ def untag(sandbox: Sandbox, raw: Any, _base_dir: Path, timeline: Timeline) -> No
     kind, arn = _tag_target(sandbox, args.service)
     if kind == "apprunner":
         sandbox.apprunner_client().untag_resource(ResourceArn=arn, TagKeys=args.keys)
+    elif kind == "lambda":
+        sandbox.lambda_client().untag_resource(Resource=arn, TagKeys=args.keys)
     else:
         sandbox.ecs_client().untag_resource(resourceArn=arn, tagKeys=args.keys)
     timeline.skip_user_calls()
@@ -739,9 +750,10 @@ def check_step(action: str, raw: Any, *, base_dir: Path, setup: Setup) -> None:
             services
             | {spec.name for spec in setup.ecs_services}
             | {spec.name for spec in setup.express_services}
+            | {spec.name for spec in setup.lambda_functions}
         )
         if args.service not in known:
             raise StepError(
-                f"service {args.service!r} is not in setup.services, setup.ecs_services or"
-                " setup.express_services"
+                f"service {args.service!r} is not in setup.services, setup.ecs_services,"
+                " setup.express_services or setup.lambda_functions"
             )

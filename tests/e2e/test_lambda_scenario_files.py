@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import functools
 import io
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
-from pushpilot_sandbox.scenario import run_scenario
-from tests.e2e.sandbox_support import sns_kinds
+from pushpilot_sandbox.scenario import run_scenario, step_action
+from tests.e2e.sandbox_support import sns_kinds, story
 
 pytestmark = pytest.mark.e2e
 
@@ -131,6 +133,30 @@ def test_a_lost_update_answer_is_adopted_not_repeated() -> None:
     assert updates[0]["answered"] is False
     # Whatever was sent again found the function changed by the first attempt and adopted it.
     assert len({call["params"]["ImageUri"] for call in updates}) == 1
+
+
+def test_a_lost_update_answer_changes_the_function_once_under_the_gateways_fault() -> None:
+    """The scenario's story, with the gateway's own record: of every UpdateFunctionCode sent, only the one
+    whose answer was lost changed the function; whatever was sent again was refused and adopted."""
+    document = yaml.safe_load((SCENARIOS / "lambda-answer-lost.yaml").read_text(encoding="utf-8"))
+    with story(document["setup"], SCENARIOS) as run:
+        for step in document["steps"]:
+            action = step_action(step)
+            run.step(action, step[action])
+        sent = [
+            call
+            for call in run.sandbox.gateway.calls
+            if call.service == "lambda" and call.operation == "UpdateFunctionCode"
+        ]
+        function = run.sandbox.lambda_functions.function("thumbs")
+        kinds = run.notice_kinds()
+
+    acted = [call for call in sent if call.status == HTTPStatus.OK]
+    assert [(call.answered, call.fault) for call in acted] == [(False, "timeout")]
+    assert all(call.status in {HTTPStatus.PRECONDITION_FAILED, HTTPStatus.CONFLICT} for call in sent[1:])
+    assert function.resolved_image_uri == acted[0].params["ImageUri"]
+    assert function.update_status == "Successful"
+    assert kinds == ["verified", "deploying", "live"]
 
 
 def test_a_change_between_read_and_update_is_told_and_not_overwritten() -> None:
