@@ -295,6 +295,7 @@ class FakeTarget:
         self.described: list[str] = []
         self.operations: dict[str, list[Operation]] = {}
         self.started = 0
+        self.after_next_deploy: Callable[[], None] | None = None
         # (service name, digest, image identifier asked for) of every deploy call.
         self.deployed: list[tuple[str, str, str | None]] = []
         # Whether each deploy call was told an earlier attempt of its digest lost its answer.
@@ -363,6 +364,10 @@ class FakeTarget:
         if current is not None and current.busy:
             raise ServiceBusyError(f"StartDeployment on {service.arn}: InvalidStateException")
         operation = self._begin(service.arn, deploys_image=True)
+        if self.after_next_deploy is not None:
+            # Something that happens while this deployment has started and its caller goes on.
+            happens, self.after_next_deploy = self.after_next_deploy, None
+            happens()
         if self.lose_next_answer:
             self.lose_next_answer = False
             raise OutcomeUnknownError(f"StartDeployment on {service.arn}: read timeout")
