@@ -126,7 +126,7 @@ class FakeIndex:
         service = self.services.get(arn)
         if service is None or service.in_flight is not None:
             return False
-        self._update(arn, in_flight=in_flight)
+        self._update(arn, in_flight=in_flight, lost_answer=in_flight)
         return True
 
     def set_operation(self, arn: str, digest: str, operation_id: str) -> None:
@@ -166,7 +166,7 @@ class FakeIndex:
             if answer_lost:
                 self._update(arn, in_flight=None, lost_answer=current)
             else:
-                self._update(arn, in_flight=None)
+                self._update(arn, in_flight=None, lost_answer=None)
 
     def finish(self, arn: str, digest: str) -> InFlight | None:
         service = self.services.get(arn)
@@ -301,7 +301,7 @@ class FakeTarget:
         # Whether each deploy call was told an earlier attempt of its digest lost its answer.
         self.told_answer_lost: list[bool] = []
         self.lose_next_answer = False
-        self.fail_next_deploy: Exception | None = None
+        self.fail_next_deploy: BaseException | None = None
         self.clock = clock
         # Names of the services whose tags were read at deploy time, and how often every service was listed.
         self.tag_reads: list[str] = []
