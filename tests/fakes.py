@@ -126,7 +126,7 @@ class FakeIndex:
         service = self.services.get(arn)
         if service is None or service.in_flight is not None:
             return False
-        self._update(arn, in_flight=in_flight)
+        self._update(arn, in_flight=in_flight, lost_answer=in_flight)
         return True
 
     def set_operation(self, arn: str, digest: str, operation_id: str) -> None:
@@ -166,7 +166,7 @@ class FakeIndex:
             if answer_lost:
                 self._update(arn, in_flight=None, lost_answer=current)
             else:
-                self._update(arn, in_flight=None)
+                self._update(arn, in_flight=None, lost_answer=None)
 
     def finish(self, arn: str, digest: str) -> InFlight | None:
         service = self.services.get(arn)
@@ -295,12 +295,13 @@ class FakeTarget:
         self.described: list[str] = []
         self.operations: dict[str, list[Operation]] = {}
         self.started = 0
+        self.after_next_deploy: Callable[[], None] | None = None
         # (service name, digest, image identifier asked for) of every deploy call.
         self.deployed: list[tuple[str, str, str | None]] = []
         # Whether each deploy call was told an earlier attempt of its digest lost its answer.
         self.told_answer_lost: list[bool] = []
         self.lose_next_answer = False
-        self.fail_next_deploy: Exception | None = None
+        self.fail_next_deploy: BaseException | None = None
         self.clock = clock
         # Names of the services whose tags were read at deploy time, and how often every service was listed.
         self.tag_reads: list[str] = []
@@ -363,6 +364,10 @@ class FakeTarget:
         if current is not None and current.busy:
             raise ServiceBusyError(f"StartDeployment on {service.arn}: InvalidStateException")
         operation = self._begin(service.arn, deploys_image=True)
+        if self.after_next_deploy is not None:
+            # Something that happens while this deployment has started and its caller goes on.
+            happens, self.after_next_deploy = self.after_next_deploy, None
+            happens()
         if self.lose_next_answer:
             self.lose_next_answer = False
             raise OutcomeUnknownError(f"StartDeployment on {service.arn}: read timeout")

@@ -86,6 +86,8 @@ class Hold(BaseModel):
 
     reason: str
     since: str
+    # The release a rollback holds the service on: its own pending deployment is the one a hold lets go.
+    release_id: str | None = None
 
 
 class IndexedService(BaseModel):

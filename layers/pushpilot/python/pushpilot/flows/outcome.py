@@ -206,6 +206,20 @@ def follow_up_pending(ports: DeployPorts, service_arn: str) -> dict[str, Any]:
     if service is None or ports.releases.get(pending.release_id) is None:
         raise NotFoundError(f"pending release {pending.release_id} or service {service_arn} vanished")
     claim = pending.as_claim()
+    hold = service.hold
+    if hold is not None and hold.release_id != pending.release_id:
+        # Queued before the hold was set (a push in the moment between a rollback's deployment starting
+        # and its hold): deploying it now would undo what the hold keeps. It is dropped and told.
+        ports.index.unclaim(service_arn, claim)
+        record_and_tell(
+            ports,
+            pending.release_id,
+            service,
+            RolloutStatus.SKIPPED,
+            f"not deployed: {service.name} is held ({hold.reason}) since this push queued;"
+            f" `pushpilot release {service.name}` lets pushes deploy again",
+        )
+        return {"follow_up": str(RolloutStatus.SKIPPED), "digest": pending.digest, "held": hold.reason}
 
     def start() -> dict[str, Any]:
         status = deploy_claimed(ports, service, claim)

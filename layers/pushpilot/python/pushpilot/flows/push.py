@@ -446,6 +446,10 @@ def queue_push(ports: DeployPorts, service: IndexedService, pending: Pending) ->
         # its outcome is scheduled again, in case the first attempt died before scheduling one.
         if current.in_flight.operation_id is not None:
             schedule_outcome_check(ports, current, current.in_flight.operation_id, current.in_flight)
+        elif current.answer_lost_for(pending.digest):
+            # Claimed, never started as far as we know: the attempt died before it could record an
+            # operation (timed out mid-deploy). Its claim's intent makes this deploy look first.
+            return deploy_claimed(ports, current, current.in_flight)
         return RolloutStatus.DEPLOYING
     replaced = current.pending if current is not None else None
     if not ports.index.queue(service.arn, pending):
@@ -498,7 +502,8 @@ def deploy_claimed(ports: DeployPorts, service: IndexedService, claim: InFlight)
         # queueing behind a deployment that may not exist. After a lost answer the target may have
         # acted, and not every target refuses a second start (ECS has no idempotency token): the claim
         # is remembered as the lost answer, and the retry's deploy finds what it did and adopts it.
-        ports.index.unclaim(service.arn, claim, answer_lost=isinstance(exc, OutcomeUnknownError))
+        lost = isinstance(exc, OutcomeUnknownError) or service.answer_lost_for(claim.digest)
+        ports.index.unclaim(service.arn, claim, answer_lost=lost)
         raise
     ports.index.set_operation(service.arn, claim.digest, operation_id)
     schedule_outcome_check(ports, service, operation_id, claim)

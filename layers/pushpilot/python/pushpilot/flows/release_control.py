@@ -198,7 +198,12 @@ def _rollback(ports: DeployPorts, plan: RollbackPlan) -> dict[str, Any]:
         status = queue_push(ports, service, pending)
     # Held only now that the rollback's deployment started (or waits its turn): the next push or
     # scheduled check must not undo it. A retry after a failure above finds no hold to undo.
-    ports.index.set_hold(service.arn, Hold(reason=f"rolled back to {_label(plan.target)}", since=now))
+    # A push that queued behind the rollback before this hold is dropped when the rollback ends (see
+    # `follow_up_pending`): only the rollback's own release may deploy on a held service.
+    ports.index.set_hold(
+        service.arn,
+        Hold(reason=f"rolled back to {_label(plan.target)}", since=now, release_id=release.release_id),
+    )
     if plan.replaces is not None:
         ports.notices.publish(_replaced_notice(plan, release, now))
     current = ports.index.get(service.arn)
