@@ -75,7 +75,9 @@ def _policy_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--owner-id", help="this installation's owner id (default: DNS_OWNER_ID)")
     parser.add_argument(
-        "--zone-ids", help="comma-separated hosted zone ids to manage (default: DNS_ZONE_IDS)"
+        "--zone-ids",
+        help="comma-separated public hosted zone ids pushpilot may write to (default: DNS_ZONE_IDS; "
+        "none: plan only)",
     )
     parser.add_argument("--region", help="the services' region (default: AWS_REGION)")
 
@@ -197,7 +199,9 @@ def _saved_plan_problems(plan: DnsPlan, args: argparse.Namespace, zones: ZoneSto
     problems: list[str] = []
     if any(conflict.replaced for conflict in plan.conflicts) and not args.take_over:
         problems.append("the plan replaces conflicting records: confirm with --take-over")
-    if plan.refused and (args.max_changes is None or args.max_changes < plan.total_changes):
+    if plan.unlisted_zones:
+        problems.append(f"the plan was made with no zone to write to ({plan.refused})")
+    elif plan.refused and (args.max_changes is None or args.max_changes < plan.total_changes):
         problems.append(f"the plan was refused when made ({plan.refused})")
     for zone_plan in plan.zones:
         problems.extend(

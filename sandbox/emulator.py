@@ -1,11 +1,13 @@
 """The base the sandbox's service emulators stand on: one request pipeline, botocore's model checks,
 page tokens and injected faults, with each service's own words on the wire.
 
-App Runner (apprunner.py), ECS and Express Mode (ecs.py) plug in the same way; a new service does too:
+App Runner (apprunner.py), ECS and Express Mode (ecs.py) and Lambda (lambda_functions.py) plug in the
+same way; a new service does too:
 
 1. Describe the service's wire in a `Dialect`: its botocore model checks (a `*_model.py` module over
    model_check.py), the error code and message for a request the model refuses, the code for an answer the
-   model refuses, the key of an error body's message, its paging members, page sizes and token refusals.
+   model refuses, the key of an error body's message, its paging members, page sizes and token refusals,
+   and (when not SerializationException) its words for a body that is not JSON.
 2. Subclass `ModelEmulator`, set `_dialect` on the class, and in `__init__` set `_lock` and `_handlers`
    (operation name -> a method taking the request's parameters and returning a `Reply`: the answer body
    and the EventBridge events the call emits). Handlers run with the lock held.
@@ -14,10 +16,11 @@ App Runner (apprunner.py), ECS and Express Mode (ecs.py) plug in the same way; a
    an answer that departs from the model fails loudly as the service's internal error (an emulator bug
    must never hand a client a shape AWS would not send). Emit `Reply.events` after the lock is released:
    a subscriber may call back into the emulator. Lists page with `self._dialect.page(...)`.
-4. Reach it one of two ways. Behind the gateway, for a service moto has but gets wrong (ECS, Express):
-   satisfy gateway.py's `EmulatedService` (`owns` the operations it answers, moto keeps the rest;
-   `answer(operation, body)`), register it in environment.py's `emulators` by signing name, and it meets
-   the gateway's recording and injected faults with no code of its own. On its own endpoint, for a
+4. Reach it one of two ways. Behind the gateway, for a service moto has but gets wrong or in part (ECS,
+   Express, Lambda's image functions): satisfy gateway.py's `EmulatedService` (`owns` the operations it
+   answers, moto keeps the rest; `answer(operation, body)`, e.g. a `WireAnswer`), register it in
+   environment.py's `emulators` by signing name, and it meets the gateway's recording and injected
+   faults with no code of its own. On its own endpoint, for a
    service moto lacks (App Runner): serve `awsjson_handler` with a `LoopbackServer`, record the calls and
    keep a `FaultBook`.
 5. Every event an emulator emits has a real-shaped sample under events/ (at the repository root), and
@@ -103,6 +106,8 @@ class Dialect:
     page_sizes: Mapping[str, int]
     bad_marker: str
     foreign_marker: str
+    unreadable_body: tuple[str, str] = ("SerializationException", "The request body is not a JSON object.")
+    """The code and message of a body that is not a JSON object (Lambda: InvalidRequestContentException)."""
 
     def error_body(self, error: ApiError) -> Json:
         return {"__type": error.code, self.message_key: error.message}
@@ -143,7 +148,7 @@ class ModelEmulator:
         if operation not in self._handlers:
             raise ApiError("UnknownOperationException", f"Unknown operation {named or operation}")
         if params is None:
-            raise ApiError("SerializationException", "The request body is not a JSON object.")
+            raise ApiError(*dialect.unreadable_body)
         problems = dialect.input_problems(operation, params)
         if problems:
             raise ApiError(dialect.invalid_request, dialect.describe_problems(problems))

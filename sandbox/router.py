@@ -125,24 +125,10 @@ class EventRouter:
         log_sink: LogSink | None = None,
         stack_name: str = "pushpilot",
     ) -> None:
-        template_path = Path(template_path)
-        template = load_template(template_path)
-        resolver = Resolver(
-            template,
-            parameters,
-            Pseudo(region=region, account_id=account_id, stack_name=stack_name),
-            resources,
-        )
-        resolver = resolver.with_resources(implicit_resources(resolver))
-        self._resources = resolver.resources
-        self._functions = {
-            spec.logical_id: spec for spec in read_functions(resolver, template_dir=template_path.parent)
-        }
-        self._patterns = {
-            (spec.logical_id, rule.name): EventPattern.load(json.dumps(rule.pattern))
-            for spec in self._functions.values()
-            for rule in spec.rules
-        }
+        self._template_path = Path(template_path)
+        self._pseudo = Pseudo(region=region, account_id=account_id, stack_name=stack_name)
+        self._given_resources = dict(resources)
+        self.update_parameters(parameters)
         self._base_env = dict(base_env)
         self._region = region
         self._account_id = account_id
@@ -154,6 +140,24 @@ class EventRouter:
         self._sqs: SQSClient | None = None
         self._sns: SNSClient | None = None
         self.retry_delay_seconds = 0.2
+
+    def update_parameters(self, parameters: Mapping[str, str]) -> None:
+        """Resolve the template's functions, rules and environment for these parameter values, as a
+        stack update would (the handlers read their settings at each invocation)."""
+        resolver = Resolver(
+            load_template(self._template_path), parameters, self._pseudo, self._given_resources
+        )
+        resolver = resolver.with_resources(implicit_resources(resolver))
+        self._resources = resolver.resources
+        self._functions = {
+            spec.logical_id: spec
+            for spec in read_functions(resolver, template_dir=self._template_path.parent)
+        }
+        self._patterns = {
+            (spec.logical_id, rule.name): EventPattern.load(json.dumps(rule.pattern))
+            for spec in self._functions.values()
+            for rule in spec.rules
+        }
 
     # --- what the template defines -------------------------------------------------------------
 

@@ -19,6 +19,7 @@ from pushpilot_sandbox.apprunner_model import service_name_problem
 from pushpilot_sandbox.ecs import EmulatorError as EcsEmulatorError
 from pushpilot_sandbox.ecs_scenario import EcsServiceSpec, ExpressServiceSpec
 from pushpilot_sandbox.environment import SANDBOX_ACCOUNT, TEMPLATE, Sandbox, SandboxConfig
+from pushpilot_sandbox.lambda_scenario import LambdaFunctionSpec
 from pushpilot_sandbox.load_balancers import LoadBalancerSpec
 from pushpilot_sandbox.template import load_template
 
@@ -106,6 +107,7 @@ class Setup(_Strict):
     services: list[ServiceSpec] = Field(default_factory=list)
     ecs_services: list[EcsServiceSpec] = Field(default_factory=list)
     express_services: list[ExpressServiceSpec] = Field(default_factory=list)
+    lambda_functions: list[LambdaFunctionSpec] = Field(default_factory=list)
     hosted_zones: list[ZoneSpec] = Field(default_factory=list)
     load_balancers: list[LoadBalancerSpec] = Field(default_factory=list)
     notifications: NotificationsSpec = Field(default_factory=NotificationsSpec)

@@ -17,7 +17,7 @@ from pushpilot.core.notices import Link, Notice
 from pushpilot.core.release_policy import read_policy
 from pushpilot.core.releases import Release, ServiceRollout, Stage
 from pushpilot.core.rollout_plan import START
-from pushpilot.core.targets import Operation, Outcome, TargetService
+from pushpilot.core.targets import Operation, Outcome, OutcomeCheck, OutcomePolling, TargetService
 from pushpilot.core.tracking import (
     Hold,
     IndexedService,
@@ -130,7 +130,7 @@ class FakeIndex:
         service = self.services.get(arn)
         if service is None or service.in_flight is not None:
             return False
-        self._update(arn, in_flight=in_flight)
+        self._update(arn, in_flight=in_flight, lost_answer=in_flight)
         return True
 
     def set_operation(self, arn: str, digest: str, operation_id: str) -> None:
@@ -159,6 +159,7 @@ class FakeIndex:
             pushed_at=in_flight.started_at,
             image=in_flight.image,
             tag=in_flight.tag,
+            manifest=in_flight.manifest,
         )
         self._update(arn, in_flight=None, pending=pending)
 
@@ -169,7 +170,7 @@ class FakeIndex:
             if answer_lost:
                 self._update(arn, in_flight=None, lost_answer=current)
             else:
-                self._update(arn, in_flight=None)
+                self._update(arn, in_flight=None, lost_answer=None)
 
     def finish(self, arn: str, digest: str) -> InFlight | None:
         service = self.services.get(arn)
@@ -299,10 +300,16 @@ class FakeTarget:
         label: str = "App Runner",
         clock: Callable[[], datetime] = lambda: FIXED_NOW,
         scope: ClusterScope | None = None,
+        accepts_index: bool = True,
+        outcome_polling: OutcomePolling | None = None,
     ) -> None:
         self.kind = kind
         self.label = label
-        self.declaration = _declaration(kind, label)
+        # Its kind's declaration (a kind the registry does not know gets a plain one), with the image
+        # requirement and outcome source the test asks for.
+        self.declaration = _declaration(kind, label).model_copy(
+            update={"accepts_index": accepts_index, "outcome_polling": outcome_polling}
+        )
         self.accepts_index = self.declaration.accepts_index
         self.outcome_polling = self.declaration.outcome_polling
         # None: every service is within reach; a scope: only the services of its clusters (ECS ARNs).
@@ -312,23 +319,28 @@ class FakeTarget:
         self.described: list[str] = []
         self.operations: dict[str, list[Operation]] = {}
         self.started = 0
+        self.after_next_deploy: Callable[[], None] | None = None
         # (service name, digest, image identifier asked for) of every deploy call.
         self.deployed: list[tuple[str, str, str | None]] = []
         # Whether each deploy call was told an earlier attempt of its digest lost its answer.
         self.told_answer_lost: list[bool] = []
         self.lose_next_answer = False
-        self.fail_next_deploy: Exception | None = None
+        self.fail_next_deploy: BaseException | None = None
         self.clock = clock
         # Names of the services whose tags were read at deploy time, and how often every service was listed.
         self.tag_reads: list[str] = []
         self.listed = 0
         self.fail_listing: Exception | None = None
+        # Services deleted behind the index's back: reading their tags finds nothing.
+        self.deleted: set[str] = set()
 
     def serves(self, service_arn: str) -> bool:
         return self.scope is None or self.scope.covers_service(service_arn)
 
     def describe(self, service_arn: str) -> TargetService:
         self.described.append(service_arn)
+        if service_arn in self.deleted:
+            raise NotFoundError(f"{service_arn} does not exist")
         return self.snapshots[service_arn]
 
     def list_services(self) -> list[TargetService]:
@@ -340,6 +352,8 @@ class FakeTarget:
     def current_tags(self, service: IndexedService) -> dict[str, str]:
         """The snapshot's tags; a service the fake was given no snapshot of reads as indexed."""
         self.tag_reads.append(service.name)
+        if service.arn in self.deleted:
+            raise NotFoundError(f"{service.arn} does not exist")
         snapshot = self.snapshots.get(service.arn)
         return dict(snapshot.tags) if snapshot is not None else dict(service.tags)
 
@@ -374,6 +388,10 @@ class FakeTarget:
         if current is not None and current.busy:
             raise ServiceBusyError(f"StartDeployment on {service.arn}: InvalidStateException")
         operation = self._begin(service.arn, deploys_image=True)
+        if self.after_next_deploy is not None:
+            # Something that happens while this deployment has started and its caller goes on.
+            happens, self.after_next_deploy = self.after_next_deploy, None
+            happens()
         if self.lose_next_answer:
             self.lose_next_answer = False
             raise OutcomeUnknownError(f"StartDeployment on {service.arn}: read timeout")
@@ -468,6 +486,16 @@ class MemoOnce:
         return self.results[identity]
 
 
+class CollectingTimer:
+    """The outcome timer: every look scheduled, with its delay, in order."""
+
+    def __init__(self) -> None:
+        self.scheduled: list[tuple[OutcomeCheck, int]] = []
+
+    def schedule(self, check: OutcomeCheck, *, delay_seconds: int) -> None:
+        self.scheduled.append((check, delay_seconds))
+
+
 class FakeWorld:
     """One set of fakes wired into `DeployPorts`, with handles on each fake for setup and inspection.
     `advance` moves the world's clock (operations started later carry later times)."""
@@ -492,6 +520,7 @@ class FakeWorld:
         self.sink = CollectingSink()
         self.once = MemoOnce()
         self.inspector = PassingInspector()
+        self.timer = CollectingTimer()
         self.ports = DeployPorts(
             index=self.index,
             releases=self.releases,
@@ -500,6 +529,7 @@ class FakeWorld:
             notices=self.sink,
             once=self.once,
             clock=self.clock,
+            outcome_timer=self.timer,
         )
 
     def clock(self) -> datetime:

@@ -1,6 +1,6 @@
 """State that is never stale: services that ran before the install are known to the first push, and a
 tag set in the console since the last refresh decides the next push (scenarios/*first-push-after-install*,
-scenarios/*tag-hold*)."""
+scenarios/*tag-hold*, App Runner, ECS and Lambda)."""
 
 from __future__ import annotations
 
@@ -146,6 +146,55 @@ def test_a_hold_tag_set_since_the_refresh_holds_the_push_on_ecs_too() -> None:
     assert _writes(report, "ecs") == ["RegisterTaskDefinition", "UpdateService"]
     assert "latest not deployed to storefront: it is held (incident 42)" in _said(report)[0]
     assert sns_kinds(report["notifications"]) == ["policy", "verified", "deploying", "live"]
+
+
+def test_a_hold_tag_set_just_before_a_push_holds_a_lambda_function() -> None:
+    report = _run("lambda-tag-hold.yaml")
+
+    writes = [call for call in report["calls"] if call["service"] == "lambda"]
+    assert [call["operation"] for call in writes] == ["UpdateFunctionCode"]
+    assert "latest not deployed to thumbs: it is held (incident 42)" in _said(report)[0]
+    assert sns_kinds(report["notifications"]) == ["policy", "verified", "deploying", "live"]
+    # The one update is the second push's (the release told verified), not the held one's.
+    (verified,) = [
+        note["payload"]
+        for note in report["notifications"]
+        if note["channel"] == "sns" and note["payload"]["metadata"]["eventType"] == "verified"
+    ]
+    digest = verified["metadata"]["additionalContext"]["digest"]
+    assert writes[0]["params"]["ImageUri"].endswith(f"/web@{digest}")
+
+
+def test_the_lambda_tags_are_read_once_per_push_they_concern_and_obeyed(tmp_path: Path) -> None:
+    setup = {
+        "repositories": ["web", "api"],
+        "parameters": {"LambdaFunctionPrefix": "thumbs"},
+        "lambda_functions": [{"name": "thumbs", "image": "web:latest", "architecture": "x86_64"}],
+    }
+    with story(setup, tmp_path) as running:
+        running.step("refresh", {})
+        running.step("tag", {"service": "thumbs", "tags": HOLD})
+        assert running.sandbox.lambda_functions.function("thumbs").tags == HOLD
+
+        held = _push_handler_calls(running, "held")
+        # One GetFunction reads the tags as they are now; the hold stops the update.
+        assert held["lambda.GetFunction"] == 1
+        assert held["lambda.UpdateFunctionCode"] == 0
+        assert "it is held (incident 42)" in str(running.notices()[-1]["payload"])
+
+        running.step("untag", {"service": "thumbs", "keys": ["pushpilot:hold"]})
+        assert running.sandbox.lambda_functions.function("thumbs").tags == {}
+        released = _push_handler_calls(running, "released")
+        assert released["lambda.UpdateFunctionCode"] == 1
+
+        # A push of a repository no function runs reads no tags.
+        running.sandbox.ecr.push("api", "latest", synthesize_image(["linux/amd64"], seed="api"))
+        elsewhere = Counter(
+            f"{call.service}.{call.operation}"
+            for event in list(running.sandbox.bus)
+            for call in _delivered_calls(running, event)
+        )
+        assert elsewhere["lambda.GetFunction"] == 0
 
 
 def _one_service(kind: str) -> dict[str, Any]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import boto3
 import pytest
@@ -73,6 +73,16 @@ def zone_id(route53: Route53Client) -> str:
     return route53.create_hosted_zone(Name="tickets.example", CallerReference="tickets")["HostedZone"]["Id"]
 
 
+def listed(route53: Route53Client, **policy: Any) -> DnsPolicy:
+    """The policy of an operator who listed every zone of the account in DnsZoneIds."""
+    zone_ids = tuple(
+        zone["Id"].rsplit("/", 1)[-1]
+        for page in route53.get_paginator("list_hosted_zones").paginate()
+        for zone in page["HostedZones"]
+    )
+    return DnsPolicy(zone_ids=zone_ids, **policy)
+
+
 def run(
     route53: Route53Client,
     *states: DomainBinding,
@@ -88,7 +98,7 @@ def run(
             zones=Route53Zones(route53),
         ),
         ReconcileRules(
-            policy=DnsPolicy(take_over=take_over, max_changes=max_changes),
+            policy=listed(route53, take_over=take_over, max_changes=max_changes),
             owner_id=OWNER,
             region=REGION,
             apply=apply,
@@ -127,6 +137,55 @@ def add_stale_a(route53: Route53Client, zone_id: str) -> None:
                 }
             ]
         },
+    )
+
+
+def test_a_listed_private_zone_is_never_written_and_the_plan_says_why(route53: Route53Client) -> None:
+    private = route53.create_hosted_zone(
+        Name="tickets.example",
+        CallerReference="tickets-private",
+        VPC={"VPCRegion": REGION, "VPCId": "vpc-0a1b2c3d"},
+        HostedZoneConfig={"Comment": "internal", "PrivateZone": True},
+    )["HostedZone"]["Id"]
+    before = record_count(route53, private)
+
+    result = reconcile(
+        DnsPorts(domains=InMemoryDomains(tickets_domain()), zones=Route53Zones(route53)),
+        ReconcileRules(
+            policy=DnsPolicy(zone_ids=(private.rsplit("/", 1)[-1],)),
+            owner_id=OWNER,
+            region=REGION,
+            apply=True,
+        ),
+        now=NOW,
+    )
+
+    assert not result.applied
+    assert result.plan.changes == ()
+    assert any("is private: pushpilot never writes a private zone" in note for note in result.plan.notes)
+    assert record_count(route53, private) == before
+
+
+def test_with_no_zone_listed_nothing_is_written_and_the_fix_is_told(
+    route53: Route53Client, zone_id: str
+) -> None:
+    before = record_count(route53, zone_id)
+
+    result = reconcile(
+        DnsPorts(domains=InMemoryDomains(tickets_domain()), zones=Route53Zones(route53)),
+        ReconcileRules(policy=DnsPolicy(), owner_id=OWNER, region=REGION, apply=True),
+        now=NOW,
+    )
+
+    assert not result.applied
+    assert result.plan.total_changes > 0
+    assert record_count(route53, zone_id) == before
+    [planned] = [n for n in result.notices if n.kind is NoticeKind.DOMAIN_PLANNED]
+    assert planned.title == "DNS changes for tickets.example wait for DnsZoneIds"
+    assert planned.next_step == (
+        f"would change {result.plan.total_changes} record(s) in zone tickets.example "
+        f"({zone_id.rsplit('/', 1)[-1]}); set DnsZoneIds to {zone_id.rsplit('/', 1)[-1]} "
+        "to let pushpilot apply it"
     )
 
 

@@ -14,13 +14,12 @@ import pytest
 from moto import mock_aws
 
 from pushpilot.adapters.route53 import Route53Zones
-from pushpilot.core.dns.models import DnsPolicy
 from pushpilot.core.errors import NotFoundError
 from pushpilot.core.notices import NoticeKind
 from pushpilot.events.acm import AcmCertificateEvent
 from pushpilot.flows.dns import AllBindings, DnsPorts, ReconcileRules, reconcile
 from pushpilot.targets.ecs.domains import LoadBalancerDomainReader
-from tests.integration.test_dns_reconcile import InMemoryDomains, tickets_domain
+from tests.integration.test_dns_reconcile import InMemoryDomains, listed, tickets_domain
 
 REGION = "us-east-1"
 CLUSTER = "web"
@@ -242,7 +241,7 @@ def test_an_issued_certificate_event_routes_the_names_and_says_live_at_once(worl
             zones=Route53Zones(world.route53),
         ),
         ReconcileRules(
-            policy=DnsPolicy(),
+            policy=listed(world.route53),
             owner_id="pushpilot-prod",
             region=REGION,
             apply=True,
@@ -325,7 +324,7 @@ def test_an_issued_certificate_routed_by_a_scheduled_run_is_told_live_once(world
                 zones=Route53Zones(world.route53),
             ),
             ReconcileRules(
-                policy=DnsPolicy(),
+                policy=listed(world.route53),
                 owner_id="pushpilot-prod",
                 region=REGION,
                 apply=True,

@@ -87,6 +87,20 @@ def test_a_hold_set_by_pushpilot_hold_costs_no_tag_read() -> None:
     assert world.apprunner.deployed == []
 
 
+def test_a_service_deleted_since_the_refresh_is_dropped_and_the_others_still_deploy() -> None:
+    world = FakeWorld([service_snapshot("storefront", "web"), service_snapshot("retired", "web")])
+    retired = _arn(world, "retired")
+    world.apprunner.deleted.add(retired)
+    del world.apprunner.snapshots[retired]
+
+    result = push(world, "latest")
+
+    assert [name for name, _, _ in world.apprunner.deployed] == ["storefront"]
+    assert sorted(world.apprunner.tag_reads) == ["retired", "storefront"]
+    assert [entry["service"] for entry in result["services"]] == ["storefront"]
+    assert world.index.get(retired) is None
+
+
 def _unindexed(snapshots: list[TargetService]) -> FakeWorld:
     """A fresh install: the services ran before it, the index is empty and was never filled."""
     world = FakeWorld(snapshots)

@@ -266,8 +266,8 @@ def test_an_empty_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
         (
             {"tag": {"service": "nope", "tags": {"pushpilot:hold": "incident 42"}}},
             (
-                "error: step 1 (tag): service 'nope' is not in setup.services, setup.ecs_services or"
-                " setup.express_services"
+                "error: step 1 (tag): service 'nope' is not in setup.services, setup.ecs_services,"
+                " setup.express_services or setup.lambda_functions"
             ),
         ),
         ({"tag": {"service": "storefront", "tags": {}}}, "error: step 1 (tag): tags: "),

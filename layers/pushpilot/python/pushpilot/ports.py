@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from pushpilot.core.notices import Link, Notice
 from pushpilot.core.public_sightings import Sighting
 from pushpilot.core.releases import Release, ServiceRollout, Stage
-from pushpilot.core.targets import Operation, OutcomePolling, TargetService
+from pushpilot.core.targets import Operation, OutcomeCheck, OutcomePolling, TargetService
 from pushpilot.core.tracking import Hold, IndexedService, InFlight, LiveImage, Pending
 from pushpilot.core.verdicts import Platform, Verdict
 
@@ -90,6 +90,12 @@ class DeployTarget(Protocol):
     def failure_advice(self, service: IndexedService) -> str:
         """Where to look when a deployment failed."""
         ...
+
+
+class OutcomeTimer(Protocol):
+    """Looks at a deployment's outcome later, for targets whose platform emits no completion event."""
+
+    def schedule(self, check: OutcomeCheck, *, delay_seconds: int) -> None: ...
 
 
 class Inspector(Protocol):
@@ -249,6 +255,9 @@ class HostedZoneSummary(Protocol):
     @property
     def name(self) -> str: ...
 
+    @property
+    def private(self) -> bool: ...
+
 
 class TriggerEvent(Protocol):
     """An event model that says what set a DNS reconcile off (App Runner's, ACM's)."""
@@ -271,7 +280,7 @@ class PendingTracker(Protocol):
 class ZoneStore(Protocol):
     """What the DNS reconcile reads and changes zones with; Route53Zones is the real one."""
 
-    def list_public_zones(self) -> Sequence[HostedZoneSummary]: ...
+    def list_zones(self) -> Sequence[HostedZoneSummary]: ...
 
     def snapshot(self, zone_id: str) -> ZoneSnapshot: ...
 

@@ -168,7 +168,11 @@ class ServiceIndex(TableAdapter):
         """Take the right to deploy: only one deployment of ours is ever in flight per service."""
         result = self._conditional_update(
             arn,
-            UpdateExpression="SET in_flight = :f",
+            # The intent rides on the claim (no write of its own): until `set_operation` records the
+            # operation and removes it, `lost_answer` says an attempt may have acted unheard, so one
+            # that died before it could say so (the function timed out between RegisterTaskDefinition
+            # and UpdateService) still has its retry look for what it did.
+            UpdateExpression="SET in_flight = :f, lost_answer = :f",
             ConditionExpression="attribute_exists(pk) AND attribute_not_exists(in_flight)",
             # No NULL members: `unclaim` asks attribute_not_exists(in_flight.operation_id), and a stored
             # NULL exists, which would keep a claim whose deployment never started.
@@ -206,6 +210,7 @@ class ServiceIndex(TableAdapter):
             pushed_at=in_flight.started_at,
             image=in_flight.image,
             tag=in_flight.tag,
+            manifest=in_flight.manifest,
         )
         self._conditional_update(
             arn,
@@ -218,10 +223,11 @@ class ServiceIndex(TableAdapter):
         """Give back a claim whose deployment is not known to have started; after a lost answer, keep it
         as `lost_answer` so the next attempt looks at what this one did."""
         values: dict[str, Any] = {":d": in_flight.digest}
-        expression = "REMOVE in_flight"
+        # Not lost: the intent the claim recorded goes with it.
+        expression = "REMOVE in_flight, lost_answer"
         if answer_lost:
             values[":l"] = in_flight.model_dump(exclude_none=True)
-            expression += " SET lost_answer = :l"
+            expression = "REMOVE in_flight SET lost_answer = :l"
         self._conditional_update(
             arn,
             UpdateExpression=expression,

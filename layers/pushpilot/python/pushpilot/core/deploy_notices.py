@@ -202,6 +202,8 @@ _ROLLOUT_WORDING = {
         Severity.INFO,
         "superseded on {service} by a newer push: not deployed",
     ),
+    # Not deployed by decision, told with why (someone changed the service between our read and write).
+    RolloutStatus.SKIPPED: (NoticeKind.POLICY, Severity.WARNING, "not deployed to {service}"),
     RolloutStatus.STUCK: (
         NoticeKind.STUCK,
         Severity.WARNING,

@@ -46,3 +46,8 @@ class OutOfReachError(NotFoundError):
 
 class SettingsError(PermanentError):
     """The function's configuration is wrong: the message names the variable."""
+
+
+class ChangedMeanwhileError(PermanentError):
+    """The resource changed between our read and our write (an optimistic-concurrency check failed, e.g.
+    Lambda's RevisionId): someone else's change is told, never overwritten."""

@@ -117,3 +117,18 @@ class OutcomePolling(BaseModel):
             return self.first_delay_seconds
         delay: int = max(self.first_delay_seconds, 1) * 2**attempt
         return min(delay, self.max_delay_seconds)
+
+
+class OutcomeCheck(BaseModel):
+    """One scheduled look at a deployment's outcome, for a target that declares OutcomePolling."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: str
+    service_arn: str
+    service_name: str
+    operation_id: str
+    # Which look this is (0: the first) and when the deployment started (ISO 8601): the backoff and the
+    # deadline after which polling stops.
+    attempt: int = Field(default=0, ge=0)
+    started_at: str

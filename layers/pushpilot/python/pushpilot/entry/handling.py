@@ -83,7 +83,11 @@ def run_guarded(
         # A skip is expected and told apart from other ignored events: an info line and its own count.
         logger.info(
             "event skipped",
-            extra={"event_id": event_id, "skip": skip, "reason": outcome.detail.get("reason")},
+            extra={
+                "event_id": event_id,
+                "skip": skip,
+                **{key: outcome.detail[key] for key in ("reason", "service_arn") if key in outcome.detail},
+            },
         )
         metrics.add_metric(name=skip, unit=MetricUnit.Count, value=1)
     metrics.add_metric(name=f"Events{outcome.status.title()}", unit=MetricUnit.Count, value=1)

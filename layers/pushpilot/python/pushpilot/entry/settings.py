@@ -66,6 +66,14 @@ class EcsSettings(EnvSettings):
             raise SettingsError(f"invalid ECS_CLUSTERS: {exc}") from exc
 
 
+class LambdaSettings(EnvSettings):
+    """Which Lambda functions pushpilot deploys to (image functions whose name starts with the prefix;
+    empty: none), and the queue that times the looks at their updates' outcomes."""
+
+    function_prefix: str = Field(default="", alias="LAMBDA_FUNCTION_PREFIX")
+    outcome_timer_queue_url: str | None = Field(default=None, alias="OUTCOME_TIMER_QUEUE_URL")
+
+
 class PublicImageSettings(EnvSettings):
     """The scheduled ECR Public check."""
 

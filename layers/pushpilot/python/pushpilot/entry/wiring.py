@@ -9,9 +9,16 @@ from typing import TYPE_CHECKING, Any
 from pushpilot.adapters.ecr import ImageInspector
 from pushpilot.adapters.idempotency import run_once
 from pushpilot.adapters.notice_queue import NoticeQueue
+from pushpilot.adapters.outcome_timer import SqsOutcomeTimer
 from pushpilot.adapters.release_store import ReleaseStore
 from pushpilot.adapters.service_index import ServiceIndex
-from pushpilot.entry.settings import CoreSettings, EcsSettings, PrincipalSettings, PublicImageSettings
+from pushpilot.entry.settings import (
+    CoreSettings,
+    EcsSettings,
+    LambdaSettings,
+    PrincipalSettings,
+    PublicImageSettings,
+)
 from pushpilot.flows.deploy_ports import DeployPorts
 from pushpilot.targets.registry import Reach, build_targets, domain_sources
 
@@ -29,6 +36,7 @@ def deploy_ports(
     configuration error is reported on the event that met it. The Lambda context lets exactly-once work
     expire with the invocation that timed out, instead of blocking its retries."""
     settings = settings or CoreSettings.from_env()
+    functions = LambdaSettings.from_env()
     return DeployPorts(
         index=ServiceIndex(settings.table_name),
         releases=ReleaseStore(settings.table_name),
@@ -39,14 +47,19 @@ def deploy_ports(
         dry_run=settings.dry_run,
         deploy_unverified=settings.unverified_images == "deploy",
         role_arn=PrincipalSettings.from_env().role_arn,
+        outcome_timer=(
+            SqsOutcomeTimer(functions.outcome_timer_queue_url) if functions.outcome_timer_queue_url else None
+        ),
     )
 
 
 def reach(region: str | None = None) -> Reach:
-    """The stack's reach as its settings say: the region, and the ECS clusters of `EcsClusters`
-    (ECS_CLUSTERS) — for the functions and the CLI alike."""
+    """The stack's reach as its settings say: the region, the ECS clusters of `EcsClusters`
+    (ECS_CLUSTERS) and the functions of `LambdaFunctionPrefix` — for the functions and the CLI alike."""
     return Reach(
-        region=region or os.environ.get("AWS_REGION") or "us-east-1", clusters=EcsSettings.from_env().scope
+        region=region or os.environ.get("AWS_REGION") or "us-east-1",
+        clusters=EcsSettings.from_env().scope,
+        function_prefix=LambdaSettings.from_env().function_prefix,
     )
 
 

@@ -110,15 +110,25 @@ def names_of_interest(domains: Iterable[DomainBinding]) -> set[str]:
 def read_zones(
     zones: ZoneStore, domains: Sequence[DomainBinding], policy: DnsPolicy
 ) -> tuple[ZoneSnapshot, ...]:
-    """Snapshots of the zones that can hold the domains' names; zones outside the allow-list are only
-    named (their records are neither read nor written)."""
+    """Snapshots of the public zones that can hold the domains' names; zones outside the allow-list are
+    only named (their records are neither read nor written). A private zone DnsZoneIds lists is named
+    too, so the plan can say why it is never written."""
     names = names_of_interest(domains)
-    relevant = [ref for ref in zones.list_public_zones() if any(is_within(name, ref.name) for name in names)]
-    return tuple(
-        zones.snapshot(ref.zone_id)
-        if policy.allows(ref.zone_id)
-        else ZoneSnapshot(zone_id=ref.zone_id, name=ref.name, loaded=False)
-        for ref in relevant
+    listed = zones.list_zones()
+    relevant = [ref for ref in listed if not ref.private and any(is_within(name, ref.name) for name in names)]
+    private = [
+        ZoneSnapshot(zone_id=ref.zone_id, name=ref.name, private=True, loaded=False)
+        for ref in listed
+        if ref.private and ref.zone_id in policy.zone_ids
+    ]
+    return (
+        *(
+            zones.snapshot(ref.zone_id)
+            if policy.allows(ref.zone_id)
+            else ZoneSnapshot(zone_id=ref.zone_id, name=ref.name, loaded=False)
+            for ref in relevant
+        ),
+        *private,
     )
 
 

@@ -13,7 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 from pushpilot.core.errors import NotFoundError
-from pushpilot.core.releases import RolloutStatus, overall_stage
+from pushpilot.core.releases import Release, RolloutStatus, overall_stage
 from pushpilot.core.targets import Operation, OperationEnded, Outcome, ServiceChanged
 from pushpilot.core.tracking import IndexedService, LiveImage
 from pushpilot.flows.deploy_ports import DeployPorts
@@ -35,6 +35,8 @@ ROLLOUT_FOR_OUTCOME = {
 
 # The metric an event for a service outside the stack's reach is counted under.
 OUT_OF_REACH_METRIC = "ServiceOutOfReach"
+# The metric an event for a service (or cluster) deleted since it was sent is counted under.
+GONE_METRIC = "EventsForDeletedServices"
 
 
 def _outside_reach(ports: DeployPorts, event_id: str, kind: str, arn: str | None) -> FlowResult | None:
@@ -62,7 +64,7 @@ def handle_operation_ended(event: OperationEnded, ports: DeployPorts) -> FlowRes
         operation = operation_carrying(ports.target_for(service), service)
     except NotFoundError as exc:
         # Deleted with its cluster, or by hand, while a deployment was tracked: nothing is left to tell.
-        return gone(event.event_id, str(exc))
+        return gone(event.event_id, service.arn, str(exc))
     if operation is None:
         return ignored(
             event.event_id,
@@ -111,24 +113,42 @@ def tell_rolling_back(
 ) -> bool:
     """Say once that the deployment failed and is being rolled back; it stays tracked until the target
     confirms the rollback (rolled back) or its failure (rollback failed)."""
-    tracked = service.in_flight or service.awaiting_auto
-    if tracked is None:
-        return False
-    release = ports.releases.get(tracked.release_id)
-    rollout = release.services.get(service.arn) if release else None
-    if rollout is not None and rollout.status is RolloutStatus.ROLLING_BACK:
-        return False
-    told = record_and_tell(
+    told = tell_once(
         ports,
-        tracked.release_id,
         service,
         RolloutStatus.ROLLING_BACK,
         message or _said_by_target(ports, service, operation),
         operation_id=operation.operation_id,
         details=operation.reasons,
     )
+    if told is None:
+        return False
     ports.releases.set_stage(told.release_id, overall_stage(told), now=ports.now())
     return True
+
+
+def tell_once(
+    ports: DeployPorts,
+    service: IndexedService,
+    status: RolloutStatus,
+    message: str,
+    *,
+    operation_id: str,
+    details: tuple[str, ...] = (),
+) -> Release | None:
+    """Tell a status of the deployment tracked on the service that does not end it (rolling back, stuck)
+    once: None when nothing is tracked, or when its rollout says so already (a later event, the next
+    scheduled run, a retry)."""
+    tracked = service.in_flight or service.awaiting_auto
+    if tracked is None:
+        return None
+    release = ports.releases.get(tracked.release_id)
+    rollout = release.services.get(service.arn) if release else None
+    if rollout is not None and rollout.status is status:
+        return None
+    return record_and_tell(
+        ports, tracked.release_id, service, status, message, operation_id=operation_id, details=details
+    )
 
 
 def _said_by_target(ports: DeployPorts, service: IndexedService, operation: Operation) -> str:
@@ -188,11 +208,25 @@ def follow_up_pending(ports: DeployPorts, service_arn: str) -> dict[str, Any]:
     if service is None or ports.releases.get(pending.release_id) is None:
         raise NotFoundError(f"pending release {pending.release_id} or service {service_arn} vanished")
     claim = pending.as_claim()
+    hold = service.hold
+    if hold is not None and hold.release_id != pending.release_id:
+        # Queued before the hold was set (a push in the moment between a rollback's deployment starting
+        # and its hold): deploying it now would undo what the hold keeps. It is dropped and told.
+        ports.index.unclaim(service_arn, claim)
+        record_and_tell(
+            ports,
+            pending.release_id,
+            service,
+            RolloutStatus.SKIPPED,
+            f"not deployed: {service.name} is held ({hold.reason}) since this push queued;"
+            f" `pushpilot release {service.name}` lets pushes deploy again",
+        )
+        return {"follow_up": str(RolloutStatus.SKIPPED), "digest": pending.digest, "held": hold.reason}
 
     def start() -> dict[str, Any]:
         status = deploy_claimed(ports, service, claim)
-        if status is RolloutStatus.QUEUED:
-            return {"follow_up": "queued", "digest": pending.digest}
+        if status in {RolloutStatus.QUEUED, RolloutStatus.SKIPPED}:
+            return {"follow_up": str(status), "digest": pending.digest}
         current = ports.index.get(service_arn)
         operation_id = current.in_flight.operation_id if current and current.in_flight else None
         record_and_tell(
@@ -208,12 +242,9 @@ def follow_up_pending(ports: DeployPorts, service_arn: str) -> dict[str, Any]:
     return ports.once(scope="follow-up", key={"service": service_arn, "digest": pending.digest}, work=start)
 
 
-def gone(event_id: str, reason: str) -> FlowResult:
-    """An event about a service (or cluster) that no longer exists: a skip, not an error. The handler
-    logs and counts it on its own (`gone`), apart from events that fail."""
-    return FlowResult(
-        event_id=event_id, status="ignored", detail={"reason": reason, "index": "removed", "gone": True}
-    )
+def gone(event_id: str, service_arn: str, reason: str, **detail: str) -> FlowResult:
+    """An event about a service (or cluster) that no longer exists: a skip, not an error."""
+    return skipped(event_id, reason, metric=GONE_METRIC, service_arn=service_arn, **detail)
 
 
 def handle_service_changed(event: ServiceChanged, ports: DeployPorts) -> FlowResult:
@@ -239,7 +270,7 @@ def handle_service_changed(event: ServiceChanged, ports: DeployPorts) -> FlowRes
         described = target.describe(arn)
     except NotFoundError as exc:
         ports.index.remove(arn)
-        return gone(event.event_id, str(exc))
+        return gone(event.event_id, arn, str(exc), index="removed")
     ports.index.upsert(described, now=ports.now())
     detail: dict[str, Any] = {"index": "updated"}
     if not described.busy:

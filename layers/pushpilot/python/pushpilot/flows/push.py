@@ -19,6 +19,7 @@ from pushpilot.core.deploy_notices import (
 )
 from pushpilot.core.errors import (
     AccessDeniedError,
+    NotFoundError,
     PermanentError,
     PushpilotError,
 )
@@ -34,7 +35,13 @@ from pushpilot.events.ecr import EcrImageActionEvent
 from pushpilot.flows.deploy_ports import DeployPorts
 from pushpilot.flows.index_fill import discover
 from pushpilot.flows.results import FlowResult, ignored
-from pushpilot.flows.rollout import queue_push, record_and_tell, record_rollout, start_deployment
+from pushpilot.flows.rollout import (
+    deployable_manifest,
+    queue_push,
+    record_and_tell,
+    record_rollout,
+    start_deployment,
+)
 
 RELEASE_RETENTION = timedelta(days=90)
 # A service whose target cannot tell its platform: judged as "unknown", so UnverifiedImages decides.
@@ -168,6 +175,7 @@ def release_image(arrival: Arrival, services: Sequence[IndexedService], ports: D
     ]
     verdicts = [verdict for _, verdict in judged]
     stage = _stage_of(verdicts)
+    manifests: dict[str, str | None] = {}
     for group, verdict in judged:
         deploy_anyway = verdict.status is VerdictStatus.UNKNOWN and ports.deploy_unverified
         passed = verdict.status is VerdictStatus.PASS or deploy_anyway
@@ -184,12 +192,16 @@ def release_image(arrival: Arrival, services: Sequence[IndexedService], ports: D
                 deploy_anyway=deploy_anyway,
             )
         )
-        candidates.extend(
-            Candidate(
-                service=service, verdict_passed=passed, retargets=deploying[service.arn].image is not None
+        for service in group:
+            manifest = deployable_manifest(ports, service, verdict, release.digest) if passed else None
+            manifests[service.arn] = manifest
+            candidates.append(
+                Candidate(
+                    service=service,
+                    verdict_passed=passed and manifest != "",
+                    retargets=deploying[service.arn].image is not None,
+                )
             )
-            for service in group
-        )
 
     plan = plan_rollout(rid, candidates=candidates, dry_run=ports.dry_run, starts=ports.deploy_wordings())
     by_arn = {service.arn: service for service in services}
@@ -201,6 +213,7 @@ def release_image(arrival: Arrival, services: Sequence[IndexedService], ports: D
             by_arn[action.service_arn],
             deploying[action.service_arn],
             pushed_at=arrival.occurred_at,
+            manifest=manifests.get(action.service_arn) or None,
         )
         for action in plan.actions
     ]
@@ -227,7 +240,13 @@ def _with_current_tags(ports: DeployPorts, turn: Turn, arrival: Arrival) -> Turn
     One call per such service (App Runner ListTagsForResource, ECS DescribeServices, Express
     DescribeExpressGatewayService); the tags read are kept in the index for the pushes after."""
     service = turn.service
-    tags = ports.target_for(service).current_tags(service)
+    try:
+        tags = ports.target_for(service).current_tags(service)
+    except NotFoundError:
+        # Deleted since the index last saw it: dropped from the index (as the next refresh would), and
+        # the push goes on for the other services it concerns instead of failing for all of them.
+        ports.index.remove(service.arn)
+        return Turn(service=service, kind=TurnKind.IGNORE)
     if tags == service.tags:
         return turn
     ports.index.set_tags(service.arn, tags)
@@ -320,12 +339,13 @@ def _act_once(
     turn: Turn,
     *,
     pushed_at: str,
+    manifest: str | None = None,
 ) -> dict[str, Any]:
     """One action per (service, digest), however often the push event is delivered."""
     return ports.once(
         scope="deploy",
         key={"service": action.service_arn, "digest": release.digest},
-        work=lambda: _act(ports, release, action, service, turn, pushed_at=pushed_at),
+        work=lambda: _act(ports, release, action, service, turn, pushed_at=pushed_at, manifest=manifest),
     )
 
 
@@ -337,6 +357,7 @@ def _act(
     turn: Turn,
     *,
     pushed_at: str,
+    manifest: str | None = None,
 ) -> dict[str, Any]:
     pending = Pending(
         digest=release.digest,
@@ -344,10 +365,14 @@ def _act(
         pushed_at=pushed_at,
         image=turn.image,
         tag=turn.tag,
+        manifest=manifest,
     )
     match action.kind:
         case ActionKind.START_DEPLOYMENT:
             status = start_deployment(ports, service, pending)
+            if status is RolloutStatus.SKIPPED:
+                # Told by deploy_claimed, with why.
+                return {"service": service.name, "action": str(action.kind), "status": str(status)}
         case ActionKind.QUEUE:
             status = queue_push(ports, service, pending)
         case ActionKind.TRACK_AUTO_DEPLOY:

@@ -27,6 +27,13 @@ def ignored(event_id: str, reason: str) -> FlowResult:
     return FlowResult(event_id=event_id, status="ignored", detail={"reason": reason})
 
 
-def skipped(event_id: str, reason: str, *, metric: str) -> FlowResult:
-    """An event pushpilot must leave alone on purpose: ignored, logged at info and counted as `metric`."""
-    return FlowResult(event_id=event_id, status="ignored", detail={"reason": reason, "skip": metric})
+def skipped(event_id: str, reason: str, *, metric: str, **detail: str) -> FlowResult:
+    """An event pushpilot must leave alone on purpose: ignored, logged at info (with `detail`) and counted
+    as `metric`, once, by the handler's edge."""
+    return FlowResult(
+        event_id=event_id, status="ignored", detail={**detail, "reason": reason, "skip": metric}
+    )
+
+
+def is_skip(result: FlowResult) -> bool:
+    return isinstance(result.detail.get("skip"), str)

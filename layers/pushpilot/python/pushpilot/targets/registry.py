@@ -19,6 +19,7 @@ from pushpilot.targets.apprunner.declaration import DECLARATION as APP_RUNNER
 from pushpilot.targets.ecs.declaration import DECLARATION as ECS
 from pushpilot.targets.ecs.reach import ClusterScope
 from pushpilot.targets.ecs_express.declaration import DECLARATION as ECS_EXPRESS
+from pushpilot.targets.lambda_fn.declaration import DECLARATION as LAMBDA
 
 if TYPE_CHECKING:
     from pushpilot.ports import DeployTarget, DomainBindingSource
@@ -26,10 +27,12 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Reach:
-    """What bounds every target: the region, and the ECS clusters of `EcsClusters`."""
+    """What bounds every target: the region, the ECS clusters of `EcsClusters`, and the Lambda functions
+    named by `LambdaFunctionPrefix` (empty: no function is served)."""
 
     region: str = "us-east-1"
     clusters: ClusterScope = field(default_factory=ClusterScope)
+    function_prefix: str = ""
 
 
 @dataclass(frozen=True)
@@ -81,11 +84,18 @@ def _ecs_express(reach: Reach) -> DeployTarget:
     return EcsExpressTarget(region=reach.region, clusters=reach.clusters)
 
 
+def _lambda_fn(reach: Reach) -> DeployTarget:
+    from pushpilot.targets.lambda_fn.services import LambdaTarget
+
+    return LambdaTarget(region=reach.region, prefix=reach.function_prefix)
+
+
 TARGETS: Final[tuple[TargetEntry, ...]] = (
     TargetEntry(APP_RUNNER, "AppRunnerDeployPolicy", _apprunner, _apprunner_domains),
     TargetEntry(ECS, "EcsDeployPolicy", _ecs, _ecs_domains),
     # Express services are ECS services: the ECS policy grants what Express Mode calls.
     TargetEntry(ECS_EXPRESS, "EcsDeployPolicy", _ecs_express),
+    TargetEntry(LAMBDA, "LambdaDeployPolicy", _lambda_fn),
 )
 
 

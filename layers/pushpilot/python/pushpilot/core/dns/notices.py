@@ -69,6 +69,13 @@ def planned_notices(plan: DnsPlan, applied: bool, occurred_at: str) -> list[Noti
     for domain_name, lines in sorted(by_domain.items()):
         if applied:
             title, severity, next_step = f"DNS updated for {domain_name}", Severity.SUCCESS, None
+        elif plan.unlisted_zones:
+            # Told with the fix, and keyed on the plan: the same plan is told once, not at every run.
+            title, severity, next_step = (
+                f"DNS changes for {domain_name} wait for DnsZoneIds",
+                Severity.WARNING,
+                plan.refused,
+            )
         elif plan.refused:
             title, severity, next_step = (
                 f"DNS changes refused for {domain_name}",
@@ -78,13 +85,25 @@ def planned_notices(plan: DnsPlan, applied: bool, occurred_at: str) -> list[Noti
         else:
             title, severity = f"DNS changes planned for {domain_name}", Severity.INFO
             next_step = "dry run: review, then run `pushpilot dns apply`"
-        state = "applied" if applied else "refused" if plan.refused else "planned"
+        state = (
+            "applied"
+            if applied
+            else "unlisted"
+            if plan.unlisted_zones
+            else "refused"
+            if plan.refused
+            else "planned"
+        )
         notices.append(
             Notice(
                 kind=NoticeKind.DOMAIN_PLANNED,
                 severity=severity,
                 title=title,
-                summary=f"{len(lines)} record change(s) {state} (ownership markers not counted).",
+                summary=(
+                    f"{len(lines)} record change(s) planned, none written: DnsZoneIds lists no zone."
+                    if plan.unlisted_zones
+                    else f"{len(lines)} record change(s) {state} (ownership markers not counted)."
+                ),
                 next_step=next_step,
                 details=tuple(lines),
                 thread_key=_thread(domain_name),

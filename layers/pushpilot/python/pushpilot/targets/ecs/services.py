@@ -293,28 +293,15 @@ class EcsTarget:
         the id is the service deployment's ARN, which the outcome is then read by (see `_vanished`)."""
         if service.lost_answer is None:
             return []
+        found = self._service_deployments(service, cluster, after=service.lost_answer.started)
+        targets = {
+            str(deployment["serviceDeploymentArn"]): str(
+                (deployment.get("targetServiceRevision") or {})["arn"]
+            )
+            for deployment in found
+            if (deployment.get("targetServiceRevision") or {}).get("arn")
+        }
         try:
-            listed = self._client.list_service_deployments(
-                service=service.arn,
-                cluster=cluster,
-                maxResults=20,
-                createdAt={"after": service.lost_answer.started},
-            )
-            arns = [item["serviceDeploymentArn"] for item in listed.get("serviceDeployments", [])][:20]
-            found = (
-                self._client.describe_service_deployments(serviceDeploymentArns=arns).get(
-                    "serviceDeployments", []
-                )
-                if arns
-                else []
-            )
-            targets = {
-                str(deployment["serviceDeploymentArn"]): str(
-                    (deployment.get("targetServiceRevision") or {})["arn"]
-                )
-                for deployment in found
-                if (deployment.get("targetServiceRevision") or {}).get("arn")
-            }
             revisions = (
                 self._client.describe_service_revisions(serviceRevisionArns=list(targets.values())[:20]).get(
                     "serviceRevisions", []
@@ -323,7 +310,7 @@ class EcsTarget:
                 else []
             )
         except (ClientError, BotoCoreError) as exc:
-            raise self._error(exc, "DescribeServiceDeployments", service.arn) from exc
+            raise self._error(exc, "DescribeServiceRevisions", service.arn) from exc
         task_definitions = {
             str(revision.get("serviceRevisionArn")): str(revision.get("taskDefinition", ""))
             for revision in revisions
@@ -422,26 +409,30 @@ class EcsTarget:
             }
         )
 
+    def _service_deployments(
+        self, service: IndexedService, cluster: str, *, after: datetime | None = None
+    ) -> list[Mapping[str, Any]]:
+        """The service's newest service deployments (one page of 20, newest first), begun after `after`
+        when given, described."""
+        since: dict[str, Any] = {"createdAt": {"after": after}} if after is not None else {}
+        try:
+            listed = self._client.list_service_deployments(
+                service=service.arn, cluster=cluster, maxResults=20, **since
+            )
+            arns = [item["serviceDeploymentArn"] for item in listed.get("serviceDeployments", [])][:20]
+            if not arns:
+                return []
+            described = self._client.describe_service_deployments(serviceDeploymentArns=arns)
+        except (ClientError, BotoCoreError) as exc:
+            raise self._error(exc, "DescribeServiceDeployments", service.arn) from exc
+        return list(described.get("serviceDeployments", []))
+
     def _our_service_deployment(self, service: IndexedService) -> Mapping[str, Any] | None:
         """The service deployment that ended ours badly (or is rolling it back): the first one ECS lists
         (newest first) that began no earlier than our deployment and is not a success in progress."""
         cluster = service.details.get("cluster") or parse_service_arn(service.arn)[0]
-        try:
-            listed = self._client.list_service_deployments(
-                service=service.arn, cluster=cluster, maxResults=20
-            )
-            arns = [item["serviceDeploymentArn"] for item in listed.get("serviceDeployments", [])][:20]
-            found = (
-                self._client.describe_service_deployments(serviceDeploymentArns=arns).get(
-                    "serviceDeployments", []
-                )
-                if arns
-                else []
-            )
-        except (ClientError, BotoCoreError) as exc:
-            raise self._error(exc, "DescribeServiceDeployments", service.arn) from exc
         ours = service.in_flight.started if service.in_flight else None
-        for deployment in found:
+        for deployment in self._service_deployments(service, cluster):
             created = deployment.get("createdAt")
             if ours is not None and created is not None and created < ours:
                 continue
