@@ -29,8 +29,8 @@ from pushpilot.core.dns.models import DnsPlan, DnsPolicy, DomainBinding, ZoneSna
 from pushpilot.core.dns.planning import plan_dns, stale_changes
 from pushpilot.core.dns.rendering import render_plan
 from pushpilot.core.errors import PushpilotError
-from pushpilot.flows.dns import ZoneStore, read_zones
-from pushpilot.ports import DomainBindingSource
+from pushpilot.flows.dns import read_zones
+from pushpilot.ports import DomainBindingSource, ZoneStore
 
 EXIT_OK = 0
 EXIT_REFUSED = 1

@@ -11,11 +11,12 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from pushpilot.core.declarations import TargetDeclaration
 from pushpilot.core.errors import NotFoundError, OutcomeUnknownError, ServiceBusyError
 from pushpilot.core.notices import Link, Notice
-from pushpilot.core.reach import ClusterScope
 from pushpilot.core.release_policy import read_policy
 from pushpilot.core.releases import Release, ServiceRollout, Stage
+from pushpilot.core.rollout_plan import START
 from pushpilot.core.targets import Operation, Outcome, OutcomeCheck, OutcomePolling, TargetService
 from pushpilot.core.tracking import (
     Hold,
@@ -27,10 +28,13 @@ from pushpilot.core.tracking import (
     image_key_to_follow,
     repository_followed_by,
 )
-from pushpilot.core.verdicts import APP_RUNNER_PLATFORM, Platform, Verdict, VerdictStatus
+from pushpilot.core.verdicts import LINUX_AMD64, Platform, Verdict, VerdictStatus
 from pushpilot.flows.deploy_ports import DeployPorts
 from pushpilot.ports import DeadLetterQueue
-from pushpilot.targets.apprunner.services import KIND as APP_RUNNER
+from pushpilot.targets import registry
+from pushpilot.targets.apprunner.declaration import APP_RUNNER_PLATFORM
+from pushpilot.targets.apprunner.declaration import KIND as APP_RUNNER
+from pushpilot.targets.ecs.reach import ClusterScope
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
@@ -267,6 +271,21 @@ _OUTCOME_OF_STATUS = {
 }
 
 
+def _declaration(kind: str, label: str) -> TargetDeclaration:
+    """The registry's declaration of a kind the stack has (under the label given), else a plain one."""
+    try:
+        declared = registry.entry(kind).declaration
+    except KeyError:
+        return TargetDeclaration(
+            kind=kind,
+            label=label,
+            platforms=(LINUX_AMD64,),
+            deploy_wording=START,
+            stuck_advice="{service} is stuck: look at it in the console.",
+        )
+    return declared.model_copy(update={"label": label})
+
+
 class FakeTarget:
     """Services by ARN; every deployment starts an operation, ended by `end_operation`.
 
@@ -286,10 +305,15 @@ class FakeTarget:
     ) -> None:
         self.kind = kind
         self.label = label
+        # Its kind's declaration (a kind the registry does not know gets a plain one), with the image
+        # requirement and outcome source the test asks for.
+        self.declaration = _declaration(kind, label).model_copy(
+            update={"accepts_index": accepts_index, "outcome_polling": outcome_polling}
+        )
+        self.accepts_index = self.declaration.accepts_index
+        self.outcome_polling = self.declaration.outcome_polling
         # None: every service is within reach; a scope: only the services of its clusters (ECS ARNs).
         self.scope = scope
-        self.accepts_index = accepts_index
-        self.outcome_polling = outcome_polling
         self.snapshots = {snapshot.arn: snapshot for snapshot in snapshots}
         # ARNs described, so a test can show what was never looked at.
         self.described: list[str] = []

@@ -16,9 +16,9 @@ from pushpilot.adapters.logs import BuildLogs
 from pushpilot.adapters.notice_queue import NoticeQueue
 from pushpilot.core.build_report import BuildEventExtras
 from pushpilot.entry.handling import parse_event, run_guarded
-from pushpilot.entry.settings import CoreSettings
+from pushpilot.entry.settings import BuildSettings, CoreSettings
 from pushpilot.events.codebuild import CodeBuildEnvironmentValues, CodeBuildEvent, CodeBuildStateEvent
-from pushpilot.flows.builds import BuildSettings, handle_build_event
+from pushpilot.flows.builds import handle_build_event
 from pushpilot.flows.results import FlowResult
 
 logger = Logger()

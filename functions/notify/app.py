@@ -22,7 +22,8 @@ from pushpilot.adapters.sns import SnsChannel
 from pushpilot.adapters.threads import DeliveryLedger, SlackThreads
 from pushpilot.core.errors import RetryableError
 from pushpilot.core.notices import Notice
-from pushpilot.flows.notify import NoticeChannel, NotifySettings, deliver
+from pushpilot.entry.settings import NotifySettings
+from pushpilot.flows.notify import NoticeChannel, deliver
 
 logger = Logger()
 metrics = Metrics()

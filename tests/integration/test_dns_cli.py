@@ -14,6 +14,7 @@ from moto import mock_aws
 
 from pushpilot.adapters.route53 import Route53Zones
 from pushpilot.core.dns.models import DomainBinding, ValidationRecord
+from pushpilot.targets.apprunner.declaration import DNS as APP_RUNNER_DNS
 from pushpilot_cli import dns_cmd
 
 if TYPE_CHECKING:
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
 
 REGION = "us-east-1"
 DOMAIN = DomainBinding(
+    **APP_RUNNER_DNS.model_dump(),
     service_arn="arn:aws:apprunner:us-east-1:111122223333:service/ledger/4c3b2a190817f6e5d4c3b2a190817f6e",
     service_name="ledger",
     dns_target="p0o9i8u7y6.us-east-1.awsapprunner.com",

@@ -13,8 +13,9 @@ from moto import mock_aws
 from pushpilot.adapters.route53 import Route53Zones
 from pushpilot.core.dns.models import DnsPolicy, DomainBinding, ValidationRecord
 from pushpilot.core.notices import NoticeKind
-from pushpilot.entry.settings import SettingsError
-from pushpilot.flows.dns import DnsSettings, ReconcileResult, reconcile
+from pushpilot.entry.settings import DnsSettings, SettingsError
+from pushpilot.flows.dns import DnsPorts, ReconcileResult, ReconcileRules, reconcile
+from pushpilot.targets.apprunner.declaration import DNS as APP_RUNNER_DNS
 from pushpilot.targets.apprunner.events import AppRunnerCustomDomainEvent
 
 if TYPE_CHECKING:
@@ -28,6 +29,7 @@ NOW = datetime(2026, 5, 4, 9, 30, tzinfo=UTC)
 
 def tickets_domain(status: str = "PENDING_CERTIFICATE_DNS_VALIDATION") -> DomainBinding:
     return DomainBinding(
+        **APP_RUNNER_DNS.model_dump(),
         service_arn=SERVICE_ARN,
         service_name="tickets",
         dns_target="m3n4b5v6c7.us-east-1.awsapprunner.com",
@@ -91,16 +93,20 @@ def run(
     pending_since: datetime | None = None,
 ) -> ReconcileResult:
     return reconcile(
-        domains=InMemoryDomains(*states),
-        zones=Route53Zones(route53),
-        policy=listed(route53, take_over=take_over, max_changes=max_changes),
-        owner_id=OWNER,
-        region=REGION,
-        apply=apply,
+        DnsPorts(
+            domains=InMemoryDomains(*states),
+            zones=Route53Zones(route53),
+        ),
+        ReconcileRules(
+            policy=listed(route53, take_over=take_over, max_changes=max_changes),
+            owner_id=OWNER,
+            region=REGION,
+            apply=apply,
+            pending_hours=2,
+        ),
         trigger=trigger,
         now=NOW,
         pending_since={"tickets.example": pending_since} if pending_since else None,
-        pending_hours=2,
     )
 
 
@@ -144,12 +150,13 @@ def test_a_listed_private_zone_is_never_written_and_the_plan_says_why(route53: R
     before = record_count(route53, private)
 
     result = reconcile(
-        domains=InMemoryDomains(tickets_domain()),
-        zones=Route53Zones(route53),
-        policy=DnsPolicy(zone_ids=(private.rsplit("/", 1)[-1],)),
-        owner_id=OWNER,
-        region=REGION,
-        apply=True,
+        DnsPorts(domains=InMemoryDomains(tickets_domain()), zones=Route53Zones(route53)),
+        ReconcileRules(
+            policy=DnsPolicy(zone_ids=(private.rsplit("/", 1)[-1],)),
+            owner_id=OWNER,
+            region=REGION,
+            apply=True,
+        ),
         now=NOW,
     )
 
@@ -165,12 +172,8 @@ def test_with_no_zone_listed_nothing_is_written_and_the_fix_is_told(
     before = record_count(route53, zone_id)
 
     result = reconcile(
-        domains=InMemoryDomains(tickets_domain()),
-        zones=Route53Zones(route53),
-        policy=DnsPolicy(),
-        owner_id=OWNER,
-        region=REGION,
-        apply=True,
+        DnsPorts(domains=InMemoryDomains(tickets_domain()), zones=Route53Zones(route53)),
+        ReconcileRules(policy=DnsPolicy(), owner_id=OWNER, region=REGION, apply=True),
         now=NOW,
     )
 

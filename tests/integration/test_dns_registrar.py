@@ -14,7 +14,7 @@ from moto import mock_aws
 from pushpilot.adapters.route53 import Route53Zones
 from pushpilot.adapters.route53_domains import RegisteredDomains
 from pushpilot.core.dns.models import DnsPolicy, DomainBinding, ValidationRecord
-from pushpilot.flows.dns import ReconcileResult, reconcile
+from pushpilot.flows.dns import DnsPorts, ReconcileResult, ReconcileRules, reconcile
 from tests.integration.test_dns_reconcile import NOW, OWNER, REGION, InMemoryDomains
 
 CONTACT = {
@@ -76,16 +76,20 @@ def aws() -> Iterator[tuple[Any, Any]]:
 
 def run(aws: tuple[Any, Any], registrar: CountingRegistrar, *, waited: timedelta) -> ReconcileResult:
     return reconcile(
-        domains=InMemoryDomains(DOMAIN),
-        zones=Route53Zones(aws[1]),
-        policy=DnsPolicy(),
-        owner_id=OWNER,
-        region=REGION,
-        apply=True,
+        DnsPorts(
+            domains=InMemoryDomains(DOMAIN),
+            zones=Route53Zones(aws[1]),
+            registrar=registrar,
+        ),
+        ReconcileRules(
+            policy=DnsPolicy(),
+            owner_id=OWNER,
+            region=REGION,
+            apply=True,
+            pending_hours=2,
+        ),
         now=NOW,
         pending_since={"tickets.com": NOW - waited},
-        pending_hours=2,
-        registrar=registrar,
     )
 
 

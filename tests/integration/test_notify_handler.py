@@ -29,10 +29,11 @@ from pushpilot.adapters.slack import (
 from pushpilot.adapters.sns import SnsChannel
 from pushpilot.adapters.threads import DeliveryLedger, SlackThreads
 from pushpilot.core.errors import RetryableError
+from pushpilot.core.notice_selection import KindSelection
 from pushpilot.core.notices import Notice, NoticeKind
 from pushpilot.core.render_sns import render_q_developer
-from pushpilot.entry.settings import SettingsError
-from pushpilot.flows.notify import KindSelection, NoticeChannel, NotifySettings, deliver
+from pushpilot.entry.settings import NotifySettings, SettingsError
+from pushpilot.flows.notify import NoticeChannel, deliver
 from tests.integration.tables import create_stack_table
 from tests.sqs_events import notice_queue_batch
 from tests.unit.notify_samples import release_story, sample

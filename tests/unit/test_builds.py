@@ -28,9 +28,9 @@ from pushpilot.core.build_report import (
 from pushpilot.core.errors import AccessDeniedError
 from pushpilot.core.message_limits import BUILD_LOG_LINE_WIDTH as DETAIL_WIDTH
 from pushpilot.core.notices import Notice, NoticeKind, Severity, release_id
-from pushpilot.entry.settings import SettingsError
+from pushpilot.entry.settings import BuildSettings, SettingsError
 from pushpilot.events.codebuild import CodeBuildEvent, CodeBuildPhaseEvent, CodeBuildStateEvent
-from pushpilot.flows.builds import BuildSettings, handle_build_event
+from pushpilot.flows.builds import handle_build_event
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 EVENT_ADAPTER: TypeAdapter[CodeBuildEvent] = TypeAdapter(CodeBuildEvent)

@@ -10,7 +10,6 @@ from hypothesis import strategies as st
 
 from pushpilot.core.dns.diagnosis import Finding, diagnose
 from pushpilot.core.dns.models import (
-    APPRUNNER_ALIAS_HOSTED_ZONE_IDS,
     AliasTarget,
     ChangeAction,
     DnsPlan,
@@ -23,6 +22,7 @@ from pushpilot.core.dns.models import (
 from pushpilot.core.dns.ownership import is_marker, marker_name, marker_value, owned_by, parse_marker
 from pushpilot.core.dns.planning import plan_dns, project, stale_changes
 from pushpilot.core.dns.rendering import render_plan
+from pushpilot.targets.apprunner.declaration import DNS as APP_RUNNER_DNS
 
 OWNER = "pushpilot-prod"
 OTHER_OWNER = "pushpilot-staging"
@@ -60,6 +60,7 @@ def domain(
     validations: tuple[ValidationRecord, ...] = (VALIDATION_APEX, VALIDATION_WWW),
 ) -> DomainBinding:
     return DomainBinding(
+        **APP_RUNNER_DNS.model_dump(),
         service_arn=SERVICE_ARN,
         service_name="storefront",
         dns_target=TARGET,
@@ -119,7 +120,7 @@ def data_changes(result: DnsPlan) -> list[tuple[ChangeAction, str, str]]:
 
 
 def alias(target: str = TARGET) -> AliasTarget:
-    return AliasTarget(hosted_zone_id=APPRUNNER_ALIAS_HOSTED_ZONE_IDS[REGION], dns_name=target)
+    return AliasTarget(hosted_zone_id=APP_RUNNER_DNS.alias_zone_ids[REGION], dns_name=target)
 
 
 # --- what a domain needs ---------------------------------------------------------------------------
@@ -649,7 +650,7 @@ def existing_records(draw: st.DrawFn) -> list[RecordSet]:
             st.sampled_from([TARGET, "old9876543.us-east-1.awsapprunner.com", "lb.shop.example", ALB_TARGET])
         )
         if use_alias:
-            zone_id = ALB_ZONE if target == ALB_TARGET else APPRUNNER_ALIAS_HOSTED_ZONE_IDS[REGION]
+            zone_id = ALB_ZONE if target == ALB_TARGET else APP_RUNNER_DNS.alias_zone_ids[REGION]
             record = RecordSet(
                 name=name, type=record_type, alias_target=AliasTarget(hosted_zone_id=zone_id, dns_name=target)
             )

@@ -33,11 +33,7 @@ ALLOWED: Mapping[str, frozenset[str]] = {
 
 # Imports against the direction that are known and on their way out, each with what removes it. The
 # test below fails when one of these disappears, so that the exception goes with it.
-PENDING: Mapping[tuple[str, str], str] = {
-    ("pushpilot.flows.builds", "pushpilot.entry.settings"): "BuildSettings moves to entry/settings.py",
-    ("pushpilot.flows.dns", "pushpilot.entry.settings"): "DnsSettings moves to entry/settings.py",
-    ("pushpilot.flows.notify", "pushpilot.entry.settings"): "NotifySettings moves to entry/settings.py",
-}
+PENDING: Mapping[tuple[str, str], str] = {}
 
 HEAVY = ("boto3", "botocore", "aws_lambda_powertools", "slack_sdk")
 

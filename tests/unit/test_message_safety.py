@@ -19,6 +19,7 @@ from pushpilot.core.message_limits import (
     SNS_MAX_MESSAGE_BYTES,
     MessageTooLargeError,
 )
+from pushpilot.core.notice_selection import KindSelection
 from pushpilot.core.notices import Notice, NoticeKind
 from pushpilot.core.plain_text import clip, clip_tail, strip_terminal
 from pushpilot.core.redaction import MASK, SecretValues, encodings, mask_known_shapes, scrub_notice
@@ -26,7 +27,7 @@ from pushpilot.core.render_slack import render_slack_headline, render_slack_repl
 from pushpilot.core.render_sns import render_sns
 from pushpilot.core.slack_text import code_line, defuse_fences, slack_escape, slack_link
 from pushpilot.events.codebuild import CodeBuildEnvironmentValues, CodeBuildEvent, CodeBuildStateEvent
-from pushpilot.flows.notify import ChannelResult, KindSelection, deliver
+from pushpilot.flows.notify import ChannelResult, deliver
 from tests.unit.notify_samples import sample
 
 SECRET = 'Zx9!q/"w+e=r&t'

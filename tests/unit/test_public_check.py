@@ -14,8 +14,8 @@ from pushpilot.core.notices import NoticeKind
 from pushpilot.core.public_sightings import FirstSighting, Sighting, SightingKind
 from pushpilot.core.releases import RolloutStatus
 from pushpilot.core.targets import TargetService
-from pushpilot.core.verdicts import APP_RUNNER_PLATFORM
 from pushpilot.flows.public_images import check_public_images
+from pushpilot.targets.apprunner.declaration import APP_RUNNER_PLATFORM
 from tests.fakes import ACCOUNT, REGION, FakeWorld
 from tests.unit.public_registry_fake import BASE, FakePublicRegistry, read
 

@@ -1,4 +1,4 @@
-"""Reach: `EcsClusters` decided in one place (core/reach.py) and asked by every path — events, refresh,
+"""Reach: `EcsClusters` decided in one place (targets/ecs/reach.py) and asked by every path — events, refresh,
 push, the DNS readers, the CLI — before anything is described, indexed or deployed."""
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ import pytest
 from botocore.stub import Stubber
 
 from pushpilot.core.errors import OutOfReachError
-from pushpilot.core.reach import ClusterScope
 from pushpilot.core.targets import OperationEnded, ServiceChanged, TargetService
 from pushpilot.entry.settings import EcsSettings, SettingsError
 from pushpilot.events.ecr import EcrImageActionEvent
@@ -25,6 +24,7 @@ from pushpilot.flows.outcome import (
 from pushpilot.flows.push import handle_push
 from pushpilot.flows.refresh import refresh
 from pushpilot.targets.ecs.domains import LoadBalancerDomainReader
+from pushpilot.targets.ecs.reach import ClusterScope
 from pushpilot.targets.ecs.services import EcsTarget
 from pushpilot.targets.ecs_express.services import EcsExpressTarget
 from tests.fakes import ACCOUNT, REGION, FakeTarget, FakeWorld, digest_of, service_snapshot

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from pushpilot.core.reach import ClusterScope
+from pushpilot.targets.ecs.reach import ClusterScope
 from pushpilot.targets.registry import TARGETS, Reach, build_targets, domain_sources, entry
 from pushpilot_sandbox.template import NO_VALUE, Pseudo, Resolver, load_template
 

@@ -4,7 +4,7 @@ tests; neither is named here, and nothing here imports boto3.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from pushpilot.core.notices import Link, Notice
@@ -15,24 +15,27 @@ from pushpilot.core.tracking import Hold, IndexedService, InFlight, LiveImage, P
 from pushpilot.core.verdicts import Platform, Verdict
 
 if TYPE_CHECKING:
-    from pushpilot.core.dns.models import DomainBinding
+    from datetime import datetime
+
+    from pushpilot.core.declarations import TargetDeclaration
+    from pushpilot.core.dns.models import DomainBinding, ZonePlan, ZoneSnapshot
     from pushpilot.core.dns.outbox import HeldNotices
+    from pushpilot.core.dns.triggers import DnsTrigger
 
 
 class DeployTarget(Protocol):
-    """A kind of service that runs container images (App Runner; ECS next)."""
+    """A kind of service that runs container images. What it needs from the flows it declares in its own
+    folder; `kind`, `label`, `accepts_index` and `outcome_polling` are that declaration's, at hand."""
+
+    @property
+    def declaration(self) -> TargetDeclaration: ...
 
     @property
     def kind(self) -> str: ...
 
     @property
     def label(self) -> str:
-        """How people call it: "App Runner"."""
-        ...
-
-    def serves(self, service_arn: str) -> bool:
-        """Whether the service is within the stack's reach (ECS: a cluster of `EcsClusters`). Decided
-        without a call: every path asks before it describes, indexes or deploys."""
+        """How people call it."""
         ...
 
     @property
@@ -44,6 +47,11 @@ class DeployTarget(Protocol):
     @property
     def outcome_polling(self) -> OutcomePolling | None:
         """None: the target's events tell when a deployment ends; else how the flows poll its outcome."""
+        ...
+
+    def serves(self, service_arn: str) -> bool:
+        """Whether the service is within the stack's reach (ECS: a cluster of `EcsClusters`). Decided
+        without a call: every path asks before it describes, indexes or deploys."""
         ...
 
     def list_services(self) -> list[TargetService]:
@@ -236,6 +244,53 @@ class DomainBindingSource(Protocol):
     def for_service(self, service_arn_or_name: str) -> list[DomainBinding]:
         """One service's bindings; NotFoundError when this source has no such service."""
         ...
+
+
+class HostedZoneSummary(Protocol):
+    """A hosted zone as a listing names it."""
+
+    @property
+    def zone_id(self) -> str: ...
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def private(self) -> bool: ...
+
+
+class TriggerEvent(Protocol):
+    """An event model that says what set a DNS reconcile off (App Runner's, ACM's)."""
+
+    def dns_trigger(self) -> DnsTrigger: ...
+
+
+class PendingTracker(Protocol):
+    """Remembers since when each domain has waited for validation; PendingDomains is the real one."""
+
+    def known(self) -> Mapping[str, datetime]:
+        """Every domain tracked as waiting, with its first sighting; changes nothing."""
+        ...
+
+    def track(
+        self, states: Sequence[DomainBinding], now: datetime, *, complete: bool = True
+    ) -> Mapping[str, datetime]: ...
+
+
+class ZoneStore(Protocol):
+    """What the DNS reconcile reads and changes zones with; Route53Zones is the real one."""
+
+    def list_zones(self) -> Sequence[HostedZoneSummary]: ...
+
+    def snapshot(self, zone_id: str) -> ZoneSnapshot: ...
+
+    def apply(self, zone_plan: ZonePlan, *, wait: bool = False) -> str | None: ...
+
+
+class Registrar(Protocol):
+    """The name servers a domain's registrar lists; RegisteredDomains (Route 53 Domains) is the real one."""
+
+    def name_servers(self, domain: str) -> tuple[str, ...] | None: ...
 
 
 class DnsNoticeOutbox(Protocol):

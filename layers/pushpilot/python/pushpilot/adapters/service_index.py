@@ -47,8 +47,12 @@ HISTORY_RETENTION_SECONDS = 90 * 24 * 3600
 FILLED_MARKER = {"pk": "INDEX", "sk": "FILLED"}
 
 
+# Rows written before the index kept each service's kind were all App Runner's, its only target then.
+_KIND_OF_UNTYPED_ROWS = "apprunner"
+
+
 def _indexed(values: dict[str, Any]) -> IndexedService:
-    return IndexedService.model_validate(values)
+    return IndexedService.model_validate({"kind": _KIND_OF_UNTYPED_ROWS, **values})
 
 
 class ServiceIndex(TableAdapter):

@@ -93,7 +93,7 @@ class Hold(BaseModel):
 class IndexedService(BaseModel):
     model_config = ConfigDict(frozen=True)
 
-    kind: str = "apprunner"
+    kind: str
     arn: str
     name: str
     status: str

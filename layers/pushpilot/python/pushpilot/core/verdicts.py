@@ -99,8 +99,6 @@ class Platform(BaseModel):
 
 LINUX_AMD64 = Platform(os="linux", architecture="amd64")
 LINUX_ARM64 = Platform(os="linux", architecture="arm64")
-# What App Runner runs, and so the CLI's default requirement.
-APP_RUNNER_PLATFORM = LINUX_AMD64
 
 
 class VerdictStatus(StrEnum):

@@ -8,13 +8,18 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Literal, Self
+from typing import TYPE_CHECKING, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 # Defined in core so that adapters can raise it without importing the handlers' edge.
+from pushpilot.core.dns import OWNER_ID_PATTERN
 from pushpilot.core.errors import SettingsError
-from pushpilot.core.reach import ClusterScope
+from pushpilot.core.notice_selection import KindSelection
+from pushpilot.targets.ecs.reach import ClusterScope
+
+if TYPE_CHECKING:
+    from pushpilot.core.dns.models import DnsPolicy
 
 
 class EnvSettings(BaseModel):
@@ -83,3 +88,65 @@ class PrincipalSettings(EnvSettings):
     """Who pushpilot acts as, so an access-denied message names the principal a policy must grant."""
 
     role_arn: str | None = Field(default=None, alias="PUSHPILOT_ROLE_ARN")
+
+
+SlackMode = Literal["bot", "webhook", "none"]
+
+
+class NotifySettings(EnvSettings):
+    """The notify function's configuration. Slack credentials are never an env var value: only the
+    name of the secret (Secrets Manager) or of the SecureString parameter (SSM) that holds them. A
+    Slack source that is missing is the Slack channel's error (`load_slack_credentials`), never the
+    whole function's: SNS still gets every notice."""
+
+    table_name: str = Field(alias="TABLE_NAME", min_length=1)
+    slack_mode: SlackMode = Field(default="none", alias="SLACK_MODE")
+    slack_secret_id: str | None = Field(default=None, alias="SLACK_SECRET_ID")
+    slack_parameter_name: str | None = Field(default=None, alias="SLACK_PARAMETER_NAME")
+    slack_channel: str | None = Field(default=None, alias="SLACK_CHANNEL")
+    slack_api_url: str = Field(default="https://slack.com/api/", alias="SLACK_API_URL")
+    slack_secret_max_age: int = Field(default=300, ge=0, alias="SLACK_SECRET_MAX_AGE")
+    topic_arn: str | None = Field(default=None, alias="TOPIC_ARN")
+    notify_kinds: KindSelection = Field(
+        default_factory=lambda: KindSelection(everything=True), alias="NOTIFY_KINDS"
+    )
+
+    @field_validator("slack_mode", mode="before")
+    @classmethod
+    def _lower_mode(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("notify_kinds", mode="before")
+    @classmethod
+    def _parse_kinds(cls, value: object) -> object:
+        return KindSelection.parse(value) if isinstance(value, str) else value
+
+
+class BuildSettings(EnvSettings):
+    """The build notices: how many log lines a failure quotes."""
+
+    log_lines: int = Field(default=20, alias="BUILD_LOG_LINES", ge=1, le=200)
+
+
+class DnsSettings(EnvSettings):
+    """The DNS reconcile: which zones, how bold, who owns the records."""
+
+    zone_ids: tuple[str, ...] = Field(default=(), alias="DNS_ZONE_IDS")
+    take_over: bool = Field(default=False, alias="DNS_TAKE_OVER")
+    max_changes: int = Field(default=20, ge=0, alias="DNS_MAX_CHANGES")
+    owner_id: str = Field(alias="DNS_OWNER_ID", pattern=OWNER_ID_PATTERN)
+    validation_pending_hours: float = Field(default=2, gt=0, alias="DNS_VALIDATION_PENDING_HOURS")
+    dry_run: bool = Field(default=False, alias="DRY_RUN")
+    region: str = Field(default="us-east-1", alias="AWS_REGION")
+
+    @field_validator("zone_ids", mode="before")
+    @classmethod
+    def _comma_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(part.strip().rsplit("/", 1)[-1] for part in value.split(",") if part.strip())
+        return value
+
+    def policy(self) -> DnsPolicy:
+        from pushpilot.core.dns.models import DnsPolicy
+
+        return DnsPolicy(take_over=self.take_over, max_changes=self.max_changes, zone_ids=self.zone_ids)

@@ -90,25 +90,27 @@ def reconcile_dns(
     from pushpilot.adapters.pending_domains import PendingDomains
     from pushpilot.adapters.route53 import Route53Zones
     from pushpilot.adapters.route53_domains import RegisteredDomains
-    from pushpilot.flows.dns import AllBindings, DnsSettings, deliver, reconcile
+    from pushpilot.entry.settings import DnsSettings
+    from pushpilot.flows.dns import AllBindings, DnsPorts, ReconcileRules, deliver, reconcile
 
     core = CoreSettings.from_env()
     settings = DnsSettings.from_env()
     outbox = DnsNoticeOutbox(core.table_name)
-    result = reconcile(
+    ports = DnsPorts(
         domains=AllBindings(*domain_sources(reach(core.region))),
         zones=Route53Zones(),
+        pending=PendingDomains(core.table_name),
+        outbox=outbox,
+        registrar=RegisteredDomains(),
+    )
+    rules = ReconcileRules(
         policy=settings.policy(),
         owner_id=settings.owner_id,
         region=settings.region,
         apply=not settings.dry_run,
-        service=service,
-        trigger=event,
-        pending_tracker=PendingDomains(core.table_name),
         pending_hours=settings.validation_pending_hours,
-        outbox=outbox,
-        registrar=RegisteredDomains(),
     )
+    result = reconcile(ports, rules, service=service, trigger=event)
     deliver(result, NoticeQueue(core.notice_queue_url), outbox)
     return {
         "applied": result.applied,

@@ -10,8 +10,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Protocol
 
-from pydantic import Field
-
 from pushpilot.core.build_report import (
     NO_LOG_STREAM_REASON,
     BuildEventExtras,
@@ -26,14 +24,8 @@ from pushpilot.core.build_report import (
 from pushpilot.core.errors import AccessDeniedError
 from pushpilot.core.notices import Notice
 from pushpilot.core.redaction import NO_SECRETS, SecretValues
-from pushpilot.entry.settings import EnvSettings
 from pushpilot.events.codebuild import CodeBuildPhaseEvent, CodeBuildStateEvent
 from pushpilot.flows.results import FlowResult
-
-
-class BuildSettings(EnvSettings):
-    log_lines: int = Field(default=20, alias="BUILD_LOG_LINES", ge=1, le=200)
-
 
 # --- one event, end to end, through injected ports ---------------------------------------------------
 

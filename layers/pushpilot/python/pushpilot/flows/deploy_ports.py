@@ -52,6 +52,10 @@ class DeployPorts:
             raise OutOfReachError(f"{target.label} service {service.name} is outside the stack's reach")
         return target
 
+    def deploy_wordings(self) -> dict[str, str]:
+        """By kind, why pushpilot starts a deployment itself, in each target's declared words."""
+        return {kind: target.declaration.deploy_wording for kind, target in self.targets.items()}
+
     def outside_reach(self, kind: str, arn: str) -> bool:
         """A service of a target the stack has, but one it must not describe, index or deploy to."""
         target = self.targets.get(kind)

@@ -17,8 +17,8 @@ from pushpilot.core.releases import Release, RolloutStatus, overall_stage
 from pushpilot.core.targets import Operation, OperationEnded, Outcome, ServiceChanged
 from pushpilot.core.tracking import IndexedService, LiveImage
 from pushpilot.flows.deploy_ports import DeployPorts
-from pushpilot.flows.push import deploy_claimed, record_and_tell, started_after
 from pushpilot.flows.results import FlowResult, ignored, skipped
+from pushpilot.flows.rollout import deploy_claimed, record_and_tell, started_after
 from pushpilot.ports import DeployTarget
 
 # What ran on a service stays known this long: the releases a rollback can go back to.
@@ -33,7 +33,7 @@ ROLLOUT_FOR_OUTCOME = {
 }
 
 
-# The metric an event for a service outside the stack's reach (`EcsClusters`) is counted under.
+# The metric an event for a service outside the stack's reach is counted under.
 OUT_OF_REACH_METRIC = "ServiceOutOfReach"
 # The metric an event for a service (or cluster) deleted since it was sent is counted under.
 GONE_METRIC = "EventsForDeletedServices"
@@ -43,7 +43,9 @@ def _outside_reach(ports: DeployPorts, event_id: str, kind: str, arn: str | None
     """Skip an event about a service the stack must not touch, before anything describes or indexes it."""
     if arn is None or not ports.outside_reach(kind, arn):
         return None
-    return skipped(event_id, f"{arn} is outside the stack's reach (EcsClusters)", metric=OUT_OF_REACH_METRIC)
+    setting = ports.targets[kind].declaration.reach_setting
+    where = f" ({setting})" if setting else ""
+    return skipped(event_id, f"{arn} is outside the stack's reach{where}", metric=OUT_OF_REACH_METRIC)
 
 
 def handle_operation_ended(event: OperationEnded, ports: DeployPorts) -> FlowResult:

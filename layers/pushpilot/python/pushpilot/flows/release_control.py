@@ -22,16 +22,8 @@ from pushpilot.core.rollout_plan import ActionKind, Candidate, plan_rollout
 from pushpilot.core.tracking import Hold, IndexedService, LiveImage, Pending
 from pushpilot.core.verdicts import VerdictStatus
 from pushpilot.flows.deploy_ports import DeployPorts
-from pushpilot.flows.push import (
-    RELEASE_RETENTION,
-    UNKNOWN_PLATFORM,
-    Arrival,
-    deployable_manifest,
-    judge_digest,
-    queue_push,
-    record_and_tell,
-    start_deployment,
-)
+from pushpilot.flows.push import RELEASE_RETENTION, UNKNOWN_PLATFORM, Arrival, judge_digest
+from pushpilot.flows.rollout import deployable_manifest, queue_push, record_and_tell, start_deployment
 
 
 def find_service(ports: DeployPorts, name: str) -> IndexedService:
@@ -169,6 +161,7 @@ def _rollback(ports: DeployPorts, plan: RollbackPlan) -> dict[str, Any]:
         candidate.release_id,
         candidates=[Candidate(service=service, verdict_passed=passed, retargets=True)],
         dry_run=False,
+        starts=ports.deploy_wordings(),
     ).actions[0]
     # A target that takes no image index deploys the single manifest of its platform; none is a refusal.
     manifest = deployable_manifest(ports, service, verdict, plan.target.digest) if passed else None

@@ -40,9 +40,8 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
+from pushpilot.core.dns import OWNER_ID_PATTERN
 from pushpilot.core.dns.models import (
-    APPRUNNER_ALIAS_HOSTED_ZONE_IDS,
-    OWNER_ID_PATTERN,
     RECORD_TTL,
     UNPLANNED_STATUSES,
     AliasTarget,
@@ -167,11 +166,11 @@ class _Collector:
                 if zone is not None:
                     self.want(zone, cname, name)
                 continue
-            alias_zone_id = domain.alias_zone_id or APPRUNNER_ALIAS_HOSTED_ZONE_IDS.get(self.region)
+            alias_zone_id = domain.alias_zone_id or domain.alias_zone_ids.get(self.region)
             if alias_zone_id is None:
                 self.notes.append(
-                    f"{name}: App Runner's ALIAS hosted zone id for region {self.region} is not known; "
-                    f"no ALIAS planned for {target_name}"
+                    f"{name}: {domain.service_kind}'s ALIAS hosted zone id for region {self.region} is not"
+                    f" known; no ALIAS planned for {target_name}"
                 )
                 self.protected.update({(target_name, "A"), (target_name, "AAAA")})
                 continue

@@ -14,6 +14,7 @@ from pushpilot.adapters import clients
 from pushpilot.adapters.aws_errors import APP_RUNNER_CODES, aws_error
 from pushpilot.core.dns.models import DomainBinding, ValidationRecord
 from pushpilot.core.errors import NotFoundError
+from pushpilot.targets.apprunner.declaration import DNS
 
 if TYPE_CHECKING:
     from mypy_boto3_apprunner import AppRunnerClient
@@ -80,6 +81,9 @@ class CustomDomainReader:
                     service_arn=page["ServiceArn"],
                     service_name=service_name_from_arn(page["ServiceArn"]),
                     dns_target=page["DNSTarget"],
+                    service_kind=DNS.service_kind,
+                    alias_zone_ids=DNS.alias_zone_ids,
+                    bare_name=DNS.bare_name,
                     domain_name=domain["DomainName"],
                     enable_www=domain["EnableWWWSubdomain"],
                     status=domain["Status"],

@@ -16,7 +16,7 @@ from pushpilot.core.errors import NotFoundError
 from pushpilot.core.notices import Link
 from pushpilot.core.targets import Operation, Outcome, TargetService
 from pushpilot.core.tracking import IndexedService
-from pushpilot.core.verdicts import APP_RUNNER_PLATFORM
+from pushpilot.targets.apprunner.declaration import APP_RUNNER_PLATFORM, DECLARATION, KIND
 
 if TYPE_CHECKING:
     from mypy_boto3_apprunner import AppRunnerClient
@@ -26,7 +26,6 @@ if TYPE_CHECKING:
         SourceConfigurationOutputTypeDef,
     )
 
-KIND: Final = "apprunner"
 # The operation types that deploy the service's image. A configuration update (UPDATE_SERVICE) only
 # counts when it is ours: its operation id is then known.
 _DEPLOYMENT_TYPES: Final = frozenset({"START_DEPLOYMENT"})
@@ -74,11 +73,12 @@ def operation_from_api(item: OperationSummaryTypeDef) -> Operation | None:
 
 
 class AppRunnerTarget:
+    # What the flows need of it, as its folder declares (declaration.py).
+    declaration: Final = DECLARATION
     kind: Final = KIND
-    label: Final = "App Runner"
-    # The platform takes an image index and runs its platform's child; its events tell the outcome.
-    accepts_index: Final = True
-    outcome_polling: Final = None
+    label: Final = DECLARATION.label
+    accepts_index: Final = DECLARATION.accepts_index
+    outcome_polling: Final = DECLARATION.outcome_polling
 
     def __init__(self, client: AppRunnerClient | None = None, *, region: str = "us-east-1") -> None:
         self._injected = client

@@ -20,11 +20,12 @@ from pushpilot.adapters.aws_errors import aws_error
 from pushpilot.core.errors import NotFoundError, OutOfReachError
 from pushpilot.core.image_ref import ImageRef
 from pushpilot.core.notices import Link
-from pushpilot.core.reach import ClusterScope
 from pushpilot.core.targets import Operation, Outcome, TargetService
 from pushpilot.core.tracking import IndexedService
 from pushpilot.core.verdicts import Platform
 from pushpilot.targets.ecs import copies, discovery, service_deployments
+from pushpilot.targets.ecs.declaration import DECLARATION, KIND
+from pushpilot.targets.ecs.reach import ClusterScope
 from pushpilot.targets.ecs.task_definitions import (
     BASE_TAG,
     DIGEST_TAG,
@@ -41,7 +42,6 @@ from pushpilot.targets.ecs.task_definitions import (
 if TYPE_CHECKING:
     from mypy_boto3_ecs import ECSClient
 
-KIND: Final = "ecs"
 _ROLLOUT_OUTCOMES: Final = {
     "COMPLETED": Outcome.LIVE,
     "FAILED": Outcome.FAILED,
@@ -61,11 +61,12 @@ def parse_service_arn(service_arn: str) -> tuple[str, str]:
 
 
 class EcsTarget:
+    # What the flows need of it, as its folder declares (declaration.py).
+    declaration: Final = DECLARATION
     kind: Final = KIND
-    label: Final = "Amazon ECS"
-    # The platform takes an image index and runs its platform's child; its events tell the outcome.
-    accepts_index: Final = True
-    outcome_polling: Final = None
+    label: Final = DECLARATION.label
+    accepts_index: Final = DECLARATION.accepts_index
+    outcome_polling: Final = DECLARATION.outcome_polling
 
     def __init__(
         self,

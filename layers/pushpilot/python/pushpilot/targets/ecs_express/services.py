@@ -20,11 +20,11 @@ from pushpilot.adapters.aws_errors import aws_error
 from pushpilot.core.errors import NotFoundError, OutOfReachError
 from pushpilot.core.image_ref import ImageRef
 from pushpilot.core.notices import Link
-from pushpilot.core.reach import ClusterScope
 from pushpilot.core.targets import Operation, Outcome, TargetService
 from pushpilot.core.tracking import IndexedService
 from pushpilot.core.verdicts import LINUX_AMD64
 from pushpilot.targets.ecs import copies, discovery, service_deployments
+from pushpilot.targets.ecs.reach import ClusterScope
 from pushpilot.targets.ecs.services import parse_service_arn
 from pushpilot.targets.ecs.task_definitions import (
     pinned_copy,
@@ -33,21 +33,22 @@ from pushpilot.targets.ecs.task_definitions import (
     release_tags,
     settle_copies,
 )
+from pushpilot.targets.ecs_express.declaration import DECLARATION, KIND
 
 if TYPE_CHECKING:
     from mypy_boto3_ecs import ECSClient
 
-KIND: Final = "ecs_express"
 # DescribeServiceRevisions takes at most twenty revisions per call.
 _REVISIONS_READ: Final = 20
 
 
 class EcsExpressTarget:
+    # What the flows need of it, as its folder declares (declaration.py).
+    declaration: Final = DECLARATION
     kind: Final = KIND
-    label: Final = "ECS Express Mode"
-    # The platform takes an image index and runs its platform's child; its events tell the outcome.
-    accepts_index: Final = True
-    outcome_polling: Final = None
+    label: Final = DECLARATION.label
+    accepts_index: Final = DECLARATION.accepts_index
+    outcome_polling: Final = DECLARATION.outcome_polling
 
     def __init__(
         self,

@@ -33,20 +33,17 @@ from pushpilot.adapters.aws_errors import LAMBDA_CODES, ServiceCodes, aws_error
 from pushpilot.core.errors import ChangedMeanwhileError, NotFoundError, PushpilotError, ServiceBusyError
 from pushpilot.core.image_ref import ImageRef
 from pushpilot.core.notices import Link
-from pushpilot.core.targets import Operation, Outcome, OutcomePolling, TargetService
+from pushpilot.core.targets import Operation, Outcome, TargetService
 from pushpilot.core.tracking import IndexedService
 from pushpilot.core.verdicts import LINUX_AMD64, LINUX_ARM64, Platform
+from pushpilot.targets.lambda_fn.declaration import DECLARATION, KIND
 
 if TYPE_CHECKING:
     from mypy_boto3_lambda import LambdaClient
 
-KIND: Final = "lambda"
 ALIAS_TAG: Final = "pushpilot:alias"
 # Lambda's Architectures → the platform the image must be built for.
 PLATFORM_OF_ARCHITECTURE: Final[Mapping[str, Platform]] = {"x86_64": LINUX_AMD64, "arm64": LINUX_ARM64}
-# An image update usually ends within seconds to a minute: look after 10 s, then every 20 s and 40 s at
-# most, so the end is told within a minute; after 30 minutes the scheduled refresh takes over.
-POLLING: Final = OutcomePolling(first_delay_seconds=10, max_delay_seconds=40, give_up_after_seconds=1800)
 _LAST_MODIFIED_FORMAT = "%Y-%m-%dT%H:%M:%S.%f%z"
 
 _DEPLOY_CODES: ServiceCodes = {
@@ -106,11 +103,13 @@ def operation_of(configuration: Mapping[str, Any], code: Mapping[str, Any]) -> O
 
 
 class LambdaTarget:
+    # What the flows need of it, as its folder declares (declaration.py): Lambda runs only the single
+    # manifest of the function's architecture, and emits no end event.
+    declaration: Final = DECLARATION
     kind: Final = KIND
-    label: Final = "AWS Lambda"
-    # Lambda runs only the single manifest of the function's architecture; it emits no end event.
-    accepts_index: Final = False
-    outcome_polling: Final = POLLING
+    label: Final = DECLARATION.label
+    accepts_index: Final = DECLARATION.accepts_index
+    outcome_polling: Final = DECLARATION.outcome_polling
 
     def __init__(
         self, client: LambdaClient | None = None, *, region: str = "us-east-1", prefix: str = ""
