@@ -36,6 +36,7 @@ from pushpilot_sandbox.logcapture import LogSink
 from pushpilot_sandbox.moto_server import MotoHandle, start_moto
 from pushpilot_sandbox.provision import provision
 from pushpilot_sandbox.public_registry import PublicRegistry
+from pushpilot_sandbox.release_event_bus import ReleaseEventBus
 from pushpilot_sandbox.repository_policy import Caller
 from pushpilot_sandbox.router import Delivery, EventRouter
 from pushpilot_sandbox.slack_sink import SlackSink
@@ -142,13 +143,15 @@ class Sandbox:
             emit=self.bus.append,
             resolve_digest=self._resolve_digest,
         )
+        # pushpilot's own events land on the stack's bus, checked against their published schema.
+        self.release_events = ReleaseEventBus(account_id=account, region=region, emit=self.bus.append)
         self.gateway = AwsGateway(
             moto_url=self.moto_url,
             blobs=self.blobs,
             account_id=account,
             caller=self._current_caller,
             moto_app=self._moto.app,
-            emulators={"ecs": self.ecs},
+            emulators={"ecs": self.ecs, "events": self.release_events},
         )
         self.gateway.start()
         self._started.append(self.gateway)

@@ -7,13 +7,14 @@ keeps the same state rules the table's conditional updates enforce.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pushpilot.core.errors import OutcomeUnknownError, ServiceBusyError
 from pushpilot.core.notices import Link, Notice
 from pushpilot.core.reach import ClusterScope
+from pushpilot.core.release_events import SOURCE, ReleaseEvent, account_of
 from pushpilot.core.release_policy import read_policy
 from pushpilot.core.releases import Release, ServiceRollout, Stage
 from pushpilot.core.targets import Operation, Outcome, TargetService
@@ -394,6 +395,43 @@ class CollectingSink:
         self.notices.append(notice)
 
 
+class CollectingEvents:
+    """The ReleaseEvents port in memory: each event as EventBridge would deliver it, held against the
+    published schema on the way in (a test that emits an event the schema refuses fails there)."""
+
+    def __init__(self, *, check_schema: bool = True) -> None:
+        self.delivered: list[dict[str, Any]] = []
+        self.fail_next: Exception | None = None
+        self.check_schema = check_schema
+        self.puts = 0
+
+    def put(self, events: Sequence[ReleaseEvent]) -> None:
+        self.puts += 1
+        if self.fail_next is not None:
+            error, self.fail_next = self.fail_next, None
+            raise error
+        for event in events:
+            envelope = {
+                "version": "0",
+                "id": f"evt-{len(self.delivered) + 1}",
+                "detail-type": str(event.detail_type),
+                "source": SOURCE,
+                "account": account_of(event.resources[0]) if event.resources else ACCOUNT,
+                "time": event.detail.occurred_at,
+                "region": REGION,
+                "resources": event.resources,
+                "detail": event.detail.model_dump(mode="json"),
+            }
+            if self.check_schema:
+                from pushpilot_sandbox.release_event_bus import check_release_event
+
+                check_release_event(envelope)
+            self.delivered.append(envelope)
+
+    def of_type(self, detail_type: str) -> list[dict[str, Any]]:
+        return [event for event in self.delivered if event["detail-type"] == detail_type]
+
+
 class MemoOnce:
     """`run_once` without the table: the first successful result per (scope, key) is kept and returned
     again; a failed attempt leaves nothing behind, as Powertools deletes its record."""
@@ -434,6 +472,7 @@ class FakeWorld:
         self.sink = CollectingSink()
         self.once = MemoOnce()
         self.inspector = PassingInspector()
+        self.events = CollectingEvents()
         self.ports = DeployPorts(
             index=self.index,
             releases=self.releases,
@@ -442,6 +481,7 @@ class FakeWorld:
             notices=self.sink,
             once=self.once,
             clock=self.clock,
+            events=self.events,
         )
 
     def clock(self) -> datetime:

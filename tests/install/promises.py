@@ -87,6 +87,12 @@ RULES: Final[dict[str, dict[str, dict[str, Any]]]] = {
                 ],
             }
         },
+        "ReleaseStages": {
+            "pattern": {
+                "source": ["pushpilot"],
+                "detail-type": ["Release Live", "Release Rolled Back", "Release Failed"],
+            }
+        },
     },
 }
 
@@ -105,6 +111,8 @@ COMMON_ENVIRONMENT: Final = frozenset(
         "POWERTOOLS_TRACE_DISABLED",
         "ECS_CLUSTERS",
         "DEPLOY_STUCK_AFTER_MINUTES",
+        "RELEASE_EVENT_BUS",
+        "PUBLISH_IMAGE_PARAMETERS",
     }
 )
 _DNS: Final = frozenset(
@@ -209,12 +217,16 @@ ALLOWED_ACTIONS: Final = frozenset(
         "codebuild:BatchGetBuilds",
         "secretsmanager:GetSecretValue",
         "ssm:GetParameter",
+        # release stages (ReleaseStagesPolicy): pushpilot's own events, bake alarms, deployed images
+        "events:PutEvents",
+        "cloudwatch:DescribeAlarms",
+        "ssm:PutParameter",
     }
 )
 
 # The stack's own managed policies (one per deploy target), whose statements the least-privilege list
 # covers.
-STACK_MANAGED_POLICIES: Final = frozenset({"AppRunnerDeployPolicy", "EcsDeployPolicy"})
+STACK_MANAGED_POLICIES: Final = frozenset({"AppRunnerDeployPolicy", "EcsDeployPolicy", "ReleaseStagesPolicy"})
 
 # AWS managed policies SAM attaches: writing the function's own logs; X-Ray only when XRayTracing is
 # Active. Not AWSLambdaSQSQueueExecutionRole: it may receive and delete on every queue of the account.

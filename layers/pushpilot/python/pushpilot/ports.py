@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from pushpilot.core.notices import Link, Notice
 from pushpilot.core.public_sightings import Sighting
+from pushpilot.core.release_events import ReleaseEvent
 from pushpilot.core.releases import Release, ServiceRollout, Stage
 from pushpilot.core.targets import Operation, TargetService
 from pushpilot.core.tracking import Hold, IndexedService, InFlight, LiveImage, Pending
@@ -214,3 +215,11 @@ class DnsNoticeOutbox(Protocol):
     def held(self) -> list[HeldNotices]: ...
 
     def release(self, key: str) -> None: ...
+
+
+class ReleaseEvents(Protocol):
+    """pushpilot's own events (`source: pushpilot`) on the stack's event bus."""
+
+    def put(self, events: Sequence[ReleaseEvent]) -> None:
+        """Put every event, or raise: an event EventBridge refused is retried, then raised typed."""
+        ...

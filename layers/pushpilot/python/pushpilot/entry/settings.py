@@ -78,3 +78,9 @@ class PrincipalSettings(EnvSettings):
     """Who pushpilot acts as, so an access-denied message names the principal a policy must grant."""
 
     role_arn: str | None = Field(default=None, alias="PUSHPILOT_ROLE_ARN")
+
+
+class ReleaseEventSettings(EnvSettings):
+    """Where pushpilot's own events go (`ReleaseEventBus`): the default bus, or a bus named by the stack."""
+
+    bus: str = Field(default="default", alias="RELEASE_EVENT_BUS", min_length=1)

@@ -9,9 +9,16 @@ from typing import TYPE_CHECKING, Any
 from pushpilot.adapters.ecr import ImageInspector
 from pushpilot.adapters.idempotency import run_once
 from pushpilot.adapters.notice_queue import NoticeQueue
+from pushpilot.adapters.release_events import EventBridgeReleaseEvents
 from pushpilot.adapters.release_store import ReleaseStore
 from pushpilot.adapters.service_index import ServiceIndex
-from pushpilot.entry.settings import CoreSettings, EcsSettings, PrincipalSettings, PublicImageSettings
+from pushpilot.entry.settings import (
+    CoreSettings,
+    EcsSettings,
+    PrincipalSettings,
+    PublicImageSettings,
+    ReleaseEventSettings,
+)
 from pushpilot.flows.deploy_ports import DeployPorts
 from pushpilot.targets.registry import Reach, build_targets, domain_sources
 
@@ -39,6 +46,7 @@ def deploy_ports(
         dry_run=settings.dry_run,
         deploy_unverified=settings.unverified_images == "deploy",
         role_arn=PrincipalSettings.from_env().role_arn,
+        events=EventBridgeReleaseEvents(ReleaseEventSettings.from_env().bus),
     )
 
 

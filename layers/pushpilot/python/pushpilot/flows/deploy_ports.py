@@ -9,7 +9,15 @@ from datetime import UTC, datetime
 
 from pushpilot.core.errors import NotFoundError, OutOfReachError
 from pushpilot.core.tracking import IndexedService
-from pushpilot.ports import DeployTarget, Inspector, NoticeSink, OnceRunner, ReleaseStore, ServiceIndex
+from pushpilot.ports import (
+    DeployTarget,
+    Inspector,
+    NoticeSink,
+    OnceRunner,
+    ReleaseEvents,
+    ReleaseStore,
+    ServiceIndex,
+)
 
 
 @dataclass
@@ -27,6 +35,8 @@ class DeployPorts:
     # Named in access-denied advice: the principal a registry account's repository policy must allow.
     role_arn: str | None = None
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    # pushpilot's own events (source `pushpilot`); None: the bus is not told (tests that do not look).
+    events: ReleaseEvents | None = None
 
     def now(self) -> str:
         return self.clock().isoformat(timespec="milliseconds")

@@ -37,6 +37,7 @@ from pushpilot.core.verdicts import Platform, Verdict, VerdictStatus
 from pushpilot.entry.handling import HandlerOutcome, ignored
 from pushpilot.events.ecr import EcrImageActionEvent
 from pushpilot.flows.deploy_ports import DeployPorts
+from pushpilot.flows.release_events import announce_held, announce_rollout, announce_verified
 
 RELEASE_RETENTION = timedelta(days=90)
 # A service whose target cannot tell its platform: judged as "unknown", so UnverifiedImages decides.
@@ -171,6 +172,8 @@ def release_image(arrival: Arrival, services: Sequence[IndexedService], ports: D
             for service in group
         )
 
+    if stage in {Stage.VERIFIED, Stage.PARTLY_VERIFIED}:
+        announce_verified(ports, release, {str(v.required): str(v.status) for v in verdicts}, str(stage))
     plan = plan_rollout(rid, candidates=candidates, dry_run=ports.dry_run)
     by_arn = {service.arn: service for service in services}
     results = [
@@ -275,6 +278,9 @@ def _tell_turn(ports: DeployPorts, release: Release, turn: Turn, occurred_at: st
         )
     if turn.kind is TurnKind.DEPLOY:
         return None
+    if turn.kind is TurnKind.HELD:
+        held_by = [f"hold: {service.hold.reason}"] if service.hold else ["tag pushpilot:hold"]
+        announce_held(ports, release, service, held_by, turn.reason)
     record_rollout(ports, release.release_id, service, RolloutStatus.SKIPPED, turn.reason)
     return {"service": service.name, "action": str(turn.kind), "status": str(RolloutStatus.SKIPPED)}
 
@@ -379,6 +385,7 @@ def record_and_tell(
             details=details,
         )
     )
+    announce_rollout(ports, stored, service, status, message, operation_id=operation_id)
     return stored
 
 
