@@ -13,6 +13,7 @@ from typing import Any
 
 from pushpilot.core.errors import OutcomeUnknownError, ServiceBusyError
 from pushpilot.core.notices import Link, Notice
+from pushpilot.core.promotion import BakeState, Baking
 from pushpilot.core.reach import ClusterScope
 from pushpilot.core.release_events import SOURCE, ReleaseEvent, account_of
 from pushpilot.core.release_policy import read_policy
@@ -432,6 +433,63 @@ class CollectingEvents:
         return [event for event in self.delivered if event["detail-type"] == detail_type]
 
 
+class FakePromotions:
+    """The PromotionLedger in memory, with the table's conditions: a newer upstream release replaces an
+    older one, a state moves only from the one it was read in."""
+
+    def __init__(self) -> None:
+        self.items: dict[str, Baking] = {}
+
+    def offer(self, baking: Baking) -> tuple[bool, Baking | None]:
+        old = self.items.get(baking.service_arn)
+        if old is not None and (old.digest == baking.digest or old.live_since >= baking.live_since):
+            return False, None
+        self.items[baking.service_arn] = baking
+        return True, old
+
+    def get(self, service_arn: str) -> Baking | None:
+        return self.items.get(service_arn)
+
+    def all(self) -> list[Baking]:
+        return list(self.items.values())
+
+    def move(
+        self,
+        baking: Baking,
+        state: BakeState,
+        *,
+        bake_started: str | None = None,
+        held_by: tuple[str, ...] = (),
+    ) -> bool:
+        current = self.items.get(baking.service_arn)
+        if current is None or current.digest != baking.digest or current.state is not baking.state:
+            return False
+        self.items[baking.service_arn] = current.model_copy(
+            update={"state": state, "bake_started": bake_started or current.bake_started, "held_by": held_by}
+        )
+        return True
+
+
+class FakeAlarms:
+    """Alarm states by name; an alarm nobody set is OK. `calls` counts DescribeAlarms."""
+
+    def __init__(self) -> None:
+        self.states: dict[str, str] = {}
+        self.calls = 0
+
+    def in_alarm(self, names: Sequence[str]) -> list[str]:
+        self.calls += 1
+        return [name for name in names if self.states.get(name, "OK") == "ALARM"]
+
+
+class FakeImageParameters:
+    def __init__(self) -> None:
+        self.values: dict[str, str] = {}
+
+    def publish(self, kind: str, service: str, image: str) -> None:
+        self.values[f"/pushpilot/{kind}/{service}/image"] = image
+
+
 class MemoOnce:
     """`run_once` without the table: the first successful result per (scope, key) is kept and returned
     again; a failed attempt leaves nothing behind, as Powertools deletes its record."""
@@ -473,6 +531,8 @@ class FakeWorld:
         self.once = MemoOnce()
         self.inspector = PassingInspector()
         self.events = CollectingEvents()
+        self.promotions = FakePromotions()
+        self.alarms = FakeAlarms()
         self.ports = DeployPorts(
             index=self.index,
             releases=self.releases,
@@ -482,6 +542,9 @@ class FakeWorld:
             once=self.once,
             clock=self.clock,
             events=self.events,
+            promotions=self.promotions,
+            alarms=self.alarms,
+            account_id=ACCOUNT,
         )
 
     def clock(self) -> datetime:

@@ -1,5 +1,6 @@
 """Scheduled safety net: refresh the service index, recover lost outcomes, start pending deployments,
-reconcile custom-domain DNS, deploy ECR Public tags that moved. ACM's certificate events (issued,
+move promotions' bakes on, reconcile custom-domain DNS, deploy ECR Public tags that moved. pushpilot's own
+Release Live events start bakes. ACM's certificate events (issued,
 approaching expiration, renewal action required) run the DNS reconcile at once."""
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from pushpilot.entry.handling import HandlerOutcome, parse_event, run_guarded
 from pushpilot.entry.settings import CoreSettings
 from pushpilot.entry.wiring import deploy_ports, public_image_check, reconcile_dns
 from pushpilot.events.acm import AcmCertificateEvent
+from pushpilot.events.pushpilot import PushpilotReleaseEvent
+from pushpilot.flows.promote import advance_bakes, on_release_event
 from pushpilot.flows.refresh import refresh
 
 logger = Logger()
@@ -28,14 +31,15 @@ class ScheduledTask(BaseModel):
 
 _TASK = TypeAdapter(ScheduledTask)
 _ACM_EVENT = TypeAdapter(AcmCertificateEvent)
+_RELEASE_EVENT = TypeAdapter(PushpilotReleaseEvent)
 
 
 def _refresh(context: LambdaContext) -> dict[str, Any]:
     settings = CoreSettings.from_env()
-    return refresh(
-        deploy_ports(settings, context=context),
-        stuck_after=timedelta(minutes=settings.stuck_after_minutes),
-    )
+    ports = deploy_ports(settings, context=context)
+    detail = refresh(ports, stuck_after=timedelta(minutes=settings.stuck_after_minutes))
+    # The bake clock of promotions runs on the same schedule, after the index is current.
+    return detail | advance_bakes(ports)
 
 
 def _run(event: dict[str, Any], context: LambdaContext) -> HandlerOutcome:
@@ -43,6 +47,13 @@ def _run(event: dict[str, Any], context: LambdaContext) -> HandlerOutcome:
         certificate = parse_event(_ACM_EVENT, event)
         return HandlerOutcome(
             event_id=certificate.id, status="handled", detail=reconcile_dns(event=certificate)
+        )
+    if event.get("source") == "pushpilot":
+        release = parse_event(_RELEASE_EVENT, event)
+        return HandlerOutcome(
+            event_id=release.id,
+            status="handled",
+            detail=on_release_event(release, deploy_ports(context=context)),
         )
     task = parse_event(_TASK, event).task
     if task == "refresh":

@@ -6,9 +6,11 @@ import os
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from pushpilot.adapters.alarms import CloudWatchAlarms
 from pushpilot.adapters.ecr import ImageInspector
 from pushpilot.adapters.idempotency import run_once
 from pushpilot.adapters.notice_queue import NoticeQueue
+from pushpilot.adapters.promotions import PromotionTable
 from pushpilot.adapters.release_events import EventBridgeReleaseEvents
 from pushpilot.adapters.release_store import ReleaseStore
 from pushpilot.adapters.service_index import ServiceIndex
@@ -47,7 +49,18 @@ def deploy_ports(
         deploy_unverified=settings.unverified_images == "deploy",
         role_arn=PrincipalSettings.from_env().role_arn,
         events=EventBridgeReleaseEvents(ReleaseEventSettings.from_env().bus),
+        promotions=PromotionTable(settings.table_name),
+        alarms=CloudWatchAlarms(),
+        account_id=_account_of(context),
     )
+
+
+def _account_of(context: LambdaContext | None) -> str:
+    """The stack's account, from the function's own ARN (`arn:aws:lambda:<region>:<account>:function:…`);
+    empty outside Lambda (the CLI), where promotion compares service names within the stack only."""
+    arn = getattr(context, "invoked_function_arn", "") or ""
+    parts = arn.split(":")
+    return parts[4] if len(parts) > 4 else ""
 
 
 def reach(region: str | None = None) -> Reach:

@@ -10,10 +10,13 @@ from datetime import UTC, datetime
 from pushpilot.core.errors import NotFoundError, OutOfReachError
 from pushpilot.core.tracking import IndexedService
 from pushpilot.ports import (
+    AlarmStates,
     DeployTarget,
+    ImageParameters,
     Inspector,
     NoticeSink,
     OnceRunner,
+    PromotionLedger,
     ReleaseEvents,
     ReleaseStore,
     ServiceIndex,
@@ -37,6 +40,13 @@ class DeployPorts:
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     # pushpilot's own events (source `pushpilot`); None: the bus is not told (tests that do not look).
     events: ReleaseEvents | None = None
+    # Release stages: the bakes of promoted-to services and the alarms that hold them (flows/promote.py).
+    promotions: PromotionLedger | None = None
+    alarms: AlarmStates | None = None
+    # PublishImageParameters: the image each service runs after our deployment, for IaC to read.
+    image_parameters: ImageParameters | None = None
+    # The stack's own account: promote-from without an account names a service of it.
+    account_id: str = ""
 
     def now(self) -> str:
         return self.clock().isoformat(timespec="milliseconds")
