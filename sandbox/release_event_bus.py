@@ -98,3 +98,21 @@ class ReleaseEventBus:
             results.append({"EventId": event["id"]})
         failed = sum(1 for result in results if "ErrorCode" in result)
         return _Answer(200, {"FailedEntryCount": failed, "Entries": results})
+
+
+def entries_summary(params: Mapping[str, Any]) -> str | None:
+    """A PutEvents call of pushpilot's events in words, for the timeline: `Release Live (staging-web)`."""
+    entries = params.get("Entries")
+    if not isinstance(entries, list) or not entries:
+        return None
+    said: list[str] = []
+    for entry in entries:
+        if not isinstance(entry, Mapping) or entry.get("Source") != "pushpilot":
+            return None
+        try:
+            detail = json.loads(str(entry.get("Detail") or "{}"))
+        except json.JSONDecodeError:
+            return None
+        service = (detail.get("service") or {}).get("name")
+        said.append(f"{entry.get('DetailType')}" + (f" ({service})" if service else ""))
+    return ", ".join(said)

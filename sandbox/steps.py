@@ -595,7 +595,16 @@ ACTIONS: dict[str, Callable[[Sandbox, Any, Path, Timeline], None]] = {
     "operation": operation,
     "complete_deployment": complete_deployment,
     "run": run,
+    "alarm": lambda *step: _stage_step("alarm", *step),
+    "external_deploy": lambda *step: _stage_step("external_deploy", *step),
 }
+
+
+def _stage_step(action: str, sandbox: Sandbox, raw: Any, base_dir: Path, timeline: Timeline) -> None:
+    from pushpilot_sandbox import stage_steps
+
+    getattr(stage_steps, action)(sandbox, raw, base_dir, timeline)
+
 
 # The arguments each action takes, checked before the sandbox starts. `event` takes a path (read_event);
 # the scheduled steps take none.
@@ -626,6 +635,11 @@ def check_step(action: str, raw: Any, *, base_dir: Path, setup: Setup) -> None:
         from pushpilot_sandbox.ecs_scenario import check_complete_deployment
 
         check_complete_deployment(raw, setup)
+        return
+    if action in {"alarm", "external_deploy"}:
+        from pushpilot_sandbox.stage_steps import check_stage_step
+
+        check_stage_step(action, raw, setup)
         return
     if action == "run":
         from pushpilot_sandbox.cli_runs import check_command

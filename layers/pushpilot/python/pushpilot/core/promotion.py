@@ -129,7 +129,8 @@ class Baking(BaseModel):
     digest: str
     tag: str | None = None
     upstream_service: str
-    upstream_account: str
+    # Empty: the stack's own account; else the account `pushpilot:promote-from` names.
+    upstream_account: str = ""
     upstream_arn: str | None = None
     # When the release went live upstream: newer upstream releases replace older ones.
     live_since: str
@@ -142,7 +143,7 @@ class Baking(BaseModel):
     def image(self) -> str:
         return f"{self.registry}/{self.repository}@{self.digest}"
 
-    def upstream_label(self, local_account: str) -> str:
+    def upstream_label(self, local_account: str = "") -> str:
         if self.upstream_account and self.upstream_account != local_account:
             return f"{self.upstream_account}:{self.upstream_service}"
         return self.upstream_service
@@ -182,3 +183,19 @@ def next_step(baking: Baking, policy: PromotionPolicy, *, now: datetime, in_alar
     if left > timedelta(0):
         return BakeStep(kind=StepKind.WAIT, left=left)
     return BakeStep(kind=StepKind.PROMOTE)
+
+
+def bake_line(baking: Baking, policy: PromotionPolicy, *, now: datetime, local_account: str) -> str | None:
+    """What bakes for a service and the time left, for `pushpilot releases`; None when nothing does."""
+    if baking.state not in {BakeState.BAKING, BakeState.HELD}:
+        return None
+    short = baking.digest.partition(":")[2][:12]
+    tag = f"{baking.tag} " if baking.tag else ""
+    what = f"{tag}sha256:{short} from {baking.upstream_label(local_account)}"
+    if baking.state is BakeState.HELD:
+        return f"{what}, held: {', '.join(baking.held_by)} in ALARM"
+    due = baking.due_at(policy.bake)
+    left = due - now
+    if left.total_seconds() <= 0:
+        return f"{what}, due now (promoted by the next refresh)"
+    return f"{what}, {minutes_text(left)} left (at {due.isoformat(timespec='minutes')})"

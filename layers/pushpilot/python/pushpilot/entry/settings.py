@@ -84,3 +84,5 @@ class ReleaseEventSettings(EnvSettings):
     """Where pushpilot's own events go (`ReleaseEventBus`): the default bus, or a bus named by the stack."""
 
     bus: str = Field(default="default", alias="RELEASE_EVENT_BUS", min_length=1)
+    # PublishImageParameters: the deployed image of each service in SSM, for infrastructure code to read.
+    publish_image_parameters: bool = Field(default=False, alias="PUBLISH_IMAGE_PARAMETERS")

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from pushpilot.adapters.alarms import CloudWatchAlarms
 from pushpilot.adapters.ecr import ImageInspector
 from pushpilot.adapters.idempotency import run_once
+from pushpilot.adapters.image_parameters import SsmImageParameters
 from pushpilot.adapters.notice_queue import NoticeQueue
 from pushpilot.adapters.promotions import PromotionTable
 from pushpilot.adapters.release_events import EventBridgeReleaseEvents
@@ -38,6 +39,7 @@ def deploy_ports(
     configuration error is reported on the event that met it. The Lambda context lets exactly-once work
     expire with the invocation that timed out, instead of blocking its retries."""
     settings = settings or CoreSettings.from_env()
+    stages = ReleaseEventSettings.from_env()
     return DeployPorts(
         index=ServiceIndex(settings.table_name),
         releases=ReleaseStore(settings.table_name),
@@ -48,7 +50,8 @@ def deploy_ports(
         dry_run=settings.dry_run,
         deploy_unverified=settings.unverified_images == "deploy",
         role_arn=PrincipalSettings.from_env().role_arn,
-        events=EventBridgeReleaseEvents(ReleaseEventSettings.from_env().bus),
+        events=EventBridgeReleaseEvents(stages.bus),
+        image_parameters=SsmImageParameters() if stages.publish_image_parameters else None,
         promotions=PromotionTable(settings.table_name),
         alarms=CloudWatchAlarms(),
         account_id=_account_of(context),

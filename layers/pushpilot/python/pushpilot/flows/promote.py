@@ -25,7 +25,13 @@ from pushpilot.core.promotion import (
     next_step,
     read_promotion,
 )
-from pushpilot.core.release_events import PromotedFrom, ReleaseEventType, event_service, release_event
+from pushpilot.core.release_events import (
+    PromotedFrom,
+    ReleaseEventType,
+    account_of,
+    event_service,
+    release_event,
+)
 from pushpilot.core.release_policy import read_policy
 from pushpilot.core.releases import Release, RolloutStatus
 from pushpilot.core.rollout_plan import ActionKind, Candidate, plan_rollout
@@ -94,7 +100,8 @@ def on_release_event(event: PushpilotReleaseEvent, ports: DeployPorts) -> dict[s
                 digest=detail.digest,
                 tag=detail.tag,
                 upstream_service=upstream_name,
-                upstream_account=account,
+                # Empty: this stack's own account (said by name only).
+                upstream_account=policy.upstream.account or "",
                 upstream_arn=detail.service.arn,
                 live_since=detail.occurred_at,
                 bake_started=detail.occurred_at,
@@ -237,7 +244,7 @@ def _bake_of_local_upstream(
         digest=upstream.live.digest,
         tag=upstream.live.tag,
         upstream_service=upstream.name,
-        upstream_account=ports.account_id,
+        upstream_account="",
         upstream_arn=upstream.arn,
         live_since=upstream.live.since,
         bake_started=upstream.live.since,
@@ -398,6 +405,10 @@ def _release_of(baking: Baking, now: str) -> Release:
     )
 
 
+def event_service_account(service: IndexedService) -> str:
+    return account_of(service.arn)
+
+
 def _promote(
     ports: DeployPorts, service: IndexedService, baking: Baking, why: str, baked_minutes: int | None
 ) -> dict[str, Any]:
@@ -474,7 +485,7 @@ def _promote(
             operation_id=operation_id,
             promoted_from=PromotedFrom(
                 service=baking.upstream_service,
-                account=baking.upstream_account,
+                account=baking.upstream_account or ports.account_id or event_service_account(service),
                 release_id=baking.release_id,
                 live_since=baking.live_since,
                 baked_minutes=baked_minutes,
@@ -531,30 +542,6 @@ def promote_by_hand(ports: DeployPorts, name: str, *, now_: bool = False) -> str
     if ledger is not None:
         ledger.move(baking, BakeState.PROMOTED)
     return f"{service.name}: {why} — {result.get('promotion')}"
-
-
-# --- what bakes, for `pushpilot releases` -----------------------------------------------------------
-
-
-def stage_lines(ports: DeployPorts, service: IndexedService) -> tuple[str | None, str | None]:
-    """(the service's stage, what bakes for it and the time left), for `pushpilot releases`."""
-    policy = read_promotion(service.tags)
-    if policy is None:
-        return None, None
-    ledger = _ledger(ports)
-    baking = ledger.get(service.arn) if ledger is not None else None
-    if baking is None or baking.state not in _ACTIVE:
-        return policy.text, None
-    short = baking.digest.partition(":")[2][:12]
-    tag = f"{baking.tag} " if baking.tag else ""
-    what = f"{tag}sha256:{short} from {baking.upstream_label(ports.account_id)}"
-    if baking.state is BakeState.HELD:
-        return policy.text, f"{what}, held: {', '.join(baking.held_by)} in ALARM"
-    due = baking.due_at(policy.bake)
-    left = due - ports.clock()
-    if left.total_seconds() <= 0:
-        return policy.text, f"{what}, due now (promoted by the next refresh)"
-    return policy.text, f"{what}, {minutes_text(left)} left (at {due.isoformat(timespec='minutes')})"
 
 
 def _notice(
