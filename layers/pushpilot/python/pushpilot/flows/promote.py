@@ -12,6 +12,7 @@ however often the event or the refresh comes again.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from pushpilot.core.image_ref import ImageRef
@@ -104,7 +105,9 @@ def on_release_event(event: PushpilotReleaseEvent, ports: DeployPorts) -> dict[s
                 upstream_account=policy.upstream.account or "",
                 upstream_arn=detail.service.arn,
                 live_since=detail.occurred_at,
-                bake_started=detail.occurred_at,
+                # Never from before the event reached this stack: another account's clock, or an event
+                # delivered late, must not shorten the bake here.
+                bake_started=max(detail.occurred_at, ports.now(), key=datetime.fromisoformat),
             )
             results.append(_offer(ports, ledger, service, policy, baking))
         else:
