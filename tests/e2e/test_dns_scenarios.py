@@ -265,9 +265,11 @@ def test_demo_tells_the_whole_story_in_order() -> None:
     assert reach == ["verified", "deploying", "live"] * 2
     ecs = sent[build + 12 :]
     assert ecs[:6] == ["verified", "rejected", "deploying", "deploying", "live", "live"]
-    assert sorted(ecs[6:]) == sorted(
+    assert sorted(ecs[6:12]) == sorted(
         ["verified", "rejected", "deploying", "deploying", "rolled_back", "live"]
     )
+    # Release stages: site-staging live, site-prod's bake told, then the promotion deploying and live.
+    assert ecs[12:] == ["verified", "deploying", "live", "policy", "deploying", "live"]
     assert report["errors"] == []
     assert report["dead_letters"] == []
     assert report["refused_events"] == []
@@ -280,3 +282,5 @@ def test_demo_tells_the_whole_story_in_order() -> None:
     assert "live on shop-express" in text
     assert "Amazon ECS rolled back" in text
     assert "shop.example.org is live on shop-graviton (ECS)" in text
+    assert "site-prod takes it after 30 min live on site-staging" in text
+    assert "promoted from site-staging after 30 min live" in json.dumps(report["notifications"])
