@@ -198,4 +198,4 @@ def bake_line(baking: Baking, policy: PromotionPolicy, *, now: datetime, local_a
     left = due - now
     if left.total_seconds() <= 0:
         return f"{what}, due now (promoted by the next refresh)"
-    return f"{what}, {minutes_text(left)} left (at {due.isoformat(timespec='minutes')})"
+    return f"{what}, {minutes_text(left)} left (at {due.isoformat(timespec='seconds')})"

@@ -140,6 +140,7 @@ def _offer(
                 ),
                 severity=Severity.INFO,
                 occurred_at=ports.now(),
+                release=_release(ports, replaced),
                 kind=NoticeKind.SUPERSEDED,
             )
         )
@@ -151,11 +152,12 @@ def _offer(
             title=f"{service.name} takes it after {minutes_text(policy.bake)} live on {label}",
             summary=(
                 f"Live on {label} since {baking.live_since}: promoted to {service.name} at"
-                f" {due.isoformat(timespec='minutes')} if it still runs there"
+                f" {due.isoformat(timespec='seconds')} if it still runs there"
                 + (f" and {', '.join(policy.alarms)} stay out of ALARM." if policy.alarms else ".")
             ),
             severity=Severity.INFO,
             occurred_at=ports.now(),
+            release=_release(ports, baking),
         )
     )
     # A bake of zero promotes at once; otherwise this only checks the alarms.
@@ -191,6 +193,7 @@ def _drop(
             summary=f"The release stopped baking for {service.name}; nothing was deployed there.",
             severity=Severity.WARNING,
             occurred_at=ports.now(),
+            release=_release(ports, baking),
         )
     )
 
@@ -319,11 +322,12 @@ def _advance(
                         f" {minutes_text(policy.bake)} bake for {service.name}",
                         summary=(
                             f"Promoted to {service.name} at"
-                            f" {(ports.clock() + policy.bake).isoformat(timespec='minutes')} if nothing"
+                            f" {(ports.clock() + policy.bake).isoformat(timespec='seconds')} if nothing"
                             " holds it meanwhile."
                         ),
                         severity=Severity.INFO,
                         occurred_at=now,
+                        release=_release(ports, baking),
                     )
                 )
             return {"bake": "restarted"}
@@ -358,6 +362,7 @@ def _tell_held(
             summary=summary,
             severity=Severity.WARNING,
             occurred_at=ports.now(),
+            release=_release(ports, baking),
         )
     )
     release = ports.releases.get(baking.release_id) or _release_of(baking, ports.now())
@@ -387,6 +392,7 @@ def promote(
                 summary=f"`pushpilot release {service.name}`, then `pushpilot promote {service.name}`.",
                 severity=Severity.WARNING,
                 occurred_at=now,
+                release=release,
             )
         )
         announce_held(ports, release, service, [f"hold: {hold}"], title)
@@ -397,12 +403,18 @@ def promote(
     )
 
 
+def _release(ports: DeployPorts, baking: Baking) -> Release:
+    """The release a bake holds, as this stack knows it (one from another account: as the event told it)."""
+    return ports.releases.get(baking.release_id) or _release_of(baking, ports.now())
+
+
 def _release_of(baking: Baking, now: str) -> Release:
     return Release(
         release_id=baking.release_id,
         repository=baking.repository,
         registry=baking.registry,
         digest=baking.digest,
+        tags=(baking.tag,) if baking.tag else (),
         created_at=now,
         updated_at=now,
     )
@@ -461,6 +473,7 @@ def _promote(
                     summary=verdict.reason,
                     severity=Severity.FAILURE,
                     occurred_at=now,
+                    release=release,
                 )
             )
             return {"promotion": "refused", "reason": verdict.reason}
@@ -556,12 +569,15 @@ def _notice(
     severity: Severity,
     occurred_at: str,
     kind: NoticeKind = NoticeKind.POLICY,
+    release: Release | None = None,
 ) -> Notice:
     return Notice(
         kind=kind,
         severity=severity,
         title=title,
         summary=summary,
+        # The headline of the release's thread: a promotion may be the first this stack tells of it.
+        release=release.headline() if release is not None else None,
         thread_key=thread,
         dedupe_key=dedupe,
         occurred_at=occurred_at,
