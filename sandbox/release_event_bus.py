@@ -36,6 +36,8 @@ def _validator() -> Any:
 
 def check_release_event(event: Mapping[str, Any]) -> None:
     """Raise SchemaViolationError naming every place `event` breaks the schema."""
+    if _validator().is_valid(event):
+        return
     errors = sorted(_validator().iter_errors(event), key=lambda error: list(error.absolute_path))
     if errors:
         problems = "; ".join(

@@ -84,3 +84,15 @@ def test_nothing_is_told_where_pushpilot_never_deployed() -> None:
     handle_service_changed(changed(arn), world.ports)
 
     assert outside_titles(world) == []
+
+
+def test_our_own_deployment_by_tag_seen_only_after_it_ended_is_not_an_outside_change() -> None:
+    world, arn, _ = live_world()
+    # The index still holds the identifier from before (no service event arrived during the deployment);
+    # the service now names the very tag pushpilot deployed.
+    indexed = world.index.get(arn)
+    assert indexed is not None
+    world.index.services[arn] = indexed.model_copy(update={"image_identifier": f"{REGISTRY}/web:v1.0"})
+    handle_service_changed(changed(arn), world.ports)
+
+    assert outside_titles(world) == []

@@ -39,10 +39,11 @@ def tell_outside_change(ports: DeployPorts, before: IndexedService | None, now: 
         return False
     live = before.live
     try:
-        runs = ImageRef.parse(now.image_identifier).digest
+        runs = ImageRef.parse(now.image_identifier)
     except ValueError:
         runs = None
-    if runs == live.digest:
+    if runs is not None and (runs.digest == live.digest or (runs.digest is None and runs.tag == live.tag)):
+        # pushpilot's own deployment, seen late: its digest, or the tag it deployed (App Runner by tag).
         return False
     image = now.image_identifier.rpartition("/")[2]
     revision = now.details.get("task_definition")
