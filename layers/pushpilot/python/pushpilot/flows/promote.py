@@ -420,10 +420,6 @@ def _release_of(baking: Baking, now: str) -> Release:
     )
 
 
-def event_service_account(service: IndexedService) -> str:
-    return account_of(service.arn)
-
-
 def _promote(
     ports: DeployPorts, service: IndexedService, baking: Baking, why: str, baked_minutes: int | None
 ) -> dict[str, Any]:
@@ -501,7 +497,7 @@ def _promote(
             operation_id=operation_id,
             promoted_from=PromotedFrom(
                 service=baking.upstream_service,
-                account=baking.upstream_account or ports.account_id or event_service_account(service),
+                account=baking.upstream_account or ports.account_id or account_of(service.arn),
                 release_id=baking.release_id,
                 live_since=baking.live_since,
                 baked_minutes=baked_minutes,
