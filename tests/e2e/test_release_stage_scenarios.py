@@ -188,3 +188,10 @@ def test_a_deployment_pushpilot_did_not_start_is_told_and_the_image_parameter_is
     assert "storefront changed outside pushpilot: task definition storefront:" in body
     assert "(image web:v0.9) replaced release web:latest" in body
     assert live["detail"]["digest"][:19] in body
+
+
+def test_every_event_delivered_three_times_at_once_tells_each_change_once() -> None:
+    report = _run("duplicates.yaml")
+
+    told = sorted(event["detail-type"] for event in _events(report["calls"]))
+    assert told == ["Release Deploying", "Release Live", "Release Verified"]

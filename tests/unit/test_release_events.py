@@ -16,7 +16,7 @@ from pushpilot.adapters.release_events import (
     ReleaseEventsRefusedError,
     ReleaseEventsRejectedError,
 )
-from pushpilot.core.errors import RetryableError, ThrottledError
+from pushpilot.core.errors import ConcurrentDeliveryError, RetryableError, ThrottledError
 from pushpilot.core.release_events import ReleaseEventType, event_service, release_event
 from pushpilot.core.releases import Release
 from pushpilot.flows.outcome import handle_operation_ended
@@ -251,3 +251,19 @@ def test_a_throttled_call_is_a_typed_error(eventbridge: Any) -> None:
     stubber.add_client_error("put_events", service_error_code="ThrottlingException", http_status_code=400)
     with pytest.raises(ThrottledError):
         EventBridgeReleaseEvents("default", client).put(_events(1))
+
+
+def test_a_change_a_concurrent_delivery_is_telling_does_not_fail_this_one() -> None:
+    world = FakeWorld([service_snapshot("storefront", "web")])
+    once = world.ports.once
+
+    def busy_for_events(*, scope: str, key: dict[str, str], work: Any) -> dict[str, Any]:
+        if scope == "release-event":
+            raise ConcurrentDeliveryError(f"{scope} {key} is being handled by a concurrent delivery")
+        return once(scope=scope, key=key, work=work)
+
+    world.ports.once = busy_for_events
+    outcome = handle_push(push_event(digest_of("web-1")), world.ports)
+
+    assert outcome.status == "handled"
+    assert world.events.delivered == []

@@ -172,8 +172,6 @@ def release_image(arrival: Arrival, services: Sequence[IndexedService], ports: D
             for service in group
         )
 
-    if stage in {Stage.VERIFIED, Stage.PARTLY_VERIFIED}:
-        announce_verified(ports, release, {str(v.required): str(v.status) for v in verdicts}, str(stage))
     plan = plan_rollout(rid, candidates=candidates, dry_run=ports.dry_run)
     by_arn = {service.arn: service for service in services}
     results = [
@@ -187,6 +185,12 @@ def release_image(arrival: Arrival, services: Sequence[IndexedService], ports: D
         )
         for action in plan.actions
     ]
+    # The bus hears of the release once every once-per-key record of the push is complete, so a
+    # concurrent delivery of the same push waits on the deployments alone, never on these.
+    if stage in {Stage.VERIFIED, Stage.PARTLY_VERIFIED}:
+        announce_verified(ports, release, {str(v.required): str(v.status) for v in verdicts}, str(stage))
+    for action, result in zip(plan.actions, results, strict=True):
+        _announce_act(ports, release, by_arn[action.service_arn], result, action.reason)
     results += [result for result in told if result]
     summary = verdicts[0].status if len(verdicts) == 1 else {str(v.required): str(v.status) for v in verdicts}
     return HandlerOutcome(
@@ -302,6 +306,19 @@ def _act_once(
     )
 
 
+def _announce_act(
+    ports: DeployPorts, release: Release, service: IndexedService, result: dict[str, Any], reason: str
+) -> None:
+    """The release event of one action, told after its once-per-key record is complete."""
+    status = RolloutStatus(result["status"])
+    if status is RolloutStatus.SKIPPED:
+        return
+    current = ports.index.get(service.arn)
+    in_flight = current.in_flight if current is not None else None
+    operation_id = in_flight.operation_id if in_flight and in_flight.digest == release.digest else None
+    announce_rollout(ports, release, service, status, reason, operation_id=operation_id)
+
+
 def _act(
     ports: DeployPorts,
     release: Release,
@@ -331,7 +348,7 @@ def _act(
         case ActionKind.WARN_AUTO_DEPLOY | ActionKind.HOLD:
             status = RolloutStatus.SKIPPED
     if status is not RolloutStatus.SKIPPED:
-        record_and_tell(ports, release.release_id, service, status, action.reason)
+        record_and_tell(ports, release.release_id, service, status, action.reason, announce=False)
     else:
         record_rollout(ports, release.release_id, service, status, action.reason)
     return {"service": service.name, "action": str(action.kind), "status": str(status)}
@@ -367,8 +384,10 @@ def record_and_tell(
     *,
     operation_id: str | None = None,
     details: tuple[str, ...] = (),
+    announce: bool = True,
 ) -> Release:
-    """Record one service's rollout on its release and tell it in the release's thread."""
+    """Record one service's rollout on its release and tell it in the release's thread, and on the bus
+    (`announce`; a caller inside a once-per-key record tells the bus once that record is complete)."""
     stored = record_rollout(ports, release_id_, service, status, message, operation_id=operation_id)
     target = ports.target_for(service)
     ports.notices.publish(
@@ -385,7 +404,8 @@ def record_and_tell(
             details=details,
         )
     )
-    announce_rollout(ports, stored, service, status, message, operation_id=operation_id)
+    if announce:
+        announce_rollout(ports, stored, service, status, message, operation_id=operation_id)
     return stored
 
 

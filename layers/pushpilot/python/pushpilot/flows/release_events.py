@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from pushpilot.core.errors import ConcurrentDeliveryError
 from pushpilot.core.release_events import (
     EVENT_FOR_ROLLOUT,
     ReleaseEvent,
@@ -32,7 +33,12 @@ def announce(ports: DeployPorts, event: ReleaseEvent) -> None:
         sink.put([event])
         return {"event_key": event.detail.event_key}
 
-    ports.once(scope="release-event", key={"event": event.detail.event_key}, work=put)
+    try:
+        ports.once(scope="release-event", key={"event": event.detail.event_key}, work=put)
+    except ConcurrentDeliveryError:
+        # A concurrent delivery of the same change holds the record: it puts the event, or its own
+        # retry does. Failing this delivery for it would only retry what is already being told.
+        return
 
 
 def announce_rollout(
