@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from pushpilot import TARGET_LABELS
+from pushpilot.targets.registry import TARGETS
 from pushpilot_cli import (
     dns_cmd,
     image_cmd,
@@ -20,12 +20,13 @@ from pushpilot_cli import (
 
 
 def build_parser() -> argparse.ArgumentParser:
+    labels = [target.label for target in TARGETS]
     parser = argparse.ArgumentParser(
         prog="pushpilot",
         description=(
             "An ECR image push becomes a verified, tracked, announced release on "
-            + ", ".join(TARGET_LABELS[:-1])
-            + f" and {TARGET_LABELS[-1]}."
+            + ", ".join(labels[:-1])
+            + f" and {labels[-1]}."
         ),
     )
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")

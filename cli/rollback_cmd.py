@@ -1,10 +1,15 @@
 """`pushpilot rollback SERVICE [--to RELEASE|DIGEST|TAG] [--dry-run]`: deploy the release that was live
 on SERVICE before the one it runs now (or the one `--to` names), pinned to its digest.
 
+`--to` takes a release id, digest or tag that was live on SERVICE (`pushpilot releases SERVICE` lists
+them), or the digest (`sha256:…`) of an image in SERVICE's repository; either must pass SERVICE's
+platform check. Anything else is an error before anything changes.
+
 The rollback takes the normal path: the image is checked for the service's platform, deployed once
 however often the command is repeated, and its outcome told in the release's thread, which names the
-release it replaces. The service is then held: pushes do not deploy to it until `pushpilot release
-SERVICE`. `--dry-run` prints the plan and changes nothing.
+release it replaces. Once its deployment has started the service is held: pushes do not deploy to it
+until `pushpilot release SERVICE`. A refused or failed rollback holds nothing and announces
+nothing. `--dry-run` prints the plan and changes nothing.
 
 Exit codes: 0 started (or planned), 1 refused (the image failed its check), 2 error.
 """
@@ -35,7 +40,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument("service", metavar="SERVICE", help="the service's name (or ARN)")
     parser.add_argument(
-        "--to", metavar="RELEASE|DIGEST|TAG", help="a release id, digest or tag that was live on the service"
+        "--to",
+        metavar="RELEASE|DIGEST|TAG",
+        help="a release id, digest or tag that was live on the service, or the digest of an image in its"
+        " repository",
     )
     parser.add_argument("--dry-run", action="store_true", help="print the plan; change nothing")
     add_stack_arguments(parser)

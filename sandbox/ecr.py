@@ -20,6 +20,14 @@ from pydantic import BaseModel, ConfigDict
 
 from pushpilot_sandbox.oci import ImageSet, StoredManifest, sha256_digest
 
+# Every manifest kind the sandbox stores, so BatchGetImage returns each as it was put.
+_ANY_MANIFEST = (
+    "application/vnd.oci.image.index.v1+json",
+    "application/vnd.oci.image.manifest.v1+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+    "application/vnd.docker.distribution.manifest.v2+json",
+)
+
 if TYPE_CHECKING:
     from mypy_boto3_ecr import ECRClient
 
@@ -161,6 +169,7 @@ class EcrSandbox:
     def _put(
         self, ecr: ECRClient, registry_id: str, repository: str, manifest: StoredManifest, *, tag: str | None
     ) -> dict[str, Any]:
+        moved_from = self._tagged(ecr, registry_id, repository, tag) if tag is not None else None
         # moto derives its own digest from layer digests (which collides across images): pass the real one.
         ecr.put_image(
             registryId=registry_id,
@@ -170,9 +179,44 @@ class EcrSandbox:
             imageDigest=manifest.digest,
             **({"imageTag": tag} if tag is not None else {}),
         )
+        if moved_from is not None and moved_from["imageId"].get("imageDigest") != manifest.digest:
+            self._keep_untagged(ecr, registry_id, repository, moved_from)
         event = self._image_action_event(registry_id, repository, manifest, tag)
         self._emit(event)
         return event
+
+    @staticmethod
+    def _tagged(ecr: ECRClient, registry_id: str, repository: str, tag: str) -> dict[str, Any] | None:
+        """The image `tag` names now, manifest and all, or None."""
+        found = ecr.batch_get_image(
+            registryId=registry_id,
+            repositoryName=repository,
+            imageIds=[{"imageTag": tag}],
+            acceptedMediaTypes=list(_ANY_MANIFEST),
+        ).get("images", [])
+        return dict(found[0]) if found else None
+
+    @staticmethod
+    def _keep_untagged(ecr: ECRClient, registry_id: str, repository: str, image: dict[str, Any]) -> None:
+        """ECR keeps an image whose tag moved on, untagged, until a lifecycle policy expires it; moto
+        deletes it when it loses its last tag. Put it back untagged (no event: ECR sends none when a tag
+        moves off an image), so a rollback to it works as it would in AWS."""
+        digest = image["imageId"]["imageDigest"]
+        still_there = ecr.batch_get_image(
+            registryId=registry_id,
+            repositoryName=repository,
+            imageIds=[{"imageDigest": digest}],
+            acceptedMediaTypes=list(_ANY_MANIFEST),
+        ).get("images", [])
+        if still_there:
+            return
+        ecr.put_image(
+            registryId=registry_id,
+            repositoryName=repository,
+            imageManifest=image["imageManifest"],
+            imageManifestMediaType=image.get("imageManifestMediaType", ""),
+            imageDigest=digest,
+        )
 
     def _image_action_event(
         self, account: str, repository: str, manifest: StoredManifest, tag: str | None

@@ -11,14 +11,14 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pushpilot.core.errors import OutcomeUnknownError, ServiceBusyError
+from pushpilot.core.errors import NotFoundError, OutcomeUnknownError, ServiceBusyError
 from pushpilot.core.notices import Link, Notice
 from pushpilot.core.promotion import BakeState, Baking
 from pushpilot.core.reach import ClusterScope
 from pushpilot.core.release_events import SOURCE, ReleaseEvent, account_of
 from pushpilot.core.release_policy import read_policy
 from pushpilot.core.releases import Release, ServiceRollout, Stage
-from pushpilot.core.targets import Operation, Outcome, TargetService
+from pushpilot.core.targets import Operation, Outcome, OutcomeCheck, OutcomePolling, TargetService
 from pushpilot.core.tracking import (
     Hold,
     IndexedService,
@@ -31,6 +31,7 @@ from pushpilot.core.tracking import (
 )
 from pushpilot.core.verdicts import APP_RUNNER_PLATFORM, Platform, Verdict, VerdictStatus
 from pushpilot.flows.deploy_ports import DeployPorts
+from pushpilot.ports import DeadLetterQueue
 from pushpilot.targets.apprunner.services import KIND as APP_RUNNER
 
 ACCOUNT = "123456789012"
@@ -74,6 +75,8 @@ class FakeIndex:
         self.services: dict[str, IndexedService] = {}
         self.histories: dict[str, list[LiveImage]] = {}
         self.problems_noted: dict[str, str] = {}
+        # A running install by default: tests of the fresh-install path set it False.
+        self.filled_at: str | None = "2025-01-01T00:00:00.000+00:00"
 
     def _update(self, arn: str, **changes: Any) -> IndexedService:
         updated = self.services[arn].model_copy(update=changes)
@@ -111,11 +114,21 @@ class FakeIndex:
     def remove(self, arn: str) -> None:
         self.services.pop(arn, None)
 
+    def set_tags(self, arn: str, tags: dict[str, str]) -> None:
+        if arn in self.services:
+            self._update(arn, tags=tags)
+
+    def filled(self) -> bool:
+        return self.filled_at is not None
+
+    def mark_filled(self, *, now: str) -> None:
+        self.filled_at = now
+
     def claim(self, arn: str, in_flight: InFlight) -> bool:
         service = self.services.get(arn)
         if service is None or service.in_flight is not None:
             return False
-        self._update(arn, in_flight=in_flight)
+        self._update(arn, in_flight=in_flight, lost_answer=in_flight)
         return True
 
     def set_operation(self, arn: str, digest: str, operation_id: str) -> None:
@@ -144,6 +157,7 @@ class FakeIndex:
             pushed_at=in_flight.started_at,
             image=in_flight.image,
             tag=in_flight.tag,
+            manifest=in_flight.manifest,
         )
         self._update(arn, in_flight=None, pending=pending)
 
@@ -154,7 +168,7 @@ class FakeIndex:
             if answer_lost:
                 self._update(arn, in_flight=None, lost_answer=current)
             else:
-                self._update(arn, in_flight=None)
+                self._update(arn, in_flight=None, lost_answer=None)
 
     def finish(self, arn: str, digest: str) -> InFlight | None:
         service = self.services.get(arn)
@@ -249,6 +263,8 @@ _OUTCOME_OF_STATUS = {
     "SUCCEEDED": Outcome.LIVE,
     "FAILED": Outcome.FAILED,
     "ROLLBACK_SUCCEEDED": Outcome.ROLLED_BACK,
+    "ROLLBACK_IN_PROGRESS": Outcome.ROLLING_BACK,
+    "ROLLBACK_FAILED": Outcome.ROLLBACK_FAILED,
     "IN_PROGRESS": Outcome.IN_PROGRESS,
 }
 
@@ -267,33 +283,61 @@ class FakeTarget:
         label: str = "App Runner",
         clock: Callable[[], datetime] = lambda: FIXED_NOW,
         scope: ClusterScope | None = None,
+        accepts_index: bool = True,
+        outcome_polling: OutcomePolling | None = None,
     ) -> None:
         self.kind = kind
         self.label = label
         # None: every service is within reach; a scope: only the services of its clusters (ECS ARNs).
         self.scope = scope
+        self.accepts_index = accepts_index
+        self.outcome_polling = outcome_polling
         self.snapshots = {snapshot.arn: snapshot for snapshot in snapshots}
         # ARNs described, so a test can show what was never looked at.
         self.described: list[str] = []
         self.operations: dict[str, list[Operation]] = {}
         self.started = 0
+        self.after_next_deploy: Callable[[], None] | None = None
         # (service name, digest, image identifier asked for) of every deploy call.
         self.deployed: list[tuple[str, str, str | None]] = []
         # Whether each deploy call was told an earlier attempt of its digest lost its answer.
         self.told_answer_lost: list[bool] = []
         self.lose_next_answer = False
-        self.fail_next_deploy: Exception | None = None
+        self.fail_next_deploy: BaseException | None = None
         self.clock = clock
+        # Names of the services whose tags were read at deploy time, and how often every service was listed.
+        self.tag_reads: list[str] = []
+        self.listed = 0
+        self.fail_listing: Exception | None = None
+        # Services deleted behind the index's back: reading their tags finds nothing.
+        self.deleted: set[str] = set()
 
     def serves(self, service_arn: str) -> bool:
         return self.scope is None or self.scope.covers_service(service_arn)
 
     def describe(self, service_arn: str) -> TargetService:
         self.described.append(service_arn)
+        if service_arn in self.deleted:
+            raise NotFoundError(f"{service_arn} does not exist")
         return self.snapshots[service_arn]
 
     def list_services(self) -> list[TargetService]:
+        self.listed += 1
+        if self.fail_listing is not None:
+            raise self.fail_listing
         return [snapshot for snapshot in self.snapshots.values() if self.serves(snapshot.arn)]
+
+    def current_tags(self, service: IndexedService) -> dict[str, str]:
+        """The snapshot's tags; a service the fake was given no snapshot of reads as indexed."""
+        self.tag_reads.append(service.name)
+        if service.arn in self.deleted:
+            raise NotFoundError(f"{service.arn} does not exist")
+        snapshot = self.snapshots.get(service.arn)
+        return dict(snapshot.tags) if snapshot is not None else dict(service.tags)
+
+    def set_tags(self, service_arn: str, tags: dict[str, str]) -> None:
+        """Tag a service as someone does in the console: no event, the index is not told."""
+        self.snapshots[service_arn] = self.snapshots[service_arn].model_copy(update={"tags": tags})
 
     def _begin(self, service_arn: str, *, deploys_image: bool, status: str = "IN_PROGRESS") -> Operation:
         self.started += 1
@@ -322,6 +366,10 @@ class FakeTarget:
         if current is not None and current.busy:
             raise ServiceBusyError(f"StartDeployment on {service.arn}: InvalidStateException")
         operation = self._begin(service.arn, deploys_image=True)
+        if self.after_next_deploy is not None:
+            # Something that happens while this deployment has started and its caller goes on.
+            happens, self.after_next_deploy = self.after_next_deploy, None
+            happens()
         if self.lose_next_answer:
             self.lose_next_answer = False
             raise OutcomeUnknownError(f"StartDeployment on {service.arn}: read timeout")
@@ -361,6 +409,8 @@ class PassingInspector:
 
     def __init__(self) -> None:
         self.calls = 0
+        # Digests no repository holds: inspecting one raises NotFoundError, as ECR's ImageNotFound does.
+        self.missing: set[str] = set()
 
     def inspect(
         self,
@@ -371,8 +421,10 @@ class PassingInspector:
         registry_id: str | None = None,
         required: Platform,
     ) -> Verdict:
-        del repository, tag, registry_id
+        del tag, registry_id
         self.calls += 1
+        if digest in self.missing:
+            raise NotFoundError(f"image {repository}@{digest} unavailable: ImageNotFound")
         return Verdict(
             status=VerdictStatus.PASS,
             required=required,
@@ -515,6 +567,16 @@ class MemoOnce:
         return self.results[identity]
 
 
+class CollectingTimer:
+    """The outcome timer: every look scheduled, with its delay, in order."""
+
+    def __init__(self) -> None:
+        self.scheduled: list[tuple[OutcomeCheck, int]] = []
+
+    def schedule(self, check: OutcomeCheck, *, delay_seconds: int) -> None:
+        self.scheduled.append((check, delay_seconds))
+
+
 class FakeWorld:
     """One set of fakes wired into `DeployPorts`, with handles on each fake for setup and inspection.
     `advance` moves the world's clock (operations started later carry later times)."""
@@ -542,6 +604,7 @@ class FakeWorld:
         self.events = CollectingEvents()
         self.promotions = FakePromotions()
         self.alarms = FakeAlarms()
+        self.timer = CollectingTimer()
         self.ports = DeployPorts(
             index=self.index,
             releases=self.releases,
@@ -554,6 +617,7 @@ class FakeWorld:
             promotions=self.promotions,
             alarms=self.alarms,
             account_id=ACCOUNT,
+            outcome_timer=self.timer,
         )
 
     def clock(self) -> datetime:
@@ -561,3 +625,38 @@ class FakeWorld:
 
     def advance(self, seconds: float) -> None:
         self.time += timedelta(seconds=seconds)
+
+
+class FakeDeadLetterQueue:
+    """A dead-letter queue in memory, as SQS answers: a received message is held (invisible) until it is
+    deleted or released."""
+
+    def __init__(
+        self,
+        messages: Iterable[dict[str, Any]],
+        url: str = "https://sqs.us-east-1.amazonaws.com/111122223333/dlq",
+    ) -> None:
+        self.url = url
+        self.messages = list(messages)
+        self.held: set[str] = set()
+        self.deleted: list[str] = []
+        self.released: list[str] = []
+
+    def receive(self, wanted: int) -> list[dict[str, Any]]:
+        visible = [m for m in self.messages if m["ReceiptHandle"] not in self.held][: min(10, wanted)]
+        self.held.update(message["ReceiptHandle"] for message in visible)
+        return visible
+
+    def release(self, receipt_handle: str) -> None:
+        self.held.discard(receipt_handle)
+        self.released.append(receipt_handle)
+
+    def delete(self, receipt_handle: str) -> None:
+        self.messages = [m for m in self.messages if m["ReceiptHandle"] != receipt_handle]
+        self.held.discard(receipt_handle)
+        self.deleted.append(receipt_handle)
+
+
+def _dead_letter_queue(queue: FakeDeadLetterQueue) -> DeadLetterQueue:
+    # mypy holds the fake to the port here.
+    return queue

@@ -32,7 +32,7 @@ processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failu
 
 @cache
 def _ledger(table_name: str, dynamodb: Any) -> DeliveryLedger:
-    # Keyed by the client too: clients.client() hands out a new one when the endpoint settings change.
+    # One ledger per table and the client it writes with: built once in a Lambda process.
     return DeliveryLedger(table_name, dynamodb)
 
 

@@ -38,6 +38,8 @@ SCENARIOS = [
     ROOT / "scenarios" / "auto-deploy-never-deployed.yaml",
     Path(__file__).parent / "scenarios" / "golden-notices.yaml",
     ROOT / "scenarios" / "policy-semver.yaml",
+    # An ECS rollback told as it goes: rolling back, then rollback failed.
+    ROOT / "scenarios" / "ecs-rolling-back.yaml",
     # Last, so they add only the kinds the others do not reach: a blocked validation, advice.
     ROOT / "scenarios" / "alb-domain-caa.yaml",
     ROOT / "scenarios" / "alb-domain-http-advice.yaml",

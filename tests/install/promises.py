@@ -14,6 +14,7 @@ FUNCTIONS: Final = (
     "ReconcileFunction",
     "BuildEventsFunction",
     "NotifyFunction",
+    "OutcomeChecksFunction",
 )
 
 # Each function's EventBridge rules: event pattern (defaults of every parameter) or schedule and input.
@@ -113,6 +114,8 @@ COMMON_ENVIRONMENT: Final = frozenset(
         "DEPLOY_STUCK_AFTER_MINUTES",
         "RELEASE_EVENT_BUS",
         "PUBLISH_IMAGE_PARAMETERS",
+        "LAMBDA_FUNCTION_PREFIX",
+        "OUTCOME_TIMER_QUEUE_URL",
     }
 )
 _DNS: Final = frozenset(
@@ -126,6 +129,7 @@ ENVIRONMENT: Final[dict[str, frozenset[str]]] = {
     "BuildEventsFunction": COMMON_ENVIRONMENT | {"BUILD_LOG_LINES"},
     "NotifyFunction": COMMON_ENVIRONMENT
     | {"SLACK_MODE", "SLACK_SECRET_ID", "SLACK_PARAMETER_NAME", "SLACK_CHANNEL", "TOPIC_ARN", "NOTIFY_KINDS"},
+    "OutcomeChecksFunction": COMMON_ENVIRONMENT,
 }
 
 # Functions EventBridge invokes asynchronously: bounded retries and age, failures kept with the event.
@@ -144,6 +148,7 @@ DEAD_LETTER_QUEUES: Final = (
     "NoticeDeadLetterQueue",
     "EventDeliveryDeadLetterQueue",
     "HandlerDeadLetterQueue",
+    "OutcomeTimerDeadLetterQueue",
 )
 
 # The least-privilege list: no function role may be allowed anything else.
@@ -213,6 +218,14 @@ ALLOWED_ACTIONS: Final = frozenset(
         "ecs:ListTaskDefinitions",
         "ecs:DeregisterTaskDefinition",
         "iam:PassRole",
+        # Lambda image functions (LambdaDeployPolicy, only with a LambdaFunctionPrefix): find, deploy,
+        # read the outcome, move the alias
+        "lambda:ListFunctions",
+        "lambda:GetFunction",
+        "lambda:UpdateFunctionCode",
+        "lambda:PublishVersion",
+        "lambda:GetAlias",
+        "lambda:UpdateAlias",
         "logs:GetLogEvents",
         "codebuild:BatchGetBuilds",
         "secretsmanager:GetSecretValue",
@@ -226,7 +239,9 @@ ALLOWED_ACTIONS: Final = frozenset(
 
 # The stack's own managed policies (one per deploy target), whose statements the least-privilege list
 # covers.
-STACK_MANAGED_POLICIES: Final = frozenset({"AppRunnerDeployPolicy", "EcsDeployPolicy", "ReleaseStagesPolicy"})
+STACK_MANAGED_POLICIES: Final = frozenset(
+    {"AppRunnerDeployPolicy", "EcsDeployPolicy", "LambdaDeployPolicy", "ReleaseStagesPolicy"}
+)
 
 # AWS managed policies SAM attaches: writing the function's own logs; X-Ray only when XRayTracing is
 # Active. Not AWSLambdaSQSQueueExecutionRole: it may receive and delete on every queue of the account.
@@ -241,6 +256,9 @@ CLUSTER_SCOPED_ACTIONS: Final = frozenset(
 CLUSTER_SCOPED_RESOURCES: Final = frozenset({"arn:*:ecs:*:*:service/prod/*", "arn:*:ecs:*:*:service/shop/*"})
 PASS_ROLE_DEFAULT: Final = "none"  # EcsTaskRolePattern empty: no iam:PassRole statement at all
 QUEUE_READ_ACTIONS: Final = frozenset({"sqs:ReceiveMessage", "sqs:DeleteMessage"})
+# DnsZoneIds: Route 53 writes only on the listed zones, none at all when it lists none.
+SAMPLE_DNS_ZONE_IDS: Final = "Z0123456789ABCDEFGHIJ,Z9876543210ZYXWVUTSRQ"
+DNS_WRITE_ACTIONS: Final = frozenset({"route53:ChangeResourceRecordSets", "route53:GetChange"})
 TRACING_POLICY: Final = "AWSXrayWriteOnlyAccess"
 
 # samconfig.toml values the stack must refuse: placeholders the installer replaces before deploying.

@@ -13,7 +13,7 @@ from moto import mock_aws
 
 from pushpilot.adapters.route53 import Route53Zones
 from pushpilot.adapters.route53_domains import RegisteredDomains
-from pushpilot.core.dns.models import CustomDomainState, DnsPolicy, ValidationRecord
+from pushpilot.core.dns.models import DnsPolicy, DomainBinding, ValidationRecord
 from pushpilot.flows.dns import ReconcileResult, reconcile
 from tests.integration.test_dns_reconcile import NOW, OWNER, REGION, InMemoryDomains
 
@@ -29,7 +29,7 @@ CONTACT = {
     "PhoneNumber": "+1.5555550100",
     "Email": "ops@tickets.com",
 }
-DOMAIN = CustomDomainState(
+DOMAIN = DomainBinding(
     service_arn="arn:aws:ecs:us-east-1:123456789012:service/web/tickets",
     service_name="tickets",
     service_kind="ECS",

@@ -217,7 +217,7 @@ def _service(deployments: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def test_a_completed_deployment_is_live_and_a_failed_one_with_rollback_is_rolled_back() -> None:
+def test_a_completed_deployment_is_live() -> None:
     client: ECSClient = boto3.client("ecs", region_name=REGION)
     target = EcsTarget(client, region=REGION)
     with Stubber(client) as stub:
@@ -228,6 +228,37 @@ def test_a_completed_deployment_is_live_and_a_failed_one_with_rollback_is_rolled
             ),
         )
         live = target.find_operation(_indexed_in_flight("ecs-svc/1"), "ecs-svc/1")
+
+    assert live is not None
+    assert live.outcome is Outcome.LIVE
+
+
+ROLLBACK_FAILED_REASON = "The rollback failed: ECS deployment circuit breaker: task failed to start."
+_STOPPED = {
+    "tasks": [
+        {
+            "stoppedReason": "Essential container in task exited",
+            "stopCode": "EssentialContainerExited",
+            "containers": [{"name": "app", "exitCode": 1}],
+        }
+    ]
+}
+
+
+@pytest.mark.parametrize(
+    ("status", "outcome"),
+    [
+        ("ROLLBACK_IN_PROGRESS", Outcome.ROLLING_BACK),
+        ("ROLLBACK_SUCCESSFUL", Outcome.ROLLED_BACK),
+    ],
+)
+def test_a_failed_deployment_with_rollback_is_rolling_back_until_ecs_says_the_rollback_succeeded(
+    status: str, outcome: Outcome
+) -> None:
+    client: ECSClient = boto3.client("ecs", region_name=REGION)
+    target = EcsTarget(client, region=REGION)
+    deployment_arn = f"arn:aws:ecs:{REGION}:{ACCOUNT}:service-deployment/prod/storefront/Ef56Gh78"
+    with Stubber(client) as stub:
         stub.add_response(
             "describe_services",
             _service(
@@ -242,27 +273,86 @@ def test_a_completed_deployment_is_live_and_a_failed_one_with_rollback_is_rolled
                 ]
             ),
         )
-        stub.add_response("list_tasks", {"taskArns": ["arn:aws:ecs:us-east-1:123456789012:task/prod/abc"]})
         stub.add_response(
-            "describe_tasks",
+            "list_service_deployments",
+            {"serviceDeployments": [{"serviceDeploymentArn": deployment_arn, "status": status}]},
+        )
+        stub.add_response(
+            "describe_service_deployments",
             {
-                "tasks": [
+                "serviceDeployments": [
+                    {"serviceDeploymentArn": deployment_arn, "status": status, "createdAt": STARTED}
+                ]
+            },
+        )
+        stub.add_response("list_tasks", {"taskArns": ["arn:aws:ecs:us-east-1:123456789012:task/prod/abc"]})
+        stub.add_response("describe_tasks", _STOPPED)
+        operation = target.find_operation(_indexed_in_flight("ecs-svc/2"), "ecs-svc/2")
+
+    assert operation is not None
+    assert operation.outcome is outcome
+    assert operation.status == status
+    assert "ECS deployment circuit breaker: tasks failed to start." in operation.reasons
+    assert "Essential container in task exited; container app exited with code 1" in operation.reasons
+
+
+def test_a_failed_rollback_is_told_with_the_rollback_deployments_own_stopped_tasks() -> None:
+    client: ECSClient = boto3.client("ecs", region_name=REGION)
+    target = EcsTarget(client, region=REGION)
+    deployment_arn = f"arn:aws:ecs:{REGION}:{ACCOUNT}:service-deployment/prod/storefront/Ij90Kl12"
+    with Stubber(client) as stub:
+        stub.add_response(
+            "describe_services",
+            _service(
+                [
                     {
-                        "stoppedReason": "Essential container in task exited",
-                        "stopCode": "EssentialContainerExited",
-                        "containers": [{"name": "app", "exitCode": 1}],
+                        "id": "ecs-svc/4",
+                        "status": "PRIMARY",
+                        "rolloutState": "FAILED",
+                        "rolloutStateReason": "ECS deployment circuit breaker: task failed to start.",
+                        "createdAt": STARTED,
+                    },
+                    {
+                        "id": "ecs-svc/3",
+                        "status": "ACTIVE",
+                        "rolloutState": "FAILED",
+                        "rolloutStateReason": "ECS deployment circuit breaker: task failed to start.",
+                        "createdAt": STARTED,
+                    },
+                ]
+            ),
+        )
+        stub.add_response(
+            "list_service_deployments",
+            {"serviceDeployments": [{"serviceDeploymentArn": deployment_arn, "status": "ROLLBACK_FAILED"}]},
+        )
+        stub.add_response(
+            "describe_service_deployments",
+            {
+                "serviceDeployments": [
+                    {
+                        "serviceDeploymentArn": deployment_arn,
+                        "status": "ROLLBACK_FAILED",
+                        "statusReason": ROLLBACK_FAILED_REASON,
+                        "createdAt": STARTED,
                     }
                 ]
             },
         )
-        rolled_back = target.find_operation(_indexed_in_flight("ecs-svc/2"), "ecs-svc/2")
+        # Our deployment's stopped tasks, then the rollback's.
+        stub.add_response("list_tasks", {"taskArns": ["arn:aws:ecs:us-east-1:123456789012:task/prod/abc"]})
+        stub.add_response("describe_tasks", _STOPPED)
+        stub.add_response("list_tasks", {"taskArns": ["arn:aws:ecs:us-east-1:123456789012:task/prod/def"]})
+        stub.add_response(
+            "describe_tasks",
+            {"tasks": [{"stoppedReason": "CannotPullContainerError: pull image manifest has been retried"}]},
+        )
+        operation = target.find_operation(_indexed_in_flight("ecs-svc/3"), "ecs-svc/3")
 
-    assert live is not None
-    assert live.outcome is Outcome.LIVE
-    assert rolled_back is not None
-    assert rolled_back.outcome is Outcome.ROLLED_BACK
-    assert "ECS deployment circuit breaker: tasks failed to start." in rolled_back.reasons
-    assert "Essential container in task exited; container app exited with code 1" in rolled_back.reasons
+    assert operation is not None
+    assert operation.outcome is Outcome.ROLLBACK_FAILED
+    assert ROLLBACK_FAILED_REASON in operation.reasons
+    assert operation.reasons[-1] == "CannotPullContainerError: pull image manifest has been retried"
 
 
 def test_a_deployment_gone_from_the_service_is_read_from_its_service_deployment() -> None:

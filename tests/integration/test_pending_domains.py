@@ -13,7 +13,7 @@ from moto import mock_aws
 
 from pushpilot.adapters.pending_domains import PendingDomains
 from pushpilot.adapters.route53 import Route53Zones
-from pushpilot.core.dns.models import CustomDomainState, DnsPolicy
+from pushpilot.core.dns.models import DnsPolicy, DomainBinding
 from pushpilot.core.notices import NoticeKind
 from pushpilot.flows.dns import ReconcileResult, reconcile
 from tests.integration.tables import create_stack_table
@@ -39,7 +39,7 @@ def aws() -> Iterator[tuple[DynamoDBClient, Route53Client]]:
 
 
 def scheduled_run(
-    aws: tuple[DynamoDBClient, Route53Client], state: CustomDomainState, now: datetime
+    aws: tuple[DynamoDBClient, Route53Client], state: DomainBinding, now: datetime
 ) -> ReconcileResult:
     dynamodb, route53 = aws
     return reconcile(

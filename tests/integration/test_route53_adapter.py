@@ -16,9 +16,9 @@ from pushpilot.core.dns.models import (
     APPRUNNER_ALIAS_HOSTED_ZONE_IDS,
     Change,
     ChangeAction,
-    CustomDomainState,
     DnsPlan,
     DnsPolicy,
+    DomainBinding,
     RecordSet,
     ValidationRecord,
     ZonePlan,
@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 OWNER = "pushpilot-prod"
 REGION = "us-east-1"
 TARGET = "r8c4vn2k0q.us-east-1.awsapprunner.com"
-DOMAIN = CustomDomainState(
+DOMAIN = DomainBinding(
     service_arn="arn:aws:apprunner:us-east-1:111122223333:service/catalog/7a6b5c4d3e2f10918273645546372819",
     service_name="catalog",
     dns_target=TARGET,

@@ -94,6 +94,67 @@ def test_a_rollback_is_told_even_when_queueing_its_notice_failed_the_first_time(
     assert world.index.all()[0].in_flight is None
 
 
+@pytest.mark.parametrize(
+    ("end", "told", "stage"),
+    [
+        ("ROLLBACK_SUCCEEDED", NoticeKind.ROLLED_BACK, Stage.ROLLED_BACK),
+        ("ROLLBACK_FAILED", NoticeKind.ROLLBACK_FAILED, Stage.ROLLBACK_FAILED),
+    ],
+)
+def test_a_rollback_is_told_rolling_back_once_and_ends_as_the_target_confirms(
+    world: FakeWorld, end: str, told: NoticeKind, stage: Stage
+) -> None:
+    digest = digest_of("web-1")
+    handle_push(push_event(digest), world.ports)
+    arn = world.index.all()[0].arn
+    world.apprunner.end_operation(arn, "ROLLBACK_IN_PROGRESS")
+
+    first = handle_operation_ended(ended(world, "storefront", "DeploymentFailed"), world.ports)
+    again = handle_operation_ended(ended(world, "storefront", "RollbackStarted"), world.ports)
+
+    assert (first.detail, again.detail) == (
+        {"outcome": "rolling_back", "told": True},
+        {"outcome": "rolling_back", "told": False},
+    )
+    assert kinds(world).count(NoticeKind.ROLLING_BACK) == 1
+    assert world.index.all()[0].in_flight is not None
+    release = world.releases.get(f"web@{digest}")
+    assert release is not None
+    assert release.stage is Stage.ROLLING_BACK
+
+    world.apprunner.end_operation(arn, end)
+    outcome = handle_operation_ended(ended(world, "storefront", "RollbackEnded"), world.ports)
+
+    assert outcome.detail["rollout"] == str(told)
+    assert kinds(world)[-1] is told
+    assert world.index.all()[0].in_flight is None
+    release = world.releases.get(f"web@{digest}")
+    assert release is not None
+    assert release.stage is stage
+
+
+@pytest.mark.parametrize(("about", "quoted"), [("ours", True), ("ecs-svc/older", False)])
+def test_an_events_words_are_quoted_only_in_the_notice_of_the_operation_it_is_about(
+    world: FakeWorld, about: str, quoted: bool
+) -> None:
+    handle_push(push_event(digest_of("web-1")), world.ports)
+    service = world.index.all()[0]
+    assert service.in_flight is not None
+    world.apprunner.end_operation(service.arn, "SUCCEEDED")
+    event = ended(world, "storefront", "SERVICE_DEPLOYMENT_FAILED").model_copy(
+        update={
+            "message": "ECS deployment circuit breaker: task failed to start.",
+            "operation_id": service.in_flight.operation_id if about == "ours" else about,
+        }
+    )
+
+    handle_operation_ended(event, world.ports)
+
+    live = world.sink.notices[-1]
+    assert live.kind is NoticeKind.LIVE
+    assert ("task failed to start" in live.summary) is quoted
+
+
 # A pause, resume or configuration update is, to the flow, an operation that deploys no image; the
 # sandbox tests (tests/e2e/test_deploy_path_faults.py) run each kind for real. Here: ended well or badly.
 @pytest.mark.parametrize(

@@ -104,6 +104,18 @@ def test_a_rollback_is_its_own_event() -> None:
     assert "Release Live" not in types(world)
 
 
+def test_a_rollback_that_failed_ends_the_release_as_failed_saying_so() -> None:
+    world = FakeWorld([service_snapshot("storefront", "web")])
+    handle_push(push_event(digest_of("web-1")), world.ports)
+    arn = world.index.all()[0].arn
+    world.apprunner.end_operation(arn, "ROLLBACK_FAILED")
+    handle_operation_ended(ended(world, "storefront", "DeploymentFailed"), world.ports)
+
+    # `delivered` holds each event against the schema, the new stage included.
+    assert types(world) == ["Release Verified", "Release Deploying", "Release Failed"]
+    assert world.events.of_type("Release Failed")[0]["detail"]["stage"] == "rollback_failed"
+
+
 def test_a_push_to_a_held_service_is_told_held() -> None:
     world = FakeWorld([service_snapshot("storefront", "web", tags={"pushpilot:hold": "freeze"})])
     handle_push(push_event(digest_of("web-1")), world.ports)

@@ -55,7 +55,7 @@ def test_a_follow_policy_decides(follow: str, pushed: str, running: str, choice:
 
 
 def test_decisions_are_said_in_words() -> None:
-    assert _decide("semver:^1", "v1.5.0", "v1.4.0")[1] == "v1.5.0 matches semver:^1 on checkout: deploying"
+    assert _decide("semver:^1", "v1.5.0", "v1.4.0")[1] == "v1.5.0 matches semver:^1 on checkout"
     assert (
         _decide("semver:^1", "v1.3.9", "v1.4.2")[1] == "v1.3.9 skipped: older than v1.4.2 running on checkout"
     )

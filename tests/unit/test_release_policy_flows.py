@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from pydantic import TypeAdapter
 
-from pushpilot.core.errors import NotFoundError
+from pushpilot.core.errors import NotFoundError, RetryableError
 from pushpilot.core.notices import NoticeKind
 from pushpilot.core.releases import RolloutStatus
 from pushpilot.core.targets import OperationEnded
@@ -99,13 +99,16 @@ def test_a_semver_range_follows_new_versions_and_never_goes_back() -> None:
         ("checkout", digest_of("web-v1.5.0"), f"{REGISTRY}/web:v1.5.0"),
     ]
     assert titles(world) == [
-        "v1.5.0 matches semver:^1 on checkout: deploying",
         "v2.0.0 does not match semver:^1 on checkout: not deployed",
         "v1.3.9 skipped: older than v1.5.0 running on checkout",
     ]
+    # The decision to deploy is told once, by the rollout it starts, with the policy's reason.
+    (deploying,) = [n for n in world.sink.notices if n.kind is NoticeKind.DEPLOYING]
+    assert deploying.title.endswith("deploying to checkout")
+    assert deploying.summary.startswith("v1.5.0 matches semver:^1 on checkout;")
     # Each decision is told in its own release's thread.
     policy_threads = [n.thread_key for n in world.sink.notices if n.kind is NoticeKind.POLICY]
-    assert policy_threads == [f"web@{digest_of(f'web-{tag}')}" for tag in ("v1.5.0", "v2.0.0", "v1.3.9")]
+    assert policy_threads == [f"web@{digest_of(f'web-{tag}')}" for tag in ("v2.0.0", "v1.3.9")]
     service = world.index.all()[0]
     assert service.live is not None
     assert (service.live.tag, service.live.digest) == ("v1.5.0", digest_of("web-v1.5.0"))
@@ -132,10 +135,8 @@ def test_a_glob_policy_follows_matching_tags() -> None:
     push(world, "nightly-3")
 
     assert [call[2] for call in world.apprunner.deployed] == [f"{REGISTRY}/web:release-42"]
-    assert titles(world) == [
-        "release-42 matches glob:release-* on checkout: deploying",
-        "nightly-3 does not match glob:release-* on checkout: not deployed",
-    ]
+    assert titles(world) == ["nightly-3 does not match glob:release-* on checkout: not deployed"]
+    assert titles(world, NoticeKind.DEPLOYING)[0].endswith("deploying to checkout")
 
 
 def test_a_pinned_service_deploys_repository_at_digest() -> None:
@@ -272,6 +273,52 @@ def test_a_rollback_to_a_named_release_and_to_nothing() -> None:
         plan_rollback(fresh.ports, "checkout")
 
 
+def test_a_rollback_to_a_digest_no_repository_holds_is_an_error_before_anything_changes() -> None:
+    world = live_story()
+    unknown = digest_of("never-pushed")
+    world.inspector.missing.add(unknown)
+    told = len(world.sink.notices)
+
+    with pytest.raises(NotFoundError, match="is no image in web"):
+        plan_rollback(world.ports, "checkout", to=unknown)
+
+    assert len(world.sink.notices) == told
+    assert world.index.all()[0].hold is None
+    assert world.releases.get(f"web@{unknown}") is None
+    push(world, "v1.5.1")
+    assert world.apprunner.deployed[-1][2] == f"{REGISTRY}/web:v1.5.1"
+
+
+def test_a_rollback_to_a_stored_digest_that_never_ran_there_deploys_it() -> None:
+    world = live_story()
+    other = digest_of("built-elsewhere")
+
+    result = rollback(world.ports, plan_rollback(world.ports, "checkout", to=other))
+
+    assert result["rollback"] == "deploying"
+    assert world.apprunner.deployed[-1] == ("checkout", other, f"{REGISTRY}/web@{other}")
+    assert world.index.all()[0].hold is not None
+
+
+def test_a_rollback_whose_deployment_does_not_start_holds_nothing_and_announces_nothing() -> None:
+    world = live_story()
+    told = len(world.sink.notices)
+    plan = plan_rollback(world.ports, "checkout")
+    world.apprunner.fail_next_deploy = RetryableError("apprunner UpdateService: ServiceUnavailable")
+
+    with pytest.raises(RetryableError):
+        rollback(world.ports, plan)
+
+    assert world.index.all()[0].hold is None
+    assert not [n for n in world.sink.notices[told:] if "rolled back" in n.title]
+    # Run again, it starts, and only then holds and says so.
+    assert rollback(world.ports, plan)["rollback"] == "deploying"
+    assert world.index.all()[0].hold is not None
+    assert [n.title for n in world.sink.notices[told:] if "rolled back" in n.title] == [
+        "checkout is being rolled back to v1.4.0 (" + plan.target.digest[7:19] + ")"
+    ]
+
+
 def test_releases_lists_what_runs_where() -> None:
     world = live_story()
     push(world, "v2.0.0")
@@ -320,3 +367,38 @@ def test_a_service_without_a_policy_follows_its_tag_again_after_a_rollback_is_re
         + digest_of("a")[7:19]
         + ")); `pushpilot release storefront` lets pushes deploy again"
     ]
+
+
+def test_a_push_queued_behind_a_rollback_before_its_hold_does_not_undo_it() -> None:
+    """A push arrives after the rollback's deployment started and before the hold is set: it finds no
+    hold and queues behind the rollback. When the rollback ends it is dropped and told, never deployed."""
+    world = live_story()
+    previous = digest_of("web-v1.4.0")
+    world.apprunner.after_next_deploy = lambda: push(world, "v1.5.1")
+
+    rollback(world.ports, plan_rollback(world.ports, "checkout"))
+    finish(world, "checkout")
+    refresh(world.ports)
+
+    assert [call[1] for call in world.apprunner.deployed[2:]] == [previous]
+    service = world.index.all()[0]
+    assert service.pending is None
+    assert service.in_flight is None
+    queued = [n for n in world.sink.notices if n.thread_key == f"web@{digest_of('web-v1.5.1')}"]
+    assert "held (rolled back to v1.4.0" in queued[-1].summary
+    # Released, the next push deploys again.
+    release_hold(world.ports, "checkout")
+    push(world, "v1.5.2")
+    assert world.apprunner.deployed[-1][2] == f"{REGISTRY}/web:v1.5.2"
+
+
+def test_a_rollback_queued_behind_a_deployment_still_deploys_under_its_own_hold() -> None:
+    world = live_story()
+    previous = digest_of("web-v1.4.0")
+    push(world, "v1.5.1")
+
+    result = rollback(world.ports, plan_rollback(world.ports, "checkout"))
+    finish(world, "checkout")
+
+    assert result["rollback"] == "queued"
+    assert world.apprunner.deployed[-1][1] == previous

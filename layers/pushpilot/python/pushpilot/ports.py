@@ -12,7 +12,7 @@ from pushpilot.core.promotion import BakeState, Baking
 from pushpilot.core.public_sightings import Sighting
 from pushpilot.core.release_events import ReleaseEvent
 from pushpilot.core.releases import Release, ServiceRollout, Stage
-from pushpilot.core.targets import Operation, TargetService
+from pushpilot.core.targets import Operation, OutcomeCheck, OutcomePolling, TargetService
 from pushpilot.core.tracking import Hold, IndexedService, InFlight, LiveImage, Pending
 from pushpilot.core.verdicts import Platform, Verdict
 
@@ -37,11 +37,27 @@ class DeployTarget(Protocol):
         without a call: every path asks before it describes, indexes or deploys."""
         ...
 
+    @property
+    def accepts_index(self) -> bool:
+        """Whether the target deploys an image index (its hosts pick their platform's child); False: it
+        needs the single manifest of the service's platform, which the flows take from the verdict."""
+        ...
+
+    @property
+    def outcome_polling(self) -> OutcomePolling | None:
+        """None: the target's events tell when a deployment ends; else how the flows poll its outcome."""
+        ...
+
     def list_services(self) -> list[TargetService]:
         """Every service within reach, described: the scheduled refresh's cost, never paid per push."""
         ...
 
     def describe(self, service_arn: str) -> TargetService: ...
+
+    def current_tags(self, service: IndexedService) -> dict[str, str]:
+        """The service's tags as they are now (one call): read at deploy time, only for services a push
+        would deploy to, so a hold or policy tag set since the last refresh is obeyed."""
+        ...
 
     def deploy(self, service: IndexedService, digest: str, *, image: str | None = None) -> str:
         """Start deploying `digest` (the newest push of the tag the service runs); the operation's id.
@@ -68,6 +84,12 @@ class DeployTarget(Protocol):
     def failure_advice(self, service: IndexedService) -> str:
         """Where to look when a deployment failed."""
         ...
+
+
+class OutcomeTimer(Protocol):
+    """Looks at a deployment's outcome later, for targets whose platform emits no completion event."""
+
+    def schedule(self, check: OutcomeCheck, *, delay_seconds: int) -> None: ...
 
 
 class Inspector(Protocol):
@@ -101,6 +123,16 @@ class ServiceIndex(Protocol):
     def upsert(self, service: TargetService, *, now: str) -> None: ...
 
     def remove(self, arn: str) -> None: ...
+
+    def set_tags(self, arn: str, tags: dict[str, str]) -> None:
+        """Keep the tags read at deploy time, so the next push decides on them too."""
+        ...
+
+    def filled(self) -> bool:
+        """Whether a complete discovery of every target has filled the index at least once."""
+        ...
+
+    def mark_filled(self, *, now: str) -> None: ...
 
     def claim(self, arn: str, in_flight: InFlight) -> bool:
         """Take the right to deploy: only one deployment of ours is ever in flight per service."""
@@ -260,3 +292,25 @@ class ImageParameters(Protocol):
     """Where the image a service runs is published for infrastructure code to read."""
 
     def publish(self, kind: str, service: str, image: str) -> None: ...
+
+
+class DeadLetterQueue(Protocol):
+    """A queue of dead letters, read a batch at a time; a message received is held until deleted or
+    released (SQS's visibility timeout)."""
+
+    @property
+    def url(self) -> str: ...
+
+    def receive(self, wanted: int) -> list[dict[str, Any]]:
+        """Up to `wanted` messages, shaped as SQS `ReceiveMessage` answers them, with their attributes."""
+        ...
+
+    def release(self, receipt_handle: str) -> None:
+        """Make a held message visible again at once."""
+        ...
+
+    def delete(self, receipt_handle: str) -> None: ...
+
+
+Invoke = Callable[[str, dict[str, Any]], None]
+"""Hand one event to one function (by ARN) asynchronously; raise a PushpilotError if it was not accepted."""

@@ -51,7 +51,10 @@ type ServiceCodes = Mapping[str, type[PushpilotError]]
 # --- the codes table ---------------------------------------------------------------------------------
 
 ACCESS_DENIED_CODES = frozenset({"AccessDenied", "AccessDeniedException", "UnauthorizedOperation"})
-NOT_FOUND_CODES = frozenset({"ResourceNotFoundException"})
+# ECS names its own: an event may name a service, or a cluster, deleted since.
+NOT_FOUND_CODES = frozenset(
+    {"ResourceNotFoundException", "ClusterNotFoundException", "ServiceNotFoundException"}
+)
 # Faults services name without a 5xx status in every answer (botocore's transient list knows only
 # RequestTimeout-like codes and relies on the status for the rest).
 SERVER_FAULT_CODES = frozenset(

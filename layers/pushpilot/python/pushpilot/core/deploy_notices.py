@@ -177,10 +177,20 @@ _ROLLOUT_WORDING = {
     RolloutStatus.DRY_RUN: (NoticeKind.DRY_RUN, Severity.INFO, "dry run: would deploy to {service}"),
     RolloutStatus.LIVE: (NoticeKind.LIVE, Severity.SUCCESS, "live on {service}"),
     RolloutStatus.FAILED: (NoticeKind.FAILED, Severity.FAILURE, "deployment to {service} failed"),
+    RolloutStatus.ROLLING_BACK: (
+        NoticeKind.ROLLING_BACK,
+        Severity.FAILURE,
+        "deployment to {service} failed and {target} is rolling back",
+    ),
     RolloutStatus.ROLLED_BACK: (
         NoticeKind.ROLLED_BACK,
         Severity.FAILURE,
         "deployment to {service} failed and {target} rolled back",
+    ),
+    RolloutStatus.ROLLBACK_FAILED: (
+        NoticeKind.ROLLBACK_FAILED,
+        Severity.FAILURE,
+        "deployment to {service} failed and its rollback failed",
     ),
     RolloutStatus.UNCONFIRMED: (
         NoticeKind.UNCONFIRMED,
@@ -192,6 +202,8 @@ _ROLLOUT_WORDING = {
         Severity.INFO,
         "superseded on {service} by a newer push: not deployed",
     ),
+    # Not deployed by decision, told with why (someone changed the service between our read and write).
+    RolloutStatus.SKIPPED: (NoticeKind.POLICY, Severity.WARNING, "not deployed to {service}"),
     RolloutStatus.STUCK: (
         NoticeKind.STUCK,
         Severity.WARNING,
@@ -218,7 +230,12 @@ def rollout_notice(
     if service.service_url and status is RolloutStatus.LIVE:
         links.append(Link(label="Open service", url=f"https://{service.service_url}"))
     next_step = None
-    if status in {RolloutStatus.FAILED, RolloutStatus.ROLLED_BACK}:
+    if status is RolloutStatus.ROLLBACK_FAILED:
+        next_step = (
+            f"Neither release is sure to be serving on {service.name}: look at its tasks in the"
+            f" {target_label} console now, then deploy a release that works."
+        )
+    elif status in {RolloutStatus.FAILED, RolloutStatus.ROLLING_BACK, RolloutStatus.ROLLED_BACK}:
         next_step = failure_advice
     elif status is RolloutStatus.UNCONFIRMED:
         next_step = (

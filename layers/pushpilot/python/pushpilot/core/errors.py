@@ -47,3 +47,12 @@ class NotFoundError(PermanentError):
 
 class OutOfReachError(NotFoundError):
     """The service exists, but outside what the stack serves (`EcsClusters`): pushpilot never touches it."""
+
+
+class SettingsError(PermanentError):
+    """The function's configuration is wrong: the message names the variable."""
+
+
+class ChangedMeanwhileError(PermanentError):
+    """The resource changed between our read and our write (an optimistic-concurrency check failed, e.g.
+    Lambda's RevisionId): someone else's change is told, never overwritten."""

@@ -3,6 +3,7 @@ the notify function renders and delivers them, so a Slack outage never blocks a 
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -22,7 +23,10 @@ class NoticeKind(StrEnum):
     AUTO_DEPLOY_TRACKED = "auto_deploy_tracked"
     LIVE = "live"
     FAILED = "failed"
+    # Failed; the target is rolling back (told once), then ROLLED_BACK or ROLLBACK_FAILED once it says so.
+    ROLLING_BACK = "rolling_back"
     ROLLED_BACK = "rolled_back"
+    ROLLBACK_FAILED = "rollback_failed"
     # A newer push of the tag took this one's place while the service was busy: it never deploys there.
     SUPERSEDED = "superseded"
     # Still in progress past the deadline: told once; it stays tracked and its end is told too.
@@ -93,3 +97,14 @@ class Notice(BaseModel):
     # Two notices with the same dedupe key are one message: deliveries are at least once.
     dedupe_key: str
     occurred_at: str = Field(description="ISO 8601 time of the event that caused the notice")
+
+
+def occurred_at_millis(notice: Notice) -> int | None:
+    """The notice's time as epoch milliseconds, to order headline updates; None when unparseable."""
+    try:
+        moment = datetime.fromisoformat(notice.occurred_at)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        return None
+    return int(moment.timestamp() * 1000)

@@ -11,17 +11,14 @@ from pushpilot.core.tracking import IndexedService
 
 
 def policy_decision_notice(
-    release: Release, service: IndexedService, text: str, *, skipped: bool, occurred_at: str
+    release: Release, service: IndexedService, text: str, *, occurred_at: str
 ) -> Notice:
+    """A push the policy does not deploy (skipped, held). A push it deploys is told by its rollout notice."""
     return Notice(
         kind=NoticeKind.POLICY,
         severity=Severity.INFO,
         title=text,
-        summary=(
-            f"{service.name} keeps running {service.running_tag or service.image_identifier}."
-            if skipped
-            else f"Release policy of {service.name}: {release.repository}@{release.digest[:19]}."
-        ),
+        summary=f"{service.name} keeps running {service.running_tag or service.image_identifier}.",
         release=release.headline(),
         thread_key=release.release_id,
         dedupe_key=f"{release.release_id}#policy#{service.arn}",

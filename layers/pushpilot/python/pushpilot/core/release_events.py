@@ -36,6 +36,9 @@ EVENT_FOR_ROLLOUT = {
     RolloutStatus.LIVE: ReleaseEventType.LIVE,
     RolloutStatus.FAILED: ReleaseEventType.FAILED,
     RolloutStatus.ROLLED_BACK: ReleaseEventType.ROLLED_BACK,
+    # The platform's rollback failed too: the deployment's last word, a failure (stage says which). A
+    # rollback still running is no end: Rolled Back or this follows it.
+    RolloutStatus.ROLLBACK_FAILED: ReleaseEventType.FAILED,
 }
 
 

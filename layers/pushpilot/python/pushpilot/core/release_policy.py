@@ -182,7 +182,7 @@ def decide(
                     choice=Choice.SKIP, reason=f"{pushed_tag} skipped: {word} {tag} {state} on {service}"
                 )
     return PolicyDecision(
-        choice=Choice.DEPLOY, reason=f"{pushed_tag} matches {rule} on {service}: deploying", retag=pushed_tag
+        choice=Choice.DEPLOY, reason=f"{pushed_tag} matches {rule} on {service}", retag=pushed_tag
     )
 
 

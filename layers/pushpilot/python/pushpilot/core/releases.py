@@ -25,7 +25,9 @@ class Stage(StrEnum):
     DEPLOYING = "deploying"
     LIVE = "live"
     FAILED = "failed"
+    ROLLING_BACK = "rolling_back"
     ROLLED_BACK = "rolled_back"
+    ROLLBACK_FAILED = "rollback_failed"
     UNCONFIRMED = "unconfirmed"
 
 
@@ -35,7 +37,10 @@ class RolloutStatus(StrEnum):
     AWAITING_AUTO_DEPLOY = "awaiting_auto_deploy"
     LIVE = "live"
     FAILED = "failed"
+    # Failed, and the target is rolling back: told, still tracked until the target confirms the rollback.
+    ROLLING_BACK = "rolling_back"
     ROLLED_BACK = "rolled_back"
+    ROLLBACK_FAILED = "rollback_failed"
     SKIPPED = "skipped"
     DRY_RUN = "dry_run"
     # The deployment's fate could not be confirmed: said so, never guessed.
@@ -44,11 +49,6 @@ class RolloutStatus(StrEnum):
     SUPERSEDED = "superseded"
     # Still in progress past the deadline (no circuit breaker or alarm ends it): told, still tracked.
     STUCK = "stuck"
-
-
-TERMINAL_ROLLOUTS = frozenset(
-    {RolloutStatus.LIVE, RolloutStatus.FAILED, RolloutStatus.ROLLED_BACK, RolloutStatus.UNCONFIRMED}
-)
 
 
 class ServiceRollout(BaseModel):
@@ -92,6 +92,10 @@ class Release(BaseModel):
 def overall_stage(release: Release) -> Stage:
     """A release is live only when every service it went to is live; any failure makes it failed."""
     statuses = {rollout.status for rollout in release.services.values()}
+    if RolloutStatus.ROLLBACK_FAILED in statuses:
+        return Stage.ROLLBACK_FAILED
+    if RolloutStatus.ROLLING_BACK in statuses:
+        return Stage.ROLLING_BACK
     if RolloutStatus.ROLLED_BACK in statuses:
         return Stage.ROLLED_BACK
     if RolloutStatus.FAILED in statuses:

@@ -62,10 +62,6 @@ class RolloutPlan(BaseModel):
     release_id: str
     actions: tuple[ServiceAction, ...]
 
-    @property
-    def mutating(self) -> tuple[ServiceAction, ...]:
-        return tuple(action for action in self.actions if action.kind is ActionKind.START_DEPLOYMENT)
-
 
 def plan_rollout(release_id: str, *, candidates: Sequence[Candidate], dry_run: bool) -> RolloutPlan:
     actions: list[ServiceAction] = []

@@ -12,12 +12,9 @@ from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from pushpilot.core.errors import PermanentError
+# Defined in core so that adapters can raise it without importing the handlers' edge.
+from pushpilot.core.errors import SettingsError
 from pushpilot.core.reach import ClusterScope
-
-
-class SettingsError(PermanentError):
-    """The function's configuration is wrong: the message names the variable."""
 
 
 class EnvSettings(BaseModel):
@@ -62,6 +59,14 @@ class EcsSettings(EnvSettings):
             return ClusterScope.parse(self.ecs_clusters)
         except ValueError as exc:
             raise SettingsError(f"invalid ECS_CLUSTERS: {exc}") from exc
+
+
+class LambdaSettings(EnvSettings):
+    """Which Lambda functions pushpilot deploys to (image functions whose name starts with the prefix;
+    empty: none), and the queue that times the looks at their updates' outcomes."""
+
+    function_prefix: str = Field(default="", alias="LAMBDA_FUNCTION_PREFIX")
+    outcome_timer_queue_url: str | None = Field(default=None, alias="OUTCOME_TIMER_QUEUE_URL")
 
 
 class PublicImageSettings(EnvSettings):

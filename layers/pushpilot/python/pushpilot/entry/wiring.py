@@ -11,6 +11,7 @@ from pushpilot.adapters.ecr import ImageInspector
 from pushpilot.adapters.idempotency import run_once
 from pushpilot.adapters.image_parameters import SsmImageParameters
 from pushpilot.adapters.notice_queue import NoticeQueue
+from pushpilot.adapters.outcome_timer import SqsOutcomeTimer
 from pushpilot.adapters.promotions import PromotionTable
 from pushpilot.adapters.release_events import EventBridgeReleaseEvents
 from pushpilot.adapters.release_store import ReleaseStore
@@ -18,6 +19,7 @@ from pushpilot.adapters.service_index import ServiceIndex
 from pushpilot.entry.settings import (
     CoreSettings,
     EcsSettings,
+    LambdaSettings,
     PrincipalSettings,
     PublicImageSettings,
     ReleaseEventSettings,
@@ -40,6 +42,7 @@ def deploy_ports(
     expire with the invocation that timed out, instead of blocking its retries."""
     settings = settings or CoreSettings.from_env()
     stages = ReleaseEventSettings.from_env()
+    functions = LambdaSettings.from_env()
     return DeployPorts(
         index=ServiceIndex(settings.table_name),
         releases=ReleaseStore(settings.table_name),
@@ -55,6 +58,9 @@ def deploy_ports(
         promotions=PromotionTable(settings.table_name),
         alarms=CloudWatchAlarms(),
         account_id=_account_of(context),
+        outcome_timer=(
+            SqsOutcomeTimer(functions.outcome_timer_queue_url) if functions.outcome_timer_queue_url else None
+        ),
     )
 
 
@@ -67,10 +73,12 @@ def _account_of(context: LambdaContext | None) -> str:
 
 
 def reach(region: str | None = None) -> Reach:
-    """The stack's reach as its settings say: the region, and the ECS clusters of `EcsClusters`
-    (ECS_CLUSTERS) — for the functions and the CLI alike."""
+    """The stack's reach as its settings say: the region, the ECS clusters of `EcsClusters`
+    (ECS_CLUSTERS) and the functions of `LambdaFunctionPrefix` — for the functions and the CLI alike."""
     return Reach(
-        region=region or os.environ.get("AWS_REGION") or "us-east-1", clusters=EcsSettings.from_env().scope
+        region=region or os.environ.get("AWS_REGION") or "us-east-1",
+        clusters=EcsSettings.from_env().scope,
+        function_prefix=LambdaSettings.from_env().function_prefix,
     )
 
 

@@ -16,6 +16,7 @@ from pushpilot.ports import (
     Inspector,
     NoticeSink,
     OnceRunner,
+    OutcomeTimer,
     PromotionLedger,
     ReleaseEvents,
     ReleaseStore,
@@ -47,6 +48,9 @@ class DeployPorts:
     image_parameters: ImageParameters | None = None
     # The stack's own account: promote-from without an account names a service of it.
     account_id: str = ""
+    # Looks at deployments later, for targets that declare OutcomePolling (their platform emits no end
+    # event); None: no such target is served.
+    outcome_timer: OutcomeTimer | None = None
 
     def now(self) -> str:
         return self.clock().isoformat(timespec="milliseconds")

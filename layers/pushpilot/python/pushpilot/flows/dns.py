@@ -41,8 +41,6 @@ from pushpilot.core.notices import Notice, NoticeKind, Severity
 from pushpilot.entry.settings import EnvSettings
 from pushpilot.ports import DnsNoticeOutbox, DomainBindingSource, NoticeSink
 
-CustomDomainState = DomainBinding
-
 
 class HostedZoneSummary(Protocol):
     @property
@@ -51,9 +49,8 @@ class HostedZoneSummary(Protocol):
     @property
     def name(self) -> str: ...
 
-
-# The name reconcile's callers have always used for a source of bindings.
-CustomDomainSource = DomainBindingSource
+    @property
+    def private(self) -> bool: ...
 
 
 class TriggerEvent(Protocol):
@@ -100,7 +97,7 @@ class PendingTracker(Protocol):
 class ZoneStore(Protocol):
     """What reconcile reads and changes zones with; Route53Zones is the real one."""
 
-    def list_public_zones(self) -> Sequence[HostedZoneSummary]: ...
+    def list_zones(self) -> Sequence[HostedZoneSummary]: ...
 
     def snapshot(self, zone_id: str) -> ZoneSnapshot: ...
 
@@ -169,15 +166,25 @@ def names_of_interest(domains: Iterable[DomainBinding]) -> set[str]:
 def read_zones(
     zones: ZoneStore, domains: Sequence[DomainBinding], policy: DnsPolicy
 ) -> tuple[ZoneSnapshot, ...]:
-    """Snapshots of the zones that can hold the domains' names; zones outside the allow-list are only
-    named (their records are neither read nor written)."""
+    """Snapshots of the public zones that can hold the domains' names; zones outside the allow-list are
+    only named (their records are neither read nor written). A private zone DnsZoneIds lists is named
+    too, so the plan can say why it is never written."""
     names = names_of_interest(domains)
-    relevant = [ref for ref in zones.list_public_zones() if any(is_within(name, ref.name) for name in names)]
-    return tuple(
-        zones.snapshot(ref.zone_id)
-        if policy.allows(ref.zone_id)
-        else ZoneSnapshot(zone_id=ref.zone_id, name=ref.name, loaded=False)
-        for ref in relevant
+    listed = zones.list_zones()
+    relevant = [ref for ref in listed if not ref.private and any(is_within(name, ref.name) for name in names)]
+    private = [
+        ZoneSnapshot(zone_id=ref.zone_id, name=ref.name, private=True, loaded=False)
+        for ref in listed
+        if ref.private and ref.zone_id in policy.zone_ids
+    ]
+    return (
+        *(
+            zones.snapshot(ref.zone_id)
+            if policy.allows(ref.zone_id)
+            else ZoneSnapshot(zone_id=ref.zone_id, name=ref.name, loaded=False)
+            for ref in relevant
+        ),
+        *private,
     )
 
 
@@ -226,6 +233,13 @@ def planned_notices(plan: DnsPlan, applied: bool, occurred_at: str) -> list[Noti
     for domain_name, lines in sorted(by_domain.items()):
         if applied:
             title, severity, next_step = f"DNS updated for {domain_name}", Severity.SUCCESS, None
+        elif plan.unlisted_zones:
+            # Told with the fix, and keyed on the plan: the same plan is told once, not at every run.
+            title, severity, next_step = (
+                f"DNS changes for {domain_name} wait for DnsZoneIds",
+                Severity.WARNING,
+                plan.refused,
+            )
         elif plan.refused:
             title, severity, next_step = (
                 f"DNS changes refused for {domain_name}",
@@ -235,13 +249,25 @@ def planned_notices(plan: DnsPlan, applied: bool, occurred_at: str) -> list[Noti
         else:
             title, severity = f"DNS changes planned for {domain_name}", Severity.INFO
             next_step = "dry run: review, then run `pushpilot dns apply`"
-        state = "applied" if applied else "refused" if plan.refused else "planned"
+        state = (
+            "applied"
+            if applied
+            else "unlisted"
+            if plan.unlisted_zones
+            else "refused"
+            if plan.refused
+            else "planned"
+        )
         notices.append(
             Notice(
                 kind=NoticeKind.DOMAIN_PLANNED,
                 severity=severity,
                 title=title,
-                summary=f"{len(lines)} record change(s) {state} (ownership markers not counted).",
+                summary=(
+                    f"{len(lines)} record change(s) planned, none written: DnsZoneIds lists no zone."
+                    if plan.unlisted_zones
+                    else f"{len(lines)} record change(s) {state} (ownership markers not counted)."
+                ),
                 next_step=next_step,
                 details=tuple(lines),
                 thread_key=_thread(domain_name),

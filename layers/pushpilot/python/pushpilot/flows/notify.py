@@ -8,7 +8,6 @@ handed in as `NoticeChannel`s, so the same code is asserted in tests and run in 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import datetime
 from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -87,17 +86,6 @@ class NotifySettings(EnvSettings):
         return KindSelection.parse(value) if isinstance(value, str) else value
 
 
-def occurred_at_millis(notice: Notice) -> int | None:
-    """The notice's time as epoch milliseconds, to order headline updates; None when unparseable."""
-    try:
-        moment = datetime.fromisoformat(notice.occurred_at)
-    except ValueError:
-        return None
-    if moment.tzinfo is None:
-        return None
-    return int(moment.timestamp() * 1000)
-
-
 # --- delivery, as decisions --------------------------------------------------------------------------------
 
 
@@ -132,10 +120,6 @@ class DeliveryReport(BaseModel):
     @property
     def failed_channels(self) -> tuple[str, ...]:
         return tuple(result.channel for result in self.results if result.status == "failed")
-
-    @property
-    def rejected_channels(self) -> tuple[str, ...]:
-        return tuple(result.channel for result in self.results if result.status == "rejected")
 
 
 # Runs `send` at most once per (channel, notice) across redeliveries; returns what the first run returned.

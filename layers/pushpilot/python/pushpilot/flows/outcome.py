@@ -13,13 +13,13 @@ from datetime import timedelta
 from typing import Any
 
 from pushpilot.core.errors import NotFoundError
-from pushpilot.core.releases import RolloutStatus, overall_stage
+from pushpilot.core.releases import Release, RolloutStatus, overall_stage
 from pushpilot.core.targets import Operation, OperationEnded, Outcome, ServiceChanged
 from pushpilot.core.tracking import IndexedService, LiveImage
-from pushpilot.entry.handling import HandlerOutcome, ignored, skipped
 from pushpilot.flows.beside_iac import publish_live_image, tell_outside_change
 from pushpilot.flows.deploy_ports import DeployPorts
 from pushpilot.flows.push import deploy_claimed, record_and_tell, started_after
+from pushpilot.flows.results import FlowResult, ignored, skipped
 from pushpilot.ports import DeployTarget
 
 # What ran on a service stays known this long: the releases a rollback can go back to.
@@ -27,23 +27,27 @@ LIVE_HISTORY_RETENTION = timedelta(days=90)
 ROLLOUT_FOR_OUTCOME = {
     Outcome.LIVE: RolloutStatus.LIVE,
     Outcome.FAILED: RolloutStatus.FAILED,
+    Outcome.ROLLING_BACK: RolloutStatus.ROLLING_BACK,
     Outcome.ROLLED_BACK: RolloutStatus.ROLLED_BACK,
+    Outcome.ROLLBACK_FAILED: RolloutStatus.ROLLBACK_FAILED,
     Outcome.UNKNOWN: RolloutStatus.UNCONFIRMED,
 }
 
 
 # The metric an event for a service outside the stack's reach (`EcsClusters`) is counted under.
 OUT_OF_REACH_METRIC = "ServiceOutOfReach"
+# The metric an event for a service (or cluster) deleted since it was sent is counted under.
+GONE_METRIC = "EventsForDeletedServices"
 
 
-def _outside_reach(ports: DeployPorts, event_id: str, kind: str, arn: str | None) -> HandlerOutcome | None:
+def _outside_reach(ports: DeployPorts, event_id: str, kind: str, arn: str | None) -> FlowResult | None:
     """Skip an event about a service the stack must not touch, before anything describes or indexes it."""
     if arn is None or not ports.outside_reach(kind, arn):
         return None
     return skipped(event_id, f"{arn} is outside the stack's reach (EcsClusters)", metric=OUT_OF_REACH_METRIC)
 
 
-def handle_operation_ended(event: OperationEnded, ports: DeployPorts) -> HandlerOutcome:
+def handle_operation_ended(event: OperationEnded, ports: DeployPorts) -> FlowResult:
     outside = _outside_reach(ports, event.event_id, event.kind, event.service_arn)
     if outside is not None:
         return outside
@@ -53,9 +57,13 @@ def handle_operation_ended(event: OperationEnded, ports: DeployPorts) -> Handler
     if service.in_flight is None and service.awaiting_auto is None:
         follow_up = follow_up_pending(ports, service.arn)
         if follow_up:
-            return HandlerOutcome(event_id=event.event_id, status="handled", detail=follow_up)
+            return FlowResult(event_id=event.event_id, status="handled", detail=follow_up)
         return ignored(event.event_id, "no deployment pushpilot tracks is on this service")
-    operation = operation_carrying(ports.target_for(service), service)
+    try:
+        operation = operation_carrying(ports.target_for(service), service)
+    except NotFoundError as exc:
+        # Deleted with its cluster, or by hand, while a deployment was tracked: nothing is left to tell.
+        return gone(event.event_id, service.arn, str(exc))
     if operation is None:
         return ignored(
             event.event_id,
@@ -63,9 +71,20 @@ def handle_operation_ended(event: OperationEnded, ports: DeployPorts) -> Handler
         )
     if operation.outcome is Outcome.IN_PROGRESS:
         return ignored(event.event_id, "the deployment is still in progress")
-    result = close(ports, service, operation.outcome, operation, event.message)
+    # An event about another deployment (an older one's late FAILED, the rollback's own COMPLETED) only
+    # prompted the read: its words are not this deployment's.
+    about_ours = event.operation_id is None or event.operation_id == operation.operation_id
+    message = event.message if about_ours else ""
+    if operation.outcome is Outcome.ROLLING_BACK:
+        told = tell_rolling_back(ports, service, operation, message)
+        return FlowResult(
+            event_id=event.event_id,
+            status="handled",
+            detail={"outcome": str(operation.outcome), "told": told},
+        )
+    result = close(ports, service, operation.outcome, operation, message)
     follow_up = follow_up_pending(ports, service.arn)
-    return HandlerOutcome(
+    return FlowResult(
         event_id=event.event_id,
         status="handled",
         detail={"outcome": str(operation.outcome), **result, **follow_up},
@@ -88,6 +107,53 @@ def operation_carrying(target: DeployTarget, service: IndexedService) -> Operati
     return started_after(target.recent_operations(service.arn), tracked)
 
 
+def tell_rolling_back(
+    ports: DeployPorts, service: IndexedService, operation: Operation, message: str
+) -> bool:
+    """Say once that the deployment failed and is being rolled back; it stays tracked until the target
+    confirms the rollback (rolled back) or its failure (rollback failed)."""
+    told = tell_once(
+        ports,
+        service,
+        RolloutStatus.ROLLING_BACK,
+        message or _said_by_target(ports, service, operation),
+        operation_id=operation.operation_id,
+        details=operation.reasons,
+    )
+    if told is None:
+        return False
+    ports.releases.set_stage(told.release_id, overall_stage(told), now=ports.now())
+    return True
+
+
+def tell_once(
+    ports: DeployPorts,
+    service: IndexedService,
+    status: RolloutStatus,
+    message: str,
+    *,
+    operation_id: str,
+    details: tuple[str, ...] = (),
+) -> Release | None:
+    """Tell a status of the deployment tracked on the service that does not end it (rolling back, stuck)
+    once: None when nothing is tracked, or when its rollout says so already (a later event, the next
+    scheduled run, a retry)."""
+    tracked = service.in_flight or service.awaiting_auto
+    if tracked is None:
+        return None
+    release = ports.releases.get(tracked.release_id)
+    rollout = release.services.get(service.arn) if release else None
+    if rollout is not None and rollout.status is status:
+        return None
+    return record_and_tell(
+        ports, tracked.release_id, service, status, message, operation_id=operation_id, details=details
+    )
+
+
+def _said_by_target(ports: DeployPorts, service: IndexedService, operation: Operation) -> str:
+    return f"{ports.target_for(service).label} reports the deployment {operation.status}"
+
+
 def close(
     ports: DeployPorts,
     service: IndexedService,
@@ -106,7 +172,8 @@ def close(
         tracked.release_id,
         service,
         status,
-        message or f"operation {operation.status if operation else 'not found'}",
+        message
+        or (_said_by_target(ports, service, operation) if operation else "the deployment was not found"),
         operation_id=operation_id,
         details=operation.reasons if operation else (),
     )
@@ -141,11 +208,25 @@ def follow_up_pending(ports: DeployPorts, service_arn: str) -> dict[str, Any]:
     if service is None or ports.releases.get(pending.release_id) is None:
         raise NotFoundError(f"pending release {pending.release_id} or service {service_arn} vanished")
     claim = pending.as_claim()
+    hold = service.hold
+    if hold is not None and hold.release_id != pending.release_id:
+        # Queued before the hold was set (a push in the moment between a rollback's deployment starting
+        # and its hold): deploying it now would undo what the hold keeps. It is dropped and told.
+        ports.index.unclaim(service_arn, claim)
+        record_and_tell(
+            ports,
+            pending.release_id,
+            service,
+            RolloutStatus.SKIPPED,
+            f"not deployed: {service.name} is held ({hold.reason}) since this push queued;"
+            f" `pushpilot release {service.name}` lets pushes deploy again",
+        )
+        return {"follow_up": str(RolloutStatus.SKIPPED), "digest": pending.digest, "held": hold.reason}
 
     def start() -> dict[str, Any]:
         status = deploy_claimed(ports, service, claim)
-        if status is RolloutStatus.QUEUED:
-            return {"follow_up": "queued", "digest": pending.digest}
+        if status in {RolloutStatus.QUEUED, RolloutStatus.SKIPPED}:
+            return {"follow_up": str(status), "digest": pending.digest}
         current = ports.index.get(service_arn)
         operation_id = current.in_flight.operation_id if current and current.in_flight else None
         record_and_tell(
@@ -161,11 +242,16 @@ def follow_up_pending(ports: DeployPorts, service_arn: str) -> dict[str, Any]:
     return ports.once(scope="follow-up", key={"service": service_arn, "digest": pending.digest}, work=start)
 
 
-def handle_service_changed(event: ServiceChanged, ports: DeployPorts) -> HandlerOutcome:
+def gone(event_id: str, service_arn: str, reason: str, **detail: str) -> FlowResult:
+    """An event about a service (or cluster) that no longer exists: a skip, not an error."""
+    return skipped(event_id, reason, metric=GONE_METRIC, service_arn=service_arn, **detail)
+
+
+def handle_service_changed(event: ServiceChanged, ports: DeployPorts) -> FlowResult:
     arn = event.service_arn
     if arn is None:
         return ignored(event.event_id, "the service event names no service ARN")
-    removed = HandlerOutcome(event_id=event.event_id, status="handled", detail={"index": "removed"})
+    removed = FlowResult(event_id=event.event_id, status="handled", detail={"index": "removed"})
     if event.deleted:
         ports.index.remove(arn)
         return removed
@@ -182,9 +268,9 @@ def handle_service_changed(event: ServiceChanged, ports: DeployPorts) -> Handler
         return ignored(event.event_id, f"no deploy target of kind {event.kind!r} is configured")
     try:
         described = target.describe(arn)
-    except NotFoundError:
+    except NotFoundError as exc:
         ports.index.remove(arn)
-        return removed
+        return gone(event.event_id, arn, str(exc), index="removed")
     ports.index.upsert(described, now=ports.now())
     detail: dict[str, Any] = {"index": "updated"}
     if tell_outside_change(ports, indexed, described):
@@ -193,4 +279,4 @@ def handle_service_changed(event: ServiceChanged, ports: DeployPorts) -> Handler
         indexed = ports.index.get(arn)
         if indexed is not None and indexed.in_flight is None and indexed.pending is not None:
             detail |= follow_up_pending(ports, arn)
-    return HandlerOutcome(event_id=event.event_id, status="handled", detail=detail)
+    return FlowResult(event_id=event.event_id, status="handled", detail=detail)

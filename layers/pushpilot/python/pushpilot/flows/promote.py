@@ -268,6 +268,16 @@ def _runs(service: IndexedService, digest: str) -> bool:
     )
 
 
+# An upstream rollout in one of these never vouches for its release (and how that is said): failed, or
+# being (or failed to be) rolled back by its platform.
+_NOT_VOUCHED = {
+    RolloutStatus.FAILED: "it failed",
+    RolloutStatus.ROLLING_BACK: "it is being rolled back",
+    RolloutStatus.ROLLED_BACK: "it was rolled back",
+    RolloutStatus.ROLLBACK_FAILED: "it failed and its rollback failed",
+}
+
+
 def _upstream_gone(ports: DeployPorts, policy: PromotionPolicy, baking: Baking) -> str | None:
     """Why the upstream no longer vouches for the release (this account only: another account's upstream
     speaks through its events)."""
@@ -279,8 +289,8 @@ def _upstream_gone(ports: DeployPorts, policy: PromotionPolicy, baking: Baking) 
         return f"{label} is no longer known"
     release = ports.releases.get(baking.release_id)
     rollout = release.services.get(upstream.arn) if release else None
-    if rollout is not None and rollout.status in {RolloutStatus.ROLLED_BACK, RolloutStatus.FAILED}:
-        return f"it was {str(rollout.status).replace('_', ' ')} on {label}"
+    if rollout is not None and rollout.status in _NOT_VOUCHED:
+        return f"{_NOT_VOUCHED[rollout.status]} on {label}"
     if upstream.live is None or upstream.live.digest != baking.digest:
         return f"{label} no longer runs it"
     return None

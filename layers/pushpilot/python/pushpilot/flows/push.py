@@ -20,6 +20,8 @@ from pushpilot.core.deploy_notices import (
 )
 from pushpilot.core.errors import (
     AccessDeniedError,
+    ChangedMeanwhileError,
+    NotFoundError,
     OutcomeUnknownError,
     PermanentError,
     PushpilotError,
@@ -31,20 +33,21 @@ from pushpilot.core.policy_notices import policy_decision_notice, policy_problem
 from pushpilot.core.policy_turns import Turn, TurnKind, turn_for
 from pushpilot.core.releases import Release, RolloutStatus, ServiceRollout, Stage
 from pushpilot.core.rollout_plan import ActionKind, Candidate, ServiceAction, plan_rollout
-from pushpilot.core.targets import Operation, Outcome
+from pushpilot.core.targets import Operation, Outcome, OutcomeCheck
 from pushpilot.core.tracking import IndexedService, InFlight, Pending
 from pushpilot.core.verdicts import Platform, Verdict, VerdictStatus
-from pushpilot.entry.handling import HandlerOutcome, ignored
 from pushpilot.events.ecr import EcrImageActionEvent
 from pushpilot.flows.deploy_ports import DeployPorts
+from pushpilot.flows.index_fill import discover
 from pushpilot.flows.release_events import announce_held, announce_rollout, announce_verified
+from pushpilot.flows.results import FlowResult, ignored
 
 RELEASE_RETENTION = timedelta(days=90)
 # A service whose target cannot tell its platform: judged as "unknown", so UnverifiedImages decides.
 UNKNOWN_PLATFORM = Platform(os="unknown", architecture="unknown")
 
 
-def handle_push(event: EcrImageActionEvent, ports: DeployPorts) -> HandlerOutcome:
+def handle_push(event: EcrImageActionEvent, ports: DeployPorts) -> FlowResult:
     detail = event.detail
     if detail.action_type != "PUSH" or detail.result != "SUCCESS":
         return ignored(event.id, f"{detail.action_type}/{detail.result} is not a successful push")
@@ -58,11 +61,12 @@ def handle_push(event: EcrImageActionEvent, ports: DeployPorts) -> HandlerOutcom
     image = ImageRef.for_ecr_push(
         account=event.account, region=event.region, repository=detail.repository_name, tag=detail.image_tag
     )
+    discovery = _discover_if_never_filled(ports)
     # One Query: every service of the repository; each one's release policy decides below whether this
     # tag concerns it (the tag it runs, a tag it follows, the tag a pinned digest came from).
     services = ports.index.services_following(f"{image.registry}/{image.repository}")
     if not services:
-        return ignored(event.id, f"no service runs {image.key}")
+        return ignored(event.id, f"no service runs {image.key}{discovery}")
     arrival = Arrival(
         event_id=event.id,
         image=image,
@@ -71,6 +75,24 @@ def handle_push(event: EcrImageActionEvent, ports: DeployPorts) -> HandlerOutcom
         occurred_at=event.time.isoformat(),
     )
     return release_image(arrival, services, ports)
+
+
+def _discover_if_never_filled(ports: DeployPorts) -> str:
+    """Before the first complete discovery (the stack-creation fill did not finish, or failed), the
+    index may miss services that ran before the install: discover them all before deciding.
+
+    Cost: one GetItem per push for the marker; once per install (until the marker exists), every
+    target's listing — App Runner ListServices per 20 services plus DescribeService and
+    ListTagsForResource per service; ECS ListClusters, ListServices, DescribeServices per 10 services and
+    DescribeTaskDefinition per task definition. A discovery that fails does not lose the push: it is
+    decided on the index as it stands, and the reason is part of the outcome."""
+    if ports.index.filled():
+        return ""
+    try:
+        discover(ports)
+    except PushpilotError as exc:
+        return f" (the index was never filled and discovering services failed: {exc})"
+    return ""
 
 
 @dataclass(frozen=True)
@@ -108,12 +130,15 @@ def _stage_of(verdicts: Sequence[Verdict]) -> Stage:
     return Stage.UNVERIFIED
 
 
-def release_image(arrival: Arrival, services: Sequence[IndexedService], ports: DeployPorts) -> HandlerOutcome:
+def release_image(arrival: Arrival, services: Sequence[IndexedService], ports: DeployPorts) -> FlowResult:
     """Decide per service under its release policy, open the release, judge the digest once per platform,
     plan, and act once per service."""
     # Services outside the stack's reach (an index written before EcsClusters narrowed) are never deployed.
     services = [service for service in services if not ports.outside_reach(service.kind, service.arn)]
-    turns = [turn_for(service, arrival.image, arrival.digest) for service in services]
+    turns = [
+        _with_current_tags(ports, turn, arrival) if _decided_by_tags(turn) else turn
+        for turn in (turn_for(service, arrival.image, arrival.digest) for service in services)
+    ]
     if all(turn.kind is TurnKind.IGNORE and not turn.problems for turn in turns):
         return ignored(arrival.event_id, f"no service runs or follows {arrival.image.key}")
     now = ports.now()
@@ -135,7 +160,7 @@ def release_image(arrival: Arrival, services: Sequence[IndexedService], ports: D
     deploying = {turn.service.arn: turn for turn in turns if turn.kind is TurnKind.DEPLOY}
     services = [service for service in services if service.arn in deploying]
     if not services:
-        return HandlerOutcome(
+        return FlowResult(
             event_id=arrival.event_id,
             status="handled",
             detail={"release_id": rid, "services": [result for result in told if result]},
@@ -149,6 +174,7 @@ def release_image(arrival: Arrival, services: Sequence[IndexedService], ports: D
     ]
     verdicts = [verdict for _, verdict in judged]
     stage = _stage_of(verdicts)
+    manifests: dict[str, str | None] = {}
     for group, verdict in judged:
         deploy_anyway = verdict.status is VerdictStatus.UNKNOWN and ports.deploy_unverified
         passed = verdict.status is VerdictStatus.PASS or deploy_anyway
@@ -165,12 +191,16 @@ def release_image(arrival: Arrival, services: Sequence[IndexedService], ports: D
                 deploy_anyway=deploy_anyway,
             )
         )
-        candidates.extend(
-            Candidate(
-                service=service, verdict_passed=passed, retargets=deploying[service.arn].image is not None
+        for service in group:
+            manifest = deployable_manifest(ports, service, verdict, release.digest) if passed else None
+            manifests[service.arn] = manifest
+            candidates.append(
+                Candidate(
+                    service=service,
+                    verdict_passed=passed and manifest != "",
+                    retargets=deploying[service.arn].image is not None,
+                )
             )
-            for service in group
-        )
 
     plan = plan_rollout(rid, candidates=candidates, dry_run=ports.dry_run)
     by_arn = {service.arn: service for service in services}
@@ -182,6 +212,7 @@ def release_image(arrival: Arrival, services: Sequence[IndexedService], ports: D
             by_arn[action.service_arn],
             deploying[action.service_arn],
             pushed_at=arrival.occurred_at,
+            manifest=manifests.get(action.service_arn) or None,
         )
         for action in plan.actions
     ]
@@ -193,11 +224,38 @@ def release_image(arrival: Arrival, services: Sequence[IndexedService], ports: D
         _announce_act(ports, release, by_arn[action.service_arn], result, action.reason)
     results += [result for result in told if result]
     summary = verdicts[0].status if len(verdicts) == 1 else {str(v.required): str(v.status) for v in verdicts}
-    return HandlerOutcome(
+    return FlowResult(
         event_id=arrival.event_id,
         status="handled",
         detail={"release_id": rid, "verdict": summary, "services": results},
     )
+
+
+def _decided_by_tags(turn: Turn) -> bool:
+    """The services whose tags are read again at deploy time: those this push would deploy to, and
+    those held by their `pushpilot:hold` tag (a hold `pushpilot hold` set lives in the index, not in tags).
+    Services the push does not concern cost nothing."""
+    if turn.kind is TurnKind.DEPLOY:
+        return True
+    return turn.kind is TurnKind.HELD and turn.service.hold is None
+
+
+def _with_current_tags(ports: DeployPorts, turn: Turn, arrival: Arrival) -> Turn:
+    """Decide on the tags as they are now: a hold, follow or pin tag set since the last refresh counts.
+    One call per such service (App Runner ListTagsForResource, ECS DescribeServices, Express
+    DescribeExpressGatewayService); the tags read are kept in the index for the pushes after."""
+    service = turn.service
+    try:
+        tags = ports.target_for(service).current_tags(service)
+    except NotFoundError:
+        # Deleted since the index last saw it: dropped from the index (as the next refresh would), and
+        # the push goes on for the other services it concerns instead of failing for all of them.
+        ports.index.remove(service.arn)
+        return Turn(service=service, kind=TurnKind.IGNORE)
+    if tags == service.tags:
+        return turn
+    ports.index.set_tags(service.arn, tags)
+    return turn_for(service.model_copy(update={"tags": tags}), arrival.image, arrival.digest)
 
 
 def judge_digest(
@@ -268,20 +326,12 @@ def _tell_turn(ports: DeployPorts, release: Release, turn: Turn, occurred_at: st
     service = turn.service
     if turn.problems and ports.index.note_policy_problem(service.arn, "; ".join(turn.problems)):
         ports.notices.publish(policy_problem_notice(release, service, turn.problems, occurred_at=occurred_at))
-    if turn.kind is TurnKind.IGNORE:
+    if turn.kind in {TurnKind.IGNORE, TurnKind.DEPLOY}:
+        # A decision to deploy is told once, by the rollout it leads to (deploying, queued, dry run), with
+        # the policy's reason as its summary: never "deploying" here and "queued" there.
         return None
     if turn.reason:
-        ports.notices.publish(
-            policy_decision_notice(
-                release,
-                service,
-                turn.reason,
-                skipped=turn.kind is not TurnKind.DEPLOY,
-                occurred_at=occurred_at,
-            )
-        )
-    if turn.kind is TurnKind.DEPLOY:
-        return None
+        ports.notices.publish(policy_decision_notice(release, service, turn.reason, occurred_at=occurred_at))
     if turn.kind is TurnKind.HELD:
         held_by = [f"hold: {service.hold.reason}"] if service.hold else ["tag pushpilot:hold"]
         announce_held(ports, release, service, held_by, turn.reason)
@@ -297,12 +347,13 @@ def _act_once(
     turn: Turn,
     *,
     pushed_at: str,
+    manifest: str | None = None,
 ) -> dict[str, Any]:
     """One action per (service, digest), however often the push event is delivered."""
     return ports.once(
         scope="deploy",
         key={"service": action.service_arn, "digest": release.digest},
-        work=lambda: _act(ports, release, action, service, turn, pushed_at=pushed_at),
+        work=lambda: _act(ports, release, action, service, turn, pushed_at=pushed_at, manifest=manifest),
     )
 
 
@@ -327,6 +378,7 @@ def _act(
     turn: Turn,
     *,
     pushed_at: str,
+    manifest: str | None = None,
 ) -> dict[str, Any]:
     pending = Pending(
         digest=release.digest,
@@ -334,10 +386,14 @@ def _act(
         pushed_at=pushed_at,
         image=turn.image,
         tag=turn.tag,
+        manifest=manifest,
     )
     match action.kind:
         case ActionKind.START_DEPLOYMENT:
             status = start_deployment(ports, service, pending)
+            if status is RolloutStatus.SKIPPED:
+                # Told by deploy_claimed, with why.
+                return {"service": service.name, "action": str(action.kind), "status": str(status)}
         case ActionKind.QUEUE:
             status = queue_push(ports, service, pending)
         case ActionKind.TRACK_AUTO_DEPLOY:
@@ -347,10 +403,11 @@ def _act(
             status = RolloutStatus.DRY_RUN
         case ActionKind.WARN_AUTO_DEPLOY | ActionKind.HOLD:
             status = RolloutStatus.SKIPPED
+    message = f"{turn.reason}; {action.reason}" if turn.reason else action.reason
     if status is not RolloutStatus.SKIPPED:
-        record_and_tell(ports, release.release_id, service, status, action.reason, announce=False)
+        record_and_tell(ports, release.release_id, service, status, message, announce=False)
     else:
-        record_rollout(ports, release.release_id, service, status, action.reason)
+        record_rollout(ports, release.release_id, service, status, message)
     return {"service": service.name, "action": str(action.kind), "status": str(status)}
 
 
@@ -412,7 +469,14 @@ def record_and_tell(
 def queue_push(ports: DeployPorts, service: IndexedService, pending: Pending) -> RolloutStatus:
     current = ports.index.get(service.arn)
     if current is not None and current.in_flight is not None and current.in_flight.digest == pending.digest:
-        # A retry of a push whose deployment already started: it is deploying, not waiting.
+        # A retry of a push whose deployment already started: it is deploying, not waiting. A look at
+        # its outcome is scheduled again, in case the first attempt died before scheduling one.
+        if current.in_flight.operation_id is not None:
+            schedule_outcome_check(ports, current, current.in_flight.operation_id, current.in_flight)
+        elif current.answer_lost_for(pending.digest):
+            # Claimed, never started as far as we know: the attempt died before it could record an
+            # operation (timed out mid-deploy). Its claim's intent makes this deploy look first.
+            return deploy_claimed(ports, current, current.in_flight)
         return RolloutStatus.DEPLOYING
     replaced = current.pending if current is not None else None
     if not ports.index.queue(service.arn, pending):
@@ -441,27 +505,68 @@ def deploy_claimed(ports: DeployPorts, service: IndexedService, claim: InFlight)
     """Deploy the digest we hold the claim for; the claim is given back if nothing started."""
     target = ports.target_for(service)
     try:
-        operation_id = target.deploy(service, claim.digest, image=claim.image)
+        # A target that takes no index gets the single manifest of its platform (claim.manifest).
+        operation_id = target.deploy(service, claim.manifest or claim.digest, image=claim.image)
     except ServiceBusyError:
         adopted = started_after(target.recent_operations(service.arn), claim)
         if adopted is not None and adopted.outcome is Outcome.IN_PROGRESS:
             # Busy with a deployment that began after this push (an earlier attempt of ours whose answer
             # was lost, or one started by hand): it deploys the pushed tag, so it is this push's.
             ports.index.set_operation(service.arn, claim.digest, adopted.operation_id)
+            schedule_outcome_check(ports, service, adopted.operation_id, claim)
             return RolloutStatus.DEPLOYING
         # Busy with an operation we did not start (a configuration change, the target's own
         # deployment): the push waits for that operation's end.
         ports.index.unclaim_to_pending(service.arn, claim)
         return RolloutStatus.QUEUED
+    except ChangedMeanwhileError as exc:
+        # Someone else changed the service between our read and our write: told, never overwritten.
+        ports.index.unclaim(service.arn, claim)
+        record_and_tell(ports, claim.release_id, service, RolloutStatus.SKIPPED, str(exc))
+        return RolloutStatus.SKIPPED
     except PushpilotError as exc:
         # Nothing is known to have started: give the claim back so the retry deploys instead of
         # queueing behind a deployment that may not exist. After a lost answer the target may have
         # acted, and not every target refuses a second start (ECS has no idempotency token): the claim
         # is remembered as the lost answer, and the retry's deploy finds what it did and adopts it.
-        ports.index.unclaim(service.arn, claim, answer_lost=isinstance(exc, OutcomeUnknownError))
+        lost = isinstance(exc, OutcomeUnknownError) or service.answer_lost_for(claim.digest)
+        ports.index.unclaim(service.arn, claim, answer_lost=lost)
         raise
     ports.index.set_operation(service.arn, claim.digest, operation_id)
+    schedule_outcome_check(ports, service, operation_id, claim)
     return RolloutStatus.DEPLOYING
+
+
+def deployable_manifest(
+    ports: DeployPorts, service: IndexedService, verdict: Verdict, digest: str
+) -> str | None:
+    """What the service's target deploys of a passed digest: None for the digest itself, the single
+    manifest of its platform for a target that takes no index, "" when there is no such manifest."""
+    if ports.target_for(service).accepts_index:
+        return None
+    manifest = verdict.deployable_digest(accepts_index=False)
+    if manifest is None:
+        return ""
+    return None if manifest == digest else manifest
+
+
+def schedule_outcome_check(
+    ports: DeployPorts, service: IndexedService, operation_id: str, claim: InFlight
+) -> None:
+    """A target whose platform emits no completion event declares OutcomePolling: its first look is
+    scheduled as the deployment starts. A second schedule of the same look is harmless (the outcome flow
+    closes a deployment once), a lost one is caught by the scheduled refresh."""
+    polling = ports.target_for(service).outcome_polling
+    if polling is None or ports.outcome_timer is None:
+        return
+    check = OutcomeCheck(
+        kind=service.kind,
+        service_arn=service.arn,
+        service_name=service.name,
+        operation_id=operation_id,
+        started_at=claim.started_at,
+    )
+    ports.outcome_timer.schedule(check, delay_seconds=polling.delay_after(0))
 
 
 def started_after(operations: Sequence[Operation], claim: InFlight | Pending) -> Operation | None:

@@ -27,10 +27,10 @@ from pushpilot.flows.push import (
     RELEASE_RETENTION,
     UNKNOWN_PLATFORM,
     Arrival,
+    deployable_manifest,
     judge_digest,
     queue_push,
     record_and_tell,
-    record_rollout,
     start_deployment,
 )
 
@@ -57,12 +57,16 @@ class RollbackPlan(BaseModel):
     image: str
     repository: str
     registry: str
+    # The service's target takes no image index: an index deploys as its child for the service's platform.
+    single_manifest: bool = False
 
     def render(self) -> str:
         now = _label(self.replaces) if self.replaces else "what it runs now (unknown to pushpilot)"
         return (
             f"roll {self.service.name} back from {now} to {_label(self.target)}\n"
-            f"  deploys {self.image}\n"
+            f"  deploys {self.image}"
+            + (" (if an index, its child for the service's platform)" if self.single_manifest else "")
+            + "\n"
             f"  then holds {self.service.name}: pushes do not deploy until `pushpilot release"
             f" {self.service.name}`"
         )
@@ -84,12 +88,11 @@ def plan_rollback(ports: DeployPorts, name: str, *, to: str | None = None) -> Ro
     if to:
         target = next((live for live in history if to in {live.release_id, live.digest, live.tag}), None)
         if target is None and (to.startswith("sha256:") or "@sha256:" in to):
-            digest = to.rpartition("@")[2]
-            target = LiveImage(release_id=release_id(source.repository, digest), digest=digest, since="")
+            target = _stored_image(ports, service, source, to.rpartition("@")[2])
         if target is None:
             raise NotFoundError(
                 f"{to!r} was not live on {service.name}: give a release id, a digest or a tag from"
-                f" `pushpilot releases {service.name}`"
+                f" `pushpilot releases {service.name}`, or the digest of an image in {source.repository}"
             )
     else:
         running = current.digest if current else None
@@ -103,9 +106,27 @@ def plan_rollback(ports: DeployPorts, name: str, *, to: str | None = None) -> Ro
         replaces=current,
         target=target,
         image=f"{source.registry}/{source.repository}@{target.digest}",
+        single_manifest=not ports.target_for(service).accepts_index,
         repository=source.repository,
         registry=source.registry,
     )
+
+
+def _stored_image(ports: DeployPorts, service: IndexedService, source: ImageRef, digest: str) -> LiveImage:
+    """A digest that never ran on the service: it must name an image of the service's repository."""
+    try:
+        ports.inspector.inspect(
+            source.repository,
+            digest=digest,
+            registry_id=source.registry_account,
+            required=service.platform or UNKNOWN_PLATFORM,
+        )
+    except NotFoundError as exc:
+        raise NotFoundError(
+            f"{digest} is no image in {source.repository} and was never live on {service.name}: nothing to"
+            f" roll back to ({exc})"
+        ) from exc
+    return LiveImage(release_id=release_id(source.repository, digest), digest=digest, since="")
 
 
 def rollback(ports: DeployPorts, plan: RollbackPlan) -> dict[str, Any]:
@@ -119,24 +140,19 @@ def rollback(ports: DeployPorts, plan: RollbackPlan) -> dict[str, Any]:
 
 
 def _rollback(ports: DeployPorts, plan: RollbackPlan) -> dict[str, Any]:
+    """Judge first, then deploy, then hold and tell: a refused rollback leaves no hold, no announcement
+    and no release record behind; one whose deployment fails to start leaves no hold and no
+    announcement (its release is open, as for a push, so the retry finds it)."""
     service = plan.service
     now = ports.now()
-    ports.index.set_hold(service.arn, Hold(reason=f"rolled back to {_label(plan.target)}", since=now))
-    release = ports.releases.open(
-        Release(
-            release_id=release_id(plan.repository, plan.target.digest),
-            repository=plan.repository,
-            registry=plan.registry,
-            digest=plan.target.digest,
-            created_at=now,
-            updated_at=now,
-        ),
-        tag=plan.target.tag,
-        expires_at=int((ports.clock() + RELEASE_RETENTION).timestamp()),
+    candidate = Release(
+        release_id=release_id(plan.repository, plan.target.digest),
+        repository=plan.repository,
+        registry=plan.registry,
+        digest=plan.target.digest,
+        created_at=now,
+        updated_at=now,
     )
-    replaced = f"release {plan.replaces.release_id} ({_label(plan.replaces)})" if plan.replaces else None
-    if plan.replaces is not None:
-        ports.notices.publish(_replaced_notice(plan, release, now))
     image = ImageRef(registry=plan.registry, repository=plan.repository, tag=plan.target.tag)
     arrival = Arrival(
         event_id=f"rollback-{service.name}",
@@ -146,16 +162,26 @@ def _rollback(ports: DeployPorts, plan: RollbackPlan) -> dict[str, Any]:
         occurred_at=now,
     )
     platform = service.platform or UNKNOWN_PLATFORM
-    verdict = judge_digest(ports, release, arrival, platform, [service])
-    ports.releases.record_verdict(release.release_id, verdict, release.stage, now=now)
+    verdict = judge_digest(ports, candidate, arrival, platform, [service])
     passed = verdict.status is VerdictStatus.PASS or (
         verdict.status is VerdictStatus.UNKNOWN and ports.deploy_unverified
     )
     action = plan_rollout(
-        release.release_id,
+        candidate.release_id,
         candidates=[Candidate(service=service, verdict_passed=passed, retargets=True)],
         dry_run=False,
     ).actions[0]
+    # A target that takes no image index deploys the single manifest of its platform; none is a refusal.
+    manifest = deployable_manifest(ports, service, verdict, plan.target.digest) if passed else None
+    if action.kind not in {ActionKind.START_DEPLOYMENT, ActionKind.QUEUE} or manifest == "":
+        return {"service": service.name, "rollback": "refused", "reason": verdict.reason}
+    release = ports.releases.open(
+        candidate,
+        tag=plan.target.tag,
+        expires_at=int((ports.clock() + RELEASE_RETENTION).timestamp()),
+    )
+    ports.releases.record_verdict(release.release_id, verdict, release.stage, now=now)
+    replaced = f"release {plan.replaces.release_id} ({_label(plan.replaces)})" if plan.replaces else None
     why = f"rollback by pushpilot: replaces {replaced}" if replaced else "rollback by pushpilot"
     pending = Pending(
         digest=plan.target.digest,
@@ -163,14 +189,24 @@ def _rollback(ports: DeployPorts, plan: RollbackPlan) -> dict[str, Any]:
         pushed_at=now,
         image=plan.image,
         tag=plan.target.tag,
+        manifest=manifest or None,
     )
     if action.kind is ActionKind.START_DEPLOYMENT:
         status = start_deployment(ports, service, pending)
-    elif action.kind is ActionKind.QUEUE:
-        status = queue_push(ports, service, pending)
+        if status is RolloutStatus.SKIPPED:
+            return {"service": service.name, "rollback": "refused", "reason": "changed meanwhile"}
     else:
-        record_rollout(ports, release.release_id, service, RolloutStatus.SKIPPED, f"{why}; {verdict.reason}")
-        return {"service": service.name, "rollback": "refused", "reason": verdict.reason}
+        status = queue_push(ports, service, pending)
+    # Held only now that the rollback's deployment started (or waits its turn): the next push or
+    # scheduled check must not undo it. A retry after a failure above finds no hold to undo.
+    # A push that queued behind the rollback before this hold is dropped when the rollback ends (see
+    # `follow_up_pending`): only the rollback's own release may deploy on a held service.
+    ports.index.set_hold(
+        service.arn,
+        Hold(reason=f"rolled back to {_label(plan.target)}", since=now, release_id=release.release_id),
+    )
+    if plan.replaces is not None:
+        ports.notices.publish(_replaced_notice(plan, release, now))
     current = ports.index.get(service.arn)
     operation_id = current.in_flight.operation_id if current and current.in_flight else None
     record_and_tell(ports, release.release_id, service, status, why, operation_id=operation_id)

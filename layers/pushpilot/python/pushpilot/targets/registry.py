@@ -20,10 +20,12 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Reach:
-    """What bounds every target: the region, and the ECS clusters of `EcsClusters`."""
+    """What bounds every target: the region, the ECS clusters of `EcsClusters`, and the Lambda functions
+    named by `LambdaFunctionPrefix` (empty: no function is served)."""
 
     region: str = "us-east-1"
     clusters: ClusterScope = field(default_factory=ClusterScope)
+    function_prefix: str = ""
 
 
 @dataclass(frozen=True)
@@ -68,11 +70,18 @@ def _ecs_express(reach: Reach) -> DeployTarget:
     return EcsExpressTarget(region=reach.region, clusters=reach.clusters)
 
 
+def _lambda_fn(reach: Reach) -> DeployTarget:
+    from pushpilot.targets.lambda_fn.services import LambdaTarget
+
+    return LambdaTarget(region=reach.region, prefix=reach.function_prefix)
+
+
 TARGETS: Final[tuple[TargetEntry, ...]] = (
     TargetEntry("apprunner", "App Runner", "AppRunnerDeployPolicy", _apprunner, _apprunner_domains),
     TargetEntry("ecs", "Amazon ECS", "EcsDeployPolicy", _ecs, _ecs_domains),
     # Express services are ECS services: the ECS policy grants what Express Mode calls.
     TargetEntry("ecs_express", "ECS Express Mode", "EcsDeployPolicy", _ecs_express),
+    TargetEntry("lambda", "AWS Lambda", "LambdaDeployPolicy", _lambda_fn),
 )
 
 

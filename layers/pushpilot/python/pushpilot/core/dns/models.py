@@ -224,10 +224,6 @@ class DomainBinding(FrozenModel):
         return tuple(dict.fromkeys([self.domain_name, *self.target_names, *map(canonical_name, covered)]))
 
 
-# The name App Runner's reader has always used.
-CustomDomainState = DomainBinding
-
-
 class ManualRecord(FrozenModel):
     """A record a binding needs in DNS that pushpilot may not write: to be created by hand."""
 
@@ -270,11 +266,18 @@ class ZoneSnapshot(FrozenModel):
 class DnsPolicy(FrozenModel):
     take_over: bool = False
     max_changes: Annotated[int, Field(ge=0)] = 20
-    # Zones we may read and write; empty means every public zone in the account.
+    # The zones pushpilot may write to (DnsZoneIds). IAM cannot tell a public zone from a private one,
+    # so the stack grants writes only on listed zones; empty means every public zone is read and planned
+    # for, and nothing is written.
     zone_ids: tuple[str, ...] = ()
 
     def allows(self, zone_id: str) -> bool:
+        """May the zone's records be read and planned for (and, with `writes`, changed)."""
         return not self.zone_ids or zone_id in self.zone_ids
+
+    @property
+    def writes(self) -> bool:
+        return bool(self.zone_ids)
 
 
 # --- the plan --------------------------------------------------------------------------------------
@@ -321,6 +324,8 @@ class DnsPlan(FrozenModel):
     manual: tuple[ManualRecord, ...] = ()
     total_changes: int = 0
     refused: str | None = None
+    # The zones the plan would change while DnsZoneIds lists none: the plan is told, never applied.
+    unlisted_zones: tuple[str, ...] = ()
 
     @property
     def changes(self) -> tuple[Change, ...]:

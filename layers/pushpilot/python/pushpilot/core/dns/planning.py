@@ -396,7 +396,20 @@ def plan_dns(
 
     total = sum(len(zone_plan.changes) for zone_plan in zone_plans)
     refused = None
-    if total > policy.max_changes:
+    unlisted = tuple(zone_plan.zone_id for zone_plan in zone_plans) if not policy.writes else ()
+    for zone in zones:
+        if zone.private and zone.zone_id in policy.zone_ids:
+            collector.notes.append(
+                f"zone {zone.name} ({zone.zone_id}) is private: pushpilot never writes a private zone, "
+                "even one DnsZoneIds lists; remove it from DnsZoneIds"
+            )
+    if unlisted:
+        where = ", ".join(f"zone {zone_plan.zone_name} ({zone_plan.zone_id})" for zone_plan in zone_plans)
+        refused = (
+            f"would change {total} record(s) in {where}; "
+            f"set DnsZoneIds to {','.join(unlisted)} to let pushpilot apply it"
+        )
+    elif total > policy.max_changes:
         refused = (
             f"the plan has {total} changes, more than the limit of {policy.max_changes}; "
             f"review it and allow it with --max-changes {total} (or DNS_MAX_CHANGES)"
@@ -411,6 +424,7 @@ def plan_dns(
         manual=tuple(dict.fromkeys(collector.manual)),
         total_changes=total,
         refused=refused,
+        unlisted_zones=unlisted,
     )
 
 

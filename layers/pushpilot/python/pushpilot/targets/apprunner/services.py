@@ -38,7 +38,7 @@ _OUTCOMES: Final = {
     "ROLLBACK_IN_PROGRESS": Outcome.IN_PROGRESS,
     # A rollback is a failure even when it succeeded: the pushed image is not what runs.
     "ROLLBACK_SUCCEEDED": Outcome.ROLLED_BACK,
-    "ROLLBACK_FAILED": Outcome.ROLLED_BACK,
+    "ROLLBACK_FAILED": Outcome.ROLLBACK_FAILED,
 }
 
 
@@ -76,6 +76,9 @@ def operation_from_api(item: OperationSummaryTypeDef) -> Operation | None:
 class AppRunnerTarget:
     kind: Final = KIND
     label: Final = "App Runner"
+    # The platform takes an image index and runs its platform's child; its events tell the outcome.
+    accepts_index: Final = True
+    outcome_polling: Final = None
 
     def __init__(self, client: AppRunnerClient | None = None, *, region: str = "us-east-1") -> None:
         self._injected = client
@@ -128,6 +131,10 @@ class AppRunnerTarget:
 
     def list_services(self) -> list[TargetService]:
         return [self.describe(summary["ServiceArn"]) for summary in self._summaries()]
+
+    def current_tags(self, service: IndexedService) -> dict[str, str]:
+        """One ListTagsForResource: the tags as they are now, for a service this push would deploy to."""
+        return self._tags(service.arn)
 
     def deploy(self, service: IndexedService, digest: str, *, image: str | None = None) -> str:
         del digest

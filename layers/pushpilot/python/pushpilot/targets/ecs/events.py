@@ -48,6 +48,7 @@ class EcsDeploymentStateChange(EventBridgeModel):
             service_name=self.service_name,
             status=self.detail.event_name,
             message=self.detail.reason,
+            operation_id=self.detail.deployment_id,
         )
 
     def service_changed(self) -> ServiceChanged:

@@ -14,12 +14,19 @@ _OUTCOMES: Final = {
     "SUCCESSFUL": Outcome.LIVE,
     "STOPPED": Outcome.FAILED,
     "STOP_REQUESTED": Outcome.FAILED,
-    # Once a rollback is asked for, the pushed image is not what will run: a failure, told at once.
-    "ROLLBACK_REQUESTED": Outcome.ROLLED_BACK,
-    "ROLLBACK_IN_PROGRESS": Outcome.ROLLED_BACK,
+    # Once a rollback is asked for, the pushed image is not what will run: a failure, told at once as
+    # "rolling back"; "rolled back" only once ECS says the rollback succeeded.
+    "ROLLBACK_REQUESTED": Outcome.ROLLING_BACK,
+    "ROLLBACK_IN_PROGRESS": Outcome.ROLLING_BACK,
     "ROLLBACK_SUCCESSFUL": Outcome.ROLLED_BACK,
-    "ROLLBACK_FAILED": Outcome.ROLLED_BACK,
+    "ROLLBACK_FAILED": Outcome.ROLLBACK_FAILED,
 }
+
+
+# Outcomes that end a deployment badly (or are on their way to): their reasons are worth reading.
+BAD_OUTCOMES: Final = frozenset(
+    {Outcome.FAILED, Outcome.ROLLING_BACK, Outcome.ROLLED_BACK, Outcome.ROLLBACK_FAILED}
+)
 
 
 def outcome_of(deployment: Mapping[str, Any]) -> Outcome:

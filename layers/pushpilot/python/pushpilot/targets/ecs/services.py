@@ -63,6 +63,9 @@ def parse_service_arn(service_arn: str) -> tuple[str, str]:
 class EcsTarget:
     kind: Final = KIND
     label: Final = "Amazon ECS"
+    # The platform takes an image index and runs its platform's child; its events tell the outcome.
+    accepts_index: Final = True
+    outcome_polling: Final = None
 
     def __init__(
         self,
@@ -131,6 +134,15 @@ class EcsTarget:
         if described is None:
             raise NotFoundError(f"{service_arn} is not a service pushpilot deploys to")
         return described
+
+    def current_tags(self, service: IndexedService) -> dict[str, str]:
+        """One DescribeServices with include=["TAGS"]: the tags as they are now, for a service this push
+        would deploy to (the deployment itself reads the task definition, never the service)."""
+        cluster = service.details.get("cluster") or parse_service_arn(service.arn)[0]
+        services = self._describe_services(cluster, [service.arn])
+        if not services or services[0].get("status") == "INACTIVE":
+            raise NotFoundError(f"ECS service {service.arn} does not exist")
+        return discovery.tags_of(services[0])
 
     def _target_service(
         self, cluster: str, service: Mapping[str, Any], cache: dict[str, Mapping[str, Any]]
@@ -280,28 +292,15 @@ class EcsTarget:
         the id is the service deployment's ARN, which the outcome is then read by (see `_vanished`)."""
         if service.lost_answer is None:
             return []
+        found = self._service_deployments(service, cluster, after=service.lost_answer.started)
+        targets = {
+            str(deployment["serviceDeploymentArn"]): str(
+                (deployment.get("targetServiceRevision") or {})["arn"]
+            )
+            for deployment in found
+            if (deployment.get("targetServiceRevision") or {}).get("arn")
+        }
         try:
-            listed = self._client.list_service_deployments(
-                service=service.arn,
-                cluster=cluster,
-                maxResults=20,
-                createdAt={"after": service.lost_answer.started},
-            )
-            arns = [item["serviceDeploymentArn"] for item in listed.get("serviceDeployments", [])][:20]
-            found = (
-                self._client.describe_service_deployments(serviceDeploymentArns=arns).get(
-                    "serviceDeployments", []
-                )
-                if arns
-                else []
-            )
-            targets = {
-                str(deployment["serviceDeploymentArn"]): str(
-                    (deployment.get("targetServiceRevision") or {})["arn"]
-                )
-                for deployment in found
-                if (deployment.get("targetServiceRevision") or {}).get("arn")
-            }
             revisions = (
                 self._client.describe_service_revisions(serviceRevisionArns=list(targets.values())[:20]).get(
                     "serviceRevisions", []
@@ -310,7 +309,7 @@ class EcsTarget:
                 else []
             )
         except (ClientError, BotoCoreError) as exc:
-            raise self._error(exc, "DescribeServiceDeployments", service.arn) from exc
+            raise self._error(exc, "DescribeServiceRevisions", service.arn) from exc
         task_definitions = {
             str(revision.get("serviceRevisionArn")): str(revision.get("taskDefinition", ""))
             for revision in revisions
@@ -370,44 +369,87 @@ class EcsTarget:
         deployment = next((d for d in described.get("deployments", []) if d.get("id") == operation_id), None)
         if deployment is not None:
             operation = _operation_of(deployment, described)
+            if operation.outcome is Outcome.ROLLED_BACK:
+                # The breaker failed our deployment and rolls back: its rollback's own state says whether
+                # the previous release is back yet (ROLLBACK_IN_PROGRESS) or could not be (ROLLBACK_FAILED).
+                operation = self._with_rollback_state(service, operation)
         else:
             operation = self._vanished(service, operation_id)
-        if operation.outcome in {Outcome.FAILED, Outcome.ROLLED_BACK}:
+        if operation.outcome in service_deployments.BAD_OUTCOMES:
             operation = operation.model_copy(
                 update={"reasons": operation.reasons + self._stopped_reasons(service, operation_id)}
             )
+        if operation.outcome is Outcome.ROLLBACK_FAILED and deployment is not None:
+            # Why the rollback failed is in its own stopped tasks: the deployments begun after ours.
+            rollbacks = [
+                str(other["id"])
+                for other in described.get("deployments", [])
+                if other.get("id") not in {None, operation_id}
+                and (other.get("createdAt") or _EPOCH) >= (deployment.get("createdAt") or _EPOCH)
+            ]
+            extra = tuple(
+                reason for rollback in rollbacks for reason in self._stopped_reasons(service, rollback)
+            )
+            operation = operation.model_copy(update={"reasons": operation.reasons + extra})
         return operation
 
-    def _vanished(self, service: IndexedService, operation_id: str) -> Operation:
-        """Our deployment is no longer on the service: ECS rolled it back, or another replaced it."""
-        cluster = service.details.get("cluster") or parse_service_arn(service.arn)[0]
-        reasons: tuple[str, ...] = ()
-        outcome = Outcome.UNKNOWN
+    def _with_rollback_state(self, service: IndexedService, operation: Operation) -> Operation:
+        found = self._our_service_deployment(service)
+        if found is None:
+            return operation
+        outcome = service_deployments.outcome_of(found)
+        if outcome not in {Outcome.ROLLING_BACK, Outcome.ROLLED_BACK, Outcome.ROLLBACK_FAILED}:
+            return operation
+        return operation.model_copy(
+            update={
+                "outcome": outcome,
+                "status": str(found.get("status", operation.status)),
+                "reasons": tuple(dict.fromkeys(operation.reasons + service_deployments.reasons_of(found))),
+            }
+        )
+
+    def _service_deployments(
+        self, service: IndexedService, cluster: str, *, after: datetime | None = None
+    ) -> list[Mapping[str, Any]]:
+        """The service's newest service deployments (one page of 20, newest first), begun after `after`
+        when given, described."""
+        since: dict[str, Any] = {"createdAt": {"after": after}} if after is not None else {}
         try:
             listed = self._client.list_service_deployments(
-                service=service.arn, cluster=cluster, maxResults=20
+                service=service.arn, cluster=cluster, maxResults=20, **since
             )
             arns = [item["serviceDeploymentArn"] for item in listed.get("serviceDeployments", [])][:20]
-            found = (
-                self._client.describe_service_deployments(serviceDeploymentArns=arns).get(
-                    "serviceDeployments", []
-                )
-                if arns
-                else []
-            )
+            if not arns:
+                return []
+            described = self._client.describe_service_deployments(serviceDeploymentArns=arns)
         except (ClientError, BotoCoreError) as exc:
             raise self._error(exc, "DescribeServiceDeployments", service.arn) from exc
+        return list(described.get("serviceDeployments", []))
+
+    def _our_service_deployment(self, service: IndexedService) -> Mapping[str, Any] | None:
+        """The service deployment that ended ours badly (or is rolling it back): the first one ECS lists
+        (newest first) that began no earlier than our deployment and is not a success in progress."""
+        cluster = service.details.get("cluster") or parse_service_arn(service.arn)[0]
         ours = service.in_flight.started if service.in_flight else None
-        for deployment in found:
+        for deployment in self._service_deployments(service, cluster):
             created = deployment.get("createdAt")
             if ours is not None and created is not None and created < ours:
                 continue
-            if service_deployments.outcome_of(deployment) in {Outcome.ROLLED_BACK, Outcome.FAILED}:
-                outcome = service_deployments.outcome_of(deployment)
-                reasons = service_deployments.reasons_of(deployment)
-                break
-        if outcome is Outcome.UNKNOWN:
-            reasons = ("the deployment is no longer on the service and ECS records no rollback of it",)
+            if service_deployments.outcome_of(deployment) in service_deployments.BAD_OUTCOMES:
+                return deployment
+        return None
+
+    def _vanished(self, service: IndexedService, operation_id: str) -> Operation:
+        """Our deployment is no longer on the service: ECS rolled it back, or another replaced it."""
+        found = self._our_service_deployment(service)
+        if found is None:
+            outcome = Outcome.UNKNOWN
+            reasons: tuple[str, ...] = (
+                "the deployment is no longer on the service and ECS records no rollback of it",
+            )
+        else:
+            outcome = service_deployments.outcome_of(found)
+            reasons = service_deployments.reasons_of(found)
         return Operation(
             operation_id=operation_id,
             deploys_image=True,
@@ -461,7 +503,7 @@ class EcsTarget:
         where = f" and its logs (CloudWatch log group {logs})" if logs else ""
         breaker = service.details.get("circuit_breaker", "off")
         keeps = (
-            "ECS rolled back to the previous task definition, which keeps serving."
+            "ECS rolls back to the previous task definition, which keeps serving."
             if breaker == "rollback"
             else "The previous tasks keep serving while ECS can."
         )

@@ -45,6 +45,9 @@ _REVISIONS_READ: Final = 20
 class EcsExpressTarget:
     kind: Final = KIND
     label: Final = "ECS Express Mode"
+    # The platform takes an image index and runs its platform's child; its events tell the outcome.
+    accepts_index: Final = True
+    outcome_polling: Final = None
 
     def __init__(
         self,
@@ -87,6 +90,10 @@ class EcsExpressTarget:
                 if described is not None:
                     found.append(described)
         return found
+
+    def current_tags(self, service: IndexedService) -> dict[str, str]:
+        """One DescribeExpressGatewayService with include=["TAGS"]: the tags as they are now."""
+        return discovery.tags_of(self._express(service.arn))
 
     def describe(self, service_arn: str) -> TargetService:
         if not self.serves(service_arn):
