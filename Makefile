@@ -123,6 +123,8 @@ e2e: $(VENV)/.installed ## The product through the sandbox on 127.0.0.1: handler
 #   samconfig.toml environment and for Slack mode without a secret;
 # - it keeps Fn::If -> AWS::NoValue entries inside lists as nulls: the check drops the false ones first;
 # - it has no App Runner API: the App Runner handler is invoked with an event that needs none.
+# - it executes a change set without waiting for custom resources: the index fill's function is run with
+#   the request CloudFormation sends and must answer it (the sandbox's stories show a stack that waits).
 install-check: $(VENV)/.installed $(SAM_VENV)/.installed $(LAMBDA_VENV)/.installed ## Package, expand, lint and create the stacks in a local CloudFormation; run every handler
 	$(MAKE) build
 	$(BIN)/pytest -q -p no:cacheprovider tests/install

@@ -63,28 +63,37 @@ def _fill_index(event: dict[str, Any], context: LambdaContext) -> FlowResult:
     discovers before deciding, and the scheduled refresh fills it too."""
     request = parse_event(_STACK_REQUEST, event)
     physical_id = getattr(request, "physical_resource_id", None) or f"{request.logical_resource_id}-filled"
+    answered = True
     try:
         answer_stack(
             request, status="SUCCESS", physical_id=physical_id, reason="the service index is filled next"
         )
     except PushpilotError as exc:
         # Nothing more can be told to CloudFormation; its ServiceTimeout bounds the wait.
+        answered = False
         logger.warning("could not answer CloudFormation", extra={"error": str(exc)})
         metrics.add_metric(name="StackAnswerFailed", unit=MetricUnit.Count, value=1)
     if request.request_type == "Delete":
-        return handled(request.request_id, {"request": "Delete"})
+        return handled(request.request_id, {"request": "Delete", "answered": answered})
     try:
         described = discover(deploy_ports(CoreSettings.from_env(), context=context))
     except PushpilotError as exc:
         logger.warning("the service index was not filled at stack creation", extra={"error": str(exc)})
         metrics.add_metric(name="ServiceIndexFillFailed", unit=MetricUnit.Count, value=1)
         return FlowResult(
-            event_id=request.request_id, status="handled", detail={"filled": False, "error": str(exc)}
+            event_id=request.request_id,
+            status="handled",
+            detail={"answered": answered, "filled": False, "error": str(exc)},
         )
     return FlowResult(
         event_id=request.request_id,
         status="handled",
-        detail={"request": request.request_type, "filled": True, "services": len(described)},
+        detail={
+            "request": request.request_type,
+            "answered": answered,
+            "filled": True,
+            "services": len(described),
+        },
     )
 
 

@@ -404,6 +404,10 @@ def test_project_template_notice_queue_feeds_a_function_and_failures_go_to_the_h
     destinations = {spec.invoke_config.on_failure for spec in router.functions() if spec.rules}
     handler_dlq = resources["HandlerDeadLetterQueue"].attributes["Arn"]
 
-    assert [source.queue_arn for _, source in sources] == [resources["NoticeQueue"].attributes["Arn"]]
+    # The notice queue feeds the notify function; the outcome-timer queue feeds the outcome checks.
+    assert {(function, source.queue_arn) for function, source in sources} == {
+        ("NotifyFunction", resources["NoticeQueue"].attributes["Arn"]),
+        ("OutcomeChecksFunction", resources["OutcomeTimerQueue"].attributes["Arn"]),
+    }
     assert all(source.report_batch_item_failures for _, source in sources)
     assert {destination.arn if destination else None for destination in destinations} == {handler_dlq}
