@@ -10,6 +10,7 @@ from pushpilot.targets.registry import TARGETS
 from pushpilot_cli import (
     dns_cmd,
     image_cmd,
+    promote_cmd,
     release_cmd,
     releases_cmd,
     replay_cmd,
@@ -29,7 +30,16 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (simulate_cmd, image_cmd, dns_cmd, replay_cmd, rollback_cmd, release_cmd, releases_cmd):
+    for module in (
+        simulate_cmd,
+        image_cmd,
+        dns_cmd,
+        replay_cmd,
+        rollback_cmd,
+        release_cmd,
+        releases_cmd,
+        promote_cmd,
+    ):
         module.register(subparsers)
     return parser
 

@@ -37,6 +37,7 @@ from pushpilot_sandbox.logcapture import LogSink
 from pushpilot_sandbox.moto_server import MotoHandle, start_moto
 from pushpilot_sandbox.provision import provision
 from pushpilot_sandbox.public_registry import PublicRegistry
+from pushpilot_sandbox.release_event_bus import ReleaseEventBus
 from pushpilot_sandbox.repository_policy import Caller
 from pushpilot_sandbox.router import Delivery, EventRouter
 from pushpilot_sandbox.sam_functions import (
@@ -141,6 +142,8 @@ class Sandbox:
             emit=self.bus.append,
             resolve_digest=self._resolve_digest,
         )
+        # pushpilot's own events land on the stack's bus, checked against their published schema.
+        self.release_events = ReleaseEventBus(account_id=account, region=region, emit=self.bus.append)
         self.lambda_functions = LambdaEmulator(
             account_id=account,
             region=region,
@@ -153,7 +156,7 @@ class Sandbox:
             account_id=account,
             caller=self._current_caller,
             moto_app=self._moto.app,
-            emulators={"ecs": self.ecs, "lambda": self.lambda_functions},
+            emulators={"ecs": self.ecs, "events": self.release_events, "lambda": self.lambda_functions},
         )
         self.gateway.start()
         self._started.append(self.gateway)

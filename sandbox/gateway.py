@@ -306,7 +306,14 @@ def _identify(request: GatewayRequest) -> _Identity:
                 model.resolved_protocol, match, request.body, headers, query, repeated=repeated
             )
             return _Identity(service, region, match.route.operation.name, params)
+    rpc = _RPC_V2_PATH.match(request.path)
+    if rpc is not None:
+        # smithy-rpc-v2-cbor (CloudWatch): the operation is in the path; the CBOR body is not shown.
+        return _Identity(service, region, rpc.group(1), {})
     return _Identity(service, region, None, {})
+
+
+_RPC_V2_PATH = re.compile(r"^/service/[^/]+/operation/([A-Za-z0-9]+)$")
 
 
 def _json_params(body: bytes) -> dict[str, Any]:

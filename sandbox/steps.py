@@ -92,7 +92,8 @@ def _create_repositories(sandbox: Sandbox, specs: list[RepositorySpec], timeline
             continue
         if spec.pull_policy:
             role = sandbox.function_role_arn("ImagePushFunction")
-            sandbox.ecr.set_repository_policy(spec.name, pull_policy(role), account=account)
+            promoter = sandbox.function_role_arn("ReconcileFunction")
+            sandbox.ecr.set_repository_policy(spec.name, pull_policy(role, promoter), account=account)
             grant = f"repository policy lets {role.rsplit('/', 1)[-1]} pull"
         else:
             grant = "no repository policy"
@@ -310,8 +311,12 @@ def read_event(base_dir: Path, raw: Any) -> dict[str, Any]:
 def event(sandbox: Sandbox, raw: Any, base_dir: Path, timeline: Timeline) -> None:
     document = read_event(base_dir, raw)
     path = base_dir / str(raw)
-    timeline.say(f"  ⇢ event {document.get('detail-type', '?')} from {path.name}")
-    sandbox.bus.append(document)
+    account = str(document.get("account") or sandbox.config.account_id)
+    elsewhere = f" on {account}'s bus" if account != sandbox.config.account_id else ""
+    timeline.say(f"  ⇢ event {document.get('detail-type', '?')} from {path.name}{elsewhere}")
+    # An event lands on the default bus of the account it happened in; another account's reaches the
+    # stack only through that account's forwarder.
+    sandbox._put_on_own_bus(document)
     sandbox.settle()
     timeline.record()
 
@@ -691,7 +696,16 @@ ACTIONS: dict[str, Callable[[Sandbox, Any, Path, Timeline], None]] = {
     "run": run,
     "tag": tag,
     "untag": untag,
+    "alarm": lambda *step: _stage_step("alarm", *step),
+    "external_deploy": lambda *step: _stage_step("external_deploy", *step),
 }
+
+
+def _stage_step(action: str, sandbox: Sandbox, raw: Any, base_dir: Path, timeline: Timeline) -> None:
+    from pushpilot_sandbox import stage_steps
+
+    getattr(stage_steps, action)(sandbox, raw, base_dir, timeline)
+
 
 # The arguments each action takes, checked before the sandbox starts. `event` takes a path (read_event);
 # the scheduled steps take none.
@@ -728,6 +742,11 @@ def check_step(action: str, raw: Any, *, base_dir: Path, setup: Setup) -> None:
             complete_update_args(raw)
             return
         check_complete_deployment(raw, setup)
+        return
+    if action in {"alarm", "external_deploy"}:
+        from pushpilot_sandbox.stage_steps import check_stage_step
+
+        check_stage_step(action, raw, setup)
         return
     if action == "run":
         from pushpilot_sandbox.cli_runs import check_command

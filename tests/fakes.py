@@ -7,13 +7,15 @@ keeps the same state rules the table's conditional updates enforce.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pushpilot.core.declarations import TargetDeclaration
 from pushpilot.core.errors import NotFoundError, OutcomeUnknownError, ServiceBusyError
 from pushpilot.core.notices import Link, Notice
+from pushpilot.core.promotion import BakeState, Baking
+from pushpilot.core.release_events import SOURCE, ReleaseEvent, account_of
 from pushpilot.core.release_policy import read_policy
 from pushpilot.core.releases import Release, ServiceRollout, Stage
 from pushpilot.core.rollout_plan import START
@@ -470,6 +472,109 @@ class CollectingSink:
         self.notices.append(notice)
 
 
+class CollectingEvents:
+    """The ReleaseEvents port in memory: each event as EventBridge would deliver it. Held against the
+    published schema when a test reads them (`delivered`), so a test that looks at an event the schema
+    refuses fails there, and the benchmark's flows pay only for building them."""
+
+    def __init__(self, *, check_schema: bool = True) -> None:
+        self._delivered: list[dict[str, Any]] = []
+        self._checked = 0
+        self.fail_next: Exception | None = None
+        self.check_schema = check_schema
+        self.puts = 0
+
+    def put(self, events: Sequence[ReleaseEvent]) -> None:
+        self.puts += 1
+        if self.fail_next is not None:
+            error, self.fail_next = self.fail_next, None
+            raise error
+        for event in events:
+            self._delivered.append(
+                {
+                    "version": "0",
+                    "id": f"evt-{len(self._delivered) + 1}",
+                    "detail-type": str(event.detail_type),
+                    "source": SOURCE,
+                    "account": account_of(event.resources[0]) if event.resources else ACCOUNT,
+                    "time": event.detail.occurred_at,
+                    "region": REGION,
+                    "resources": event.resources,
+                    "detail": event.detail.model_dump(mode="json"),
+                }
+            )
+
+    @property
+    def delivered(self) -> list[dict[str, Any]]:
+        if self.check_schema:
+            from pushpilot_sandbox.release_event_bus import check_release_event
+
+            for envelope in self._delivered[self._checked :]:
+                check_release_event(envelope)
+            self._checked = len(self._delivered)
+        return list(self._delivered)
+
+    def of_type(self, detail_type: str) -> list[dict[str, Any]]:
+        return [event for event in self.delivered if event["detail-type"] == detail_type]
+
+
+class FakePromotions:
+    """The PromotionLedger in memory, with the table's conditions: a newer upstream release replaces an
+    older one, a state moves only from the one it was read in."""
+
+    def __init__(self) -> None:
+        self.items: dict[str, Baking] = {}
+
+    def offer(self, baking: Baking) -> tuple[bool, Baking | None]:
+        old = self.items.get(baking.service_arn)
+        if old is not None and (old.digest == baking.digest or old.live_since >= baking.live_since):
+            return False, None
+        self.items[baking.service_arn] = baking
+        return True, old
+
+    def get(self, service_arn: str) -> Baking | None:
+        return self.items.get(service_arn)
+
+    def all(self) -> list[Baking]:
+        return list(self.items.values())
+
+    def move(
+        self,
+        baking: Baking,
+        state: BakeState,
+        *,
+        bake_started: str | None = None,
+        held_by: tuple[str, ...] = (),
+    ) -> bool:
+        current = self.items.get(baking.service_arn)
+        if current is None or current.digest != baking.digest or current.state is not baking.state:
+            return False
+        self.items[baking.service_arn] = current.model_copy(
+            update={"state": state, "bake_started": bake_started or current.bake_started, "held_by": held_by}
+        )
+        return True
+
+
+class FakeAlarms:
+    """Alarm states by name; an alarm nobody set is OK. `calls` counts DescribeAlarms."""
+
+    def __init__(self) -> None:
+        self.states: dict[str, str] = {}
+        self.calls = 0
+
+    def in_alarm(self, names: Sequence[str]) -> list[str]:
+        self.calls += 1
+        return [name for name in names if self.states.get(name, "OK") == "ALARM"]
+
+
+class FakeImageParameters:
+    def __init__(self) -> None:
+        self.values: dict[str, str] = {}
+
+    def publish(self, kind: str, service: str, image: str) -> None:
+        self.values[f"/pushpilot/{kind}/{service}/image"] = image
+
+
 class MemoOnce:
     """`run_once` without the table: the first successful result per (scope, key) is kept and returned
     again; a failed attempt leaves nothing behind, as Powertools deletes its record."""
@@ -520,6 +625,9 @@ class FakeWorld:
         self.sink = CollectingSink()
         self.once = MemoOnce()
         self.inspector = PassingInspector()
+        self.events = CollectingEvents()
+        self.promotions = FakePromotions()
+        self.alarms = FakeAlarms()
         self.timer = CollectingTimer()
         self.ports = DeployPorts(
             index=self.index,
@@ -529,6 +637,10 @@ class FakeWorld:
             notices=self.sink,
             once=self.once,
             clock=self.clock,
+            events=self.events,
+            promotions=self.promotions,
+            alarms=self.alarms,
+            account_id=ACCOUNT,
             outcome_timer=self.timer,
         )
 

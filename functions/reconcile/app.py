@@ -1,6 +1,7 @@
 """Scheduled safety net: refresh the service index, recover lost outcomes, start pending deployments,
-reconcile custom-domain DNS, deploy ECR Public tags that moved. ACM's certificate events (issued,
-approaching expiration, renewal action required) run the DNS reconcile at once.
+move promotions' bakes on, reconcile custom-domain DNS, deploy ECR Public tags that moved. pushpilot's own
+Release Live events start bakes. ACM's certificate events (issued, approaching expiration, renewal action
+required) run the DNS reconcile at once.
 
 It also backs the stack's `ServiceIndexFill` custom resource: at stack creation (and when an update
 changes what it reaches) it fills the service index, so services that ran before the install are known
@@ -27,7 +28,9 @@ from pushpilot.entry.handling import parse_event, run_guarded
 from pushpilot.entry.settings import CoreSettings
 from pushpilot.entry.wiring import deploy_ports, public_image_check, reconcile_dns
 from pushpilot.events.acm import AcmCertificateEvent
+from pushpilot.events.pushpilot import PushpilotReleaseEvent
 from pushpilot.flows.index_fill import discover
+from pushpilot.flows.promote import advance_bakes, on_release_event
 from pushpilot.flows.refresh import refresh
 from pushpilot.flows.results import FlowResult, handled
 
@@ -41,6 +44,7 @@ class ScheduledTask(BaseModel):
 
 _TASK = TypeAdapter(ScheduledTask)
 _ACM_EVENT = TypeAdapter(AcmCertificateEvent)
+_RELEASE_EVENT = TypeAdapter(PushpilotReleaseEvent)
 type _StackRequest = (
     CloudFormationCustomResourceCreateModel
     | CloudFormationCustomResourceUpdateModel
@@ -95,10 +99,10 @@ def _fill_index(event: dict[str, Any], context: LambdaContext) -> FlowResult:
 
 def _refresh(context: LambdaContext) -> dict[str, Any]:
     settings = CoreSettings.from_env()
-    return refresh(
-        deploy_ports(settings, context=context),
-        stuck_after=timedelta(minutes=settings.stuck_after_minutes),
-    )
+    ports = deploy_ports(settings, context=context)
+    detail = refresh(ports, stuck_after=timedelta(minutes=settings.stuck_after_minutes))
+    # The bake clock of promotions runs on the same schedule, after the index is current.
+    return detail | advance_bakes(ports)
 
 
 def _run(event: dict[str, Any], context: LambdaContext) -> FlowResult:
@@ -107,6 +111,9 @@ def _run(event: dict[str, Any], context: LambdaContext) -> FlowResult:
     if event.get("source") == "aws.acm":
         certificate = parse_event(_ACM_EVENT, event)
         return handled(certificate.id, reconcile_dns(event=certificate))
+    if event.get("source") == "pushpilot":
+        release = parse_event(_RELEASE_EVENT, event)
+        return handled(release.id, on_release_event(release, deploy_ports(context=context)))
     task = parse_event(_TASK, event).task
     if task == "refresh":
         return handled(task, _refresh(context))

@@ -296,13 +296,15 @@ def test_demo_tells_the_whole_story_in_order() -> None:
     assert sent[build : build + 6] == ["build_failed", *domains]
     reach = sent[build + 6 : build + 12]
     assert reach == ["verified", "deploying", "live"] * 2
-    ecs, functions = sent[build + 12 : -3], sent[-3:]
+    ecs, functions, stages = sent[build + 12 : -9], sent[-9:-6], sent[-6:]
     assert ecs[:6] == ["verified", "rejected", "deploying", "deploying", "live", "live"]
     assert sorted(ecs[6:]) == sorted(
         ["verified", "rejected", "deploying", "deploying", "rolled_back", "live"]
     )
-    # Last, a Lambda function: a provenance index deployed by its arm64 child, its alias moved.
+    # Then a Lambda function: a provenance index deployed by its arm64 child, its alias moved.
     assert functions == ["verified", "deploying", "live"]
+    # Last, release stages: site-staging live, site-prod's bake told, then the promotion deploying and live.
+    assert stages == ["verified", "deploying", "live", "policy", "deploying", "live"]
     assert report["errors"] == []
     assert report["dead_letters"] == []
     assert report["refused_events"] == []
@@ -316,3 +318,5 @@ def test_demo_tells_the_whole_story_in_order() -> None:
     assert "Amazon ECS rolled back" in text
     assert "shop.example.org is live on shop-graviton (ECS)" in text
     assert "live on thumbs-resizer" in text
+    assert "site-prod takes it after 30 min live on site-staging" in text
+    assert "promoted from site-staging after 30 min live" in json.dumps(report["notifications"])

@@ -88,6 +88,12 @@ RULES: Final[dict[str, dict[str, dict[str, Any]]]] = {
                 ],
             }
         },
+        "ReleaseStages": {
+            "pattern": {
+                "source": ["pushpilot"],
+                "detail-type": ["Release Live", "Release Rolled Back", "Release Failed"],
+            }
+        },
     },
 }
 
@@ -106,6 +112,8 @@ COMMON_ENVIRONMENT: Final = frozenset(
         "POWERTOOLS_TRACE_DISABLED",
         "ECS_CLUSTERS",
         "DEPLOY_STUCK_AFTER_MINUTES",
+        "RELEASE_EVENT_BUS",
+        "PUBLISH_IMAGE_PARAMETERS",
         "LAMBDA_FUNCTION_PREFIX",
         "OUTCOME_TIMER_QUEUE_URL",
     }
@@ -222,12 +230,18 @@ ALLOWED_ACTIONS: Final = frozenset(
         "codebuild:BatchGetBuilds",
         "secretsmanager:GetSecretValue",
         "ssm:GetParameter",
+        # release stages (ReleaseStagesPolicy): pushpilot's own events, bake alarms, deployed images
+        "events:PutEvents",
+        "cloudwatch:DescribeAlarms",
+        "ssm:PutParameter",
     }
 )
 
 # The stack's own managed policies (one per deploy target), whose statements the least-privilege list
 # covers.
-STACK_MANAGED_POLICIES: Final = frozenset({"AppRunnerDeployPolicy", "EcsDeployPolicy", "LambdaDeployPolicy"})
+STACK_MANAGED_POLICIES: Final = frozenset(
+    {"AppRunnerDeployPolicy", "EcsDeployPolicy", "LambdaDeployPolicy", "ReleaseStagesPolicy"}
+)
 
 # AWS managed policies SAM attaches: writing the function's own logs; X-Ray only when XRayTracing is
 # Active. Not AWSLambdaSQSQueueExecutionRole: it may receive and delete on every queue of the account.

@@ -8,7 +8,9 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from pushpilot.core.notices import Link, Notice
+from pushpilot.core.promotion import BakeState, Baking
 from pushpilot.core.public_sightings import Sighting
+from pushpilot.core.release_events import ReleaseEvent
 from pushpilot.core.releases import Release, ServiceRollout, Stage
 from pushpilot.core.targets import Operation, OutcomeCheck, OutcomePolling, TargetService
 from pushpilot.core.tracking import Hold, IndexedService, InFlight, LiveImage, Pending
@@ -301,6 +303,50 @@ class DnsNoticeOutbox(Protocol):
     def held(self) -> list[HeldNotices]: ...
 
     def release(self, key: str) -> None: ...
+
+
+class ReleaseEvents(Protocol):
+    """pushpilot's own events (`source: pushpilot`) on the stack's event bus."""
+
+    def put(self, events: Sequence[ReleaseEvent]) -> None:
+        """Put every event, or raise: an event EventBridge refused is retried, then raised typed."""
+        ...
+
+
+class PromotionLedger(Protocol):
+    """The upstream release each promoted-to service bakes, one per service; every change conditional."""
+
+    def offer(self, baking: Baking) -> tuple[bool, Baking | None]:
+        """Keep `baking` for its service unless that release, or a newer upstream one, is already there:
+        (whether it was kept, the older release it replaced)."""
+        ...
+
+    def get(self, service_arn: str) -> Baking | None: ...
+
+    def all(self) -> list[Baking]: ...
+
+    def move(
+        self,
+        baking: Baking,
+        state: BakeState,
+        *,
+        bake_started: str | None = None,
+        held_by: tuple[str, ...] = (),
+    ) -> bool:
+        """Change the bake of `baking`'s digest from the state it has; False when it changed meanwhile."""
+        ...
+
+
+class AlarmStates(Protocol):
+    def in_alarm(self, names: Sequence[str]) -> list[str]:
+        """The named alarms that hold a promotion now: in ALARM, or not found (said so)."""
+        ...
+
+
+class ImageParameters(Protocol):
+    """Where the image a service runs is published for infrastructure code to read."""
+
+    def publish(self, kind: str, service: str, image: str) -> None: ...
 
 
 class DeadLetterQueue(Protocol):

@@ -15,7 +15,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from pushpilot.adapters import clients, table_keys
-from pushpilot.core.errors import RetryableError
+from pushpilot.core.errors import ConcurrentDeliveryError, RetryableError
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -75,7 +75,7 @@ def run_once(
     try:
         result: dict[str, Any] = once(identity={"scope": scope, **key})
     except IdempotencyAlreadyInProgressError as exc:
-        raise RetryableError(f"{scope} {key} is being handled by a concurrent delivery") from exc
+        raise ConcurrentDeliveryError(f"{scope} {key} is being handled by a concurrent delivery") from exc
     except (IdempotencyPersistenceLayerError, IdempotencyInconsistentStateError) as exc:
         raise RetryableError(f"{scope} {key}: the idempotency record could not be used: {exc}") from exc
     return result

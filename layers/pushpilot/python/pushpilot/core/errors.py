@@ -19,6 +19,11 @@ class MalformedEventError(PermanentError):
     """The event does not have the shape its source documents."""
 
 
+class ConcurrentDeliveryError(RetryableError):
+    """Another delivery of the same event holds the once-per-key record of this work right now: it does
+    the work (or its own retry will); this one is retried later and then finds the result."""
+
+
 class ServiceBusyError(RetryableError):
     """App Runner rejected the call because an operation is in progress (InvalidStateException)."""
 

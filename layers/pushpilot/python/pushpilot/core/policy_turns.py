@@ -8,6 +8,7 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict
 
 from pushpilot.core.image_ref import ImageRef
+from pushpilot.core.promotion import read_promotion
 from pushpilot.core.release_policy import Choice, read_policy
 from pushpilot.core.release_policy import decide as decide_policy
 from pushpilot.core.tracking import IndexedService
@@ -37,6 +38,9 @@ class Turn(BaseModel):
 
 
 def turn_for(service: IndexedService, pushed: ImageRef, digest: str) -> Turn:
+    if read_promotion(service.tags) is not None:
+        # Releases reach a promoted-to service only once they proved themselves upstream (flows/promote).
+        return Turn(service=service, kind=TurnKind.IGNORE)
     policy = read_policy(service.tags)
     tag = pushed.tag or "latest"
     coming = [claim.tag for claim in (service.in_flight, service.pending) if claim is not None and claim.tag]

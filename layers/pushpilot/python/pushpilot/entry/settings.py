@@ -150,3 +150,11 @@ class DnsSettings(EnvSettings):
         from pushpilot.core.dns.models import DnsPolicy
 
         return DnsPolicy(take_over=self.take_over, max_changes=self.max_changes, zone_ids=self.zone_ids)
+
+
+class ReleaseEventSettings(EnvSettings):
+    """Where pushpilot's own events go (`ReleaseEventBus`): the default bus, or a bus named by the stack."""
+
+    bus: str = Field(default="default", alias="RELEASE_EVENT_BUS", min_length=1)
+    # PublishImageParameters: the deployed image of each service in SSM, for infrastructure code to read.
+    publish_image_parameters: bool = Field(default=False, alias="PUBLISH_IMAGE_PARAMETERS")

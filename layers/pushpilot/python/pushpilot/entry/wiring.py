@@ -6,10 +6,14 @@ import os
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from pushpilot.adapters.alarms import CloudWatchAlarms
 from pushpilot.adapters.ecr import ImageInspector
 from pushpilot.adapters.idempotency import run_once
+from pushpilot.adapters.image_parameters import SsmImageParameters
 from pushpilot.adapters.notice_queue import NoticeQueue
 from pushpilot.adapters.outcome_timer import SqsOutcomeTimer
+from pushpilot.adapters.promotions import PromotionTable
+from pushpilot.adapters.release_events import EventBridgeReleaseEvents
 from pushpilot.adapters.release_store import ReleaseStore
 from pushpilot.adapters.service_index import ServiceIndex
 from pushpilot.entry.settings import (
@@ -18,6 +22,7 @@ from pushpilot.entry.settings import (
     LambdaSettings,
     PrincipalSettings,
     PublicImageSettings,
+    ReleaseEventSettings,
 )
 from pushpilot.flows.deploy_ports import DeployPorts
 from pushpilot.targets.registry import Reach, build_targets, domain_sources
@@ -36,6 +41,7 @@ def deploy_ports(
     configuration error is reported on the event that met it. The Lambda context lets exactly-once work
     expire with the invocation that timed out, instead of blocking its retries."""
     settings = settings or CoreSettings.from_env()
+    stages = ReleaseEventSettings.from_env()
     functions = LambdaSettings.from_env()
     return DeployPorts(
         index=ServiceIndex(settings.table_name),
@@ -47,10 +53,23 @@ def deploy_ports(
         dry_run=settings.dry_run,
         deploy_unverified=settings.unverified_images == "deploy",
         role_arn=PrincipalSettings.from_env().role_arn,
+        events=EventBridgeReleaseEvents(stages.bus),
+        image_parameters=SsmImageParameters() if stages.publish_image_parameters else None,
+        promotions=PromotionTable(settings.table_name),
+        alarms=CloudWatchAlarms(),
+        account_id=_account_of(context),
         outcome_timer=(
             SqsOutcomeTimer(functions.outcome_timer_queue_url) if functions.outcome_timer_queue_url else None
         ),
     )
+
+
+def _account_of(context: LambdaContext | None) -> str:
+    """The stack's account, from the function's own ARN (`arn:aws:lambda:<region>:<account>:function:…`);
+    empty outside Lambda (the CLI), where promotion compares service names within the stack only."""
+    arn = getattr(context, "invoked_function_arn", "") or ""
+    parts = arn.split(":")
+    return parts[4] if len(parts) > 4 else ""
 
 
 def reach(region: str | None = None) -> Reach:

@@ -10,11 +10,15 @@ from datetime import UTC, datetime
 from pushpilot.core.errors import NotFoundError, OutOfReachError
 from pushpilot.core.tracking import IndexedService
 from pushpilot.ports import (
+    AlarmStates,
     DeployTarget,
+    ImageParameters,
     Inspector,
     NoticeSink,
     OnceRunner,
     OutcomeTimer,
+    PromotionLedger,
+    ReleaseEvents,
     ReleaseStore,
     ServiceIndex,
 )
@@ -35,6 +39,15 @@ class DeployPorts:
     # Named in access-denied advice: the principal a registry account's repository policy must allow.
     role_arn: str | None = None
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    # pushpilot's own events (source `pushpilot`); None: the bus is not told (tests that do not look).
+    events: ReleaseEvents | None = None
+    # Release stages: the bakes of promoted-to services and the alarms that hold them (flows/promote.py).
+    promotions: PromotionLedger | None = None
+    alarms: AlarmStates | None = None
+    # PublishImageParameters: the image each service runs after our deployment, for IaC to read.
+    image_parameters: ImageParameters | None = None
+    # The stack's own account: promote-from without an account names a service of it.
+    account_id: str = ""
     # Looks at deployments later, for targets that declare OutcomePolling (their platform emits no end
     # event); None: no such target is served.
     outcome_timer: OutcomeTimer | None = None

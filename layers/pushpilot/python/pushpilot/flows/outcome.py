@@ -16,6 +16,7 @@ from pushpilot.core.errors import NotFoundError
 from pushpilot.core.releases import Release, RolloutStatus, overall_stage
 from pushpilot.core.targets import Operation, OperationEnded, Outcome, ServiceChanged
 from pushpilot.core.tracking import IndexedService, LiveImage
+from pushpilot.flows.beside_iac import publish_live_image, tell_outside_change
 from pushpilot.flows.deploy_ports import DeployPorts
 from pushpilot.flows.results import FlowResult, ignored, skipped
 from pushpilot.flows.rollout import deploy_claimed, record_and_tell, started_after
@@ -191,6 +192,7 @@ def close(
             ),
             expires_at=int((ports.clock() + LIVE_HISTORY_RETENTION).timestamp()),
         )
+        publish_live_image(ports, service, release)
     # Only now: a failure above leaves the deployment tracked, so the retry tells it again.
     if service.in_flight is not None:
         ports.index.finish(service.arn, tracked.digest)
@@ -273,6 +275,8 @@ def handle_service_changed(event: ServiceChanged, ports: DeployPorts) -> FlowRes
         return gone(event.event_id, arn, str(exc), index="removed")
     ports.index.upsert(described, now=ports.now())
     detail: dict[str, Any] = {"index": "updated"}
+    if tell_outside_change(ports, indexed, described):
+        detail["outside_change"] = described.image_identifier
     if not described.busy:
         indexed = ports.index.get(arn)
         if indexed is not None and indexed.in_flight is None and indexed.pending is not None:

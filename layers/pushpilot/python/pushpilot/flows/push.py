@@ -34,6 +34,7 @@ from pushpilot.core.verdicts import Platform, Verdict, VerdictStatus
 from pushpilot.events.ecr import EcrImageActionEvent
 from pushpilot.flows.deploy_ports import DeployPorts
 from pushpilot.flows.index_fill import discover
+from pushpilot.flows.release_events import announce_held, announce_rollout, announce_verified
 from pushpilot.flows.results import FlowResult, ignored
 from pushpilot.flows.rollout import (
     deployable_manifest,
@@ -217,6 +218,12 @@ def release_image(arrival: Arrival, services: Sequence[IndexedService], ports: D
         )
         for action in plan.actions
     ]
+    # The bus hears of the release once every once-per-key record of the push is complete, so a
+    # concurrent delivery of the same push waits on the deployments alone, never on these.
+    if stage in {Stage.VERIFIED, Stage.PARTLY_VERIFIED}:
+        announce_verified(ports, release, {str(v.required): str(v.status) for v in verdicts}, str(stage))
+    for action, result in zip(plan.actions, results, strict=True):
+        _announce_act(ports, release, by_arn[action.service_arn], result, action.reason)
     results += [result for result in told if result]
     summary = verdicts[0].status if len(verdicts) == 1 else {str(v.required): str(v.status) for v in verdicts}
     return FlowResult(
@@ -327,6 +334,9 @@ def _tell_turn(ports: DeployPorts, release: Release, turn: Turn, occurred_at: st
         return None
     if turn.reason:
         ports.notices.publish(policy_decision_notice(release, service, turn.reason, occurred_at=occurred_at))
+    if turn.kind is TurnKind.HELD:
+        held_by = [f"hold: {service.hold.reason}"] if service.hold else ["tag pushpilot:hold"]
+        announce_held(ports, release, service, held_by, turn.reason)
     record_rollout(ports, release.release_id, service, RolloutStatus.SKIPPED, turn.reason)
     return {"service": service.name, "action": str(turn.kind), "status": str(RolloutStatus.SKIPPED)}
 
@@ -347,6 +357,19 @@ def _act_once(
         key={"service": action.service_arn, "digest": release.digest},
         work=lambda: _act(ports, release, action, service, turn, pushed_at=pushed_at, manifest=manifest),
     )
+
+
+def _announce_act(
+    ports: DeployPorts, release: Release, service: IndexedService, result: dict[str, Any], reason: str
+) -> None:
+    """The release event of one action, told after its once-per-key record is complete."""
+    status = RolloutStatus(result["status"])
+    if status is RolloutStatus.SKIPPED:
+        return
+    current = ports.index.get(service.arn)
+    in_flight = current.in_flight if current is not None else None
+    operation_id = in_flight.operation_id if in_flight and in_flight.digest == release.digest else None
+    announce_rollout(ports, release, service, status, reason, operation_id=operation_id)
 
 
 def _act(
@@ -384,7 +407,7 @@ def _act(
             status = RolloutStatus.SKIPPED
     message = f"{turn.reason}; {action.reason}" if turn.reason else action.reason
     if status is not RolloutStatus.SKIPPED:
-        record_and_tell(ports, release.release_id, service, status, message)
+        record_and_tell(ports, release.release_id, service, status, message, announce=False)
     else:
         record_rollout(ports, release.release_id, service, status, message)
     return {"service": service.name, "action": str(action.kind), "status": str(status)}

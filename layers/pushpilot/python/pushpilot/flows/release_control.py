@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict
 from pushpilot.core.errors import NotFoundError
 from pushpilot.core.image_ref import ImageRef
 from pushpilot.core.notices import Notice, NoticeKind, Severity, release_id
+from pushpilot.core.promotion import bake_line, read_promotion
 from pushpilot.core.release_policy import HOLD_TAG, read_policy
 from pushpilot.core.releases import Release, RolloutStatus
 from pushpilot.core.rollout_plan import ActionKind, Candidate, plan_rollout
@@ -260,6 +261,9 @@ class ServiceReleases(BaseModel):
     in_flight: str | None
     queued: str | None
     held: str | None
+    # Release stages: where its releases come from, and what bakes for it now with the time left.
+    stage: str | None = None
+    baking: str | None = None
 
 
 def list_releases(ports: DeployPorts, name: str | None = None) -> list[ServiceReleases]:
@@ -282,7 +286,21 @@ def _service_releases(ports: DeployPorts, service: IndexedService) -> ServiceRel
         in_flight=_waiting(service.in_flight.digest, service.in_flight.tag) if service.in_flight else None,
         queued=_waiting(service.pending.digest, service.pending.tag) if service.pending else None,
         held=hold,
+        **_stage(ports, service),
     )
+
+
+def _stage(ports: DeployPorts, service: IndexedService) -> dict[str, str | None]:
+    promotion = read_promotion(service.tags)
+    if promotion is None:
+        return {}
+    baking = ports.promotions.get(service.arn) if ports.promotions is not None else None
+    line = (
+        bake_line(baking, promotion, now=ports.clock(), local_account=ports.account_id)
+        if baking is not None
+        else None
+    )
+    return {"stage": promotion.text, "baking": line}
 
 
 def _waiting(digest: str, tag: str | None) -> str:
@@ -307,6 +325,8 @@ def render_releases(report: list[ServiceReleases]) -> str:
     blocks: list[str] = []
     for entry in report:
         lines = [f"{entry.service} ({entry.kind})", f"  image    {entry.image}", f"  policy   {entry.policy}"]
+        if entry.stage:
+            lines.append(f"  stage    {entry.stage}")
         if entry.running:
             lines.append(f"  running  {_release_line(entry.running)}")
         else:
@@ -316,6 +336,8 @@ def render_releases(report: list[ServiceReleases]) -> str:
             lines.append(f"  deploying {entry.in_flight}")
         if entry.queued:
             lines.append(f"  queued   {entry.queued}")
+        if entry.baking:
+            lines.append(f"  baking   {entry.baking}")
         if entry.held:
             lines.append(f"  held     {entry.held}")
         blocks.append("\n".join(lines))

@@ -15,6 +15,7 @@ from pushpilot.core.targets import Operation, Outcome, OutcomeCheck
 from pushpilot.core.tracking import IndexedService, InFlight, Pending
 from pushpilot.core.verdicts import Verdict
 from pushpilot.flows.deploy_ports import DeployPorts
+from pushpilot.flows.release_events import announce_rollout
 
 
 def record_rollout(
@@ -47,8 +48,10 @@ def record_and_tell(
     *,
     operation_id: str | None = None,
     details: tuple[str, ...] = (),
+    announce: bool = True,
 ) -> Release:
-    """Record one service's rollout on its release and tell it in the release's thread."""
+    """Record one service's rollout on its release and tell it in the release's thread, and on the bus
+    (`announce`; a caller inside a once-per-key record tells the bus once that record is complete)."""
     stored = record_rollout(ports, release_id_, service, status, message, operation_id=operation_id)
     target = ports.target_for(service)
     ports.notices.publish(
@@ -66,6 +69,8 @@ def record_and_tell(
             details=details,
         )
     )
+    if announce:
+        announce_rollout(ports, stored, service, status, message, operation_id=operation_id)
     return stored
 
 
