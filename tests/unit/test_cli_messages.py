@@ -39,7 +39,9 @@ def subcommand(name: str) -> argparse.ArgumentParser:
 
 
 def test_help_names_every_deploy_target() -> None:
-    labels = {target.label for target in (AppRunnerTarget, EcsTarget, EcsExpressTarget, LambdaTarget)}
+    labels = {
+        target.declaration.label for target in (AppRunnerTarget, EcsTarget, EcsExpressTarget, LambdaTarget)
+    }
     assert {target.label for target in TARGETS} == labels
     text = " ".join(build_parser().format_help().split())
     assert all(label in text for label in labels), text

@@ -17,6 +17,7 @@ from pushpilot.core.notices import Link
 from pushpilot.core.targets import Operation, Outcome, TargetService
 from pushpilot.core.tracking import IndexedService
 from pushpilot.targets.apprunner.declaration import APP_RUNNER_PLATFORM, DECLARATION, KIND
+from pushpilot.targets.declared import DeclaredTarget
 
 if TYPE_CHECKING:
     from mypy_boto3_apprunner import AppRunnerClient
@@ -72,13 +73,9 @@ def operation_from_api(item: OperationSummaryTypeDef) -> Operation | None:
     )
 
 
-class AppRunnerTarget:
+class AppRunnerTarget(DeclaredTarget):
     # What the flows need of it, as its folder declares (declaration.py).
-    declaration: Final = DECLARATION
-    kind: Final = KIND
-    label: Final = DECLARATION.label
-    accepts_index: Final = DECLARATION.accepts_index
-    outcome_polling: Final = DECLARATION.outcome_polling
+    declaration = DECLARATION
 
     def __init__(self, client: AppRunnerClient | None = None, *, region: str = "us-east-1") -> None:
         self._injected = client

@@ -23,6 +23,7 @@ from pushpilot.core.notices import Link
 from pushpilot.core.targets import Operation, Outcome, TargetService
 from pushpilot.core.tracking import IndexedService
 from pushpilot.core.verdicts import Platform
+from pushpilot.targets.declared import DeclaredTarget
 from pushpilot.targets.ecs import copies, discovery, service_deployments
 from pushpilot.targets.ecs.declaration import DECLARATION, KIND
 from pushpilot.targets.ecs.reach import ClusterScope
@@ -60,13 +61,9 @@ def parse_service_arn(service_arn: str) -> tuple[str, str]:
     return parts[1], parts[2]
 
 
-class EcsTarget:
+class EcsTarget(DeclaredTarget):
     # What the flows need of it, as its folder declares (declaration.py).
-    declaration: Final = DECLARATION
-    kind: Final = KIND
-    label: Final = DECLARATION.label
-    accepts_index: Final = DECLARATION.accepts_index
-    outcome_polling: Final = DECLARATION.outcome_polling
+    declaration = DECLARATION
 
     def __init__(
         self,

@@ -23,6 +23,7 @@ from pushpilot.core.notices import Link
 from pushpilot.core.targets import Operation, Outcome, TargetService
 from pushpilot.core.tracking import IndexedService
 from pushpilot.core.verdicts import LINUX_AMD64
+from pushpilot.targets.declared import DeclaredTarget
 from pushpilot.targets.ecs import copies, discovery, service_deployments
 from pushpilot.targets.ecs.reach import ClusterScope
 from pushpilot.targets.ecs.services import parse_service_arn
@@ -42,13 +43,9 @@ if TYPE_CHECKING:
 _REVISIONS_READ: Final = 20
 
 
-class EcsExpressTarget:
+class EcsExpressTarget(DeclaredTarget):
     # What the flows need of it, as its folder declares (declaration.py).
-    declaration: Final = DECLARATION
-    kind: Final = KIND
-    label: Final = DECLARATION.label
-    accepts_index: Final = DECLARATION.accepts_index
-    outcome_polling: Final = DECLARATION.outcome_polling
+    declaration = DECLARATION
 
     def __init__(
         self,

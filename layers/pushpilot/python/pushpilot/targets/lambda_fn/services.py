@@ -36,6 +36,7 @@ from pushpilot.core.notices import Link
 from pushpilot.core.targets import Operation, Outcome, TargetService
 from pushpilot.core.tracking import IndexedService
 from pushpilot.core.verdicts import LINUX_AMD64, LINUX_ARM64, Platform
+from pushpilot.targets.declared import DeclaredTarget
 from pushpilot.targets.lambda_fn.declaration import DECLARATION, KIND
 
 if TYPE_CHECKING:
@@ -102,14 +103,10 @@ def operation_of(configuration: Mapping[str, Any], code: Mapping[str, Any]) -> O
     )
 
 
-class LambdaTarget:
+class LambdaTarget(DeclaredTarget):
     # What the flows need of it, as its folder declares (declaration.py): Lambda runs only the single
     # manifest of the function's architecture, and emits no end event.
-    declaration: Final = DECLARATION
-    kind: Final = KIND
-    label: Final = DECLARATION.label
-    accepts_index: Final = DECLARATION.accepts_index
-    outcome_polling: Final = DECLARATION.outcome_polling
+    declaration = DECLARATION
 
     def __init__(
         self, client: LambdaClient | None = None, *, region: str = "us-east-1", prefix: str = ""
