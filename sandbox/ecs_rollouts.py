@@ -184,10 +184,8 @@ class EcsRollouts(EcsBodies):
         """The circuit breaker trips without rollback: the deployment FAILED, the old tasks keep running."""
         now = self._clock()
         self._fail_tasks(record, deployment, failure, now, emitted)
-        reason = "ECS deployment circuit breaker: task failed to start."
-        deployment.rollout_state = ROLLOUT_FAILED
-        deployment.rollout_state_reason = reason
-        deployment.updated_at = now
+        reason = _BREAKER_REASON
+        _mark_failed(deployment, reason, now)
         sd.status = "STOPPED"
         sd.status_reason = reason
         sd.stopped_at = sd.finished_at = sd.updated_at = now
@@ -231,13 +229,11 @@ class EcsRollouts(EcsBodies):
             emitted.extend(self._task_event(task, now) for task in stopped)
         else:
             self._fail_tasks(record, deployment, failure, now, emitted)
-            failed_reason = "ECS deployment circuit breaker: task failed to start."
+            failed_reason = _BREAKER_REASON
             rollback_reason = f"ECS deployment circuit breaker: rolling back to deploymentId {stable.id}."
             if sd.circuit_breaker is not None:
                 sd.circuit_breaker.update(status="TRIGGERED", failureCount=deployment.failed_tasks)
-        deployment.rollout_state = ROLLOUT_FAILED
-        deployment.rollout_state_reason = failed_reason
-        deployment.updated_at = now
+        _mark_failed(deployment, failed_reason, now)
         emitted.append(
             self._deployment_event(record, now, events.DEPLOYMENT_FAILED, deployment.id, failed_reason)
         )
@@ -298,10 +294,8 @@ class EcsRollouts(EcsBodies):
         """The rollback's own tasks fail too: ROLLBACK_FAILED, and the service is left as it is."""
         now = self._clock()
         self._fail_tasks(record, rollback, failure, now, emitted)
-        reason = "ECS deployment circuit breaker: task failed to start."
-        rollback.rollout_state = ROLLOUT_FAILED
-        rollback.rollout_state_reason = reason
-        rollback.updated_at = now
+        reason = _BREAKER_REASON
+        _mark_failed(rollback, reason, now)
         sd.status = "ROLLBACK_FAILED"
         sd.status_reason = f"The rollback failed: {reason}"
         sd.finished_at = sd.updated_at = now
@@ -465,3 +459,14 @@ class EcsRollouts(EcsBodies):
                 self._stop_task(task, _Failure("ServiceSchedulerInitiated", reason, 0, None), now)
                 stopped.append(task)
         return stopped
+
+
+_BREAKER_REASON = "ECS deployment circuit breaker: task failed to start."
+
+
+def _mark_failed(deployment: Deployment, reason: str, now: datetime) -> None:
+    """ECS's rollout state of a deployment that failed, whatever failed it (breaker, alarm, its rollback's
+    own tasks)."""
+    deployment.rollout_state = ROLLOUT_FAILED
+    deployment.rollout_state_reason = reason
+    deployment.updated_at = now
