@@ -28,13 +28,14 @@ from pushpilot.core.build_report import BuildEventExtras, BuildFacts, LogTail
 from pushpilot.core.notices import Notice
 from pushpilot.core.render_slack import render_slack_reply
 from pushpilot.core.render_sns import render_sns
-from pushpilot.entry.handling import HandlerOutcome, parse_event
+from pushpilot.entry.handling import parse_event
 from pushpilot.events.codebuild import CodeBuildEvent, CodeBuildStateEvent
 from pushpilot.events.ecr import EcrImageActionEvent
 from pushpilot.flows.builds import handle_build_event
 from pushpilot.flows.outcome import handle_operation_ended, handle_service_changed
 from pushpilot.flows.push import handle_push
 from pushpilot.flows.refresh import refresh
+from pushpilot.flows.results import FlowResult
 from pushpilot.targets import registry
 from pushpilot.targets.apprunner.events import (
     AppRunnerEvent,
@@ -76,7 +77,7 @@ def _time(prepare: Sample, count: int) -> dict[str, float]:
         started = time.perf_counter_ns()
         result = work()
         samples.append(time.perf_counter_ns() - started)
-        if isinstance(result, HandlerOutcome) and result.status != "handled":
+        if isinstance(result, FlowResult) and result.status != "handled":
             raise UnexpectedOutcomeError(f"the timed path did not do its work: {result}")
     return _percentiles(samples)
 

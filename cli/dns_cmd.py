@@ -25,11 +25,12 @@ from botocore.exceptions import NoCredentialsError, NoRegionError
 from pydantic import ValidationError
 
 from pushpilot.core.dns.diagnosis import advise, diagnose
-from pushpilot.core.dns.models import CustomDomainState, DnsPlan, DnsPolicy, ZoneSnapshot
+from pushpilot.core.dns.models import DnsPlan, DnsPolicy, DomainBinding, ZoneSnapshot
 from pushpilot.core.dns.planning import plan_dns, stale_changes
 from pushpilot.core.dns.rendering import render_plan
 from pushpilot.core.errors import PushpilotError
-from pushpilot.flows.dns import CustomDomainSource, ZoneStore, read_zones
+from pushpilot.flows.dns import read_zones
+from pushpilot.ports import DomainBindingSource, ZoneStore
 
 EXIT_OK = 0
 EXIT_REFUSED = 1
@@ -74,7 +75,9 @@ def _policy_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--owner-id", help="this installation's owner id (default: DNS_OWNER_ID)")
     parser.add_argument(
-        "--zone-ids", help="comma-separated hosted zone ids to manage (default: DNS_ZONE_IDS)"
+        "--zone-ids",
+        help="comma-separated public hosted zone ids pushpilot may write to (default: DNS_ZONE_IDS; "
+        "none: plan only)",
     )
     parser.add_argument("--region", help="the services' region (default: AWS_REGION)")
 
@@ -106,8 +109,8 @@ def _region(args: argparse.Namespace) -> str:
 
 
 def _default_sources(
-    domains: CustomDomainSource | None, zones: ZoneStore | None
-) -> tuple[CustomDomainSource, ZoneStore]:
+    domains: DomainBindingSource | None, zones: ZoneStore | None
+) -> tuple[DomainBindingSource, ZoneStore]:
     from pushpilot.adapters.route53 import Route53Zones
     from pushpilot.entry.wiring import reach
     from pushpilot.flows.dns import AllBindings
@@ -119,8 +122,8 @@ def _default_sources(
 
 
 def _fresh_plan(
-    args: argparse.Namespace, domains: CustomDomainSource, zones: ZoneStore
-) -> tuple[DnsPlan, list[CustomDomainState], tuple[ZoneSnapshot, ...]]:
+    args: argparse.Namespace, domains: DomainBindingSource, zones: ZoneStore
+) -> tuple[DnsPlan, list[DomainBinding], tuple[ZoneSnapshot, ...]]:
     policy = _policy(args)
     states = domains.for_service(args.service) if args.service else domains.list_all()
     snapshots = read_zones(zones, states, policy)
@@ -128,7 +131,7 @@ def _fresh_plan(
     return plan, states, snapshots
 
 
-def _binding_lines(states: list[CustomDomainState]) -> list[str]:
+def _binding_lines(states: list[DomainBinding]) -> list[str]:
     """Every binding the plan is for, App Runner's and load-balanced ECS services' side by side."""
     lines = []
     for state in sorted(states, key=lambda s: (s.service_kind, s.service_name, s.domain_name)):
@@ -142,7 +145,7 @@ def _binding_lines(states: list[CustomDomainState]) -> list[str]:
     return lines
 
 
-def _diagnosis_lines(states: list[CustomDomainState], snapshots: tuple[ZoneSnapshot, ...]) -> list[str]:
+def _diagnosis_lines(states: list[DomainBinding], snapshots: tuple[ZoneSnapshot, ...]) -> list[str]:
     # On the command line every pending validation is worth explaining, however recent.
     now = datetime.now(UTC)
     lines = [
@@ -161,7 +164,7 @@ def _diagnosis_lines(states: list[CustomDomainState], snapshots: tuple[ZoneSnaps
 def run_plan(
     args: argparse.Namespace,
     *,
-    domains: CustomDomainSource | None = None,
+    domains: DomainBindingSource | None = None,
     zones: ZoneStore | None = None,
     out: TextIO | None = None,
     err: TextIO | None = None,
@@ -196,7 +199,9 @@ def _saved_plan_problems(plan: DnsPlan, args: argparse.Namespace, zones: ZoneSto
     problems: list[str] = []
     if any(conflict.replaced for conflict in plan.conflicts) and not args.take_over:
         problems.append("the plan replaces conflicting records: confirm with --take-over")
-    if plan.refused and (args.max_changes is None or args.max_changes < plan.total_changes):
+    if plan.unlisted_zones:
+        problems.append(f"the plan was made with no zone to write to ({plan.refused})")
+    elif plan.refused and (args.max_changes is None or args.max_changes < plan.total_changes):
         problems.append(f"the plan was refused when made ({plan.refused})")
     for zone_plan in plan.zones:
         problems.extend(
@@ -207,7 +212,7 @@ def _saved_plan_problems(plan: DnsPlan, args: argparse.Namespace, zones: ZoneSto
 
 
 def _plan_to_apply(
-    args: argparse.Namespace, domains: CustomDomainSource, zones: ZoneStore
+    args: argparse.Namespace, domains: DomainBindingSource, zones: ZoneStore
 ) -> tuple[DnsPlan, list[str]]:
     if args.plan_file is None:
         plan = _fresh_plan(args, domains, zones)[0]
@@ -228,7 +233,7 @@ def _confirmed(plan: DnsPlan, args: argparse.Namespace, answers: TextIO, out: Te
 def run_apply(
     args: argparse.Namespace,
     *,
-    domains: CustomDomainSource | None = None,
+    domains: DomainBindingSource | None = None,
     zones: ZoneStore | None = None,
     out: TextIO | None = None,
     err: TextIO | None = None,

@@ -19,8 +19,9 @@ from pydantic import BaseModel, ConfigDict
 from pushpilot.core.errors import PushpilotError
 from pushpilot.core.image_ref import ImageRef
 from pushpilot.core.targets import TargetService
-from pushpilot.core.verdicts import APP_RUNNER_PLATFORM, Platform, Verdict, VerdictStatus
+from pushpilot.core.verdicts import Platform, Verdict, VerdictStatus
 from pushpilot.ports import DeployTarget, Inspector
+from pushpilot.targets.apprunner.declaration import APP_RUNNER_PLATFORM
 
 EXIT_CODES = {VerdictStatus.PASS: 0, VerdictStatus.REJECT: 1, VerdictStatus.UNKNOWN: 2}
 EXIT_ERROR = 2

@@ -6,12 +6,13 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from pushpilot import TARGET_LABELS
+from pushpilot.targets.registry import TARGETS
 from pushpilot_cli import (
     approve_cmd,
     dns_cmd,
     hook_cmd,
     image_cmd,
+    promote_cmd,
     release_cmd,
     releases_cmd,
     replay_cmd,
@@ -21,12 +22,13 @@ from pushpilot_cli import (
 
 
 def build_parser() -> argparse.ArgumentParser:
+    labels = [target.label for target in TARGETS]
     parser = argparse.ArgumentParser(
         prog="pushpilot",
         description=(
             "An ECR image push becomes a verified, tracked, announced release on "
-            + ", ".join(TARGET_LABELS[:-1])
-            + f" and {TARGET_LABELS[-1]}."
+            + ", ".join(labels[:-1])
+            + f" and {labels[-1]}."
         ),
     )
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -40,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
         releases_cmd,
         approve_cmd,
         hook_cmd,
+        promote_cmd,
     ):
         module.register(subparsers)
     return parser

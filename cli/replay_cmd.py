@@ -16,11 +16,14 @@ from typing import TYPE_CHECKING, TextIO
 
 from botocore.exceptions import BotoCoreError
 
+from pushpilot.adapters.dead_letters import SqsDeadLetterQueue, lambda_invoker
 from pushpilot.core.errors import PushpilotError
-from pushpilot.flows.replay import Invoke, render_report, replay
+from pushpilot.flows.replay import render_report, replay
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
+
+    from pushpilot.ports import Invoke
 
 EXIT_OK = 0
 EXIT_INCOMPLETE = 1
@@ -55,7 +58,10 @@ def run_replay(
     out, err = out or sys.stdout, err or sys.stderr
     try:
         report = replay(
-            args.queue_url, sqs=sqs, invoke=invoke, dry_run=args.dry_run, max_messages=args.max_messages
+            SqsDeadLetterQueue(args.queue_url, sqs),
+            invoke or lambda_invoker(),
+            dry_run=args.dry_run,
+            max_messages=args.max_messages,
         )
     except (PushpilotError, BotoCoreError) as exc:
         print(f"error: {exc}", file=err)

@@ -9,29 +9,51 @@ domains, injecting faults) are Python calls, never HTTP, so no client can reach 
 from __future__ import annotations
 
 import copy
-import hashlib
-import json
 import threading
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler
-from typing import TYPE_CHECKING, Any, Final, Literal, override
+from typing import TYPE_CHECKING, Final, Literal
 
 from pushpilot_sandbox.apprunner_domains import cname_resolves, read_public_zones
 from pushpilot_sandbox.apprunner_model import input_problems, operation_names, output_problems
+from pushpilot_sandbox.apprunner_records import (
+    DEFAULT_HEALTH_CHECK,
+    DEFAULT_NETWORK,
+    CustomDomainRecord,
+    OperationRecord,
+    RecordedCall,
+    ServiceRecord,
+    domain_body,
+    hashed,
+    operation_body,
+    spell,
+    validation_record,
+)
+from pushpilot_sandbox.emulator import (
+    ApiError,
+    Dialect,
+    Emit,
+    Fault,
+    FaultBook,
+    FaultKind,
+    Json,
+    ModelEmulator,
+    Reply,
+    WireAnswer,
+    awsjson_handler,
+    epoch,
+    parse_body,
+    utc_now,
+)
 from pushpilot_sandbox.httpserver import Lifecycle, LoopbackServer
-from pushpilot_sandbox.page_tokens import PageTokenError, read_token, write_token
 
 if TYPE_CHECKING:
     from mypy_boto3_route53 import Route53Client
 
-type Json = dict[str, Any]
-type Emit = Callable[[Json], None]
 type Outcome = Literal["succeeded", "failed", "rolled_back"]
-type FaultKind = Literal["error", "timeout"]
 type NonDeploymentOperation = Literal["PAUSE_SERVICE", "RESUME_SERVICE", "UPDATE_SERVICE"]
 
 SOURCE: Final = "aws.apprunner"
@@ -57,7 +79,6 @@ _JSON_CONTENT_TYPE: Final = "application/x-amz-json-1.0"
 _TARGET_PREFIX: Final = "AppRunner."
 _PAGE_SIZE: Final = {"ListServices": 20, "ListOperations": 20, "DescribeCustomDomains": 5}
 _URL_ALPHABET: Final = "abcdefghijklmnopqrstuvwxyz0123456789"
-_LETTERS: Final = "abcdefghijklmnopqrstuvwxyz"
 
 # operation type -> (event status on success, on failure)
 _OPERATION_EVENT_STATUS: Final = {
@@ -88,6 +109,27 @@ _STATUS_AFTER: Final = {
 _ROLLBACK_TYPES: Final = frozenset({"START_DEPLOYMENT", "UPDATE_SERVICE"})
 
 
+def _validation_report(problems: list[str]) -> str:
+    count = len(problems)
+    return f"{count} validation error{'s' if count > 1 else ''} detected: {'; '.join(problems)}"
+
+
+_DIALECT: Final = Dialect(
+    input_problems=input_problems,
+    output_problems=output_problems,
+    invalid_request="InvalidRequestException",
+    internal_error="InternalServiceErrorException",
+    message_key="Message",
+    describe_problems=_validation_report,
+    size_member="MaxResults",
+    marker_member="NextToken",
+    page_sizes=_PAGE_SIZE,
+    bad_marker="The NextToken is not valid.",
+    foreign_marker="The NextToken does not belong to this request.",
+)
+_page = _DIALECT.page
+
+
 class EmulatorError(RuntimeError):
     """A scenario control was used in a way the emulated service cannot honour."""
 
@@ -100,146 +142,10 @@ class UnknownServiceError(EmulatorError, LookupError):
     pass
 
 
-class ApiError(Exception):
-    """An awsJson error answer: `__type` code, message, HTTP status."""
-
-    def __init__(self, code: str, message: str, status: int = HTTPStatus.BAD_REQUEST) -> None:
-        super().__init__(f"{code}: {message}")
-        self.code = code
-        self.message = message
-        self.status = status
-
-    def body(self) -> Json:
-        return {"__type": self.code, "Message": self.message}
-
-
-@dataclass(frozen=True, slots=True)
-class RecordedCall:
-    operation: str
-    params: Json
-    mutating: bool
-    error: str | None
-    answered: bool = True
-    """False when the emulator acted but closed the connection instead of answering (a timeout fault)."""
-
-
-@dataclass(frozen=True, slots=True)
-class WireAnswer:
-    """What goes back on the connection: an awsJson answer, or nothing at all (`dropped`)."""
-
-    status: int
-    body: Json
-    dropped: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class OperationRecord:
-    id: str
-    type: str
-    status: str
-    target_arn: str
-    started_at: datetime
-    updated_at: datetime
-    ended_at: datetime | None
-    image_identifier: str
-    image_digest: str | None
-    # What an unsuccessful UPDATE_SERVICE puts back.
-    previous_source_configuration: Json | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class ValidationRecord:
-    name: str
-    value: str
-    status: str = "PENDING_VALIDATION"
-
-
-@dataclass(frozen=True, slots=True)
-class CustomDomainRecord:
-    domain_name: str
-    enable_www_subdomain: bool
-    status: str
-    validation_records: tuple[ValidationRecord, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class ServiceRecord:
-    name: str
-    id: str
-    arn: str
-    url: str
-    status: str
-    created_at: datetime
-    updated_at: datetime
-    source_configuration: Json
-    instance_configuration: Json
-    health_check_configuration: Json
-    network_configuration: Json
-    auto_scaling_configuration_arn: str
-    encryption_configuration: Json | None = None
-    # Oldest first; ListOperations answers newest first.
-    operations: tuple[OperationRecord, ...] = ()
-    custom_domains: tuple[CustomDomainRecord, ...] = ()
-    running_image_digest: str | None = None
-    # Key → value, as CreateService's `Tags` and TagResource set them.
-    tags: tuple[tuple[str, str], ...] = ()
-
-    @property
-    def image_identifier(self) -> str:
-        return str(self.source_configuration["ImageRepository"]["ImageIdentifier"])
-
-    @property
-    def image_repository_type(self) -> str:
-        return str(self.source_configuration["ImageRepository"]["ImageRepositoryType"])
-
-    @property
-    def auto_deployments_enabled(self) -> bool:
-        return bool(self.source_configuration.get("AutoDeploymentsEnabled", False))
-
-    @property
-    def operation_in_progress(self) -> OperationRecord | None:
-        return next((op for op in self.operations if op.status == "IN_PROGRESS"), None)
-
-    def custom_domain(self, domain_name: str) -> CustomDomainRecord | None:
-        wanted = domain_name.lower()
-        return next((d for d in self.custom_domains if d.domain_name.lower() == wanted), None)
-
-
-@dataclass(slots=True)
-class _Fault:
-    kind: FaultKind
-    code: str
-    message: str
-    status: int
-    remaining: int
-    pass_through: int = 0
-    """Calls still to let through before the fault applies."""
-
-
-@dataclass(slots=True)
-class _Reply:
-    body: Json
-    events: list[Json] = field(default_factory=list)
-
-
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-def _epoch(moment: datetime) -> float:
-    return round(moment.timestamp(), 3)
-
-
-def _digest(*parts: str) -> bytes:
-    return hashlib.sha256("|".join(parts).encode()).digest()
-
-
-def _spell(digest: bytes, alphabet: str, length: int) -> str:
-    return "".join(alphabet[byte % len(alphabet)] for byte in digest[:length])
-
-
-class AppRunnerEmulator(Lifecycle):
+class AppRunnerEmulator(ModelEmulator, Lifecycle):
     """App Runner on 127.0.0.1. Ids, URLs and validation records are derived, so runs repeat exactly."""
+
+    _dialect = _DIALECT
 
     def __init__(
         self,
@@ -249,7 +155,7 @@ class AppRunnerEmulator(Lifecycle):
         emit: Emit = lambda _event: None,
         route53: Route53Client | None = None,
         resolve_digest: Callable[[str], str | None] | None = None,
-        clock: Callable[[], datetime] = _utc_now,
+        clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self.account_id = account_id
         self.region = region
@@ -261,9 +167,9 @@ class AppRunnerEmulator(Lifecycle):
         self._services: dict[str, ServiceRecord] = {}  # by ARN, in creation order
         self._created = 0
         self._calls: list[RecordedCall] = []
-        self._faults: dict[str, _Fault] = {}
+        self._faults = FaultBook()
         self._server: LoopbackServer | None = None
-        self._handlers: dict[str, Callable[[Json], _Reply]] = {
+        self._handlers: dict[str, Callable[[Json], Reply]] = {
             "CreateService": self._create_service,
             "ListServices": self._list_services,
             "DescribeService": self._describe_service,
@@ -285,7 +191,9 @@ class AppRunnerEmulator(Lifecycle):
     def start(self) -> str:
         if self._server is not None:
             raise EmulatorError("the App Runner emulator is already started")
-        self._server = LoopbackServer(_handler_class(self))
+        self._server = LoopbackServer(
+            awsjson_handler(self.answer, server_version="AppRunnerEmulator", content_type=_JSON_CONTENT_TYPE)
+        )
         return self._server.start()
 
     def stop(self) -> None:
@@ -305,10 +213,6 @@ class AppRunnerEmulator(Lifecycle):
     def calls(self) -> list[RecordedCall]:
         with self._lock:
             return list(self._calls)
-
-    @property
-    def supported_operations(self) -> frozenset[str]:
-        return frozenset(self._handlers)
 
     def service(self, name_or_arn: str) -> ServiceRecord:
         with self._lock:
@@ -348,10 +252,10 @@ class AppRunnerEmulator(Lifecycle):
             raise EmulatorError("after must be 0 or more")
         if kind == "error" and not code:
             raise EmulatorError("an error fault needs a code")
-        with self._lock:
-            self._faults[operation] = _Fault(
-                kind=kind, code=code, message=message, status=status, remaining=times, pass_through=after
-            )
+        self._faults.put(
+            operation,
+            Fault(kind=kind, code=code, message=message, status=status, remaining=times, pass_through=after),
+        )
 
     def start_operation(self, service: str, operation_type: NonDeploymentOperation) -> OperationRecord:
         """Start a pause, resume or configuration update as someone in the console would, and emit the
@@ -491,60 +395,23 @@ class AppRunnerEmulator(Lifecycle):
         operation = (target or "").removeprefix(_TARGET_PREFIX)
         if operation == (target or ""):
             operation = ""
-        params = _parse_body(body)
-        fault = self._take_fault(operation) if operation in self._handlers and params is not None else None
+        params = parse_body(body)
+        fault = self._faults.take(operation) if operation in self._handlers and params is not None else None
         answered = fault is None or fault.kind != "timeout"
         if fault is not None and fault.kind == "error":
             # Answered before touching any state.
             self._record(operation, params or {}, fault.code)
-            return WireAnswer(fault.status, ApiError(fault.code, fault.message, fault.status).body())
+            refusal = ApiError(fault.code, fault.message, fault.status)
+            return WireAnswer(fault.status, _DIALECT.error_body(refusal))
         try:
-            reply = self._answer(operation, target, params)
+            reply = self._checked(operation, params, named=target or "(no X-Amz-Target)")
         except ApiError as error:
             self._record(operation or (target or ""), params or {}, error.code, answered=answered)
-            return WireAnswer(error.status, error.body(), dropped=not answered)
+            return WireAnswer(error.status, _DIALECT.error_body(error), dropped=not answered)
         self._record(operation, params or {}, None, answered=answered)
         # Before the answer, so a caller that has its response has its events too.
         self._deliver(reply.events)
         return WireAnswer(HTTPStatus.OK, reply.body, dropped=not answered)
-
-    def _take_fault(self, operation: str) -> _Fault | None:
-        """The fault this call meets, if any, counted as met."""
-        with self._lock:
-            fault = self._faults.get(operation)
-            if fault is None:
-                return None
-            if fault.pass_through > 0:
-                fault.pass_through -= 1
-                return None
-            fault.remaining -= 1
-            if fault.remaining == 0:
-                del self._faults[operation]
-        return fault
-
-    def _answer(self, operation: str, target: str | None, params: Json | None) -> _Reply:
-        if operation not in self._handlers:
-            raise ApiError("UnknownOperationException", f"Unknown operation {target or '(no X-Amz-Target)'}")
-        if params is None:
-            raise ApiError("SerializationException", "The request body is not a JSON object.")
-        problems = input_problems(operation, params)
-        if problems:
-            count = len(problems)
-            raise ApiError(
-                "InvalidRequestException",
-                f"{count} validation error{'s' if count > 1 else ''} detected: {'; '.join(problems)}",
-            )
-        with self._lock:
-            reply = self._handlers[operation](params)
-        problems = output_problems(operation, reply.body)
-        if problems:
-            # An emulator bug must fail loudly, never hand a client a shape AWS would not send.
-            raise ApiError(
-                "InternalServiceErrorException",
-                f"the emulator built an invalid {operation} response: {'; '.join(problems)}",
-                HTTPStatus.INTERNAL_SERVER_ERROR,
-            )
-        return reply
 
     def _record(self, operation: str, params: Json, error: str | None, *, answered: bool = True) -> None:
         with self._lock:
@@ -565,7 +432,7 @@ class AppRunnerEmulator(Lifecycle):
 
     # --- operations (called with the lock held) ----------------------------------------------------
 
-    def _create_service(self, params: Json) -> _Reply:
+    def _create_service(self, params: Json) -> Reply:
         name: str = params["ServiceName"]
         if any(service.name == name for service in self._services.values()):
             raise ApiError(
@@ -573,9 +440,9 @@ class AppRunnerEmulator(Lifecycle):
             )
         source = self._checked_source(params["SourceConfiguration"], previous=None)
         self._created += 1
-        service_id = _digest(self.account_id, self.region, name, str(self._created)).hex()[:32]
+        service_id = hashed(self.account_id, self.region, name, str(self._created)).hex()[:32]
         arn = f"arn:aws:apprunner:{self.region}:{self.account_id}:service/{name}/{service_id}"
-        url = f"{_spell(_digest(arn, 'url'), _URL_ALPHABET, 10)}.{self.region}.awsapprunner.com"
+        url = f"{spell(hashed(arn, 'url'), _URL_ALPHABET, 10)}.{self.region}.awsapprunner.com"
         now = self._clock()
         image_identifier = source["ImageRepository"]["ImageIdentifier"]
         digest = self._resolve_digest(image_identifier)
@@ -601,8 +468,8 @@ class AppRunnerEmulator(Lifecycle):
             source_configuration=source,
             instance_configuration={"Cpu": "1024", "Memory": "2048"}
             | params.get("InstanceConfiguration", {}),
-            health_check_configuration=_DEFAULT_HEALTH_CHECK | params.get("HealthCheckConfiguration", {}),
-            network_configuration=_DEFAULT_NETWORK | params.get("NetworkConfiguration", {}),
+            health_check_configuration=DEFAULT_HEALTH_CHECK | params.get("HealthCheckConfiguration", {}),
+            network_configuration=DEFAULT_NETWORK | params.get("NetworkConfiguration", {}),
             auto_scaling_configuration_arn=params.get(
                 "AutoScalingConfigurationArn",
                 f"arn:aws:apprunner:{self.region}:{self.account_id}:autoscalingconfiguration/"
@@ -614,24 +481,24 @@ class AppRunnerEmulator(Lifecycle):
             tags=tuple((tag["Key"], tag.get("Value", "")) for tag in params.get("Tags", [])),
         )
         self._services[arn] = record
-        return _Reply(
+        return Reply(
             body={"Service": self._service_body(record), "OperationId": operation.id},
             events=[self._status_event(record, now, previous="OPERATION_IN_PROGRESS", current="RUNNING")],
         )
 
-    def _list_services(self, params: Json) -> _Reply:
+    def _list_services(self, params: Json) -> Reply:
         services = list(self._services.values())
         page, token = _page("ListServices", "services", services, params)
         body: Json = {"ServiceSummaryList": [self._summary_body(service) for service in page]}
         if token:
             body["NextToken"] = token
-        return _Reply(body=body)
+        return Reply(body=body)
 
-    def _describe_service(self, params: Json) -> _Reply:
+    def _describe_service(self, params: Json) -> Reply:
         record = self._service_for(params)
-        return _Reply(body={"Service": self._service_body(record)})
+        return Reply(body={"Service": self._service_body(record)})
 
-    def _update_service(self, params: Json) -> _Reply:
+    def _update_service(self, params: Json) -> Reply:
         record = self._service_for(params)
         self._require_status(record, "RUNNING", "UpdateService")
         previous = record.source_configuration
@@ -651,31 +518,31 @@ class AppRunnerEmulator(Lifecycle):
         )
         return self._begin(record, "UPDATE_SERVICE", previous_source=previous, with_operation_id=True)
 
-    def _start_deployment(self, params: Json) -> _Reply:
+    def _start_deployment(self, params: Json) -> Reply:
         record = self._service_for(params)
         self._require_status(record, "RUNNING", "StartDeployment")
         reply = self._begin(record, "START_DEPLOYMENT")
         reply.body = {"OperationId": reply.body["OperationId"]}
         return reply
 
-    def _pause_service(self, params: Json) -> _Reply:
+    def _pause_service(self, params: Json) -> Reply:
         record = self._service_for(params)
         self._require_status(record, "RUNNING", "PauseService")
         return self._begin(record, "PAUSE_SERVICE", with_operation_id=True)
 
-    def _resume_service(self, params: Json) -> _Reply:
+    def _resume_service(self, params: Json) -> Reply:
         record = self._service_for(params)
         self._require_status(record, "PAUSED", "ResumeService")
         return self._begin(record, "RESUME_SERVICE", with_operation_id=True)
 
-    def _list_operations(self, params: Json) -> _Reply:
+    def _list_operations(self, params: Json) -> Reply:
         record = self._service_for(params)
         newest_first = list(reversed(record.operations))
         page, token = _page("ListOperations", record.arn, newest_first, params)
-        body: Json = {"OperationSummaryList": [_operation_body(operation) for operation in page]}
+        body: Json = {"OperationSummaryList": [operation_body(operation) for operation in page]}
         if token:
             body["NextToken"] = token
-        return _Reply(body=body)
+        return Reply(body=body)
 
     def _tagged(self, params: Json) -> ServiceRecord:
         arn: str = params["ResourceArn"]
@@ -684,25 +551,25 @@ class AppRunnerEmulator(Lifecycle):
             raise ApiError("ResourceNotFoundException", f"Resource not found: {arn}")
         return record
 
-    def _list_tags_for_resource(self, params: Json) -> _Reply:
+    def _list_tags_for_resource(self, params: Json) -> Reply:
         record = self._tagged(params)
-        return _Reply(body={"Tags": [{"Key": key, "Value": value} for key, value in record.tags]})
+        return Reply(body={"Tags": [{"Key": key, "Value": value} for key, value in record.tags]})
 
-    def _tag_resource(self, params: Json) -> _Reply:
+    def _tag_resource(self, params: Json) -> Reply:
         record = self._tagged(params)
         tags = dict(record.tags) | {tag["Key"]: tag.get("Value", "") for tag in params.get("Tags", [])}
         self._services[record.arn] = replace(record, tags=tuple(tags.items()))
-        return _Reply(body={})
+        return Reply(body={})
 
-    def _untag_resource(self, params: Json) -> _Reply:
+    def _untag_resource(self, params: Json) -> Reply:
         record = self._tagged(params)
         removed = set(params.get("TagKeys", []))
         self._services[record.arn] = replace(
             record, tags=tuple((key, value) for key, value in record.tags if key not in removed)
         )
-        return _Reply(body={})
+        return Reply(body={})
 
-    def _associate_custom_domain(self, params: Json) -> _Reply:
+    def _associate_custom_domain(self, params: Json) -> Reply:
         record = self._service_for(params)
         domain_name: str = params["DomainName"]
         if record.custom_domain(domain_name) is not None:
@@ -719,26 +586,26 @@ class AppRunnerEmulator(Lifecycle):
             domain_name=domain_name,
             enable_www_subdomain=enable_www,
             status="PENDING_CERTIFICATE_DNS_VALIDATION",
-            validation_records=tuple(_validation_record(record.arn, domain_name, name) for name in names),
+            validation_records=tuple(validation_record(record.arn, domain_name, name) for name in names),
         )
         self._services[record.arn] = replace(record, custom_domains=(*record.custom_domains, domain))
         # The association answers CREATING; any later read finds it waiting for DNS validation.
-        return _Reply(body=self._domain_answer(record, replace(domain, status="CREATING")))
+        return Reply(body=self._domain_answer(record, replace(domain, status="CREATING")))
 
-    def _describe_custom_domains(self, params: Json) -> _Reply:
+    def _describe_custom_domains(self, params: Json) -> Reply:
         record = self._service_for(params)
         page, token = _page("DescribeCustomDomains", record.arn, list(record.custom_domains), params)
         body: Json = {
             "DNSTarget": record.url,
             "ServiceArn": record.arn,
-            "CustomDomains": [_domain_body(domain) for domain in page],
+            "CustomDomains": [domain_body(domain) for domain in page],
             "VpcDNSTargets": [],
         }
         if token:
             body["NextToken"] = token
-        return _Reply(body=body)
+        return Reply(body=body)
 
-    def _disassociate_custom_domain(self, params: Json) -> _Reply:
+    def _disassociate_custom_domain(self, params: Json) -> Reply:
         record = self._service_for(params)
         domain = record.custom_domain(params["DomainName"])
         if domain is None:
@@ -749,7 +616,7 @@ class AppRunnerEmulator(Lifecycle):
         self._services[record.arn] = replace(
             record, custom_domains=tuple(d for d in record.custom_domains if d is not domain)
         )
-        return _Reply(body=self._domain_answer(record, replace(domain, status="DELETING")))
+        return Reply(body=self._domain_answer(record, replace(domain, status="DELETING")))
 
     # --- helpers (lock held) -----------------------------------------------------------------------
 
@@ -813,7 +680,7 @@ class AppRunnerEmulator(Lifecycle):
         *,
         previous_source: Json | None = None,
         with_operation_id: bool = False,
-    ) -> _Reply:
+    ) -> Reply:
         now = self._clock()
         image_identifier = record.image_identifier
         operation = OperationRecord(
@@ -837,14 +704,14 @@ class AppRunnerEmulator(Lifecycle):
         self._services[record.arn] = updated
         body: Json = {"Service": self._service_body(updated)} if with_operation_id else {}
         body["OperationId"] = operation.id
-        return _Reply(
+        return Reply(
             body=body,
             events=[self._status_event(record, now, previous=record.status, current="OPERATION_IN_PROGRESS")],
         )
 
     @staticmethod
     def _operation_id(arn: str, sequence: int) -> str:
-        return str(uuid.UUID(bytes=_digest(arn, "operation", str(sequence))[:16], version=4))
+        return str(uuid.UUID(bytes=hashed(arn, "operation", str(sequence))[:16], version=4))
 
     def _service_body(self, record: ServiceRecord) -> Json:
         body: Json = {
@@ -872,7 +739,7 @@ class AppRunnerEmulator(Lifecycle):
             "AutoScalingConfigurationName": name,
             "AutoScalingConfigurationRevision": revision,
             "Status": "ACTIVE",
-            "CreatedAt": _epoch(record.created_at),
+            "CreatedAt": epoch(record.created_at),
             "HasAssociatedService": True,
             "IsDefault": name == "DefaultConfiguration",
         }
@@ -884,8 +751,8 @@ class AppRunnerEmulator(Lifecycle):
             "ServiceId": record.id,
             "ServiceArn": record.arn,
             "ServiceUrl": record.url,
-            "CreatedAt": _epoch(record.created_at),
-            "UpdatedAt": _epoch(record.updated_at),
+            "CreatedAt": epoch(record.created_at),
+            "UpdatedAt": epoch(record.updated_at),
             "Status": record.status,
         }
 
@@ -894,7 +761,7 @@ class AppRunnerEmulator(Lifecycle):
         return {
             "DNSTarget": record.url,
             "ServiceArn": record.arn,
-            "CustomDomain": _domain_body(domain),
+            "CustomDomain": domain_body(domain),
             "VpcDNSTargets": [],
         }
 
@@ -925,124 +792,3 @@ class AppRunnerEmulator(Lifecycle):
                 "severity": "INFO",
             },
         )
-
-
-_DEFAULT_HEALTH_CHECK: Final[Json] = {
-    "Protocol": "TCP",
-    "Path": "/",
-    "Interval": 10,
-    "Timeout": 5,
-    "HealthyThreshold": 1,
-    "UnhealthyThreshold": 5,
-}
-_DEFAULT_NETWORK: Final[Json] = {
-    "EgressConfiguration": {"EgressType": "DEFAULT"},
-    "IngressConfiguration": {"IsPubliclyAccessible": True},
-    "IpAddressType": "IPV4",
-}
-
-
-def _validation_record(service_arn: str, domain_name: str, name: str) -> ValidationRecord:
-    name_token = _digest(service_arn, domain_name.lower(), name.lower(), "name").hex()[:32]
-    value_digest = _digest(service_arn, domain_name.lower(), name.lower(), "value")
-    value_token = value_digest.hex()[:32]
-    letters = _spell(value_digest[16:], _LETTERS, 10)
-    return ValidationRecord(
-        name=f"_{name_token}.{name}", value=f"_{value_token}.{letters}.acm-validations.aws."
-    )
-
-
-def _domain_body(domain: CustomDomainRecord) -> Json:
-    return {
-        "DomainName": domain.domain_name,
-        "EnableWWWSubdomain": domain.enable_www_subdomain,
-        "CertificateValidationRecords": [
-            {"Name": rec.name, "Type": "CNAME", "Value": rec.value, "Status": rec.status}
-            for rec in domain.validation_records
-        ],
-        "Status": domain.status,
-    }
-
-
-def _operation_body(operation: OperationRecord) -> Json:
-    body: Json = {
-        "Id": operation.id,
-        "Type": operation.type,
-        "Status": operation.status,
-        "TargetArn": operation.target_arn,
-        "StartedAt": _epoch(operation.started_at),
-        "UpdatedAt": _epoch(operation.updated_at),
-    }
-    if operation.ended_at is not None:
-        body["EndedAt"] = _epoch(operation.ended_at)
-    return body
-
-
-def _parse_body(body: bytes) -> Json | None:
-    if not body.strip():
-        return {}
-    try:
-        parsed = json.loads(body)
-    except ValueError:
-        return None
-    return parsed if isinstance(parsed, dict) else None
-
-
-def _page[T](operation: str, scope: str, items: list[T], params: Json) -> tuple[list[T], str | None]:
-    """One page of `items` and the opaque token for the next, bound to the listing it came from."""
-    size = int(params.get("MaxResults", _PAGE_SIZE[operation]))
-    offset = 0
-    if params.get("NextToken"):
-        offset = _read_token(params["NextToken"], operation, scope)
-    end = offset + size
-    token = _write_token(operation, scope, end) if end < len(items) else None
-    return items[offset:end], token
-
-
-def _write_token(operation: str, scope: str, offset: int) -> str:
-    return write_token(operation, scope, offset)
-
-
-def _read_token(token: str, operation: str, scope: str) -> int:
-    try:
-        return read_token(token, operation, scope)
-    except PageTokenError as exc:
-        message = (
-            "The NextToken does not belong to this request." if exc.foreign else "The NextToken is not valid."
-        )
-        raise ApiError("InvalidRequestException", message) from exc
-
-
-def _handler_class(emulator: AppRunnerEmulator) -> type[BaseHTTPRequestHandler]:
-    class AppRunnerRequestHandler(BaseHTTPRequestHandler):
-        server_version = "AppRunnerEmulator"
-        # Keep-alive, as App Runner's endpoint: HTTP/1.0 would cost a connection and a thread per call.
-        # Every answer carries its Content-Length, so the connection can carry the next request.
-        protocol_version = "HTTP/1.1"
-        # Headers and body go out in separate writes: without this each call stalls on Nagle's algorithm.
-        disable_nagle_algorithm = True
-
-        def do_POST(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            answer = emulator.answer(self.headers.get("X-Amz-Target"), self.rfile.read(length))
-            if answer.dropped:
-                # A timeout fault: the emulator acted; the client reads end-of-stream, no status line.
-                self.close_connection = True
-                return
-            status, payload = answer.status, answer.body
-            data = json.dumps(payload).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", _JSON_CONTENT_TYPE)
-            self.send_header("Content-Length", str(len(data)))
-            self.send_header("x-amzn-RequestId", str(uuid.uuid4()))
-            if status >= HTTPStatus.BAD_REQUEST:
-                self.send_header("x-amzn-ErrorType", str(payload.get("__type", "")))
-            self.end_headers()
-            self.wfile.write(data)
-
-        @override
-        def log_message(self, format: str, *args: Any) -> None:
-            # Requests are kept in `emulator.calls`; stderr stays quiet during tests.
-            return
-
-    return AppRunnerRequestHandler

@@ -38,6 +38,7 @@ def check_command(command: str) -> None:
 def run_command(sandbox: Sandbox, command: str) -> tuple[int, str]:
     """Exit code and everything the command printed (stdout, then stderr)."""
     from pushpilot_cli.main import main
+    from pushpilot_sandbox.product_clients import follow_endpoints
     from pushpilot_sandbox.router import _PROCESS_LOCK
 
     router = sandbox.router
@@ -50,6 +51,7 @@ def run_command(sandbox: Sandbox, command: str) -> tuple[int, str]:
     with _PROCESS_LOCK:
         saved = {key: os.environ.get(key) for key in environment}
         os.environ.update(environment)
+        follow_endpoints()
         try:
             with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
                 try:

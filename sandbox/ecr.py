@@ -75,8 +75,9 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def pull_policy(role_arn: str) -> str:
-    """The repository policy a registry account attaches so pushpilot's function role may read images."""
+def pull_policy(role_arn: str, *more_roles: str) -> str:
+    """The repository policy a registry account attaches so pushpilot's function roles may read images
+    (the push function's, and the reconcile function's, which promotes releases)."""
     return json.dumps(
         {
             "Version": "2012-10-17",
@@ -84,7 +85,7 @@ def pull_policy(role_arn: str) -> str:
                 {
                     "Sid": "PushpilotReadsPushedImages",
                     "Effect": "Allow",
-                    "Principal": {"AWS": role_arn},
+                    "Principal": {"AWS": [role_arn, *more_roles] if more_roles else role_arn},
                     "Action": ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
                 }
             ],

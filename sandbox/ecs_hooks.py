@@ -12,8 +12,8 @@ No captured `ECS Hook State Change` event was found in public sources: the event
 documents for a hook (`serviceDeploymentArn`, `hookId`, `lifecycleStage`, `targetType`, `status`,
 `expiresAt`, `timeoutAction`), the way pushpilot's model reads them.
 
-Kept apart from sandbox/ecs.py: it attaches to an emulator (its handler table and deployment start), and
-uses the emulator's own transitions for what a decision does.
+Kept apart from the emulator's chain (sandbox/ecs*.py): it attaches to an emulator (its handler table
+and deployment start), and uses the emulator's own transitions for what a decision does.
 """
 
 from __future__ import annotations
@@ -23,7 +23,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from pushpilot_sandbox.ecs import ApiError, EmulatedAnswer
+from pushpilot_sandbox.ecs_state import EmulatedAnswer, _Failure
+from pushpilot_sandbox.emulator import ApiError, Reply
 
 if TYPE_CHECKING:
     from pushpilot_sandbox.ecs import EcsEmulator
@@ -127,8 +128,6 @@ class PauseHooks:
     # --- answering ---------------------------------------------------------------------------------
 
     def _continue(self, params: Json) -> Any:
-        from pushpilot_sandbox.ecs import _Reply
-
         pause = next(
             (
                 item
@@ -145,7 +144,7 @@ class PauseHooks:
                 "InvalidParameterException", f"The hook is {pause.status}, not awaiting an action."
             )
         emitted = self._decide(pause, str(params["action"]), status="SUCCEEDED")
-        return _Reply({"serviceDeploymentArn": pause.service_deployment_arn}, emitted)
+        return Reply({"serviceDeploymentArn": pause.service_deployment_arn}, emitted)
 
     def _decide(self, pause: _Pause, action: str, *, status: str) -> list[Json]:
         """CONTINUE completes the deployment; ROLLBACK returns to the last stable revision."""
@@ -161,8 +160,6 @@ class PauseHooks:
         if action == "CONTINUE":
             self._ecs._succeed(record, deployment, sd, emitted)
         else:
-            from pushpilot_sandbox.ecs import _Failure
-
             failure = _Failure.of(f"lifecycle hook {pause.stage}: rolled back", None)
             self._ecs._rollback(record, deployment, sd, failure, emitted, by_alarm=False, then="succeeded")
         return emitted

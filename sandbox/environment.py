@@ -31,31 +31,31 @@ from pushpilot_sandbox.ecs import EcsEmulator
 from pushpilot_sandbox.ecs_task_definitions import MotoTaskDefinitions
 from pushpilot_sandbox.forwarding import ForwardingRecord, bus_account, bus_policy_refusal
 from pushpilot_sandbox.gateway import AwsGateway
+from pushpilot_sandbox.lambda_functions import LambdaEmulator
 from pushpilot_sandbox.load_balancers import BuiltLoadBalancer
 from pushpilot_sandbox.logcapture import LogSink
 from pushpilot_sandbox.moto_server import MotoHandle, start_moto
 from pushpilot_sandbox.provision import provision
 from pushpilot_sandbox.public_registry import PublicRegistry
+from pushpilot_sandbox.release_event_bus import ReleaseEventBus
 from pushpilot_sandbox.repository_policy import Caller
 from pushpilot_sandbox.router import Delivery, EventRouter
-from pushpilot_sandbox.slack_sink import SlackSink
-from pushpilot_sandbox.template import (
+from pushpilot_sandbox.sam_functions import (
     DEFAULT_BUS,
     BusPolicyStatement,
     BusRuleSpec,
-    PhysicalResource,
-    Pseudo,
-    Resolver,
     implicit_resources,
-    load_template,
     read_bus_policies,
     read_bus_rules,
 )
+from pushpilot_sandbox.slack_sink import SlackSink
+from pushpilot_sandbox.template import PhysicalResource, Pseudo, Resolver, load_template
 
 if TYPE_CHECKING:
     from mypy_boto3_apprunner import AppRunnerClient
     from mypy_boto3_ecr import ECRClient
     from mypy_boto3_ecs import ECSClient
+    from mypy_boto3_lambda import LambdaClient
     from mypy_boto3_route53 import Route53Client
     from mypy_boto3_sqs import SQSClient
 
@@ -143,6 +143,14 @@ class Sandbox:
             emit=self.bus.append,
             resolve_digest=self._resolve_digest,
         )
+        # pushpilot's own events land on the stack's bus, checked against their published schema.
+        self.release_events = ReleaseEventBus(account_id=account, region=region, emit=self.bus.append)
+        self.lambda_functions = LambdaEmulator(
+            account_id=account,
+            region=region,
+            media_type_of=self._media_type_of,
+            resolve_digest=self._resolve_digest,
+        )
         from pushpilot_sandbox.ecs_hooks import PauseHooks
 
         # BLUE_GREEN, LINEAR and CANARY services stop at their PAUSE hooks.
@@ -153,7 +161,7 @@ class Sandbox:
             account_id=account,
             caller=self._current_caller,
             moto_app=self._moto.app,
-            emulators={"ecs": self.ecs},
+            emulators={"ecs": self.ecs, "events": self.release_events, "lambda": self.lambda_functions},
         )
         self.gateway.start()
         self._started.append(self.gateway)
@@ -301,6 +309,17 @@ class Sandbox:
         )
         return client
 
+    def lambda_client(self) -> LambdaClient:
+        """A Lambda client through the gateway, as a handler's would be: its calls are recorded."""
+        client: LambdaClient = boto3.client(
+            "lambda",
+            region_name=self.config.region,
+            endpoint_url=self.gateway.url,
+            aws_access_key_id="sandbox",
+            aws_secret_access_key="sandbox",  # noqa: S106 - the sandbox accepts any credentials
+        )
+        return client
+
     def _slack_secret(self) -> dict[str, str]:
         mode = self.config.slack_mode
         if mode == "none":
@@ -357,6 +376,28 @@ class Sandbox:
             return None
         details = images.get("imageDetails", [])
         return details[0].get("imageDigest") if details else None
+
+    def _media_type_of(self, image_identifier: str) -> str | None:
+        """The media type of the manifest a tag or digest names now (what Lambda reads); None: no image."""
+        from pushpilot.core.image_ref import ImageRef
+        from pushpilot.core.verdicts import ACCEPTED_MEDIA_TYPES
+
+        try:
+            ref = ImageRef.parse(image_identifier)
+        except ValueError:
+            return None
+        ecr: ECRClient = self.direct_client("ecr", account=ref.registry_account)
+        image_id: Any = {"imageDigest": ref.digest} if ref.digest else {"imageTag": ref.tag or "latest"}
+        try:
+            found = ecr.batch_get_image(
+                repositoryName=ref.repository,
+                imageIds=[image_id],
+                acceptedMediaTypes=list(ACCEPTED_MEDIA_TYPES),
+            )
+        except ecr.exceptions.ClientError:
+            return None
+        images = found.get("images", [])
+        return images[0].get("imageManifestMediaType") if images else None
 
     # --- accounts and their buses ------------------------------------------------------------------
 
@@ -532,6 +573,11 @@ class Sandbox:
         for _ in range(copies):
             delivered.extend(self.router.deliver(event))
         return delivered
+
+    def update_parameters(self, **values: str) -> None:
+        """Update the stack's parameters (DnsZoneIds once the setup's zones exist, say)."""
+        self.parameters = {**self.parameters, **values}
+        self.router.update_parameters(self.parameters)
 
     def route53(self) -> Route53Client:
         client: Route53Client = self.direct_client("route53")

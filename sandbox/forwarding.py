@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from pushpilot_sandbox.template import BusPolicyStatement
+from pushpilot_sandbox.sam_functions import BusPolicyStatement
 
 
 class ForwardingRecord(BaseModel):

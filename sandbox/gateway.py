@@ -44,13 +44,13 @@ from dataclasses import dataclass
 from functools import cache
 from http.server import BaseHTTPRequestHandler
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol
-from urllib.parse import parse_qsl, quote, unquote, urlsplit
+from urllib.parse import parse_qs, parse_qsl, quote, unquote, urlsplit
 from xml.sax.saxutils import escape
 
 import boto3
 import botocore.session
 from botocore.exceptions import UnknownServiceError
-from botocore.model import OperationModel, ServiceModel
+from botocore.model import OperationModel, ServiceModel, Shape
 from botocore.parsers import ResponseParserError, create_parser
 from moto.core.models import DEFAULT_ACCOUNT_ID
 from pydantic import BaseModel, ConfigDict, Field
@@ -203,7 +203,13 @@ def _match_rest_route(signing_name: str, method: str, path: str, query: dict[str
 
 
 def _rest_params(
-    protocol: str, match: _RestMatch, body: bytes, headers: dict[str, str], query: dict[str, str]
+    protocol: str,
+    match: _RestMatch,
+    body: bytes,
+    headers: dict[str, str],
+    query: dict[str, str],
+    *,
+    repeated: Mapping[str, list[str]],
 ) -> dict[str, Any]:
     shape = match.route.operation.input_shape
     if shape is None:
@@ -225,8 +231,24 @@ def _rest_params(
         if location == "uri" and wire_name in match.labels:
             params[member_name] = match.labels[wire_name]
         elif location == "querystring" and wire_name in query:
-            params[member_name] = query[wire_name]
+            params[member_name] = _query_value(member, query[wire_name], repeated.get(wire_name, []))
     return params
+
+
+def _query_value(member: Shape, value: str, every: list[str]) -> Any:
+    """A query-string member as the operation's input has it: the string typed as its shape says (the
+    emulators' model checks want `MaxItems` an integer), a list from every repetition of its key (Lambda's
+    UntagResource sends `tagKeys` once per key)."""
+    if member.type_name == "list":
+        return every
+    if member.type_name in {"integer", "long"}:
+        try:
+            return int(value)
+        except ValueError:
+            return value
+    if member.type_name == "boolean":
+        return value.lower() == "true"
+    return value
 
 
 # --- requests as the gateway sees them -------------------------------------------------------------
@@ -279,9 +301,19 @@ def _identify(request: GatewayRequest) -> _Identity:
         match = _match_rest_route(service, request.method, request.path, query)
         if match is not None:
             headers = {key.lower(): value for key, value in request.headers}
-            params = _rest_params(model.resolved_protocol, match, request.body, headers, query)
+            repeated = parse_qs(urlsplit(request.target).query, keep_blank_values=True)
+            params = _rest_params(
+                model.resolved_protocol, match, request.body, headers, query, repeated=repeated
+            )
             return _Identity(service, region, match.route.operation.name, params)
+    rpc = _RPC_V2_PATH.match(request.path)
+    if rpc is not None:
+        # smithy-rpc-v2-cbor (CloudWatch): the operation is in the path; the CBOR body is not shown.
+        return _Identity(service, region, rpc.group(1), {})
     return _Identity(service, region, None, {})
+
+
+_RPC_V2_PATH = re.compile(r"^/service/[^/]+/operation/([A-Za-z0-9]+)$")
 
 
 def _json_params(body: bytes) -> dict[str, Any]:
@@ -570,7 +602,13 @@ class AwsGateway(LoopbackService):
             model = service_model(identity.service or "")
             if model is None:
                 raise RuntimeError(f"botocore has no model for {identity.service}")
-            response = _emulated_response(model, emulator.answer(identity.operation, request.body))
+            # A REST service's members travel in the URI as well as the body: its emulator gets them all.
+            body = (
+                json.dumps(identity.params).encode()
+                if model.resolved_protocol == "rest-json"
+                else request.body
+            )
+            response = _emulated_response(model, emulator.answer(identity.operation, body))
         else:
             response = self._forward(request, account=account)
         if fault is not None:  # a timeout: the service acted, its answer is lost

@@ -103,7 +103,9 @@ class MotoHandle:
         if not self.url.startswith("http://127.0.0.1:"):
             raise ValueError(f"not a loopback moto: {self.url}")
         request = urllib.request.Request(f"{self.url}/moto-api/reset", method="POST")  # noqa: S310
-        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+        # Resetting drops every backend of every region, which takes seconds on a busy two-core machine:
+        # a generous bound, still finite, so a wedged server fails the story instead of hanging it.
+        with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310
             response.read()
 
     def serve_in_process[ClientT](self, client: ClientT) -> ClientT:

@@ -16,13 +16,13 @@ from typing import TYPE_CHECKING, Any, Final
 import boto3
 
 from pushpilot_sandbox.accounts import in_account
+from pushpilot_sandbox.sam_functions import implicit_resources
 from pushpilot_sandbox.template import (
     PhysicalResource,
     Pseudo,
     Resolver,
     TemplateError,
     as_bool,
-    implicit_resources,
     physical_name,
     references,
 )

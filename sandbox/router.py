@@ -21,7 +21,6 @@ import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, redirect_stdout
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
@@ -29,23 +28,21 @@ from typing import TYPE_CHECKING, Any, Final, Literal, cast
 
 import boto3
 from moto.events.models import EventPattern
-from pydantic import BaseModel, ConfigDict
 
 from pushpilot_sandbox.logcapture import CAPTURE, LogSink
-from pushpilot_sandbox.template import (
+from pushpilot_sandbox.product_clients import follow_endpoints
+from pushpilot_sandbox.router_records import DeadLetter, Delivery, LambdaContext, _Failure, _Result
+from pushpilot_sandbox.sam_functions import (
     DEFAULT_BUS,
     DestinationSpec,
     FunctionSpec,
-    PhysicalResource,
-    Pseudo,
-    Resolver,
     RuleSpec,
     ScheduleSpec,
     SqsSourceSpec,
     implicit_resources,
-    load_template,
     read_functions,
 )
+from pushpilot_sandbox.template import PhysicalResource, Pseudo, Resolver, load_template
 
 if TYPE_CHECKING:
     from mypy_boto3_sns import SNSClient
@@ -95,83 +92,6 @@ class RouterError(Exception):
     """The router was asked for something the template does not define, or cannot be run as asked."""
 
 
-class Delivery(BaseModel):
-    """One delivery of one event (or one SQS batch) to one function, after any retries."""
-
-    model_config = ConfigDict(frozen=True)
-
-    function: str
-    trigger: Literal["rule", "schedule", "sqs"]
-    trigger_name: str
-    event_id: str
-    attempts: int
-    outcome: dict[str, Any] | None = None
-    error_type: str | None = None
-    error_message: str | None = None
-    record_ids: tuple[str, ...] = ()
-    failed_record_ids: tuple[str, ...] = ()
-    dead_lettered: bool = False
-
-    @property
-    def succeeded(self) -> bool:
-        return self.error_type is None and not self.failed_record_ids
-
-
-class DeadLetter(BaseModel):
-    """What Lambda sent to a function's on-failure destination or dead-letter queue."""
-
-    model_config = ConfigDict(frozen=True)
-
-    function: str
-    destination: DestinationSpec
-    kind: Literal["on-failure destination", "dead-letter queue"]
-    record: Any
-    """The destination record, or for a dead-letter queue the event itself."""
-
-
-@dataclass
-class LambdaContext:
-    """The context object a Python handler receives, with the fields Powertools reads."""
-
-    function_name: str
-    invoked_function_arn: str
-    memory_limit_in_mb: int
-    timeout_seconds: int
-    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    function_version: str = "$LATEST"
-    log_group_name: str = ""
-    log_stream_name: str = ""
-    identity: Any = None
-    client_context: Any = None
-    started_at: float = field(default_factory=time.monotonic)
-
-    def get_remaining_time_in_millis(self) -> int:
-        elapsed = time.monotonic() - self.started_at
-        return max(0, int((self.timeout_seconds - elapsed) * 1000))
-
-
-@dataclass(frozen=True)
-class _Failure:
-    error_type: str
-    error_message: str
-    stack_trace: list[str]
-
-    def payload(self, request_id: str) -> dict[str, Any]:
-        return {
-            "errorMessage": self.error_message,
-            "errorType": self.error_type,
-            "requestId": request_id,
-            "stackTrace": self.stack_trace,
-        }
-
-
-@dataclass(frozen=True)
-class _Result:
-    request_id: str
-    response: Any = None
-    failure: _Failure | None = None
-
-
 def _now_text() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -205,24 +125,10 @@ class EventRouter:
         log_sink: LogSink | None = None,
         stack_name: str = "pushpilot",
     ) -> None:
-        template_path = Path(template_path)
-        template = load_template(template_path)
-        resolver = Resolver(
-            template,
-            parameters,
-            Pseudo(region=region, account_id=account_id, stack_name=stack_name),
-            resources,
-        )
-        resolver = resolver.with_resources(implicit_resources(resolver))
-        self._resources = resolver.resources
-        self._functions = {
-            spec.logical_id: spec for spec in read_functions(resolver, template_dir=template_path.parent)
-        }
-        self._patterns = {
-            (spec.logical_id, rule.name): EventPattern.load(json.dumps(rule.pattern))
-            for spec in self._functions.values()
-            for rule in spec.rules
-        }
+        self._template_path = Path(template_path)
+        self._pseudo = Pseudo(region=region, account_id=account_id, stack_name=stack_name)
+        self._given_resources = dict(resources)
+        self.update_parameters(parameters)
         self._base_env = dict(base_env)
         self._region = region
         self._account_id = account_id
@@ -234,6 +140,24 @@ class EventRouter:
         self._sqs: SQSClient | None = None
         self._sns: SNSClient | None = None
         self.retry_delay_seconds = 0.2
+
+    def update_parameters(self, parameters: Mapping[str, str]) -> None:
+        """Resolve the template's functions, rules and environment for these parameter values, as a
+        stack update would (the handlers read their settings at each invocation)."""
+        resolver = Resolver(
+            load_template(self._template_path), parameters, self._pseudo, self._given_resources
+        )
+        resolver = resolver.with_resources(implicit_resources(resolver))
+        self._resources = resolver.resources
+        self._functions = {
+            spec.logical_id: spec
+            for spec in read_functions(resolver, template_dir=self._template_path.parent)
+        }
+        self._patterns = {
+            (spec.logical_id, rule.name): EventPattern.load(json.dumps(rule.pattern))
+            for spec in self._functions.values()
+            for rule in spec.rules
+        }
 
     # --- what the template defines -------------------------------------------------------------
 
@@ -367,6 +291,18 @@ class EventRouter:
                 spec, payload, trigger="schedule", trigger_name=chosen.key, event_id=event_id
             )
 
+    def invoke_custom_resource(self, function_logical_id: str, request: Mapping[str, Any]) -> Delivery:
+        """CloudFormation asks the function behind a custom resource to act: one asynchronous invocation."""
+        spec = self.function(function_logical_id)
+        with self._invocation_environment([spec]):
+            return self._invoke_async(
+                spec,
+                dict(request),
+                trigger="stack",
+                trigger_name=str(request["LogicalResourceId"]),
+                event_id=str(request["RequestId"]),
+            )
+
     @staticmethod
     def _schedule(spec: FunctionSpec, name: str | None) -> ScheduleSpec:
         for schedule in spec.schedules:
@@ -382,7 +318,7 @@ class EventRouter:
         spec: FunctionSpec,
         payload: Any,
         *,
-        trigger: Literal["rule", "schedule"],
+        trigger: Literal["rule", "schedule", "stack"],
         trigger_name: str,
         event_id: str,
     ) -> Delivery:
@@ -707,6 +643,7 @@ class EventRouter:
         with _PROCESS_LOCK:
             saved = {key: os.environ.get(key) for key in environment}
             os.environ.update(environment)
+            follow_endpoints()
             try:
                 with CAPTURE.activate(self.log_sink), redirect_stdout(CAPTURE):
                     for spec in {spec.logical_id: spec for spec in specs}.values():

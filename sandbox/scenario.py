@@ -19,6 +19,7 @@ from pushpilot_sandbox.apprunner_model import service_name_problem
 from pushpilot_sandbox.ecs import EmulatorError as EcsEmulatorError
 from pushpilot_sandbox.ecs_scenario import EcsServiceSpec, ExpressServiceSpec
 from pushpilot_sandbox.environment import SANDBOX_ACCOUNT, TEMPLATE, Sandbox, SandboxConfig
+from pushpilot_sandbox.lambda_scenario import LambdaFunctionSpec
 from pushpilot_sandbox.load_balancers import LoadBalancerSpec
 from pushpilot_sandbox.template import load_template
 
@@ -106,6 +107,7 @@ class Setup(_Strict):
     services: list[ServiceSpec] = Field(default_factory=list)
     ecs_services: list[EcsServiceSpec] = Field(default_factory=list)
     express_services: list[ExpressServiceSpec] = Field(default_factory=list)
+    lambda_functions: list[LambdaFunctionSpec] = Field(default_factory=list)
     hosted_zones: list[ZoneSpec] = Field(default_factory=list)
     load_balancers: list[LoadBalancerSpec] = Field(default_factory=list)
     notifications: NotificationsSpec = Field(default_factory=NotificationsSpec)
@@ -230,6 +232,10 @@ class ScenarioRunner:
                 step_actions.apply_setup(sandbox, setup, timeline, self.base_dir)
             except (step_actions.StepError, EmulatorError, EcsEmulatorError) as exc:
                 raise ScenarioError(f"setup: {exc}") from exc
+            if not any(step_action(step) == "refresh" for step in self.scenario.steps):
+                # No refresh step: a fresh install. The setup's services ran before the stack existed,
+                # and what CloudFormation runs as it creates the stack runs now.
+                step_actions.install_stack(sandbox, timeline)
             # What each step sent (the Slack messages it posted, the calls and notifications it made), so
             # the `--html` page heads each thread with the step that started it.
             steps: list[dict[str, Any]] = []

@@ -92,7 +92,8 @@ def _create_repositories(sandbox: Sandbox, specs: list[RepositorySpec], timeline
             continue
         if spec.pull_policy:
             role = sandbox.function_role_arn("ImagePushFunction")
-            sandbox.ecr.set_repository_policy(spec.name, pull_policy(role), account=account)
+            promoter = sandbox.function_role_arn("ReconcileFunction")
+            sandbox.ecr.set_repository_policy(spec.name, pull_policy(role, promoter), account=account)
             grant = f"repository policy lets {role.rsplit('/', 1)[-1]} pull"
         else:
             grant = "no repository policy"
@@ -130,10 +131,12 @@ def apply_setup(sandbox: Sandbox, setup: Setup, timeline: Timeline, base_dir: Pa
         timeline.say(f"  ⌂ public image {ECR_PUBLIC_HOST}/{public.repository}:{public.tag} → {digest[:19]}…")
     declared_accounts = {spec.name: spec.account for spec in setup.repository_specs if spec.account}
     route53 = sandbox.route53()
+    zone_ids: list[str] = []
     for zone in setup.hosted_zones:
         zone_id = route53.create_hosted_zone(Name=zone.name, CallerReference=str(uuid.uuid4()))["HostedZone"][
             "Id"
         ]
+        zone_ids.append(zone_id.rsplit("/", 1)[-1])
         changes: list[Any] = [
             {
                 "Action": "CREATE",
@@ -149,6 +152,10 @@ def apply_setup(sandbox: Sandbox, setup: Setup, timeline: Timeline, base_dir: Pa
         if changes:
             route53.change_resource_record_sets(HostedZoneId=zone_id, ChangeBatch={"Changes": changes})
         timeline.say(f"  ⌂ hosted zone {zone.name} with {len(zone.records)} record(s)")
+    if zone_ids and "DnsZoneIds" not in setup.parameters:
+        # An operator lists the zones pushpilot may write to; moto's zone ids are known only now.
+        sandbox.update_parameters(DnsZoneIds=",".join(zone_ids))
+        timeline.say(f"  ⌂ DnsZoneIds={','.join(zone_ids)}")
     client = sandbox.apprunner_client()
     for service in setup.services:
         if service.account and service.account != sandbox.config.account_id:
@@ -182,6 +189,9 @@ def apply_setup(sandbox: Sandbox, setup: Setup, timeline: Timeline, base_dir: Pa
     from pushpilot_sandbox.ecs_scenario import apply_ecs_setup
 
     apply_ecs_setup(sandbox, setup, timeline, declared_accounts)
+    from pushpilot_sandbox.lambda_scenario import apply_lambda_setup
+
+    apply_lambda_setup(sandbox, setup, timeline, declared_accounts)
     timeline.skip_user_calls()
     sandbox.settle()
     timeline.record()
@@ -301,8 +311,12 @@ def read_event(base_dir: Path, raw: Any) -> dict[str, Any]:
 def event(sandbox: Sandbox, raw: Any, base_dir: Path, timeline: Timeline) -> None:
     document = read_event(base_dir, raw)
     path = base_dir / str(raw)
-    timeline.say(f"  ⇢ event {document.get('detail-type', '?')} from {path.name}")
-    sandbox.bus.append(document)
+    account = str(document.get("account") or sandbox.config.account_id)
+    elsewhere = f" on {account}'s bus" if account != sandbox.config.account_id else ""
+    timeline.say(f"  ⇢ event {document.get('detail-type', '?')} from {path.name}{elsewhere}")
+    # An event lands on the default bus of the account it happened in; another account's reaches the
+    # stack only through that account's forwarder.
+    sandbox._put_on_own_bus(document)
     sandbox.settle()
     timeline.record()
 
@@ -550,9 +564,13 @@ def fault(sandbox: Sandbox, raw: Any, _base_dir: Path, timeline: Timeline) -> No
 
 
 def complete_deployment(sandbox: Sandbox, raw: Any, base_dir: Path, timeline: Timeline) -> None:
-    """ECS or Express Mode ends a service's deployment as the scenario says (see ecs_scenario)."""
-    from pushpilot_sandbox import ecs_scenario
+    """ECS or Express Mode ends a service's deployment, or Lambda a function's update, as the scenario says
+    (see ecs_scenario, lambda_scenario)."""
+    from pushpilot_sandbox import ecs_scenario, lambda_scenario
 
+    if isinstance(raw, dict) and raw.get("service") in sandbox.lambda_functions.functions:
+        lambda_scenario.complete_update(sandbox, raw, base_dir, timeline)
+        return
     ecs_scenario.complete_deployment(sandbox, raw, base_dir, timeline)
 
 
@@ -581,6 +599,87 @@ def slack_action(sandbox: Sandbox, raw: Any, base_dir: Path, timeline: Timeline)
     slack_clicks.slack_action(sandbox, raw, base_dir, timeline)
 
 
+class TagArgs(_Args):
+    """Tag a service (or a Lambda function) as someone does in the console: the target records it, no
+    event says so."""
+
+    service: str
+    tags: dict[str, str] = Field(min_length=1)
+
+
+class UntagArgs(_Args):
+    service: str
+    keys: list[str] = Field(min_length=1)
+
+
+def _tag_target(sandbox: Sandbox, name: str) -> tuple[str, str]:
+    """("apprunner" | "ecs" | "lambda", ARN) of the service or function named `name`; ECS covers Express
+    services."""
+    from pushpilot_sandbox.ecs import EmulatorError as EcsEmulatorError
+
+    try:
+        return "apprunner", sandbox.apprunner.service(name).arn
+    except EmulatorError:
+        pass
+    function = sandbox.lambda_functions.functions.get(name)
+    if function is not None:
+        return "lambda", function.arn
+    try:
+        return "ecs", sandbox.ecs.service(name).arn
+    except EcsEmulatorError as exc:
+        raise StepError(
+            f"no App Runner, ECS or Express service nor Lambda function is named {name!r}"
+        ) from exc
+
+
+def tag(sandbox: Sandbox, raw: Any, _base_dir: Path, timeline: Timeline) -> None:
+    args = _args(TagArgs, raw)
+    kind, arn = _tag_target(sandbox, args.service)
+    if kind == "apprunner":
+        sandbox.apprunner_client().tag_resource(
+            ResourceArn=arn, Tags=[{"Key": key, "Value": value} for key, value in args.tags.items()]
+        )
+    elif kind == "lambda":
+        sandbox.lambda_client().tag_resource(Resource=arn, Tags=dict(args.tags))
+    else:
+        sandbox.ecs_client().tag_resource(
+            resourceArn=arn, tags=[{"key": key, "value": value} for key, value in args.tags.items()]
+        )
+    timeline.skip_user_calls()
+    listed = ", ".join(f"{key}={value}" for key, value in args.tags.items())
+    timeline.say(f"  ✎ tagged {args.service}: {listed} (no event)")
+    sandbox.settle()
+    timeline.record()
+
+
+def untag(sandbox: Sandbox, raw: Any, _base_dir: Path, timeline: Timeline) -> None:
+    args = _args(UntagArgs, raw)
+    kind, arn = _tag_target(sandbox, args.service)
+    if kind == "apprunner":
+        sandbox.apprunner_client().untag_resource(ResourceArn=arn, TagKeys=args.keys)
+    elif kind == "lambda":
+        sandbox.lambda_client().untag_resource(Resource=arn, TagKeys=args.keys)
+    else:
+        sandbox.ecs_client().untag_resource(resourceArn=arn, tagKeys=args.keys)
+    timeline.skip_user_calls()
+    timeline.say(f"  ✎ untagged {args.service}: {', '.join(args.keys)} (no event)")
+    sandbox.settle()
+    timeline.record()
+
+
+def install_stack(sandbox: Sandbox, timeline: Timeline) -> None:
+    """What CloudFormation runs as it creates the stack (its custom resources), after the setup's
+    services exist: a scenario with no `refresh` step starts from a fresh install."""
+    from pushpilot_sandbox.stack_resources import create_custom_resources
+
+    for created in create_custom_resources(sandbox):
+        answer = created.answer.get("Status", "?") if created.answer else "no answer"
+        detail = (created.delivery.outcome or {}).get("detail") or {}
+        filled = f", {detail['services']} service(s) indexed" if "services" in detail else ""
+        timeline.say(f"  ⌂ stack created: {created.logical_id} answered {answer}{filled}")
+    timeline.record()
+
+
 def command_line(raw: Any) -> str:
     if not isinstance(raw, str) or not raw.strip():
         raise StepError(f"run: give a pushpilot command line, e.g. 'rollback storefront' (got {raw!r})")
@@ -603,7 +702,18 @@ ACTIONS: dict[str, Callable[[Sandbox, Any, Path, Timeline], None]] = {
     "complete_deployment": complete_deployment,
     "run": run,
     "slack_action": slack_action,
+    "tag": tag,
+    "untag": untag,
+    "alarm": lambda *step: _stage_step("alarm", *step),
+    "external_deploy": lambda *step: _stage_step("external_deploy", *step),
 }
+
+
+def _stage_step(action: str, sandbox: Sandbox, raw: Any, base_dir: Path, timeline: Timeline) -> None:
+    from pushpilot_sandbox import stage_steps
+
+    getattr(stage_steps, action)(sandbox, raw, base_dir, timeline)
+
 
 # The arguments each action takes, checked before the sandbox starts. `event` takes a path (read_event);
 # the scheduled steps take none.
@@ -619,6 +729,8 @@ ARGUMENTS: dict[str, type[_Args]] = {
     "refresh": ScheduledArgs,
     "reconcile_dns": ScheduledArgs,
     "check_public_images": ScheduledArgs,
+    "tag": TagArgs,
+    "untag": UntagArgs,
 }
 
 
@@ -632,13 +744,21 @@ def check_step(action: str, raw: Any, *, base_dir: Path, setup: Setup) -> None:
         return
     if action == "complete_deployment":
         from pushpilot_sandbox.ecs_scenario import check_complete_deployment
+        from pushpilot_sandbox.lambda_scenario import complete_update_args, is_function
 
+        if isinstance(raw, dict) and is_function(setup, str(raw.get("service"))):
+            complete_update_args(raw)
+            return
         check_complete_deployment(raw, setup)
         return
     if action == "slack_action":
         from pushpilot_sandbox.slack_clicks import check_slack_action
 
         check_slack_action(raw, setup)
+    if action in {"alarm", "external_deploy"}:
+        from pushpilot_sandbox.stage_steps import check_stage_step
+
+        check_stage_step(action, raw, setup)
         return
     if action == "run":
         from pushpilot_sandbox.cli_runs import check_command
@@ -656,3 +776,15 @@ def check_step(action: str, raw: Any, *, base_dir: Path, setup: Setup) -> None:
             raise StepError(f"repository {args.repository!r} is not in setup.repositories")
     elif isinstance(args, CompleteArgs | OperationArgs | DomainArgs) and args.service not in services:
         raise StepError(f"service {args.service!r} is not in setup.services")
+    elif isinstance(args, TagArgs | UntagArgs):
+        known = (
+            services
+            | {spec.name for spec in setup.ecs_services}
+            | {spec.name for spec in setup.express_services}
+            | {spec.name for spec in setup.lambda_functions}
+        )
+        if args.service not in known:
+            raise StepError(
+                f"service {args.service!r} is not in setup.services, setup.ecs_services,"
+                " setup.express_services or setup.lambda_functions"
+            )

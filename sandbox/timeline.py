@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from pushpilot_sandbox.environment import Sandbox
+from pushpilot_sandbox.release_event_bus import entries_summary
 
 # Bookkeeping writes a reader does not need in the timeline; the report still lists them.
 _QUIET_SERVICES = frozenset({"dynamodb", "sqs", "sns"})
@@ -115,7 +116,8 @@ class Timeline:
                 quiet[gateway_call.service] = quiet.get(gateway_call.service, 0) + 1
             else:
                 name = f"{gateway_call.service}.{gateway_call.operation}"
-                self.say(f"  ☁ {name} {_short_params(gateway_call.params)}{_lost(gateway_call.answered)}")
+                shown = entries_summary(gateway_call.params) or _short_params(gateway_call.params)
+                self.say(f"  ☁ {name} {shown}{_lost(gateway_call.answered)}")
         if quiet:
             self.say(
                 "  · bookkeeping: "

@@ -17,3 +17,12 @@ def _offline_aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "pushpilot-tests")
     monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "pushpilot")
+
+
+@pytest.fixture(autouse=True)
+def _product_clients_follow_the_endpoints() -> None:
+    # The product builds each client once per process; a test that ran before this one may have pointed
+    # the process at a sandbox or moto server that is gone now (see pushpilot_sandbox.product_clients).
+    from pushpilot_sandbox.product_clients import follow_endpoints
+
+    follow_endpoints()

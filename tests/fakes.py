@@ -7,17 +7,20 @@ keeps the same state rules the table's conditional updates enforce.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pushpilot.core.approvals import Approval, ApprovalState, Vote
+from pushpilot.core.declarations import TargetDeclaration
 from pushpilot.core.errors import NotFoundError, OutcomeUnknownError, ServiceBusyError
 from pushpilot.core.notices import Link, Notice
-from pushpilot.core.reach import ClusterScope
+from pushpilot.core.promotion import BakeState, Baking
+from pushpilot.core.release_events import SOURCE, ReleaseEvent, account_of
 from pushpilot.core.release_policy import read_policy
 from pushpilot.core.releases import Release, ServiceRollout, Stage
-from pushpilot.core.targets import Operation, Outcome, TargetService
+from pushpilot.core.rollout_plan import START
+from pushpilot.core.targets import Operation, Outcome, OutcomeCheck, OutcomePolling, TargetService
 from pushpilot.core.tracking import (
     Hold,
     IndexedService,
@@ -28,9 +31,13 @@ from pushpilot.core.tracking import (
     image_key_to_follow,
     repository_followed_by,
 )
-from pushpilot.core.verdicts import APP_RUNNER_PLATFORM, Platform, Verdict, VerdictStatus
+from pushpilot.core.verdicts import LINUX_AMD64, Platform, Verdict, VerdictStatus
 from pushpilot.flows.deploy_ports import DeployPorts
-from pushpilot.targets.apprunner.services import KIND as APP_RUNNER
+from pushpilot.ports import DeadLetterQueue
+from pushpilot.targets import registry
+from pushpilot.targets.apprunner.declaration import APP_RUNNER_PLATFORM
+from pushpilot.targets.apprunner.declaration import KIND as APP_RUNNER
+from pushpilot.targets.ecs.reach import ClusterScope
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
@@ -73,6 +80,8 @@ class FakeIndex:
         self.services: dict[str, IndexedService] = {}
         self.histories: dict[str, list[LiveImage]] = {}
         self.problems_noted: dict[str, str] = {}
+        # A running install by default: tests of the fresh-install path set it False.
+        self.filled_at: str | None = "2025-01-01T00:00:00.000+00:00"
 
     def _update(self, arn: str, **changes: Any) -> IndexedService:
         updated = self.services[arn].model_copy(update=changes)
@@ -110,11 +119,21 @@ class FakeIndex:
     def remove(self, arn: str) -> None:
         self.services.pop(arn, None)
 
+    def set_tags(self, arn: str, tags: dict[str, str]) -> None:
+        if arn in self.services:
+            self._update(arn, tags=tags)
+
+    def filled(self) -> bool:
+        return self.filled_at is not None
+
+    def mark_filled(self, *, now: str) -> None:
+        self.filled_at = now
+
     def claim(self, arn: str, in_flight: InFlight) -> bool:
         service = self.services.get(arn)
         if service is None or service.in_flight is not None:
             return False
-        self._update(arn, in_flight=in_flight)
+        self._update(arn, in_flight=in_flight, lost_answer=in_flight)
         return True
 
     def set_operation(self, arn: str, digest: str, operation_id: str) -> None:
@@ -143,6 +162,7 @@ class FakeIndex:
             pushed_at=in_flight.started_at,
             image=in_flight.image,
             tag=in_flight.tag,
+            manifest=in_flight.manifest,
         )
         self._update(arn, in_flight=None, pending=pending)
 
@@ -153,7 +173,7 @@ class FakeIndex:
             if answer_lost:
                 self._update(arn, in_flight=None, lost_answer=current)
             else:
-                self._update(arn, in_flight=None)
+                self._update(arn, in_flight=None, lost_answer=None)
 
     def finish(self, arn: str, digest: str) -> InFlight | None:
         service = self.services.get(arn)
@@ -254,6 +274,21 @@ _OUTCOME_OF_STATUS = {
 }
 
 
+def _declaration(kind: str, label: str) -> TargetDeclaration:
+    """The registry's declaration of a kind the stack has (under the label given), else a plain one."""
+    try:
+        declared = registry.entry(kind).declaration
+    except KeyError:
+        return TargetDeclaration(
+            kind=kind,
+            label=label,
+            platforms=(LINUX_AMD64,),
+            deploy_wording=START,
+            stuck_advice="{service} is stuck: look at it in the console.",
+        )
+    return declared.model_copy(update={"label": label})
+
+
 class FakeTarget:
     """Services by ARN; every deployment starts an operation, ended by `end_operation`.
 
@@ -268,9 +303,18 @@ class FakeTarget:
         label: str = "App Runner",
         clock: Callable[[], datetime] = lambda: FIXED_NOW,
         scope: ClusterScope | None = None,
+        accepts_index: bool = True,
+        outcome_polling: OutcomePolling | None = None,
     ) -> None:
         self.kind = kind
         self.label = label
+        # Its kind's declaration (a kind the registry does not know gets a plain one), with the image
+        # requirement and outcome source the test asks for.
+        self.declaration = _declaration(kind, label).model_copy(
+            update={"accepts_index": accepts_index, "outcome_polling": outcome_polling}
+        )
+        self.accepts_index = self.declaration.accepts_index
+        self.outcome_polling = self.declaration.outcome_polling
         # None: every service is within reach; a scope: only the services of its clusters (ECS ARNs).
         self.scope = scope
         self.snapshots = {snapshot.arn: snapshot for snapshot in snapshots}
@@ -278,23 +322,47 @@ class FakeTarget:
         self.described: list[str] = []
         self.operations: dict[str, list[Operation]] = {}
         self.started = 0
+        self.after_next_deploy: Callable[[], None] | None = None
         # (service name, digest, image identifier asked for) of every deploy call.
         self.deployed: list[tuple[str, str, str | None]] = []
         # Whether each deploy call was told an earlier attempt of its digest lost its answer.
         self.told_answer_lost: list[bool] = []
         self.lose_next_answer = False
-        self.fail_next_deploy: Exception | None = None
+        self.fail_next_deploy: BaseException | None = None
         self.clock = clock
+        # Names of the services whose tags were read at deploy time, and how often every service was listed.
+        self.tag_reads: list[str] = []
+        self.listed = 0
+        self.fail_listing: Exception | None = None
+        # Services deleted behind the index's back: reading their tags finds nothing.
+        self.deleted: set[str] = set()
 
     def serves(self, service_arn: str) -> bool:
         return self.scope is None or self.scope.covers_service(service_arn)
 
     def describe(self, service_arn: str) -> TargetService:
         self.described.append(service_arn)
+        if service_arn in self.deleted:
+            raise NotFoundError(f"{service_arn} does not exist")
         return self.snapshots[service_arn]
 
     def list_services(self) -> list[TargetService]:
+        self.listed += 1
+        if self.fail_listing is not None:
+            raise self.fail_listing
         return [snapshot for snapshot in self.snapshots.values() if self.serves(snapshot.arn)]
+
+    def current_tags(self, service: IndexedService) -> dict[str, str]:
+        """The snapshot's tags; a service the fake was given no snapshot of reads as indexed."""
+        self.tag_reads.append(service.name)
+        if service.arn in self.deleted:
+            raise NotFoundError(f"{service.arn} does not exist")
+        snapshot = self.snapshots.get(service.arn)
+        return dict(snapshot.tags) if snapshot is not None else dict(service.tags)
+
+    def set_tags(self, service_arn: str, tags: dict[str, str]) -> None:
+        """Tag a service as someone does in the console: no event, the index is not told."""
+        self.snapshots[service_arn] = self.snapshots[service_arn].model_copy(update={"tags": tags})
 
     def _begin(self, service_arn: str, *, deploys_image: bool, status: str = "IN_PROGRESS") -> Operation:
         self.started += 1
@@ -323,6 +391,10 @@ class FakeTarget:
         if current is not None and current.busy:
             raise ServiceBusyError(f"StartDeployment on {service.arn}: InvalidStateException")
         operation = self._begin(service.arn, deploys_image=True)
+        if self.after_next_deploy is not None:
+            # Something that happens while this deployment has started and its caller goes on.
+            happens, self.after_next_deploy = self.after_next_deploy, None
+            happens()
         if self.lose_next_answer:
             self.lose_next_answer = False
             raise OutcomeUnknownError(f"StartDeployment on {service.arn}: read timeout")
@@ -399,6 +471,109 @@ class CollectingSink:
             error, self.fail_next = self.fail_next, None
             raise error
         self.notices.append(notice)
+
+
+class CollectingEvents:
+    """The ReleaseEvents port in memory: each event as EventBridge would deliver it. Held against the
+    published schema when a test reads them (`delivered`), so a test that looks at an event the schema
+    refuses fails there, and the benchmark's flows pay only for building them."""
+
+    def __init__(self, *, check_schema: bool = True) -> None:
+        self._delivered: list[dict[str, Any]] = []
+        self._checked = 0
+        self.fail_next: Exception | None = None
+        self.check_schema = check_schema
+        self.puts = 0
+
+    def put(self, events: Sequence[ReleaseEvent]) -> None:
+        self.puts += 1
+        if self.fail_next is not None:
+            error, self.fail_next = self.fail_next, None
+            raise error
+        for event in events:
+            self._delivered.append(
+                {
+                    "version": "0",
+                    "id": f"evt-{len(self._delivered) + 1}",
+                    "detail-type": str(event.detail_type),
+                    "source": SOURCE,
+                    "account": account_of(event.resources[0]) if event.resources else ACCOUNT,
+                    "time": event.detail.occurred_at,
+                    "region": REGION,
+                    "resources": event.resources,
+                    "detail": event.detail.model_dump(mode="json"),
+                }
+            )
+
+    @property
+    def delivered(self) -> list[dict[str, Any]]:
+        if self.check_schema:
+            from pushpilot_sandbox.release_event_bus import check_release_event
+
+            for envelope in self._delivered[self._checked :]:
+                check_release_event(envelope)
+            self._checked = len(self._delivered)
+        return list(self._delivered)
+
+    def of_type(self, detail_type: str) -> list[dict[str, Any]]:
+        return [event for event in self.delivered if event["detail-type"] == detail_type]
+
+
+class FakePromotions:
+    """The PromotionLedger in memory, with the table's conditions: a newer upstream release replaces an
+    older one, a state moves only from the one it was read in."""
+
+    def __init__(self) -> None:
+        self.items: dict[str, Baking] = {}
+
+    def offer(self, baking: Baking) -> tuple[bool, Baking | None]:
+        old = self.items.get(baking.service_arn)
+        if old is not None and (old.digest == baking.digest or old.live_since >= baking.live_since):
+            return False, None
+        self.items[baking.service_arn] = baking
+        return True, old
+
+    def get(self, service_arn: str) -> Baking | None:
+        return self.items.get(service_arn)
+
+    def all(self) -> list[Baking]:
+        return list(self.items.values())
+
+    def move(
+        self,
+        baking: Baking,
+        state: BakeState,
+        *,
+        bake_started: str | None = None,
+        held_by: tuple[str, ...] = (),
+    ) -> bool:
+        current = self.items.get(baking.service_arn)
+        if current is None or current.digest != baking.digest or current.state is not baking.state:
+            return False
+        self.items[baking.service_arn] = current.model_copy(
+            update={"state": state, "bake_started": bake_started or current.bake_started, "held_by": held_by}
+        )
+        return True
+
+
+class FakeAlarms:
+    """Alarm states by name; an alarm nobody set is OK. `calls` counts DescribeAlarms."""
+
+    def __init__(self) -> None:
+        self.states: dict[str, str] = {}
+        self.calls = 0
+
+    def in_alarm(self, names: Sequence[str]) -> list[str]:
+        self.calls += 1
+        return [name for name in names if self.states.get(name, "OK") == "ALARM"]
+
+
+class FakeImageParameters:
+    def __init__(self) -> None:
+        self.values: dict[str, str] = {}
+
+    def publish(self, kind: str, service: str, image: str) -> None:
+        self.values[f"/pushpilot/{kind}/{service}/image"] = image
 
 
 class MemoOnce:
@@ -478,6 +653,16 @@ class FakeApprovals:
         return updated
 
 
+class CollectingTimer:
+    """The outcome timer: every look scheduled, with its delay, in order."""
+
+    def __init__(self) -> None:
+        self.scheduled: list[tuple[OutcomeCheck, int]] = []
+
+    def schedule(self, check: OutcomeCheck, *, delay_seconds: int) -> None:
+        self.scheduled.append((check, delay_seconds))
+
+
 class FakeWorld:
     """One set of fakes wired into `DeployPorts`, with handles on each fake for setup and inspection.
     `advance` moves the world's clock (operations started later carry later times)."""
@@ -503,6 +688,10 @@ class FakeWorld:
         self.once = MemoOnce()
         self.inspector = PassingInspector()
         self.approvals = FakeApprovals()
+        self.events = CollectingEvents()
+        self.promotions = FakePromotions()
+        self.alarms = FakeAlarms()
+        self.timer = CollectingTimer()
         self.ports = DeployPorts(
             index=self.index,
             releases=self.releases,
@@ -512,6 +701,11 @@ class FakeWorld:
             once=self.once,
             clock=self.clock,
             approvals=self.approvals,
+            events=self.events,
+            promotions=self.promotions,
+            alarms=self.alarms,
+            account_id=ACCOUNT,
+            outcome_timer=self.timer,
         )
 
     def clock(self) -> datetime:
@@ -519,3 +713,38 @@ class FakeWorld:
 
     def advance(self, seconds: float) -> None:
         self.time += timedelta(seconds=seconds)
+
+
+class FakeDeadLetterQueue:
+    """A dead-letter queue in memory, as SQS answers: a received message is held (invisible) until it is
+    deleted or released."""
+
+    def __init__(
+        self,
+        messages: Iterable[dict[str, Any]],
+        url: str = "https://sqs.us-east-1.amazonaws.com/111122223333/dlq",
+    ) -> None:
+        self.url = url
+        self.messages = list(messages)
+        self.held: set[str] = set()
+        self.deleted: list[str] = []
+        self.released: list[str] = []
+
+    def receive(self, wanted: int) -> list[dict[str, Any]]:
+        visible = [m for m in self.messages if m["ReceiptHandle"] not in self.held][: min(10, wanted)]
+        self.held.update(message["ReceiptHandle"] for message in visible)
+        return visible
+
+    def release(self, receipt_handle: str) -> None:
+        self.held.discard(receipt_handle)
+        self.released.append(receipt_handle)
+
+    def delete(self, receipt_handle: str) -> None:
+        self.messages = [m for m in self.messages if m["ReceiptHandle"] != receipt_handle]
+        self.held.discard(receipt_handle)
+        self.deleted.append(receipt_handle)
+
+
+def _dead_letter_queue(queue: FakeDeadLetterQueue) -> DeadLetterQueue:
+    # mypy holds the fake to the port here.
+    return queue

@@ -9,9 +9,10 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import TypeAdapter
 
-from pushpilot.entry.handling import HandlerOutcome, parse_event, run_guarded
+from pushpilot.entry.handling import parse_event, run_guarded
 from pushpilot.entry.wiring import deploy_ports, reconcile_dns
 from pushpilot.flows.outcome import handle_operation_ended, handle_service_changed
+from pushpilot.flows.results import FlowResult, handled
 from pushpilot.targets.apprunner.events import (
     AppRunnerCustomDomainEvent,
     AppRunnerEvent,
@@ -24,7 +25,7 @@ metrics = Metrics()
 _EVENT: TypeAdapter[AppRunnerEvent] = TypeAdapter(AppRunnerEvent)
 
 
-def _dispatch(event: dict[str, Any], context: LambdaContext) -> HandlerOutcome:
+def _dispatch(event: dict[str, Any], context: LambdaContext) -> FlowResult:
     parsed = parse_event(_EVENT, event)
     match parsed:
         case AppRunnerOperationEvent():
@@ -33,7 +34,7 @@ def _dispatch(event: dict[str, Any], context: LambdaContext) -> HandlerOutcome:
             return handle_service_changed(parsed.to_domain(), deploy_ports(context=context))
         case AppRunnerCustomDomainEvent():
             detail = reconcile_dns(service=parsed.service_arn or parsed.detail.service_name, event=parsed)
-            return HandlerOutcome(event_id=parsed.id, status="handled", detail=detail)
+            return handled(parsed.id, detail)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.EVENT_BRIDGE)

@@ -15,10 +15,11 @@ from pushpilot.adapters.codebuild import BuildLookup
 from pushpilot.adapters.logs import BuildLogs
 from pushpilot.adapters.notice_queue import NoticeQueue
 from pushpilot.core.build_report import BuildEventExtras
-from pushpilot.entry.handling import HandlerOutcome, parse_event, run_guarded
-from pushpilot.entry.settings import CoreSettings
+from pushpilot.entry.handling import parse_event, run_guarded
+from pushpilot.entry.settings import BuildSettings, CoreSettings
 from pushpilot.events.codebuild import CodeBuildEnvironmentValues, CodeBuildEvent, CodeBuildStateEvent
-from pushpilot.flows.builds import BuildSettings, handle_build_event
+from pushpilot.flows.builds import handle_build_event
+from pushpilot.flows.results import FlowResult
 
 logger = Logger()
 metrics = Metrics()
@@ -43,7 +44,7 @@ def _notice_queue(queue_url: str) -> NoticeQueue:
     return NoticeQueue(queue_url)
 
 
-def _handle(event: dict[str, Any]) -> HandlerOutcome:
+def _handle(event: dict[str, Any]) -> FlowResult:
     core = CoreSettings.from_env()
     settings = BuildSettings.from_env()
     build_event = parse_event(_EVENT, event)

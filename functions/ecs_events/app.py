@@ -7,13 +7,13 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import TypeAdapter
 
-from pushpilot.entry.handling import HandlerOutcome, parse_event, run_guarded
+from pushpilot.entry.handling import parse_event, run_guarded
 from pushpilot.entry.wiring import deploy_ports
 from pushpilot.flows.outcome import handle_operation_ended, handle_service_changed
+from pushpilot.flows.results import FlowResult, is_skip
 from pushpilot.targets.ecs.events import EcsDeploymentStateChange
 from pushpilot.targets.ecs.hooks import AWAITING, EcsHookStateChange
 
@@ -23,7 +23,7 @@ _EVENT = TypeAdapter(EcsDeploymentStateChange)
 _HOOK = TypeAdapter(EcsHookStateChange)
 
 
-def _hook(event: dict[str, Any], context: LambdaContext) -> HandlerOutcome:
+def _hook(event: dict[str, Any], context: LambdaContext) -> FlowResult:
     """A PAUSE hook waiting for Continue / Roll back, or one that timed out."""
     from pushpilot.flows.hooks import hook_paused, hook_timed_out
 
@@ -41,29 +41,26 @@ def _hook(event: dict[str, Any], context: LambdaContext) -> HandlerOutcome:
             expires_at=parsed.detail.expires_at,
         )
     else:
-        return HandlerOutcome(
+        return FlowResult(
             event_id=parsed.id,
             status="ignored",
             detail={
                 "reason": f"{parsed.detail.event_name} of a {parsed.detail.target_type} hook needs nothing"
             },
         )
-    return HandlerOutcome(event_id=parsed.id, status="handled", detail=detail)
+    return FlowResult(event_id=parsed.id, status="handled", detail=detail)
 
 
-def _dispatch(event: dict[str, Any], context: LambdaContext) -> HandlerOutcome:
+def _dispatch(event: dict[str, Any], context: LambdaContext) -> FlowResult:
     parsed = parse_event(_EVENT, event)
     ports = deploy_ports(context=context)
     outcome = handle_operation_ended(parsed.to_domain(), ports)
     index = handle_service_changed(parsed.service_changed(), ports)
-    if outcome.detail.get("gone") or index.detail.get("gone"):
-        # A service or cluster deleted since the event was sent: nothing to do, and not a failure.
-        logger.info(
-            "event for a deleted service skipped",
-            extra={"event_id": parsed.id, "service_arn": parsed.service_arn},
-        )
-        metrics.add_metric(name="EventsForDeletedServices", unit=MetricUnit.Count, value=1)
-        return HandlerOutcome(event_id=parsed.id, status="ignored", detail={**outcome.detail, **index.detail})
+    skip = next((result for result in (outcome, index) if is_skip(result)), None)
+    if skip is not None:
+        # Outside EcsClusters, or deleted since the event was sent: one skip, logged and counted once by
+        # the handler's edge, whichever of the two flows met it.
+        return skip.model_copy(update={"detail": {**outcome.detail, **index.detail, **skip.detail}})
     return outcome.model_copy(update={"detail": {**outcome.detail, "index": index.detail.get("index")}})
 
 

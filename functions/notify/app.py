@@ -22,7 +22,8 @@ from pushpilot.adapters.sns import SnsChannel
 from pushpilot.adapters.threads import DeliveryLedger, SlackThreads
 from pushpilot.core.errors import RetryableError
 from pushpilot.core.notices import Notice
-from pushpilot.flows.notify import NoticeChannel, NotifySettings, deliver
+from pushpilot.entry.settings import NotifySettings
+from pushpilot.flows.notify import NoticeChannel, deliver
 
 logger = Logger()
 metrics = Metrics()
@@ -32,7 +33,7 @@ processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failu
 
 @cache
 def _ledger(table_name: str, dynamodb: Any) -> DeliveryLedger:
-    # Keyed by the client too: clients.client() hands out a new one when the endpoint settings change.
+    # One ledger per table and the client it writes with: built once in a Lambda process.
     return DeliveryLedger(table_name, dynamodb)
 
 

@@ -12,9 +12,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pushpilot.adapters.decision_queue import DecisionQueue
 from pushpilot.adapters.slack_groups import SlackGroupMembers
 from pushpilot.adapters.slack_requests import load_signing_secret
-from pushpilot.entry.slack_endpoint import SlackEndpointSettings, answer_slack_request
+from pushpilot.entry.settings import NotifySettings, SlackEndpointSettings
+from pushpilot.entry.slack_endpoint import answer_slack_request
 from pushpilot.entry.wiring import deploy_ports
-from pushpilot.flows.notify import NotifySettings
 
 logger = Logger()
 metrics = Metrics()

@@ -9,7 +9,7 @@ from typing import Any
 
 from pushpilot_sandbox import steps
 from pushpilot_sandbox.environment import Sandbox, SandboxConfig
-from pushpilot_sandbox.scenario import Setup
+from pushpilot_sandbox.scenario import Setup, load_scenario, sandbox_config, step_action
 from pushpilot_sandbox.timeline import Timeline
 
 
@@ -69,3 +69,17 @@ def story(setup: dict[str, Any], base_dir: Path, **config: Any) -> Iterator[Stor
         running = Story(sandbox, base_dir)
         steps.apply_setup(sandbox, parsed, running.timeline)
         yield running
+
+
+@contextmanager
+def played(path: Path) -> Iterator[Story]:
+    """Play a scenario file step by step, as `pushpilot simulate` does, keeping the sandbox at hand."""
+    scenario = load_scenario(path)
+    with Sandbox(sandbox_config(scenario.setup, region=scenario.region)) as sandbox:
+        run = Story(sandbox, path.parent)
+        steps.apply_setup(sandbox, scenario.setup, run.timeline, path.parent)
+        for step in scenario.steps:
+            action = step_action(step)
+            run.step(action, step[action])
+        run.timeline.record()
+        yield run

@@ -140,6 +140,8 @@ def _calls_for_one_push(tmp_path: Path, other_services: int) -> int:
         ],
     }
     with story(setup, tmp_path) as run:
+        # A running install: the index was filled once (a push before that discovers every service).
+        run.step("refresh", {})
         gateway_before = len(run.sandbox.gateway.calls)
         apprunner_before = len(run.sandbox.apprunner.calls)
         run.step("push", {"repository": "web", "tag": "latest", "platforms": ["linux/amd64"]})

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -247,6 +248,38 @@ def test_dns_scenario_files_tell_their_story(scenario: str, kinds: list[str]) ->
     assert "route53.ChangeResourceRecordSets" in out.getvalue()
 
 
+def test_no_zone_listed_plans_tells_the_fix_once_and_writes_nothing() -> None:
+    out = io.StringIO()
+    report = run_scenario(SCENARIOS / "domain-no-zones.yaml", out=out)
+    writes = [
+        call
+        for call in report["calls"]
+        if call["service"] == "route53" and call["operation"] == "ChangeResourceRecordSets"
+    ]
+    assert writes == []
+    planned = [
+        note["payload"]
+        for note in report["notifications"]
+        if note["channel"] == "sns"
+        and isinstance(note["payload"], dict)
+        and note["payload"].get("metadata", {}).get("eventType") == "domain_planned"
+    ]
+    # Told once although the schedule ran twice: the second run plans the same changes.
+    assert len(planned) == 1
+    [content] = [notice["content"] for notice in planned]
+    assert "wait for DnsZoneIds" in content["title"]
+    [fix] = content["nextSteps"]
+    found = re.fullmatch(
+        r"would change \d+ record\(s\) in zone example\.com \((\w+)\); "
+        r"set DnsZoneIds to (\w+) to let pushpilot apply it",
+        fix,
+    )
+    assert found is not None, fix
+    assert found.group(1) == found.group(2)
+    assert report["errors"] == []
+    assert report["dead_letters"] == []
+
+
 def test_demo_tells_the_whole_story_in_order() -> None:
     out = io.StringIO()
     report = run_scenario(SCENARIOS / "demo.yaml", out=out)
@@ -263,11 +296,15 @@ def test_demo_tells_the_whole_story_in_order() -> None:
     assert sent[build : build + 6] == ["build_failed", *domains]
     reach = sent[build + 6 : build + 12]
     assert reach == ["verified", "deploying", "live"] * 2
-    ecs = sent[build + 12 :]
+    ecs, functions, stages = sent[build + 12 : -9], sent[-9:-6], sent[-6:]
     assert ecs[:6] == ["verified", "rejected", "deploying", "deploying", "live", "live"]
     assert sorted(ecs[6:]) == sorted(
         ["verified", "rejected", "deploying", "deploying", "rolled_back", "live"]
     )
+    # Then a Lambda function: a provenance index deployed by its arm64 child, its alias moved.
+    assert functions == ["verified", "deploying", "live"]
+    # Last, release stages: site-staging live, site-prod's bake told, then the promotion deploying and live.
+    assert stages == ["verified", "deploying", "live", "policy", "deploying", "live"]
     assert report["errors"] == []
     assert report["dead_letters"] == []
     assert report["refused_events"] == []
@@ -280,3 +317,6 @@ def test_demo_tells_the_whole_story_in_order() -> None:
     assert "live on shop-express" in text
     assert "Amazon ECS rolled back" in text
     assert "shop.example.org is live on shop-graviton (ECS)" in text
+    assert "live on thumbs-resizer" in text
+    assert "site-prod takes it after 30 min live on site-staging" in text
+    assert "promoted from site-staging after 30 min live" in json.dumps(report["notifications"])

@@ -5,37 +5,17 @@ real handlers, moto, the ECS emulator and the router with the template's rules."
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from pushpilot_sandbox import steps
-from pushpilot_sandbox.environment import Sandbox
-from pushpilot_sandbox.scenario import load_scenario, sandbox_config, step_action
-from tests.e2e.sandbox_support import Story
+from tests.e2e.sandbox_support import Story, played
 
 pytestmark = pytest.mark.e2e
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 RELEASE_KINDS = {"verified", "queued", "deploying", "live", "failed", "rolled_back"}
-
-
-@contextmanager
-def played(name: str) -> Iterator[Story]:
-    """Play scenarios/<name> step by step, as `pushpilot simulate` does, keeping the sandbox at hand."""
-    path = SCENARIOS / name
-    scenario = load_scenario(path)
-    with Sandbox(sandbox_config(scenario.setup, region=scenario.region)) as sandbox:
-        run = Story(sandbox, path.parent)
-        steps.apply_setup(sandbox, scenario.setup, run.timeline, path.parent)
-        for step in scenario.steps:
-            action = step_action(step)
-            run.step(action, step[action])
-        run.timeline.record()
-        yield run
 
 
 def _release_kinds(run: Story) -> list[str]:
@@ -82,7 +62,7 @@ def _active_copies(run: Story, digest: str) -> list[str]:
 
 
 def test_a_lost_update_service_answer_is_adopted_not_deployed_again() -> None:
-    with played("ecs-update-service-answer-lost.yaml") as run:
+    with played(SCENARIOS / "ecs-update-service-answer-lost.yaml") as run:
         updates = run.handler_calls("ecs", "UpdateService")
         # botocore's six attempts in the first invocation, all with the one copy; the retry adopts.
         assert [call.get("answered", True) for call in updates] == [False] * 6
@@ -100,7 +80,7 @@ def test_a_lost_update_service_answer_is_adopted_not_deployed_again() -> None:
 
 
 def test_registrations_whose_answers_were_lost_are_reused_or_deregistered() -> None:
-    with played("ecs-register-answer-lost.yaml") as run:
+    with played(SCENARIOS / "ecs-register-answer-lost.yaml") as run:
         registered = run.handler_calls("ecs", "RegisterTaskDefinition")
         assert [call.get("answered", True) for call in registered] == [False] * 6
         used = {call["params"]["taskDefinition"] for call in run.handler_calls("ecs", "UpdateService")}
@@ -118,7 +98,7 @@ def test_registrations_whose_answers_were_lost_are_reused_or_deregistered() -> N
 
 
 def test_a_lost_express_update_answer_is_adopted_not_deployed_again() -> None:
-    with played("ecs-express-update-answer-lost.yaml") as run:
+    with played(SCENARIOS / "ecs-express-update-answer-lost.yaml") as run:
         updates = run.handler_calls("ecs", "UpdateExpressGatewayService")
         # Sent once (botocore does not repeat it), unanswered; the retry adopts its revision.
         assert [call.get("answered", True) for call in updates] == [False]

@@ -21,7 +21,9 @@ from moto.core import DEFAULT_ACCOUNT_ID
 
 from pushpilot.core.notices import NoticeKind
 from pushpilot_sandbox.moto_server import MotoHandle, start_moto
+from pushpilot_sandbox.product_clients import follow_endpoints
 from pushpilot_sandbox.slack_sink import SlackSink
+from tests.sqs_events import notice_queue_batch
 from tests.unit.notify_samples import release_story, sample
 
 REGION = "us-east-1"
@@ -77,6 +79,7 @@ class Stack:
 def stack(moto_server: MotoHandle, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
     moto_server.reset()
     monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server.url)
+    follow_endpoints()
     aws = Stack(moto=moto_server, sink=SlackSink(), topic_arn="")
     aws.client("dynamodb").create_table(
         TableName=TABLE,
@@ -122,27 +125,7 @@ def use_webhook(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def sqs_event(*bodies: str) -> dict[str, Any]:
-    return {
-        "Records": [
-            {
-                "messageId": str(uuid.uuid4()),
-                "receiptHandle": "AQEB" + uuid.uuid4().hex,
-                "body": body,
-                "attributes": {
-                    "ApproximateReceiveCount": "1",
-                    "SentTimestamp": "1741944413000",
-                    "SenderId": "AROAEXAMPLE:pushpilot-deploy",
-                    "ApproximateFirstReceiveTimestamp": "1741944413050",
-                },
-                "messageAttributes": {},
-                "md5OfBody": "0" * 32,
-                "eventSource": "aws:sqs",
-                "eventSourceARN": f"arn:aws:sqs:{REGION}:{DEFAULT_ACCOUNT_ID}:pushpilot-NoticeQueue",
-                "awsRegion": REGION,
-            }
-            for body in bodies
-        ]
-    }
+    return notice_queue_batch(*bodies, region=REGION)
 
 
 def invoke(event: dict[str, Any]) -> dict[str, Any]:

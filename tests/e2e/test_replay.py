@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from pushpilot.adapters.dead_letters import SqsDeadLetterQueue
 from pushpilot.flows.replay import ReplayItem, dead_letter_items, replay
 from pushpilot_cli import replay_cmd
 from pushpilot_sandbox.environment import Sandbox
@@ -58,9 +59,8 @@ def test_a_push_that_exhausted_its_retries_deploys_once_when_replayed(tmp_path: 
 
         handed_off: list[tuple[str, dict[str, Any]]] = []
         report = replay(
-            _handler_dlq(sandbox),
-            sqs=sandbox.direct_client("sqs"),
-            invoke=_sandbox_invoker(sandbox, handed_off),
+            SqsDeadLetterQueue(_handler_dlq(sandbox), sandbox.direct_client("sqs")),
+            _sandbox_invoker(sandbox, handed_off),
         )
         sandbox.settle()
         run.timeline.record()
@@ -76,7 +76,8 @@ def test_a_push_that_exhausted_its_retries_deploys_once_when_replayed(tmp_path: 
 
         # A second replay finds nothing, and the deployment is still the only one.
         again = replay(
-            _handler_dlq(sandbox), sqs=sandbox.direct_client("sqs"), invoke=_sandbox_invoker(sandbox, [])
+            SqsDeadLetterQueue(_handler_dlq(sandbox), sandbox.direct_client("sqs")),
+            _sandbox_invoker(sandbox, []),
         )
         sandbox.settle()
         assert again.results == ()
@@ -173,7 +174,7 @@ def test_event_delivery_dead_letters_name_their_target_in_message_attributes(tmp
         ]
 
         handed_off: list[tuple[str, dict[str, Any]]] = []
-        report = replay(queue_url, sqs=sqs, invoke=_sandbox_invoker(sandbox, handed_off))
+        report = replay(SqsDeadLetterQueue(queue_url, sqs), _sandbox_invoker(sandbox, handed_off))
         assert [result.status for result in report.results] == ["replayed"]
         assert handed_off == [(function.arn, event)]
         assert sandbox.queue_messages("EventDeliveryDeadLetterQueue") == []

@@ -72,6 +72,12 @@ def test_a_late_failed_event_of_an_older_deployment_lends_no_reason_to_the_live_
     assert "circuit breaker" not in live
     # The completion event itself was lost to the denied read: the late event only prompted the read.
     assert [error["type"] for error in report["errors"]] == ["AccessDeniedError"]
+    # One deployment, and the late event of the older one changed nothing on ECS.
+    writes = {"RegisterTaskDefinition", "UpdateService", "DeregisterTaskDefinition"}
+    assert [call["operation"] for call in report["calls"] if call["operation"] in writes] == [
+        "RegisterTaskDefinition",
+        "UpdateService",
+    ]
 
 
 def test_a_rollback_is_told_rolling_back_then_rolled_back_or_rollback_failed_as_ecs_says() -> None:
@@ -133,7 +139,7 @@ def test_an_event_for_a_deleted_cluster_is_a_skip_with_its_own_metric_and_no_err
     metrics = {name for record in records if "_aws" in record for name in record if name != "_aws"}
     assert "EventsForDeletedServices" in metrics
     assert "PermanentFailure" not in metrics
-    skipped = [record for record in records if record.get("message") == "event for a deleted service skipped"]
+    skipped = [record for record in records if record.get("skip") == "EventsForDeletedServices"]
     assert [record["level"] for record in skipped] == ["INFO"]
     assert skipped[0]["service_arn"].endswith(":service/retired/storefront-legacy")
     assert not [record for record in records if record.get("level") == "ERROR"]

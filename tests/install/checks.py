@@ -4,6 +4,7 @@ InstallCheckError naming the difference."""
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import os
 import re
@@ -262,12 +263,19 @@ def managed_policies(expanded: Mapping[str, Any]) -> set[str]:
     names: set[str] = set()
     for role in _resources(expanded, "AWS::IAM::Role").values():
         for arn in role["Properties"].get("ManagedPolicyArns", []):
-            if isinstance(arn, dict) and "Ref" in arn:
-                names.add(arn["Ref"])
-                continue
-            text = arn["Fn::Sub"] if isinstance(arn, dict) else arn
-            names.add(text.rsplit("/", 1)[-1])
+            names |= _policy_names(arn)
     return names
+
+
+def _policy_names(arn: Any) -> set[str]:
+    """The policy an ARN names; for a conditional one (Fn::If), each branch's, AWS::NoValue naming none."""
+    if isinstance(arn, dict) and "Fn::If" in arn:
+        _, chosen, other = arn["Fn::If"]
+        return _policy_names(chosen) | _policy_names(other)
+    if isinstance(arn, dict) and "Ref" in arn:
+        return set() if arn["Ref"] == "AWS::NoValue" else {arn["Ref"]}
+    text = arn["Fn::Sub"] if isinstance(arn, dict) else arn
+    return {text.rsplit("/", 1)[-1]}
 
 
 def check_managed_policies(expanded: Mapping[str, Any], *, tracing: bool) -> None:
@@ -399,15 +407,23 @@ def check_reach(expanded: Mapping[str, Any]) -> None:
         for where, statement in _role_statements(expanded, parameters):
             actions = set(_listed(statement.get("Action", [])))
             resources = _listed(statement.get("Resource", []))
+            # `sqs:*` or `sqs:Receive*` grants them as well; a wildcard anywhere in a queue ARN reaches
+            # other queues than the stack's own (which stand in as `<NoticeQueue.Arn>`).
+            reads = sorted(
+                wanted
+                for wanted in promises.QUEUE_READ_ACTIONS
+                if any(fnmatch.fnmatchcase(wanted, action) for action in actions)
+            )
             _fail_unless(
-                not (actions & promises.QUEUE_READ_ACTIONS and "*" in resources),
-                f"{where} {statement.get('Sid')}: {sorted(promises.QUEUE_READ_ACTIONS & actions)} on *",
+                not (reads and any("*" in resource for resource in resources)),
+                f"{where} {statement.get('Sid')}: {reads} on {sorted(resources)}",
             )
             if promises.PASS_ROLE_DEFAULT == "none":
                 _fail_unless(
                     "iam:PassRole" not in actions,
                     f"{where} {statement.get('Sid')}: iam:PassRole without EcsTaskRolePattern",
                 )
+    _check_dns_zone_reach(expanded)
     passing = [
         statement
         for _, statement in _role_statements(expanded, {"EcsTaskRolePattern": "shop-*"})
@@ -421,6 +437,28 @@ def check_reach(expanded: Mapping[str, Any]) -> None:
         == {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}},
         f"EcsTaskRolePattern=shop-*: PassRole {statement}",
     )
+
+
+def _check_dns_zone_reach(expanded: Mapping[str, Any]) -> None:
+    """No Route 53 write with DnsZoneIds empty (IAM cannot tell a private zone from a public one); with
+    zones listed, ChangeResourceRecordSets on exactly those zones."""
+    for where, statement in _role_statements(expanded, {}):
+        writes = set(_listed(statement.get("Action", []))) & promises.DNS_WRITE_ACTIONS
+        _fail_unless(not writes, f"{where} {statement.get('Sid')}: DnsZoneIds empty, yet {sorted(writes)}")
+    listed = {
+        f"arn:aws:route53:::hostedzone/{zone_id.rsplit('/', 1)[-1]}"
+        for zone_id in promises.SAMPLE_DNS_ZONE_IDS.split(",")
+    }
+    writers = 0
+    for where, statement in _role_statements(expanded, {"DnsZoneIds": promises.SAMPLE_DNS_ZONE_IDS}):
+        if "route53:ChangeResourceRecordSets" in _listed(statement.get("Action", [])):
+            writers += 1
+            resources = set(_listed(statement.get("Resource", [])))
+            _fail_unless(
+                resources == listed,
+                f"{where} {statement.get('Sid')}: DnsZoneIds set, yet writes on {sorted(resources)}",
+            )
+    _fail_unless(writers > 0, "DnsZoneIds set, yet no role may write the listed zones")
 
 
 def check_bus_policy_ids(expanded: Mapping[str, Any]) -> None:

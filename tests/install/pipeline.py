@@ -46,6 +46,8 @@ class Stack:
     parameters: dict[str, str]
     physical: dict[str, str]  # logical id → physical id, as moto's CloudFormation created them
     outputs: dict[str, str]
+    stack_id: str = ""
+    status: str = "CREATE_COMPLETE"
 
 
 def aws_environment(endpoint: str) -> dict[str, str]:
@@ -187,7 +189,9 @@ def create_stack(name: str, expanded: dict[str, Any], parameters: Mapping[str, s
         StackName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 120}
     )
     [described] = cloudformation.describe_stacks(StackName=name)["Stacks"]
-    if described["StackStatus"] != "CREATE_COMPLETE":
+    # A stack with custom resources stays CREATE_IN_PROGRESS until each is answered (answer_custom_resources).
+    waiting = described["StackStatus"] == "CREATE_IN_PROGRESS" and bool(custom_resources(expanded))
+    if described["StackStatus"] != "CREATE_COMPLETE" and not waiting:
         raise InstallCheckError(
             f"stack {name}: {described['StackStatus']} {described.get('StackStatusReason')}"
         )
@@ -199,5 +203,51 @@ def create_stack(name: str, expanded: dict[str, Any], parameters: Mapping[str, s
     }
     outputs = {output["OutputKey"]: output["OutputValue"] for output in described.get("Outputs", [])}
     return Stack(
-        name=name, expanded=expanded, parameters=dict(parameters), physical=physical, outputs=outputs
+        name=name,
+        expanded=expanded,
+        parameters=dict(parameters),
+        physical=physical,
+        outputs=outputs,
+        stack_id=described["StackId"],
+        status=described["StackStatus"],
     )
+
+
+def custom_resources(expanded: Mapping[str, Any]) -> dict[str, str]:
+    """Function-backed custom resources: logical id → the logical id of the function behind it."""
+    found: dict[str, str] = {}
+    for logical_id, resource in expanded["Resources"].items():
+        kind = str(resource.get("Type", ""))
+        if not (kind.startswith("Custom::") or kind == "AWS::CloudFormation::CustomResource"):
+            continue
+        token = resource.get("Properties", {}).get("ServiceToken", {})
+        target = token.get("Fn::GetAtt") if isinstance(token, dict) else None
+        if isinstance(target, list) and len(target) == 2 and target[1] == "Arn":
+            found[logical_id] = str(target[0])
+    return found
+
+
+def stack_status(name: str) -> str:
+    [described] = boto3.client("cloudformation").describe_stacks(StackName=name)["Stacks"]
+    return str(described["StackStatus"])
+
+
+def custom_resource_request(stack: Stack, logical_id: str, endpoint: str) -> dict[str, Any]:
+    """The Create request CloudFormation sends; moto takes the answer at its own response URL (real
+    CloudFormation hands a presigned S3 URL), matched by stack and logical id."""
+    resource = stack.expanded["Resources"][logical_id]
+    function = custom_resources(stack.expanded)[logical_id]
+    properties = {
+        key: value for key, value in resource.get("Properties", {}).items() if key != "ServiceToken"
+    }
+    token = f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{stack.physical[function]}"
+    return {
+        "RequestType": "Create",
+        "ServiceToken": token,
+        "ResponseURL": f"{endpoint}/cloudformation_{REGION}/cfnresponse?stack={stack.stack_id}",
+        "StackId": stack.stack_id,
+        "RequestId": "install-check-create",
+        "LogicalResourceId": logical_id,
+        "ResourceType": resource["Type"],
+        "ResourceProperties": {"ServiceToken": token, **properties},
+    }

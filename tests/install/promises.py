@@ -17,6 +17,7 @@ FUNCTIONS: Final = (
     # Slack's request URL and the function that acts on its clicks (the check turns them on).
     "SlackActionsFunction",
     "SlackDecisionsFunction",
+    "OutcomeChecksFunction",
 )
 
 # Each function's EventBridge rules: event pattern (defaults of every parameter) or schedule and input.
@@ -91,6 +92,12 @@ RULES: Final[dict[str, dict[str, dict[str, Any]]]] = {
                 ],
             }
         },
+        "ReleaseStages": {
+            "pattern": {
+                "source": ["pushpilot"],
+                "detail-type": ["Release Live", "Release Rolled Back", "Release Failed"],
+            }
+        },
     },
 }
 
@@ -109,6 +116,10 @@ COMMON_ENVIRONMENT: Final = frozenset(
         "POWERTOOLS_TRACE_DISABLED",
         "ECS_CLUSTERS",
         "DEPLOY_STUCK_AFTER_MINUTES",
+        "RELEASE_EVENT_BUS",
+        "PUBLISH_IMAGE_PARAMETERS",
+        "LAMBDA_FUNCTION_PREFIX",
+        "OUTCOME_TIMER_QUEUE_URL",
     }
 )
 _DNS: Final = frozenset(
@@ -132,6 +143,7 @@ ENVIRONMENT: Final[dict[str, frozenset[str]]] = {
         "SLACK_CHANNEL",
     },
     "SlackDecisionsFunction": COMMON_ENVIRONMENT | {"PUSHPILOT_ROLE_ARN"},
+    "OutcomeChecksFunction": COMMON_ENVIRONMENT,
 }
 
 # Functions EventBridge invokes asynchronously: bounded retries and age, failures kept with the event.
@@ -151,6 +163,7 @@ DEAD_LETTER_QUEUES: Final = (
     "EventDeliveryDeadLetterQueue",
     "HandlerDeadLetterQueue",
     "DecisionDeadLetterQueue",
+    "OutcomeTimerDeadLetterQueue",
 )
 
 # The least-privilege list: no function role may be allowed anything else.
@@ -222,16 +235,30 @@ ALLOWED_ACTIONS: Final = frozenset(
         "ecs:ListTaskDefinitions",
         "ecs:DeregisterTaskDefinition",
         "iam:PassRole",
+        # Lambda image functions (LambdaDeployPolicy, only with a LambdaFunctionPrefix): find, deploy,
+        # read the outcome, move the alias
+        "lambda:ListFunctions",
+        "lambda:GetFunction",
+        "lambda:UpdateFunctionCode",
+        "lambda:PublishVersion",
+        "lambda:GetAlias",
+        "lambda:UpdateAlias",
         "logs:GetLogEvents",
         "codebuild:BatchGetBuilds",
         "secretsmanager:GetSecretValue",
         "ssm:GetParameter",
+        # release stages (ReleaseStagesPolicy): pushpilot's own events, bake alarms, deployed images
+        "events:PutEvents",
+        "cloudwatch:DescribeAlarms",
+        "ssm:PutParameter",
     }
 )
 
 # The stack's own managed policies (one per deploy target), whose statements the least-privilege list
 # covers.
-STACK_MANAGED_POLICIES: Final = frozenset({"AppRunnerDeployPolicy", "EcsDeployPolicy"})
+STACK_MANAGED_POLICIES: Final = frozenset(
+    {"AppRunnerDeployPolicy", "EcsDeployPolicy", "LambdaDeployPolicy", "ReleaseStagesPolicy"}
+)
 
 # AWS managed policies SAM attaches: writing the function's own logs; X-Ray only when XRayTracing is
 # Active. Not AWSLambdaSQSQueueExecutionRole: it may receive and delete on every queue of the account.
@@ -246,6 +273,9 @@ CLUSTER_SCOPED_ACTIONS: Final = frozenset(
 CLUSTER_SCOPED_RESOURCES: Final = frozenset({"arn:*:ecs:*:*:service/prod/*", "arn:*:ecs:*:*:service/shop/*"})
 PASS_ROLE_DEFAULT: Final = "none"  # EcsTaskRolePattern empty: no iam:PassRole statement at all
 QUEUE_READ_ACTIONS: Final = frozenset({"sqs:ReceiveMessage", "sqs:DeleteMessage"})
+# DnsZoneIds: Route 53 writes only on the listed zones, none at all when it lists none.
+SAMPLE_DNS_ZONE_IDS: Final = "Z0123456789ABCDEFGHIJ,Z9876543210ZYXWVUTSRQ"
+DNS_WRITE_ACTIONS: Final = frozenset({"route53:ChangeResourceRecordSets", "route53:GetChange"})
 TRACING_POLICY: Final = "AWSXrayWriteOnlyAccess"
 
 # The install check turns Slack's request URL on (it is off unless SlackSigningSecretId names a secret).

@@ -132,6 +132,43 @@ def test_an_action_outside_the_list_fails_the_check(install: Install) -> None:
         checks.check_template_actions(broken)
 
 
+@pytest.mark.parametrize(
+    ("actions", "resource"),
+    [(["sqs:ReceiveMessage", "sqs:DeleteMessage"], "*"), (["sqs:*"], "arn:aws:sqs:*:123456789012:*")],
+)
+def test_queue_reads_beyond_the_notice_queue_fail_the_check(
+    install: Install, actions: list[str], resource: str
+) -> None:
+    broken = copy.deepcopy(install.main.expanded)
+    policies = broken["Resources"]["NotifyFunctionRole"]["Properties"]["Policies"]
+    policies.append(
+        {
+            "PolicyName": "EveryQueue",
+            "PolicyDocument": {
+                "Statement": [
+                    {"Sid": "EveryQueue", "Effect": "Allow", "Action": actions, "Resource": resource}
+                ]
+            },
+        }
+    )
+
+    with pytest.raises(
+        pipeline.InstallCheckError, match=r"NotifyFunctionRole EveryQueue: \['sqs:DeleteMessage'"
+    ):
+        checks.check_reach(broken)
+
+
+def test_an_update_service_grant_beyond_ecs_clusters_fails_the_check(install: Install) -> None:
+    broken = copy.deepcopy(install.main.expanded)
+    policies = broken["Resources"]["EcsDeployPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    policies.append(
+        {"Sid": "EveryService", "Effect": "Allow", "Action": "ecs:UpdateService", "Resource": "*"}
+    )
+
+    with pytest.raises(pipeline.InstallCheckError, match=r"EcsDeployPolicy EveryService: EcsClusters set"):
+        checks.check_reach(broken)
+
+
 def test_log_retention_that_is_not_applied_fails_the_check(install: Install) -> None:
     with pytest.raises(pipeline.InstallCheckError, match="retention 30, not 14"):
         checks.check_log_groups(install.created, retention_days=14)

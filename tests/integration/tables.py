@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from pushpilot.adapters.service_index import BY_FOLLOWED_REPOSITORY_INDEX
+from pushpilot.adapters.table_keys import BY_FOLLOWED_REPOSITORY
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -26,7 +26,7 @@ def create_stack_table(client: DynamoDBClient, table_name: str) -> None:
         ],
         GlobalSecondaryIndexes=[
             {
-                "IndexName": BY_FOLLOWED_REPOSITORY_INDEX,
+                "IndexName": BY_FOLLOWED_REPOSITORY,
                 "KeySchema": [{"AttributeName": "follows_repository", "KeyType": "HASH"}],
                 "Projection": {"ProjectionType": "ALL"},
             },

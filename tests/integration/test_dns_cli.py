@@ -13,14 +13,16 @@ import pytest
 from moto import mock_aws
 
 from pushpilot.adapters.route53 import Route53Zones
-from pushpilot.core.dns.models import CustomDomainState, ValidationRecord
+from pushpilot.core.dns.models import DomainBinding, ValidationRecord
+from pushpilot.targets.apprunner.declaration import DNS as APP_RUNNER_DNS
 from pushpilot_cli import dns_cmd
 
 if TYPE_CHECKING:
     from mypy_boto3_route53 import Route53Client
 
 REGION = "us-east-1"
-DOMAIN = CustomDomainState(
+DOMAIN = DomainBinding(
+    **APP_RUNNER_DNS.model_dump(),
     service_arn="arn:aws:apprunner:us-east-1:111122223333:service/ledger/4c3b2a190817f6e5d4c3b2a190817f6e",
     service_name="ledger",
     dns_target="p0o9i8u7y6.us-east-1.awsapprunner.com",
@@ -37,10 +39,10 @@ DOMAIN = CustomDomainState(
 
 
 class InMemoryDomains:
-    def list_all(self) -> list[CustomDomainState]:
+    def list_all(self) -> list[DomainBinding]:
         return [DOMAIN]
 
-    def for_service(self, service_arn_or_name: str) -> list[CustomDomainState]:
+    def for_service(self, service_arn_or_name: str) -> list[DomainBinding]:
         return [DOMAIN] if service_arn_or_name in {DOMAIN.service_name, DOMAIN.service_arn} else []
 
 
@@ -61,10 +63,22 @@ def parse(*argv: str) -> argparse.Namespace:
     return parser.parse_args(["dns", *argv, "--owner-id", "pushpilot-prod", "--region", REGION])
 
 
+def with_zones(route53: Route53Client, argv: tuple[str, ...]) -> tuple[str, ...]:
+    """As an operator who lists every zone of the account, unless the test names the zones itself."""
+    if "--zone-ids" in argv:
+        return argv
+    zone_ids = [zone["Id"].rsplit("/", 1)[-1] for zone in route53.list_hosted_zones()["HostedZones"]]
+    return (*argv, "--zone-ids", ",".join(zone_ids))
+
+
 def plan_cmd(route53: Route53Client, *argv: str) -> tuple[int, str, str]:
     out, err = io.StringIO(), io.StringIO()
     code = dns_cmd.run_plan(
-        parse("plan", *argv), domains=InMemoryDomains(), zones=Route53Zones(route53), out=out, err=err
+        parse("plan", *with_zones(route53, argv)),
+        domains=InMemoryDomains(),
+        zones=Route53Zones(route53),
+        out=out,
+        err=err,
     )
     return code, out.getvalue(), err.getvalue()
 
@@ -72,7 +86,7 @@ def plan_cmd(route53: Route53Client, *argv: str) -> tuple[int, str, str]:
 def apply_cmd(route53: Route53Client, *argv: str, answer: str = "") -> tuple[int, str, str]:
     out, err = io.StringIO(), io.StringIO()
     code = dns_cmd.run_apply(
-        parse("apply", *argv),
+        parse("apply", *with_zones(route53, argv)),
         domains=InMemoryDomains(),
         zones=Route53Zones(route53),
         out=out,
@@ -171,6 +185,26 @@ def test_apply_over_the_threshold_is_refused(route53: Route53Client, zone_id: st
 
     assert code == 1
     assert "--max-changes" in err
+
+
+def test_with_no_zone_listed_plan_tells_the_fix_and_apply_writes_nothing(
+    route53: Route53Client, zone_id: str, tmp_path: Path
+) -> None:
+    bare_id = zone_id.rsplit("/", 1)[-1]
+    before = route53.list_resource_record_sets(HostedZoneId=zone_id)["ResourceRecordSets"]
+    saved = tmp_path / "plan.json"
+
+    planned, out, _ = plan_cmd(route53, "--zone-ids", "", "--out", str(saved))
+    applied, _, err = apply_cmd(route53, "--zone-ids", "", "--yes")
+    from_file, _, file_err = apply_cmd(route53, "--plan", str(saved), "--zone-ids", bare_id, "--yes")
+
+    assert planned == 0
+    assert f"set DnsZoneIds to {bare_id} to let pushpilot apply it" in out
+    assert applied == 1
+    assert f"set DnsZoneIds to {bare_id}" in err
+    assert from_file == 1
+    assert "no zone to write to" in file_err
+    assert route53.list_resource_record_sets(HostedZoneId=zone_id)["ResourceRecordSets"] == before
 
 
 def test_missing_owner_id_is_an_error(

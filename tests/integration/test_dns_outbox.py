@@ -13,12 +13,12 @@ from moto import mock_aws
 
 from pushpilot.adapters.dns_outbox import DnsNoticeOutbox
 from pushpilot.adapters.route53 import DnsChangeRejectedError, Route53Zones
-from pushpilot.core.dns.models import DnsPolicy, ZonePlan
+from pushpilot.core.dns.models import ZonePlan
 from pushpilot.core.errors import RetryableError
 from pushpilot.core.notices import Notice
-from pushpilot.flows.dns import ReconcileResult, deliver, reconcile
+from pushpilot.flows.dns import DnsPorts, ReconcileResult, ReconcileRules, deliver, reconcile
 from tests.integration.tables import create_stack_table
-from tests.integration.test_dns_reconcile import NOW, OWNER, REGION, InMemoryDomains, tickets_domain
+from tests.integration.test_dns_reconcile import NOW, OWNER, REGION, InMemoryDomains, listed, tickets_domain
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -64,14 +64,18 @@ def run_once(
     dynamodb, route53 = aws
     outbox = DnsNoticeOutbox(TABLE, dynamodb)
     result = reconcile(
-        domains=InMemoryDomains(tickets_domain()),
-        zones=zones or Route53Zones(route53),
-        policy=DnsPolicy(),
-        owner_id=OWNER,
-        region=REGION,
-        apply=True,
+        DnsPorts(
+            domains=InMemoryDomains(tickets_domain()),
+            zones=zones or Route53Zones(route53),
+            outbox=outbox,
+        ),
+        ReconcileRules(
+            policy=listed(route53),
+            owner_id=OWNER,
+            region=REGION,
+            apply=True,
+        ),
         now=NOW,
-        outbox=outbox,
     )
     deliver(result, queue, outbox)
     return result

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import boto3
 import pytest
 from moto import mock_aws
 
 from pushpilot.adapters.route53 import Route53Zones
-from pushpilot.core.dns.models import CustomDomainState, DnsPolicy, ValidationRecord
+from pushpilot.core.dns.models import DnsPolicy, DomainBinding, ValidationRecord
 from pushpilot.core.notices import NoticeKind
-from pushpilot.entry.settings import SettingsError
-from pushpilot.flows.dns import DnsSettings, ReconcileResult, reconcile
+from pushpilot.entry.settings import DnsSettings, SettingsError
+from pushpilot.flows.dns import DnsPorts, ReconcileResult, ReconcileRules, reconcile
+from pushpilot.targets.apprunner.declaration import DNS as APP_RUNNER_DNS
 from pushpilot.targets.apprunner.events import AppRunnerCustomDomainEvent
 
 if TYPE_CHECKING:
@@ -26,8 +27,9 @@ SERVICE_ARN = "arn:aws:apprunner:us-east-1:111122223333:service/tickets/5e4d3c2b
 NOW = datetime(2026, 5, 4, 9, 30, tzinfo=UTC)
 
 
-def tickets_domain(status: str = "PENDING_CERTIFICATE_DNS_VALIDATION") -> CustomDomainState:
-    return CustomDomainState(
+def tickets_domain(status: str = "PENDING_CERTIFICATE_DNS_VALIDATION") -> DomainBinding:
+    return DomainBinding(
+        **APP_RUNNER_DNS.model_dump(),
         service_arn=SERVICE_ARN,
         service_name="tickets",
         dns_target="m3n4b5v6c7.us-east-1.awsapprunner.com",
@@ -50,13 +52,13 @@ def tickets_domain(status: str = "PENDING_CERTIFICATE_DNS_VALIDATION") -> Custom
 class InMemoryDomains:
     """The custom domains App Runner would describe, held in memory."""
 
-    def __init__(self, *states: CustomDomainState) -> None:
+    def __init__(self, *states: DomainBinding) -> None:
         self.states = list(states)
 
-    def list_all(self) -> list[CustomDomainState]:
+    def list_all(self) -> list[DomainBinding]:
         return list(self.states)
 
-    def for_service(self, service_arn_or_name: str) -> list[CustomDomainState]:
+    def for_service(self, service_arn_or_name: str) -> list[DomainBinding]:
         return [s for s in self.states if service_arn_or_name in {s.service_arn, s.service_name}]
 
 
@@ -71,9 +73,19 @@ def zone_id(route53: Route53Client) -> str:
     return route53.create_hosted_zone(Name="tickets.example", CallerReference="tickets")["HostedZone"]["Id"]
 
 
+def listed(route53: Route53Client, **policy: Any) -> DnsPolicy:
+    """The policy of an operator who listed every zone of the account in DnsZoneIds."""
+    zone_ids = tuple(
+        zone["Id"].rsplit("/", 1)[-1]
+        for page in route53.get_paginator("list_hosted_zones").paginate()
+        for zone in page["HostedZones"]
+    )
+    return DnsPolicy(zone_ids=zone_ids, **policy)
+
+
 def run(
     route53: Route53Client,
-    *states: CustomDomainState,
+    *states: DomainBinding,
     apply: bool = True,
     take_over: bool = False,
     max_changes: int = 50,
@@ -81,16 +93,20 @@ def run(
     pending_since: datetime | None = None,
 ) -> ReconcileResult:
     return reconcile(
-        domains=InMemoryDomains(*states),
-        zones=Route53Zones(route53),
-        policy=DnsPolicy(take_over=take_over, max_changes=max_changes),
-        owner_id=OWNER,
-        region=REGION,
-        apply=apply,
+        DnsPorts(
+            domains=InMemoryDomains(*states),
+            zones=Route53Zones(route53),
+        ),
+        ReconcileRules(
+            policy=listed(route53, take_over=take_over, max_changes=max_changes),
+            owner_id=OWNER,
+            region=REGION,
+            apply=apply,
+            pending_hours=2,
+        ),
         trigger=trigger,
         now=NOW,
         pending_since={"tickets.example": pending_since} if pending_since else None,
-        pending_hours=2,
     )
 
 
@@ -121,6 +137,55 @@ def add_stale_a(route53: Route53Client, zone_id: str) -> None:
                 }
             ]
         },
+    )
+
+
+def test_a_listed_private_zone_is_never_written_and_the_plan_says_why(route53: Route53Client) -> None:
+    private = route53.create_hosted_zone(
+        Name="tickets.example",
+        CallerReference="tickets-private",
+        VPC={"VPCRegion": REGION, "VPCId": "vpc-0a1b2c3d"},
+        HostedZoneConfig={"Comment": "internal", "PrivateZone": True},
+    )["HostedZone"]["Id"]
+    before = record_count(route53, private)
+
+    result = reconcile(
+        DnsPorts(domains=InMemoryDomains(tickets_domain()), zones=Route53Zones(route53)),
+        ReconcileRules(
+            policy=DnsPolicy(zone_ids=(private.rsplit("/", 1)[-1],)),
+            owner_id=OWNER,
+            region=REGION,
+            apply=True,
+        ),
+        now=NOW,
+    )
+
+    assert not result.applied
+    assert result.plan.changes == ()
+    assert any("is private: pushpilot never writes a private zone" in note for note in result.plan.notes)
+    assert record_count(route53, private) == before
+
+
+def test_with_no_zone_listed_nothing_is_written_and_the_fix_is_told(
+    route53: Route53Client, zone_id: str
+) -> None:
+    before = record_count(route53, zone_id)
+
+    result = reconcile(
+        DnsPorts(domains=InMemoryDomains(tickets_domain()), zones=Route53Zones(route53)),
+        ReconcileRules(policy=DnsPolicy(), owner_id=OWNER, region=REGION, apply=True),
+        now=NOW,
+    )
+
+    assert not result.applied
+    assert result.plan.total_changes > 0
+    assert record_count(route53, zone_id) == before
+    [planned] = [n for n in result.notices if n.kind is NoticeKind.DOMAIN_PLANNED]
+    assert planned.title == "DNS changes for tickets.example wait for DnsZoneIds"
+    assert planned.next_step == (
+        f"would change {result.plan.total_changes} record(s) in zone tickets.example "
+        f"({zone_id.rsplit('/', 1)[-1]}); set DnsZoneIds to {zone_id.rsplit('/', 1)[-1]} "
+        "to let pushpilot apply it"
     )
 
 

@@ -13,8 +13,8 @@ from moto import mock_aws
 
 from pushpilot.adapters.route53 import Route53Zones
 from pushpilot.adapters.route53_domains import RegisteredDomains
-from pushpilot.core.dns.models import CustomDomainState, DnsPolicy, ValidationRecord
-from pushpilot.flows.dns import ReconcileResult, reconcile
+from pushpilot.core.dns.models import DnsPolicy, DomainBinding, ValidationRecord
+from pushpilot.flows.dns import DnsPorts, ReconcileResult, ReconcileRules, reconcile
 from tests.integration.test_dns_reconcile import NOW, OWNER, REGION, InMemoryDomains
 
 CONTACT = {
@@ -29,7 +29,7 @@ CONTACT = {
     "PhoneNumber": "+1.5555550100",
     "Email": "ops@tickets.com",
 }
-DOMAIN = CustomDomainState(
+DOMAIN = DomainBinding(
     service_arn="arn:aws:ecs:us-east-1:123456789012:service/web/tickets",
     service_name="tickets",
     service_kind="ECS",
@@ -76,16 +76,20 @@ def aws() -> Iterator[tuple[Any, Any]]:
 
 def run(aws: tuple[Any, Any], registrar: CountingRegistrar, *, waited: timedelta) -> ReconcileResult:
     return reconcile(
-        domains=InMemoryDomains(DOMAIN),
-        zones=Route53Zones(aws[1]),
-        policy=DnsPolicy(),
-        owner_id=OWNER,
-        region=REGION,
-        apply=True,
+        DnsPorts(
+            domains=InMemoryDomains(DOMAIN),
+            zones=Route53Zones(aws[1]),
+            registrar=registrar,
+        ),
+        ReconcileRules(
+            policy=DnsPolicy(),
+            owner_id=OWNER,
+            region=REGION,
+            apply=True,
+            pending_hours=2,
+        ),
         now=NOW,
         pending_since={"tickets.com": NOW - waited},
-        pending_hours=2,
-        registrar=registrar,
     )
 
 

@@ -23,11 +23,11 @@ from pushpilot.core.errors import (
 )
 from pushpilot.core.verdicts import (
     ACCEPTED_MEDIA_TYPES,
-    APP_RUNNER_PLATFORM,
     OCI_INDEX,
     OCI_MANIFEST,
     VerdictStatus,
 )
+from pushpilot.targets.apprunner.declaration import APP_RUNNER_PLATFORM
 
 if TYPE_CHECKING:
     from mypy_boto3_ecr import ECRClient

@@ -137,6 +137,15 @@ def _deployments(status: str, **extra: Any) -> tuple[dict[str, Any], dict[str, A
                 "rollback": {"reason": "Rolling back: alarm breached."},
                 "alarms": {"status": "TRIGGERED", "triggeredAlarmNames": ["checkout-4xx-5xx"]},
             },
+            Outcome.ROLLING_BACK,
+            "alarm fired: checkout-4xx-5xx",
+        ),
+        (
+            "ROLLBACK_SUCCESSFUL",
+            {
+                "rollback": {"reason": "Rolling back: alarm breached."},
+                "alarms": {"status": "TRIGGERED", "triggeredAlarmNames": ["checkout-4xx-5xx"]},
+            },
             Outcome.ROLLED_BACK,
             "alarm fired: checkout-4xx-5xx",
         ),

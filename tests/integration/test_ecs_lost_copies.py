@@ -8,8 +8,10 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 import pytest
+from botocore.exceptions import BotoCoreError, ClientError
 from moto import mock_aws
 
+from pushpilot.adapters.aws_errors import aws_error
 from pushpilot.core.tracking import IndexedService, InFlight
 from pushpilot.targets.ecs.services import EcsTarget
 from pushpilot.targets.ecs.task_definitions import pinned_copy, release_tags
@@ -236,3 +238,74 @@ def test_when_the_index_already_names_the_copy_no_copy_of_the_copy_is_registered
     # which names what the service runs and changes nothing: never another revision.
     assert {call["taskDefinition"] for call in updated} <= {copy}
     assert _active_copies(ecs) == [copy]
+
+
+def _deregistration_fails(ecs: ECSClient, code: str, message: str) -> list[dict[str, Any]]:
+    """ECS refuses DeregisterTaskDefinition (after botocore's own retries): the refused requests."""
+    asked = _called(ecs, "DeregisterTaskDefinition")
+
+    def refuse(**_: Any) -> None:
+        raise ClientError({"Error": {"Code": code, "Message": message}}, "DeregisterTaskDefinition")
+
+    ecs.meta.events.register("before-call.ecs.DeregisterTaskDefinition", refuse)
+    return asked
+
+
+def test_a_copy_that_cannot_be_deregistered_does_not_stop_the_deployment(
+    ecs: ECSClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Cleanup is best effort: the copy kept is deployed, the one left is logged by ARN and counted, and
+    stays findable by its tags for the next attempt that looks."""
+    from aws_lambda_powertools import Metrics
+
+    from pushpilot.targets.ecs.copies import CLEANUP_METRIC
+
+    base = register(ecs, "storefront", architecture="X86_64")
+    _no_service_deployment_since_the_push(ecs)
+    arn = create_service(ecs, "storefront", base)
+    first, second = _lost_copies(ecs, base, 2)
+    refused = _deregistration_fails(ecs, "ServerException", "Service unavailable")
+    target = EcsTarget(ecs, region=REGION)
+    updated = _called(ecs, "UpdateService")
+    metrics = Metrics()
+    metrics.clear_metrics()
+
+    operation_id = target.deploy(_after_lost_answer(indexed(target, arn)), DIGEST)
+
+    assert operation_id
+    assert [call["taskDefinition"] for call in updated] == [first]
+    assert [call["taskDefinition"] for call in refused] == [second]
+    (left,) = [record for record in caplog.records if "left registered" in record.getMessage()]
+    assert left.__dict__["task_definition"] == second
+    assert metrics.metric_set[CLEANUP_METRIC]["Value"] == [1.0]
+    assert sorted(_active_copies(ecs)) == sorted([first, second])
+    metrics.clear_metrics()
+
+
+def test_a_copy_already_inactive_counts_as_deregistered(
+    ecs: ECSClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A racing attempt deregistered it first: whatever ECS answers for a second deregistration (moto
+    answers with the INACTIVE revision; an error saying it is inactive is read the same), it is done."""
+    from aws_lambda_powertools import Metrics
+
+    from pushpilot.targets.ecs import copies
+
+    base = register(ecs, "storefront", architecture="X86_64")
+    (copy,) = _lost_copies(ecs, base, 1)
+    ecs.deregister_task_definition(taskDefinition=copy)
+    assert copies.deregister(ecs, [copy], aws_error_of) == []
+    _deregistration_fails(ecs, "ClientException", "The specified task definition is inactive.")
+    metrics = Metrics()
+    metrics.clear_metrics()
+
+    left = copies.deregister(ecs, [copy], aws_error_of)
+
+    assert left == []
+    assert copies.CLEANUP_METRIC not in metrics.metric_set
+    assert not [record for record in caplog.records if "left registered" in record.getMessage()]
+    assert ecs.describe_task_definition(taskDefinition=copy)["taskDefinition"]["status"] == "INACTIVE"
+
+
+def aws_error_of(exc: ClientError | BotoCoreError, action: str, target: str) -> Exception:
+    return aws_error(exc, service="ecs", action=action, target=target)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cache
@@ -30,11 +29,13 @@ from pushpilot.adapters.slack import (
 from pushpilot.adapters.sns import SnsChannel
 from pushpilot.adapters.threads import DeliveryLedger, SlackThreads
 from pushpilot.core.errors import RetryableError
+from pushpilot.core.notice_selection import KindSelection
 from pushpilot.core.notices import Notice, NoticeKind
 from pushpilot.core.render_sns import render_q_developer
-from pushpilot.entry.settings import SettingsError
-from pushpilot.flows.notify import KindSelection, NoticeChannel, NotifySettings, deliver
+from pushpilot.entry.settings import NotifySettings, SettingsError
+from pushpilot.flows.notify import NoticeChannel, deliver
 from tests.integration.tables import create_stack_table
+from tests.sqs_events import notice_queue_batch
 from tests.unit.notify_samples import release_story, sample
 
 REGION = "us-east-1"
@@ -101,27 +102,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
 
 
 def sqs_event(*bodies: str) -> dict[str, Any]:
-    return {
-        "Records": [
-            {
-                "messageId": str(uuid.uuid4()),
-                "receiptHandle": "AQEB" + uuid.uuid4().hex,
-                "body": body,
-                "attributes": {
-                    "ApproximateReceiveCount": "1",
-                    "SentTimestamp": "1741944413000",
-                    "SenderId": "AROAEXAMPLE:pushpilot-deploy",
-                    "ApproximateFirstReceiveTimestamp": "1741944413050",
-                },
-                "messageAttributes": {},
-                "md5OfBody": "0" * 32,
-                "eventSource": "aws:sqs",
-                "eventSourceARN": f"arn:aws:sqs:{REGION}:{DEFAULT_ACCOUNT_ID}:pushpilot-NoticeQueue",
-                "awsRegion": REGION,
-            }
-            for body in bodies
-        ]
-    }
+    return notice_queue_batch(*bodies, region=REGION)
 
 
 def invoke(event: dict[str, Any]) -> dict[str, Any]:

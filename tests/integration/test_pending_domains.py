@@ -13,9 +13,9 @@ from moto import mock_aws
 
 from pushpilot.adapters.pending_domains import PendingDomains
 from pushpilot.adapters.route53 import Route53Zones
-from pushpilot.core.dns.models import CustomDomainState, DnsPolicy
+from pushpilot.core.dns.models import DnsPolicy, DomainBinding
 from pushpilot.core.notices import NoticeKind
-from pushpilot.flows.dns import ReconcileResult, reconcile
+from pushpilot.flows.dns import DnsPorts, ReconcileResult, ReconcileRules, reconcile
 from tests.integration.tables import create_stack_table
 from tests.integration.test_dns_reconcile import NOW, OWNER, REGION, InMemoryDomains, tickets_domain
 
@@ -39,19 +39,23 @@ def aws() -> Iterator[tuple[DynamoDBClient, Route53Client]]:
 
 
 def scheduled_run(
-    aws: tuple[DynamoDBClient, Route53Client], state: CustomDomainState, now: datetime
+    aws: tuple[DynamoDBClient, Route53Client], state: DomainBinding, now: datetime
 ) -> ReconcileResult:
     dynamodb, route53 = aws
     return reconcile(
-        domains=InMemoryDomains(state),
-        zones=Route53Zones(route53),
-        policy=DnsPolicy(),
-        owner_id=OWNER,
-        region=REGION,
-        apply=False,
+        DnsPorts(
+            domains=InMemoryDomains(state),
+            zones=Route53Zones(route53),
+            pending=PendingDomains(TABLE, dynamodb),
+        ),
+        ReconcileRules(
+            policy=DnsPolicy(),
+            owner_id=OWNER,
+            region=REGION,
+            apply=False,
+            pending_hours=2,
+        ),
         now=now,
-        pending_tracker=PendingDomains(TABLE, dynamodb),
-        pending_hours=2,
     )
 
 

@@ -13,7 +13,7 @@ from moto import mock_aws
 
 from pushpilot.adapters.service_index import ServiceIndex
 from pushpilot.core.targets import TargetService
-from pushpilot.core.verdicts import APP_RUNNER_PLATFORM
+from pushpilot.targets.apprunner.declaration import APP_RUNNER_PLATFORM
 from pushpilot_cli.main import build_parser
 from tests.integration.tables import create_stack_table
 

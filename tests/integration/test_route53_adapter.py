@@ -13,12 +13,11 @@ from moto import mock_aws
 
 from pushpilot.adapters.route53 import DnsChangeRejectedError, Route53Zones
 from pushpilot.core.dns.models import (
-    APPRUNNER_ALIAS_HOSTED_ZONE_IDS,
     Change,
     ChangeAction,
-    CustomDomainState,
     DnsPlan,
     DnsPolicy,
+    DomainBinding,
     RecordSet,
     ValidationRecord,
     ZonePlan,
@@ -27,6 +26,7 @@ from pushpilot.core.dns.models import (
 from pushpilot.core.dns.ownership import is_marker, owned_by
 from pushpilot.core.dns.planning import plan_dns
 from pushpilot.core.errors import RetryableError
+from pushpilot.targets.apprunner.declaration import DNS as APP_RUNNER_DNS
 
 if TYPE_CHECKING:
     from mypy_boto3_route53 import Route53Client
@@ -34,7 +34,8 @@ if TYPE_CHECKING:
 OWNER = "pushpilot-prod"
 REGION = "us-east-1"
 TARGET = "r8c4vn2k0q.us-east-1.awsapprunner.com"
-DOMAIN = CustomDomainState(
+DOMAIN = DomainBinding(
+    **APP_RUNNER_DNS.model_dump(),
     service_arn="arn:aws:apprunner:us-east-1:111122223333:service/catalog/7a6b5c4d3e2f10918273645546372819",
     service_name="catalog",
     dns_target=TARGET,
@@ -116,7 +117,7 @@ def test_snapshot_reads_records_name_servers_and_aliases(route53: Route53Client)
     zone_id = create_zone(route53, "books.example")
     create_zone(route53, "internal.books.example", private=True)
     alias = {
-        "HostedZoneId": APPRUNNER_ALIAS_HOSTED_ZONE_IDS[REGION],
+        "HostedZoneId": APP_RUNNER_DNS.alias_zone_ids[REGION],
         "DNSName": TARGET,
         "EvaluateTargetHealth": False,
     }
@@ -163,7 +164,7 @@ def test_apply_then_plan_again_is_empty(route53: Route53Client) -> None:
     apex = snapshot.find("books.example", "A")
     assert apex is not None
     assert apex.alias_target is not None
-    assert apex.alias_target.hosted_zone_id == APPRUNNER_ALIAS_HOSTED_ZONE_IDS[REGION]
+    assert apex.alias_target.hosted_zone_id == APP_RUNNER_DNS.alias_zone_ids[REGION]
     www = snapshot.find("www.books.example", "CNAME")
     assert www is not None
     assert www.values == (TARGET,)

@@ -119,3 +119,27 @@ def test_a_service_moved_to_another_repository_is_found_by_its_new_image(index: 
     index.upsert(moved, now=NOW)
 
     assert index.all()[0].image_key.endswith("/shop@sha256:" + "c" * 64)
+
+
+def test_a_claim_records_the_intent_until_its_operation_is_known_or_it_is_given_back(
+    index: ServiceIndex,
+) -> None:
+    """The claim's own update says an attempt may act: one that dies before it can say more (the function
+    timed out between its writes) leaves its retry the cue to look. Given back unheard-of, it goes."""
+    arn = _arn(index)
+    assert index.claim(arn, PUSH.as_claim())
+    claimed = index.get(arn)
+    assert claimed is not None
+    assert claimed.answer_lost_for(PUSH.digest)
+
+    index.unclaim(arn, PUSH.as_claim())
+
+    service = index.get(arn)
+    assert service is not None
+    assert service.in_flight is None
+    assert service.lost_answer is None
+    assert index.claim(arn, PUSH.as_claim())
+    index.set_operation(arn, PUSH.digest, "op-1")
+    started = index.get(arn)
+    assert started is not None
+    assert started.lost_answer is None

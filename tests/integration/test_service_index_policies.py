@@ -13,7 +13,7 @@ from moto import mock_aws
 from pushpilot.adapters.service_index import ServiceIndex
 from pushpilot.core.targets import TargetService
 from pushpilot.core.tracking import Hold, InFlight, LiveImage, Pending
-from pushpilot.core.verdicts import APP_RUNNER_PLATFORM
+from pushpilot.targets.apprunner.declaration import APP_RUNNER_PLATFORM
 from tests.integration.tables import create_stack_table
 
 if TYPE_CHECKING:
@@ -140,3 +140,28 @@ def test_a_policy_problem_is_noted_once_per_wording_until_the_policy_is_fixed(in
 
     index.upsert(broken.model_copy(update={"tags": {"pushpilot:follow": "semver:^1"}}), now=NOW)
     assert index.note_policy_problem(broken.arn, "another mistake")
+
+
+def test_the_filled_marker_is_absent_until_marked_and_never_read_as_a_service(index: ServiceIndex) -> None:
+    assert not index.filled()
+    index.upsert(service("storefront", "latest", {}), now=NOW)
+
+    index.mark_filled(now=NOW)
+
+    assert index.filled()
+    assert [found.name for found in index.all()] == ["storefront"]
+
+
+def test_tags_read_at_deploy_time_replace_the_indexed_ones_and_never_create_a_service(
+    index: ServiceIndex,
+) -> None:
+    storefront = service("storefront", "latest", {"team": "shop"})
+    index.upsert(storefront, now=NOW)
+
+    index.set_tags(storefront.arn, {"team": "shop", "pushpilot:hold": "incident 42"})
+    index.set_tags(service("gone", "latest", {}).arn, {"pushpilot:hold": "x"})
+
+    found = index.get(storefront.arn)
+    assert found is not None
+    assert found.tags == {"team": "shop", "pushpilot:hold": "incident 42"}
+    assert index.get(service("gone", "latest", {}).arn) is None

@@ -24,6 +24,7 @@ from botocore.stub import Stubber
 from moto import mock_aws
 
 from pushpilot.adapters.codebuild import BuildLookup
+from pushpilot.adapters.dead_letters import SqsDeadLetterQueue, lambda_invoker
 from pushpilot.adapters.ecr import ImageInspector
 from pushpilot.adapters.logs import BuildLogs
 from pushpilot.adapters.notice_queue import NoticeQueue
@@ -40,7 +41,7 @@ from pushpilot.core.errors import (
 from pushpilot.core.notices import NoticeKind
 from pushpilot.core.render_sns import SnsMessage
 from pushpilot.core.verdicts import Platform
-from pushpilot.flows.replay import lambda_invoker, replay
+from pushpilot.flows.replay import replay
 from pushpilot.targets.apprunner.domains import CustomDomainReader
 from tests.integration.tables import create_stack_table
 from tests.unit.notify_samples import sample
@@ -156,7 +157,7 @@ def test_replay_whose_receive_answer_is_lost_is_outcome_unknown() -> None:
         raise AssertionError(f"nothing was received, yet {function_arn} was invoked with {payload}")
 
     with pytest.raises(OutcomeUnknownError, match="sqs ReceiveMessage"):
-        replay(url, sqs=sqs, invoke=never)
+        replay(SqsDeadLetterQueue(url, sqs), never)
 
 
 def test_replay_hand_off_never_sent_is_retryable() -> None:

@@ -59,7 +59,7 @@ def test_every_target_folder_has_its_service_adapter() -> None:
     targets = sorted(
         path for path in (PACKAGE / "targets").iterdir() if path.is_dir() and path.name != "__pycache__"
     )
-    assert [path.name for path in targets] == ["apprunner", "ecs", "ecs_express"]
+    assert [path.name for path in targets] == ["apprunner", "ecs", "ecs_express", "lambda_fn"]
     for target in targets:
         assert (target / "services.py").exists(), target.name
 

@@ -32,3 +32,21 @@ def test_fake_index_claims_once_like_the_table() -> None:
     claim = InFlight(digest=digest_of("a"), release_id="r", started_at="2026-05-04T09:14:09+00:00")
     assert world.index.claim(snapshot.arn, claim)
     assert not world.index.claim(snapshot.arn, claim)
+
+
+def test_yardstick_ratio_is_the_median_of_the_pairs_not_of_the_medians() -> None:
+    from bench.cold import _yardstick_results
+
+    app = Path("functions/image_push/app.py")
+    # Function samples: (import, import + clients, CPU); yardstick samples: (wall, CPU). The pairs'
+    # ratios are 1.5, 1.1 and 3.0 (wall) and 1.2, 1.0 and 2.0 (CPU): medians 1.5 and 1.2, where the
+    # ratio of the CPU medians would be 100 / 55 ≈ 1.8.
+    samples = {
+        "yardstick:image_push": [[100.0, 50.0], [100.0, 100.0], [50.0, 55.0]],
+        "image_push": [[90.0, 150.0, 60.0], [80.0, 110.0, 100.0], [70.0, 150.0, 110.0]],
+    }
+    [result] = _yardstick_results(samples, [app])
+    assert (result.name, result.samples) == ("image_push", 3)
+    assert (result.yardstick_ms, result.function_ms) == (100.0, 150.0)
+    assert result.ratio == 1.5
+    assert result.cpu_ratio == 1.2

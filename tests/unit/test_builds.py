@@ -28,9 +28,9 @@ from pushpilot.core.build_report import (
 from pushpilot.core.errors import AccessDeniedError
 from pushpilot.core.message_limits import BUILD_LOG_LINE_WIDTH as DETAIL_WIDTH
 from pushpilot.core.notices import Notice, NoticeKind, Severity, release_id
-from pushpilot.entry.settings import SettingsError
+from pushpilot.entry.settings import BuildSettings, SettingsError
 from pushpilot.events.codebuild import CodeBuildEvent, CodeBuildPhaseEvent, CodeBuildStateEvent
-from pushpilot.flows.builds import BuildSettings, handle_build_event
+from pushpilot.flows.builds import handle_build_event
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 EVENT_ADAPTER: TypeAdapter[CodeBuildEvent] = TypeAdapter(CodeBuildEvent)
@@ -116,7 +116,7 @@ def test_in_progress_is_a_started_notice_threaded_by_commit() -> None:
     raw = raw_event("codebuild-build-in-progress.json")
     event, extras = state(raw)
 
-    report = build_report(event, extras)
+    report = build_report(event.to_core(), extras)
 
     assert report.notice.kind is NoticeKind.BUILD_STARTED
     assert report.notice.severity is Severity.INFO
@@ -135,7 +135,7 @@ def test_succeeded_with_exported_image_joins_its_release() -> None:
         for v in raw["detail"]["additional-information"]["exported-environment-variables"]
     }
 
-    report = build_report(event, extras)
+    report = build_report(event.to_core(), extras)
 
     assert report.link is not None
     assert report.link.repository == "web"
@@ -160,7 +160,7 @@ def test_succeeded_links_through_build_facts_when_the_event_has_no_exports() -> 
         image_digest="123456789012.dkr.ecr.us-east-1.amazonaws.com/team/web@sha256:" + "ab" * 32,
     )
 
-    report = build_report(event, extras, facts=facts)
+    report = build_report(event.to_core(), extras, facts=facts)
 
     assert report.link is not None
     assert report.link.repository == "team/web"
@@ -175,7 +175,7 @@ def test_succeeded_without_any_image_export_is_threaded_by_build() -> None:
     del raw["detail"]["additional-information"]["exported-environment-variables"]
     event, extras = state(raw)
 
-    report = build_report(event, extras, facts=BuildFacts(resolved_source_version="feedface" * 5))
+    report = build_report(event.to_core(), extras, facts=BuildFacts(resolved_source_version="feedface" * 5))
 
     assert report.link is None
     assert report.notice.release is None
@@ -188,7 +188,7 @@ def test_failed_build_is_explained_by_its_failing_phase_logs_and_hint() -> None:
     raw = raw_event("codebuild-build-failed.json")
     event, extras = state(raw)
 
-    report = build_report(event, extras, tail=LogTail(lines=FAILED_PUSH_LOG), max_lines=5)
+    report = build_report(event.to_core(), extras, tail=LogTail(lines=FAILED_PUSH_LOG), max_lines=5)
 
     notice = report.notice
     assert notice.kind is NoticeKind.BUILD_FAILED
@@ -223,7 +223,9 @@ def test_failed_build_whose_buildspec_is_missing_is_explained_from_phase_context
     ]
     event, extras = state(raw)
 
-    report = build_report(event, extras, tail=LogTail(unavailable_reason="log stream s in g does not exist"))
+    report = build_report(
+        event.to_core(), extras, tail=LogTail(unavailable_reason="log stream s in g does not exist")
+    )
 
     assert report.notice.title == "Build failed in DOWNLOAD_SOURCE: web-build #42"
     assert report.explanation is not None
@@ -238,7 +240,7 @@ def test_stopped_build_is_a_warning_naming_its_phase() -> None:
     event, extras = state(raw_event("codebuild-build-stopped.json"))
 
     report = build_report(
-        event,
+        event.to_core(),
         extras,
         tail=LogTail(lines=("[Container] 2026/05/04 09:13:24.1 Phase complete: BUILD State: STOPPED",)),
     )
@@ -254,7 +256,7 @@ def test_a_failure_without_logs_says_why_and_links_what_it_can() -> None:
     del raw["detail"]["additional-information"]["logs"]
     event, extras = state(raw)
 
-    report = build_report(event, extras)
+    report = build_report(event.to_core(), extras)
 
     assert report.explanation is not None
     assert report.explanation.logs_unavailable_reason == NO_LOG_STREAM_REASON
@@ -269,7 +271,7 @@ def test_the_logs_deep_link_is_built_when_the_event_lacks_one() -> None:
     del logs["deep-link"]
     event, extras = state(raw)
 
-    report = build_report(event, extras, tail=LogTail())
+    report = build_report(event.to_core(), extras, tail=LogTail())
 
     assert report.explanation is not None
     assert report.explanation.deep_link == (
@@ -287,7 +289,8 @@ def test_failing_phase_falls_back_to_the_current_phase() -> None:
     raw["detail"]["current-phase"] = "FINALIZING"
     event, _ = state(raw)
 
-    phase = failing_phase(event.detail.additional_information.phases, event.detail.current_phase)
+    change = event.to_core()
+    phase = failing_phase(change.info.phases, change.current_phase)
 
     assert phase is not None
     assert phase.phase_type == "FINALIZING"
@@ -298,7 +301,7 @@ def test_build_number_falls_back_to_the_build_id() -> None:
     del raw["detail"]["additional-information"]["build-number"]
     event, extras = state(raw)
 
-    report = build_report(event, extras)
+    report = build_report(event.to_core(), extras)
 
     assert report.notice.title == "Build started: web-build 3f1c9a52"
 
@@ -425,7 +428,7 @@ def test_a_clean_build_log_matches_no_hint() -> None:
 def test_details_are_bounded_in_count_and_width(lines: list[str], max_lines: int) -> None:
     event, extras = state(raw_event("codebuild-build-failed.json"))
 
-    report = build_report(event, extras, tail=LogTail(lines=tuple(lines)), max_lines=max_lines)
+    report = build_report(event.to_core(), extras, tail=LogTail(lines=tuple(lines)), max_lines=max_lines)
 
     assert len(report.notice.details) <= max_lines
     assert all(len(line) <= DETAIL_WIDTH for line in report.notice.details)
@@ -489,7 +492,7 @@ def test_a_failed_phase_is_a_short_progress_notice() -> None:
     event, extras = parsed(raw)
     assert isinstance(event, CodeBuildPhaseEvent)
 
-    report = phase_report(event, extras)
+    report = phase_report(event.to_core(), extras)
 
     assert report is not None
     assert report.notice.kind is NoticeKind.BUILD_FAILED
@@ -503,7 +506,7 @@ def test_a_failed_phase_is_a_short_progress_notice() -> None:
 def test_a_succeeded_phase_is_no_notice() -> None:
     event, extras = parsed(raw_event("codebuild-phase-pre-build-succeeded.json"))
     assert isinstance(event, CodeBuildPhaseEvent)
-    assert phase_report(event, extras) is None
+    assert phase_report(event.to_core(), extras) is None
 
 
 # --- the whole event through the ports ---------------------------------------------------------------

@@ -7,10 +7,11 @@ import argparse
 
 import pytest
 
-from pushpilot import TARGET_LABELS
 from pushpilot.targets.apprunner.services import AppRunnerTarget
 from pushpilot.targets.ecs.services import EcsTarget
 from pushpilot.targets.ecs_express.services import EcsExpressTarget
+from pushpilot.targets.lambda_fn.services import LambdaTarget
+from pushpilot.targets.registry import TARGETS
 from pushpilot_cli.main import build_parser, main
 from pushpilot_cli.stack_ports import ReadOnlyNotices, StackNotNamedError, stack_ports
 
@@ -38,8 +39,10 @@ def subcommand(name: str) -> argparse.ArgumentParser:
 
 
 def test_help_names_every_deploy_target() -> None:
-    labels = {target.label for target in (AppRunnerTarget, EcsTarget, EcsExpressTarget)}
-    assert set(TARGET_LABELS) == labels
+    labels = {
+        target.declaration.label for target in (AppRunnerTarget, EcsTarget, EcsExpressTarget, LambdaTarget)
+    }
+    assert {target.label for target in TARGETS} == labels
     text = " ".join(build_parser().format_help().split())
     assert all(label in text for label in labels), text
     assert "App Runner release" not in text

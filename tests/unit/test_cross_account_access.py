@@ -21,12 +21,13 @@ from pushpilot.core.errors import AccessDeniedError
 from pushpilot.core.notices import NoticeKind, Severity
 from pushpilot.core.releases import Stage
 from pushpilot.core.targets import TargetService
-from pushpilot.core.verdicts import ACCEPTED_MEDIA_TYPES, APP_RUNNER_PLATFORM, OCI_INDEX
+from pushpilot.core.verdicts import ACCEPTED_MEDIA_TYPES, OCI_INDEX
 from pushpilot.entry.handling import parse_event, run_guarded
 from pushpilot.entry.settings import CoreSettings
 from pushpilot.entry.wiring import deploy_ports
 from pushpilot.events.ecr import EcrImageActionEvent
 from pushpilot.flows.push import handle_push
+from pushpilot.targets.apprunner.declaration import APP_RUNNER_PLATFORM
 from tests.fakes import ACCOUNT, REGION, FakeWorld
 from tests.unit.public_registry_fake import read
 

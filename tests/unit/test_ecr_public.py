@@ -16,13 +16,13 @@ from pushpilot.core.errors import (
 )
 from pushpilot.core.verdicts import (
     ACCEPTED_MEDIA_TYPES,
-    APP_RUNNER_PLATFORM,
     OCI_INDEX,
     OCI_MANIFEST,
     Platform,
     VerdictStatus,
 )
 from pushpilot.entry.settings import PublicImageSettings, SettingsError
+from pushpilot.targets.apprunner.declaration import APP_RUNNER_PLATFORM
 from tests.unit.public_registry_fake import BASE, BLOB_HOST, FakePublicRegistry, digest_of, read
 
 pytestmark = pytest.mark.unit

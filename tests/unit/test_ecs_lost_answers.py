@@ -139,3 +139,40 @@ def test_a_lost_answer_for_another_digest_asks_nothing_of_this_push(world: FakeW
     handle_push(push_event(digest_of("web-2"), time="2026-05-04T09:20:00Z"), world.ports)
 
     assert world.apprunner.told_answer_lost == [False, False]
+
+
+class FunctionTimedOut(BaseException):
+    """Lambda ends a timed-out invocation: nothing after the line it was on runs, no handler sees it."""
+
+
+def test_an_attempt_that_timed_out_mid_deploy_has_its_retry_deploy_and_look_first(world: FakeWorld) -> None:
+    """The function timed out inside the deploy (after RegisterTaskDefinition, before UpdateService): no
+    exception reached the flow, so only the intent the claim recorded says an attempt may have acted.
+    Lambda's retry finds the claim it left, deploys, and is told to look for what the dead one did."""
+    digest = digest_of("web-1")
+    world.apprunner.fail_next_deploy = FunctionTimedOut()
+    with pytest.raises(FunctionTimedOut):
+        handle_push(push_event(digest), world.ports)
+    service = world.index.all()[0]
+    assert service.in_flight is not None
+    assert service.in_flight.operation_id is None
+    assert service.answer_lost_for(digest)
+
+    handle_push(push_event(digest), world.ports)
+
+    assert world.apprunner.told_answer_lost == [False, True]
+    service = world.index.all()[0]
+    assert service.in_flight is not None
+    assert service.in_flight.operation_id is not None
+    assert service.lost_answer is None
+    assert world.apprunner.started == 1
+
+
+def test_a_retry_of_a_deployment_that_started_starts_nothing(world: FakeWorld) -> None:
+    digest = digest_of("web-1")
+    handle_push(push_event(digest), world.ports)
+    world.once.results.clear()
+
+    handle_push(push_event(digest), world.ports)
+
+    assert world.apprunner.told_answer_lost == [False]

@@ -25,6 +25,7 @@ SERVICE_BUS = "arn:aws:events:eu-central-1:505050505050:event-bus/default"
 ROLE_ARN = "arn:aws:iam::404040404040:role/pushpilot-forwarder-ForwarderRole-1A2B3C4D5E6F"
 QUEUE_ARN = "arn:aws:sqs:eu-central-1:404040404040:pushpilot-forwarder-ForwardingDeadLetterQueue-7G8H9I"
 RULE_ARN = "arn:aws:events:eu-central-1:404040404040:rule/pushpilot-forwarder-ForwardEcrPushes-0J1K2L"
+LIVE_RULE_ARN = "arn:aws:events:eu-central-1:404040404040:rule/pushpilot-forwarder-ForwardReleaseLive-3M4N5O"
 FORWARDER_RESOURCES = {
     "ForwarderRole": PhysicalResource(
         ref="pushpilot-forwarder-ForwarderRole-1A2B3C4D5E6F", attributes={"Arn": ROLE_ARN}
@@ -34,6 +35,9 @@ FORWARDER_RESOURCES = {
         attributes={"Arn": QUEUE_ARN, "QueueName": QUEUE_ARN.rpartition(":")[2]},
     ),
     "ForwardEcrPushes": PhysicalResource(ref=RULE_ARN.rpartition("/")[2], attributes={"Arn": RULE_ARN}),
+    "ForwardReleaseLive": PhysicalResource(
+        ref=LIVE_RULE_ARN.rpartition("/")[2], attributes={"Arn": LIVE_RULE_ARN}
+    ),
 }
 
 
@@ -177,7 +181,7 @@ def test_only_eventbridge_of_the_registry_account_may_assume_the_role() -> None:
     assert trust["Condition"]["StringEquals"]["aws:SourceAccount"] == REGISTRY.account_id
 
 
-def test_only_the_forwarding_rule_may_write_to_the_dead_letter_queue() -> None:
+def test_only_the_forwarding_rules_may_write_to_the_dead_letter_queue() -> None:
     queue = properties(forwarder(), "ForwardingDeadLetterQueue")
     policy = properties(forwarder(), "ForwardingDeadLetterQueuePolicy")
     (statement,) = as_list(policy["PolicyDocument"]["Statement"])
@@ -187,7 +191,17 @@ def test_only_the_forwarding_rule_may_write_to_the_dead_letter_queue() -> None:
     assert statement["Principal"] == {"Service": "events.amazonaws.com"}
     assert as_list(statement["Action"]) == ["sqs:SendMessage"]
     assert statement["Resource"] == QUEUE_ARN
-    assert statement["Condition"]["ArnEquals"]["aws:SourceArn"] == RULE_ARN
+    assert statement["Condition"]["ArnEquals"]["aws:SourceArn"] == [RULE_ARN, LIVE_RULE_ARN]
+
+
+def test_only_pushpilot_release_live_events_are_forwarded_besides_pushes() -> None:
+    rule = properties(forwarder(), "ForwardReleaseLive")
+    assert rule["EventPattern"] == {"source": ["pushpilot"], "detail-type": ["Release Live"]}
+    assert rule.get("EventBusName", "default") == "default"
+    (target,) = rule["Targets"]
+    assert target["Arn"] == SERVICE_BUS
+    assert target["RoleArn"] == ROLE_ARN
+    assert target["DeadLetterConfig"] == {"Arn": QUEUE_ARN}
 
 
 def test_the_dead_letter_alarm_exists_only_with_a_topic() -> None:
@@ -239,7 +253,7 @@ def test_no_bus_policy_without_sources() -> None:
     assert not resolver.includes("OrganizationPushesPolicy")
 
 
-def test_listed_accounts_may_put_only_ecr_events_on_the_default_bus() -> None:
+def test_listed_accounts_may_put_only_ecr_and_pushpilot_events_on_the_default_bus() -> None:
     resolver = service(EventSourceAccounts="404040404040,606060606060")
 
     assert resolver.includes("CrossAccountPushesPolicy")
@@ -251,10 +265,10 @@ def test_listed_accounts_may_put_only_ecr_events_on_the_default_bus() -> None:
     assert statement["Principal"] == {"AWS": ["404040404040", "606060606060"]}
     assert as_list(statement["Action"]) == ["events:PutEvents"]
     assert statement["Resource"] == SERVICE_BUS
-    assert statement["Condition"] == {"StringEquals": {"events:source": "aws.ecr"}}
+    assert statement["Condition"] == {"StringEquals": {"events:source": ["aws.ecr", "pushpilot"]}}
 
 
-def test_an_organization_may_put_only_ecr_events_on_the_default_bus() -> None:
+def test_an_organization_may_put_only_ecr_and_pushpilot_events_on_the_default_bus() -> None:
     resolver = service(EventSourceOrganizationId="o-a1b2c3d4e5")
 
     assert resolver.includes("OrganizationPushesPolicy")
@@ -266,7 +280,7 @@ def test_an_organization_may_put_only_ecr_events_on_the_default_bus() -> None:
     assert as_list(statement["Action"]) == ["events:PutEvents"]
     assert statement["Resource"] == SERVICE_BUS
     assert statement["Condition"] == {
-        "StringEquals": {"aws:PrincipalOrgID": "o-a1b2c3d4e5", "events:source": "aws.ecr"}
+        "StringEquals": {"aws:PrincipalOrgID": "o-a1b2c3d4e5", "events:source": ["aws.ecr", "pushpilot"]}
     }
 
 

@@ -17,9 +17,10 @@ from hypothesis import strategies as st
 from pydantic import TypeAdapter
 
 from pushpilot.core.errors import MalformedEventError
-from pushpilot.entry.handling import HandlerOutcome, event_id_of, parse_event, run_guarded
+from pushpilot.entry.handling import event_id_of, parse_event, run_guarded
 from pushpilot.events.codebuild import CodeBuildEvent, CodeBuildPhaseEvent, CodeBuildStateEvent
 from pushpilot.events.ecr import EcrImageActionEvent
+from pushpilot.flows.results import FlowResult
 from pushpilot.targets.apprunner.events import (
     AppRunnerCustomDomainEvent,
     AppRunnerEvent,
@@ -317,9 +318,9 @@ def test_fuzz_the_handler_guard_rejects_what_does_not_parse(name: str, data: st.
     adapter, _ = ADAPTERS[model.__name__]
     event = data.draw(_any_event(base))
 
-    def work() -> HandlerOutcome:
+    def work() -> FlowResult:
         parse_event(adapter, event)
-        return HandlerOutcome(event_id=event_id_of(event), status="handled")
+        return FlowResult(event_id=event_id_of(event), status="handled")
 
     outcome = run_guarded(event, work, logger=_LOGGER, metrics=_METRICS)
     parses = _parsed_or_malformed(adapter, event) is not None

@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 
 from pushpilot.core.errors import AccessDeniedError, NotFoundError, PushpilotError
-from pushpilot.core.verdicts import APP_RUNNER_PLATFORM, Platform, Verdict, VerdictStatus, judge
+from pushpilot.core.verdicts import Platform, Verdict, VerdictStatus, judge
+from pushpilot.targets.apprunner.declaration import APP_RUNNER_PLATFORM
 from pushpilot_cli.image_cmd import ImageReference, register
 
 pytestmark = pytest.mark.unit

@@ -16,7 +16,6 @@ from hypothesis import strategies as st
 
 from pushpilot.core.verdicts import (
     ACCEPTED_MEDIA_TYPES,
-    APP_RUNNER_PLATFORM,
     DOCKER_MANIFEST_LIST,
     DOCKER_MANIFEST_V1,
     DOCKER_MANIFEST_V1_SIGNED,
@@ -29,6 +28,7 @@ from pushpilot.core.verdicts import (
     fix_command,
     judge,
 )
+from pushpilot.targets.apprunner.declaration import APP_RUNNER_PLATFORM
 
 pytestmark = pytest.mark.unit
 

@@ -19,6 +19,7 @@ from pushpilot.core.message_limits import (
     SNS_MAX_MESSAGE_BYTES,
     MessageTooLargeError,
 )
+from pushpilot.core.notice_selection import KindSelection
 from pushpilot.core.notices import Notice, NoticeKind
 from pushpilot.core.plain_text import clip, clip_tail, strip_terminal
 from pushpilot.core.redaction import MASK, SecretValues, encodings, mask_known_shapes, scrub_notice
@@ -26,7 +27,7 @@ from pushpilot.core.render_slack import render_slack_headline, render_slack_repl
 from pushpilot.core.render_sns import render_sns
 from pushpilot.core.slack_text import code_line, defuse_fences, slack_escape, slack_link
 from pushpilot.events.codebuild import CodeBuildEnvironmentValues, CodeBuildEvent, CodeBuildStateEvent
-from pushpilot.flows.notify import ChannelResult, KindSelection, deliver
+from pushpilot.flows.notify import ChannelResult, deliver
 from tests.unit.notify_samples import sample
 
 SECRET = 'Zx9!q/"w+e=r&t'
@@ -293,8 +294,8 @@ def test_a_build_without_a_log_group_has_no_log_button() -> None:
     raw = _in_progress_with_null_logs()
     event = _EVENT.validate_python(raw)
     assert isinstance(event, CodeBuildStateEvent)
-    assert logs_deep_link(event.detail.additional_information.logs, "us-east-1") is None
-    report = build_report(event, BuildEventExtras.model_validate(raw))
+    assert logs_deep_link(event.to_core().info.logs, "us-east-1") is None
+    report = build_report(event.to_core(), BuildEventExtras.model_validate(raw))
     assert [link.label for link in report.notice.links] == ["Build in CodeBuild"]
     assert report.notice.log_url is None
     assert "group=null" not in json.dumps(render_slack_reply(report.notice).payload())
@@ -318,7 +319,7 @@ def test_build_secrets_are_masked_before_hints_quotes_and_summary() -> None:
     assert isinstance(event, CodeBuildStateEvent)
     secrets = CodeBuildEnvironmentValues.model_validate(raw).secrets()
     tail = LogTail(lines=(f"echo {SECRET}", "YAML_FILE_ERROR: Message: bad key " + SECRET))
-    report = build_report(event, BuildEventExtras.model_validate(raw), tail=tail, secrets=secrets)
+    report = build_report(event.to_core(), BuildEventExtras.model_validate(raw), tail=tail, secrets=secrets)
     dumped = report.model_dump_json()
     assert SECRET not in dumped
     assert json.dumps(SECRET)[1:-1] not in dumped

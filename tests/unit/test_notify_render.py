@@ -27,6 +27,7 @@ from pushpilot.core.message_limits import (
 from pushpilot.core.message_limits import (
     SLACK_MAX_SECTION_TEXT as MAX_SECTION_TEXT,
 )
+from pushpilot.core.notice_selection import KindSelection, should_send
 from pushpilot.core.notices import Notice, NoticeKind, Severity
 from pushpilot.core.plain_text import clip_lines
 from pushpilot.core.render_slack import (
@@ -37,8 +38,7 @@ from pushpilot.core.render_slack import (
 )
 from pushpilot.core.render_sns import render_email, render_q_developer, render_sns, sns_subject
 from pushpilot.core.slack_text import slack_escape
-from pushpilot.entry.settings import SettingsError
-from pushpilot.flows.notify import KindSelection, NotifySettings, should_send
+from pushpilot.entry.settings import NotifySettings, SettingsError
 from tests.unit.notify_samples import SAMPLES, sample
 
 GOLDEN = Path(__file__).parent / "golden" / "notify"

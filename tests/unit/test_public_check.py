@@ -14,8 +14,8 @@ from pushpilot.core.notices import NoticeKind
 from pushpilot.core.public_sightings import FirstSighting, Sighting, SightingKind
 from pushpilot.core.releases import RolloutStatus
 from pushpilot.core.targets import TargetService
-from pushpilot.core.verdicts import APP_RUNNER_PLATFORM
 from pushpilot.flows.public_images import check_public_images
+from pushpilot.targets.apprunner.declaration import APP_RUNNER_PLATFORM
 from tests.fakes import ACCOUNT, REGION, FakeWorld
 from tests.unit.public_registry_fake import BASE, FakePublicRegistry, read
 
@@ -153,8 +153,9 @@ def test_moved_tag_is_judged_once_and_deployed_once_per_service(check: Check) ->
     assert stored is not None
     assert (stored.repository, stored.registry, stored.tags) == (NAME, "public.ecr.aws", ("stable",))
     assert {rollout.status for rollout in stored.services.values()} == {RolloutStatus.DEPLOYING}
-    # Verdict once per digest, deployment once per (service, digest): the shared path's keys.
-    assert {scope for scope, _ in check.world.once.results} == {"verdict", "deploy"}
+    # Verdict once per digest, deployment once per (service, digest), each release event once per change:
+    # the shared path's keys.
+    assert {scope for scope, _ in check.world.once.results} == {"verdict", "deploy", "release-event"}
 
     again = check.run()
     assert again["unchanged"] == 1

@@ -23,6 +23,7 @@ NEW = "sha256:" + "b" * 64
 
 def service(name: str, identifier: str) -> IndexedService:
     return IndexedService(
+        kind="apprunner",
         arn=f"arn:aws:apprunner:us-east-1:222222222222:service/{name}/{'0' * 32}",
         name=name,
         status="RUNNING",

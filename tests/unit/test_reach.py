@@ -1,4 +1,4 @@
-"""Reach: `EcsClusters` decided in one place (core/reach.py) and asked by every path — events, refresh,
+"""Reach: `EcsClusters` decided in one place (targets/ecs/reach.py) and asked by every path — events, refresh,
 push, the DNS readers, the CLI — before anything is described, indexed or deployed."""
 
 from __future__ import annotations
@@ -12,14 +12,19 @@ import pytest
 from botocore.stub import Stubber
 
 from pushpilot.core.errors import OutOfReachError
-from pushpilot.core.reach import ClusterScope
 from pushpilot.core.targets import OperationEnded, ServiceChanged, TargetService
 from pushpilot.entry.settings import EcsSettings, SettingsError
 from pushpilot.events.ecr import EcrImageActionEvent
-from pushpilot.flows.outcome import OUT_OF_REACH_METRIC, handle_operation_ended, handle_service_changed
+from pushpilot.flows.outcome import (
+    GONE_METRIC,
+    OUT_OF_REACH_METRIC,
+    handle_operation_ended,
+    handle_service_changed,
+)
 from pushpilot.flows.push import handle_push
 from pushpilot.flows.refresh import refresh
 from pushpilot.targets.ecs.domains import LoadBalancerDomainReader
+from pushpilot.targets.ecs.reach import ClusterScope
 from pushpilot.targets.ecs.services import EcsTarget
 from pushpilot.targets.ecs_express.services import EcsExpressTarget
 from tests.fakes import ACCOUNT, REGION, FakeTarget, FakeWorld, digest_of, service_snapshot
@@ -122,6 +127,23 @@ def test_an_event_for_a_service_of_ecs_clusters_is_described_and_indexed() -> No
     assert result.detail == {"index": "updated"}
     assert target.described == [storefront.arn]
     assert world.index.get(storefront.arn) is not None
+
+
+def test_an_event_for_a_service_deleted_since_is_a_skip_with_its_own_metric_and_unindexes_it() -> None:
+    storefront = ecs_service("storefront", "prod")
+    world, target = scoped_world(storefront)
+    world.index.upsert(storefront, now="2026-01-01T00:00:00+00:00")
+    target.deleted.add(storefront.arn)
+
+    result = handle_service_changed(
+        ServiceChanged(event_id="e-4", kind=ECS, service_arn=storefront.arn, deleted=False), world.ports
+    )
+
+    assert result.status == "ignored"
+    assert result.detail["skip"] == GONE_METRIC == "EventsForDeletedServices"
+    assert result.detail["service_arn"] == storefront.arn
+    assert result.detail["index"] == "removed"
+    assert world.index.get(storefront.arn) is None
 
 
 def test_a_service_indexed_before_the_scope_narrowed_is_left_alone_by_its_events() -> None:

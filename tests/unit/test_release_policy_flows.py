@@ -367,3 +367,38 @@ def test_a_service_without_a_policy_follows_its_tag_again_after_a_rollback_is_re
         + digest_of("a")[7:19]
         + ")); `pushpilot release storefront` lets pushes deploy again"
     ]
+
+
+def test_a_push_queued_behind_a_rollback_before_its_hold_does_not_undo_it() -> None:
+    """A push arrives after the rollback's deployment started and before the hold is set: it finds no
+    hold and queues behind the rollback. When the rollback ends it is dropped and told, never deployed."""
+    world = live_story()
+    previous = digest_of("web-v1.4.0")
+    world.apprunner.after_next_deploy = lambda: push(world, "v1.5.1")
+
+    rollback(world.ports, plan_rollback(world.ports, "checkout"))
+    finish(world, "checkout")
+    refresh(world.ports)
+
+    assert [call[1] for call in world.apprunner.deployed[2:]] == [previous]
+    service = world.index.all()[0]
+    assert service.pending is None
+    assert service.in_flight is None
+    queued = [n for n in world.sink.notices if n.thread_key == f"web@{digest_of('web-v1.5.1')}"]
+    assert "held (rolled back to v1.4.0" in queued[-1].summary
+    # Released, the next push deploys again.
+    release_hold(world.ports, "checkout")
+    push(world, "v1.5.2")
+    assert world.apprunner.deployed[-1][2] == f"{REGISTRY}/web:v1.5.2"
+
+
+def test_a_rollback_queued_behind_a_deployment_still_deploys_under_its_own_hold() -> None:
+    world = live_story()
+    previous = digest_of("web-v1.4.0")
+    push(world, "v1.5.1")
+
+    result = rollback(world.ports, plan_rollback(world.ports, "checkout"))
+    finish(world, "checkout")
+
+    assert result["rollback"] == "queued"
+    assert world.apprunner.deployed[-1][1] == previous

@@ -258,3 +258,27 @@ def test_an_empty_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
     assert _one_error_line(capsys.readouterr().err) == (
         f"error: scenario {path} must be a mapping with `steps` (and `setup`, `name`, `region`)"
     )
+
+
+@pytest.mark.parametrize(
+    ("step", "message"),
+    [
+        (
+            {"tag": {"service": "nope", "tags": {"pushpilot:hold": "incident 42"}}},
+            (
+                "error: step 1 (tag): service 'nope' is not in setup.services, setup.ecs_services,"
+                " setup.express_services or setup.lambda_functions"
+            ),
+        ),
+        ({"tag": {"service": "storefront", "tags": {}}}, "error: step 1 (tag): tags: "),
+        ({"untag": {"service": "storefront", "keys": []}}, "error: step 1 (untag): keys: "),
+        ({"untag": {"service": "storefront", "key": "x"}}, "error: step 1 (untag): "),
+    ],
+)
+def test_a_tag_step_that_cannot_apply(
+    step: dict[str, Any], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, err = _simulate(tmp_path, [step], capsys)
+
+    assert code == 2
+    assert _one_error_line(err).startswith(message)

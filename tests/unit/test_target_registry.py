@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from pushpilot.core.reach import ClusterScope
+from pushpilot.targets.ecs.reach import ClusterScope
 from pushpilot.targets.registry import TARGETS, Reach, build_targets, domain_sources, entry
 from pushpilot_sandbox.template import NO_VALUE, Pseudo, Resolver, load_template
 
@@ -22,8 +22,15 @@ EVERY_TARGET_FUNCTIONS = ("ImagePushFunction", "ReconcileFunction")
 
 
 def policy_refs(function_id: str) -> set[str]:
+    """The managed policies a function attaches, a conditional one (`!If [cond, !Ref P, NoValue]`) too."""
     policies = RESOURCES[function_id]["Properties"].get("Policies", [])
-    return {item["Ref"] for item in policies if isinstance(item, dict) and "Ref" in item}
+    refs: set[str] = set()
+    for item in policies:
+        if not isinstance(item, dict):
+            continue
+        branches = item["Fn::If"][1:] if "Fn::If" in item else [item]
+        refs |= {branch["Ref"] for branch in branches if isinstance(branch, dict) and "Ref" in branch}
+    return refs - {"AWS::NoValue"}
 
 
 def test_every_target_names_a_managed_policy_of_the_template() -> None:
@@ -59,8 +66,19 @@ def test_every_built_target_and_domain_reader_carries_the_cluster_scope() -> Non
 
     served = {kind: target.serves(outside) for kind, target in build_targets(reach).items()}
 
-    assert served == {"apprunner": True, "ecs": False, "ecs_express": False}
+    assert served == {"apprunner": True, "ecs": False, "ecs_express": False, "lambda": False}
     assert len(domain_sources(reach)) == 2
+
+
+def test_the_lambda_target_serves_only_the_functions_of_its_prefix() -> None:
+    function = "arn:aws:lambda:us-east-1:111122223333:function:{}"
+    scoped = build_targets(Reach(function_prefix="media-"))["lambda"]
+    off = build_targets(Reach())["lambda"]
+
+    assert scoped.serves(function.format("media-thumbs"))
+    assert scoped.serves(function.format("media-thumbs") + ":live")
+    assert not scoped.serves(function.format("billing"))
+    assert not off.serves(function.format("media-thumbs"))
 
 
 def test_an_unknown_kind_names_the_known_ones() -> None:

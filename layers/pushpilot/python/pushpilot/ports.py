@@ -4,32 +4,53 @@ tests; neither is named here, and nothing here imports boto3.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from pushpilot.core.notices import Link, Notice
+from pushpilot.core.promotion import BakeState, Baking
 from pushpilot.core.public_sightings import Sighting
+from pushpilot.core.release_events import ReleaseEvent
 from pushpilot.core.releases import Release, ServiceRollout, Stage
-from pushpilot.core.targets import Operation, TargetService
+from pushpilot.core.targets import Operation, OutcomeCheck, OutcomePolling, TargetService
 from pushpilot.core.tracking import Hold, IndexedService, InFlight, LiveImage, Pending
 from pushpilot.core.verdicts import Platform, Verdict
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from pushpilot.core.approvals import Approval, ApprovalState, Vote
-    from pushpilot.core.dns.models import DomainBinding
+    from pushpilot.core.declarations import TargetDeclaration
+    from pushpilot.core.dns.models import DomainBinding, ZonePlan, ZoneSnapshot
     from pushpilot.core.dns.outbox import HeldNotices
+    from pushpilot.core.dns.triggers import DnsTrigger
     from pushpilot.core.slack_interaction import Decision
 
 
 class DeployTarget(Protocol):
-    """A kind of service that runs container images (App Runner; ECS next)."""
+    """A kind of service that runs container images. What it needs from the flows it declares in its own
+    folder; `kind`, `label`, `accepts_index` and `outcome_polling` are that declaration's, at hand."""
+
+    @property
+    def declaration(self) -> TargetDeclaration: ...
 
     @property
     def kind(self) -> str: ...
 
     @property
     def label(self) -> str:
-        """How people call it: "App Runner"."""
+        """How people call it."""
+        ...
+
+    @property
+    def accepts_index(self) -> bool:
+        """Whether the target deploys an image index (its hosts pick their platform's child); False: it
+        needs the single manifest of the service's platform, which the flows take from the verdict."""
+        ...
+
+    @property
+    def outcome_polling(self) -> OutcomePolling | None:
+        """None: the target's events tell when a deployment ends; else how the flows poll its outcome."""
         ...
 
     def serves(self, service_arn: str) -> bool:
@@ -42,6 +63,11 @@ class DeployTarget(Protocol):
         ...
 
     def describe(self, service_arn: str) -> TargetService: ...
+
+    def current_tags(self, service: IndexedService) -> dict[str, str]:
+        """The service's tags as they are now (one call): read at deploy time, only for services a push
+        would deploy to, so a hold or policy tag set since the last refresh is obeyed."""
+        ...
 
     def deploy(self, service: IndexedService, digest: str, *, image: str | None = None) -> str:
         """Start deploying `digest` (the newest push of the tag the service runs); the operation's id.
@@ -68,6 +94,12 @@ class DeployTarget(Protocol):
     def failure_advice(self, service: IndexedService) -> str:
         """Where to look when a deployment failed."""
         ...
+
+
+class OutcomeTimer(Protocol):
+    """Looks at a deployment's outcome later, for targets whose platform emits no completion event."""
+
+    def schedule(self, check: OutcomeCheck, *, delay_seconds: int) -> None: ...
 
 
 class Inspector(Protocol):
@@ -101,6 +133,16 @@ class ServiceIndex(Protocol):
     def upsert(self, service: TargetService, *, now: str) -> None: ...
 
     def remove(self, arn: str) -> None: ...
+
+    def set_tags(self, arn: str, tags: dict[str, str]) -> None:
+        """Keep the tags read at deploy time, so the next push decides on them too."""
+        ...
+
+    def filled(self) -> bool:
+        """Whether a complete discovery of every target has filled the index at least once."""
+        ...
+
+    def mark_filled(self, *, now: str) -> None: ...
 
     def claim(self, arn: str, in_flight: InFlight) -> bool:
         """Take the right to deploy: only one deployment of ours is ever in flight per service."""
@@ -260,6 +302,53 @@ class DomainBindingSource(Protocol):
         ...
 
 
+class HostedZoneSummary(Protocol):
+    """A hosted zone as a listing names it."""
+
+    @property
+    def zone_id(self) -> str: ...
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def private(self) -> bool: ...
+
+
+class TriggerEvent(Protocol):
+    """An event model that says what set a DNS reconcile off (App Runner's, ACM's)."""
+
+    def dns_trigger(self) -> DnsTrigger: ...
+
+
+class PendingTracker(Protocol):
+    """Remembers since when each domain has waited for validation; PendingDomains is the real one."""
+
+    def known(self) -> Mapping[str, datetime]:
+        """Every domain tracked as waiting, with its first sighting; changes nothing."""
+        ...
+
+    def track(
+        self, states: Sequence[DomainBinding], now: datetime, *, complete: bool = True
+    ) -> Mapping[str, datetime]: ...
+
+
+class ZoneStore(Protocol):
+    """What the DNS reconcile reads and changes zones with; Route53Zones is the real one."""
+
+    def list_zones(self) -> Sequence[HostedZoneSummary]: ...
+
+    def snapshot(self, zone_id: str) -> ZoneSnapshot: ...
+
+    def apply(self, zone_plan: ZonePlan, *, wait: bool = False) -> str | None: ...
+
+
+class Registrar(Protocol):
+    """The name servers a domain's registrar lists; RegisteredDomains (Route 53 Domains) is the real one."""
+
+    def name_servers(self, domain: str) -> tuple[str, ...] | None: ...
+
+
 class DnsNoticeOutbox(Protocol):
     """Notices of a DNS reconcile, held before it changes anything and released once queued."""
 
@@ -268,3 +357,69 @@ class DnsNoticeOutbox(Protocol):
     def held(self) -> list[HeldNotices]: ...
 
     def release(self, key: str) -> None: ...
+
+
+class ReleaseEvents(Protocol):
+    """pushpilot's own events (`source: pushpilot`) on the stack's event bus."""
+
+    def put(self, events: Sequence[ReleaseEvent]) -> None:
+        """Put every event, or raise: an event EventBridge refused is retried, then raised typed."""
+        ...
+
+
+class PromotionLedger(Protocol):
+    """The upstream release each promoted-to service bakes, one per service; every change conditional."""
+
+    def offer(self, baking: Baking) -> tuple[bool, Baking | None]:
+        """Keep `baking` for its service unless that release, or a newer upstream one, is already there:
+        (whether it was kept, the older release it replaced)."""
+        ...
+
+    def get(self, service_arn: str) -> Baking | None: ...
+
+    def all(self) -> list[Baking]: ...
+
+    def move(
+        self,
+        baking: Baking,
+        state: BakeState,
+        *,
+        bake_started: str | None = None,
+        held_by: tuple[str, ...] = (),
+    ) -> bool:
+        """Change the bake of `baking`'s digest from the state it has; False when it changed meanwhile."""
+        ...
+
+
+class AlarmStates(Protocol):
+    def in_alarm(self, names: Sequence[str]) -> list[str]:
+        """The named alarms that hold a promotion now: in ALARM, or not found (said so)."""
+        ...
+
+
+class ImageParameters(Protocol):
+    """Where the image a service runs is published for infrastructure code to read."""
+
+    def publish(self, kind: str, service: str, image: str) -> None: ...
+
+
+class DeadLetterQueue(Protocol):
+    """A queue of dead letters, read a batch at a time; a message received is held until deleted or
+    released (SQS's visibility timeout)."""
+
+    @property
+    def url(self) -> str: ...
+
+    def receive(self, wanted: int) -> list[dict[str, Any]]:
+        """Up to `wanted` messages, shaped as SQS `ReceiveMessage` answers them, with their attributes."""
+        ...
+
+    def release(self, receipt_handle: str) -> None:
+        """Make a held message visible again at once."""
+        ...
+
+    def delete(self, receipt_handle: str) -> None: ...
+
+
+Invoke = Callable[[str, dict[str, Any]], None]
+"""Hand one event to one function (by ARN) asynchronously; raise a PushpilotError if it was not accepted."""

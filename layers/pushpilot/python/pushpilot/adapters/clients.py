@@ -1,8 +1,10 @@
-"""One place that builds boto3 clients: lazily, once, with botocore's adaptive retry mode.
+"""One place that builds boto3 clients: lazily, once per service and region, with botocore's adaptive
+retry mode.
 
 Endpoints come from the standard settings (AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_<SERVICE>) that
-botocore reads itself, so the same code talks to AWS or to the offline sandbox. The cache is keyed by
-those settings too, so a process whose endpoint settings change gets clients that follow them.
+botocore reads itself, so the same code talks to AWS or to the offline sandbox. A Lambda process never
+changes those settings, so a client is built once for the life of the process; a process that does
+change them forgets the clients itself (`built_client.cache_clear()`).
 """
 
 from __future__ import annotations
@@ -42,10 +44,8 @@ def client(service_name: str, region_name: str | None = None, *, single_attempt:
     `single_attempt`: botocore sends each request once. For a write with no idempotency token whose
     every attempt starts something (a deployment): botocore would send it again after a lost answer,
     so the caller looks at what the attempt did instead of letting it be repeated blindly."""
-    service_key = service_name.upper().replace("-", "_")
-    endpoint = os.environ.get(f"AWS_ENDPOINT_URL_{service_key}") or os.environ.get("AWS_ENDPOINT_URL")
     region = region_name or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
-    return _cached_client(service_name, region, endpoint, single_attempt=single_attempt)
+    return built_client(service_name, region, single_attempt=single_attempt)
 
 
 _per_thread = threading.local()
@@ -65,11 +65,7 @@ def _session() -> Session:
 
 
 @cache
-def _cached_client(
-    service_name: str, region_name: str | None, endpoint: str | None, *, single_attempt: bool = False
-) -> Any:
-    # endpoint is part of the cache key only; botocore resolves it from the same settings itself.
-    del endpoint
+def built_client(service_name: str, region_name: str | None, *, single_attempt: bool = False) -> Any:
     config = single_attempt_config() if single_attempt else retry_config()
     return _session().client(  # type: ignore[call-overload]
         service_name, region_name=region_name, config=config

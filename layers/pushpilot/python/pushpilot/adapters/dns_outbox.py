@@ -8,10 +8,11 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from pushpilot.adapters import table_keys
 from pushpilot.adapters.dynamodb import TableAdapter, dynamodb_error
+from pushpilot.adapters.table_keys import DNS_OUTBOX
 from pushpilot.core.dns.outbox import HeldNotices
 
-PARTITION = "DNSOUTBOX"
 # A safety net only: runs release what they hold.
 HELD_TTL_SECONDS = 7 * 24 * 3600
 
@@ -31,22 +32,8 @@ class DnsNoticeOutbox(TableAdapter):
             raise dynamodb_error(exc, "PutItem") from exc
 
     def held(self) -> list[HeldNotices]:
-        found: list[HeldNotices] = []
-        kwargs: dict[str, Any] = {
-            "TableName": self._table,
-            "KeyConditionExpression": "pk = :pk",
-            "ExpressionAttributeValues": {":pk": {"S": PARTITION}},
-            "ConsistentRead": True,
-        }
-        while True:
-            try:
-                page = self._client.query(**kwargs)
-            except (ClientError, BotoCoreError) as exc:
-                raise dynamodb_error(exc, "Query") from exc
-            found.extend(HeldNotices.model_validate_json(item["held"]["S"]) for item in page.get("Items", []))
-            if "LastEvaluatedKey" not in page:
-                return sorted(found, key=lambda held: held.held_at)
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        found = [HeldNotices.model_validate_json(item["held"]["S"]) for item in self._partition(DNS_OUTBOX)]
+        return sorted(found, key=lambda held: held.held_at)
 
     def release(self, key: str) -> None:
         try:
@@ -56,4 +43,4 @@ class DnsNoticeOutbox(TableAdapter):
 
     @staticmethod
     def _key(key: str) -> dict[str, Any]:
-        return {"pk": {"S": PARTITION}, "sk": {"S": key}}
+        return table_keys.dns_outbox(key).item()

@@ -4,7 +4,7 @@ typed errors (through the shared AWS error classifier)."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -12,6 +12,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from pushpilot.adapters import clients
 from pushpilot.adapters.aws_errors import DYNAMODB_CODES, aws_error
+from pushpilot.adapters.table_keys import PK
 
 if TYPE_CHECKING:
     from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
@@ -45,6 +46,26 @@ class TableAdapter:
         if self._injected is None:
             self._injected = clients.client("dynamodb")
         return self._injected
+
+    def _partition(self, pk: str) -> Iterator[dict[str, Any]]:
+        """Every item of one partition, read consistently, as DynamoDB attribute values."""
+        return query_items(
+            self._client,
+            TableName=self._table,
+            KeyConditionExpression=f"{PK} = :pk",
+            ExpressionAttributeValues={":pk": {"S": pk}},
+            ConsistentRead=True,
+        )
+
+
+def query_items(client: DynamoDBClient, **query: Any) -> Iterator[dict[str, Any]]:
+    """Every item one Query matches, page after page: botocore's Query paginator follows
+    LastEvaluatedKey (a page holds at most 1 MB)."""
+    try:
+        for page in client.get_paginator("query").paginate(**query):
+            yield from page.get("Items", [])
+    except (ClientError, BotoCoreError) as exc:
+        raise dynamodb_error(exc, "Query") from exc
 
 
 @cache

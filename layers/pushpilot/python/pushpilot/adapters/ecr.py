@@ -24,7 +24,7 @@ from pushpilot.core.errors import (
     ThrottledError,
 )
 from pushpilot.core.image_ref import ecr_registry_host
-from pushpilot.core.verdicts import ACCEPTED_MEDIA_TYPES, Platform, Verdict, judge
+from pushpilot.core.verdicts import ACCEPTED_MEDIA_TYPES, Platform, Verdict, is_index, judge
 
 if TYPE_CHECKING:
     from mypy_boto3_ecr import ECRClient
@@ -143,7 +143,11 @@ class ImageInspector:
             fetch_config=partial(self._fetch_config, repository, registry_id),
             image_ref=image_ref,
         )
-        return verdict.model_copy(update={"digest": found_digest})
+        # A single manifest is itself the manifest a target that takes no index deploys.
+        single = None if is_index(verdict.media_type) else found_digest
+        return verdict.model_copy(
+            update={"digest": found_digest, "manifest_digest": verdict.manifest_digest or single}
+        )
 
     def _fetch_config(self, repository: str, registry_id: str | None, config_digest: str) -> bytes | None:
         """The config blob's bytes, or None when ECR or the blob store no longer has it."""

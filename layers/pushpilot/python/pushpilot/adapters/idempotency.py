@@ -10,13 +10,12 @@ the work instead of failing behind it.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from pushpilot.adapters import clients
-from pushpilot.core.errors import RetryableError
+from pushpilot.adapters import clients, table_keys
+from pushpilot.core.errors import ConcurrentDeliveryError, RetryableError
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -26,15 +25,17 @@ _TEN_MINUTES = 600
 
 
 @cache
-def _persistence(table_name: str, endpoint_key: str, client: DynamoDBClient | None) -> Any:
+def persistence_layer(table_name: str, client: DynamoDBClient | None) -> Any:
+    """One persistence layer per table and injected client (None: the process's own client), built once
+    for the life of the process. Powertools names the records' partition after the function that first
+    uses a layer (`idempotency#<function>`)."""
     from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
-    del endpoint_key  # part of the cache key only: a new endpoint setting gets a new layer
     return DynamoDBPersistenceLayer(
         table_name=table_name,
-        key_attr="pk",
-        sort_key_attr="sk",
-        expiry_attr="expires_at",
+        key_attr=table_keys.PK,
+        sort_key_attr=table_keys.SK,
+        expiry_attr=table_keys.TTL,
         boto3_client=client or clients.client("dynamodb"),
     )
 
@@ -57,7 +58,6 @@ def run_once(
         IdempotencyPersistenceLayerError,
     )
 
-    endpoint_key = os.environ.get("AWS_ENDPOINT_URL_DYNAMODB") or os.environ.get("AWS_ENDPOINT_URL") or ""
     config = IdempotencyConfig(expires_after_seconds=expires_after_seconds, raise_on_no_idempotency_key=True)
     if lambda_context is not None:
         config.register_lambda_context(lambda_context)
@@ -65,7 +65,7 @@ def run_once(
     # Powertools' decorator is untyped; `once` keeps the signature written here.
     @idempotent_function(  # type: ignore[untyped-decorator]
         data_keyword_argument="identity",
-        persistence_store=_persistence(table_name, endpoint_key, client),
+        persistence_store=persistence_layer(table_name, client),
         config=config,
     )
     def once(identity: dict[str, str]) -> dict[str, Any]:
@@ -75,7 +75,7 @@ def run_once(
     try:
         result: dict[str, Any] = once(identity={"scope": scope, **key})
     except IdempotencyAlreadyInProgressError as exc:
-        raise RetryableError(f"{scope} {key} is being handled by a concurrent delivery") from exc
+        raise ConcurrentDeliveryError(f"{scope} {key} is being handled by a concurrent delivery") from exc
     except (IdempotencyPersistenceLayerError, IdempotencyInconsistentStateError) as exc:
         raise RetryableError(f"{scope} {key}: the idempotency record could not be used: {exc}") from exc
     return result

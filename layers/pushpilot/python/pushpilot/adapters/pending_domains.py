@@ -14,10 +14,11 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from pushpilot.adapters import table_keys
 from pushpilot.adapters.dynamodb import TableAdapter, dynamodb_error, is_conditional_failure
+from pushpilot.adapters.table_keys import DNS_PENDING, SK
 from pushpilot.core.dns.models import PENDING_STATUSES, DomainBinding
 
-PARTITION = "DNSPENDING"
 # A safety net only: records are removed by the runs themselves.
 PENDING_TTL_SECONDS = 90 * 24 * 3600
 
@@ -47,27 +48,13 @@ class PendingDomains(TableAdapter):
         return self._read_all()
 
     def _read_all(self) -> dict[str, datetime]:
-        found: dict[str, datetime] = {}
-        kwargs: dict[str, Any] = {
-            "TableName": self._table,
-            "KeyConditionExpression": "pk = :pk",
-            "ExpressionAttributeValues": {":pk": {"S": PARTITION}},
-            "ConsistentRead": True,
+        return {
+            item[SK]["S"]: datetime.fromisoformat(item["since"]["S"]) for item in self._partition(DNS_PENDING)
         }
-        while True:
-            try:
-                page = self._client.query(**kwargs)
-            except (ClientError, BotoCoreError) as exc:
-                raise dynamodb_error(exc, "Query") from exc
-            for item in page.get("Items", []):
-                found[item["sk"]["S"]] = datetime.fromisoformat(item["since"]["S"])
-            if "LastEvaluatedKey" not in page:
-                return found
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     @staticmethod
     def _key(domain: str) -> dict[str, Any]:
-        return {"pk": {"S": PARTITION}, "sk": {"S": domain}}
+        return table_keys.pending_domain(domain).item()
 
     def _remember(self, domain: str, now: datetime) -> datetime:
         """Record `now` as the first sighting, unless a concurrent run recorded one first."""

@@ -12,6 +12,7 @@ from typing import Any, cast
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from pushpilot.adapters import table_keys
 from pushpilot.adapters.dynamodb import (
     TableAdapter,
     dynamodb_error,
@@ -25,7 +26,7 @@ from pushpilot.core.public_sightings import Sighting, SightingKind
 class PublicTagStore(TableAdapter):
     @staticmethod
     def _key(image_key: str) -> dict[str, Any]:
-        return to_item({"pk": f"PUBLICTAG#{image_key}", "sk": "TAG"})
+        return table_keys.public_tag(image_key).item()
 
     def observe(self, image_key: str, digest: str, now: str) -> Sighting:
         """Store `digest` as the tag's current one unless it already is; say what it was before."""

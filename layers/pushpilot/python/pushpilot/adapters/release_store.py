@@ -6,6 +6,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from pushpilot.adapters import table_keys
 from pushpilot.adapters.dynamodb import TableAdapter, dynamodb_error, from_item, to_item
 from pushpilot.core.releases import Release, ServiceRollout, Stage
 from pushpilot.core.verdicts import Verdict
@@ -14,7 +15,7 @@ from pushpilot.core.verdicts import Verdict
 class ReleaseStore(TableAdapter):
     @staticmethod
     def _key(release_id: str) -> dict[str, Any]:
-        return to_item({"pk": f"REL#{release_id}", "sk": "META"})
+        return table_keys.release(release_id).item()
 
     def open(self, release: Release, *, tag: str | None, expires_at: int) -> Release:
         """Create the release if new, add the tag if not; return the stored record."""

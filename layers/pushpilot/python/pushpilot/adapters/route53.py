@@ -39,6 +39,7 @@ class HostedZoneRef(BaseModel):
 
     zone_id: str
     name: str
+    private: bool = False
 
 
 def bare_zone_id(zone_id: str) -> str:
@@ -104,16 +105,23 @@ class Route53Zones:
             self._client = clients.client("route53")
         return self._client
 
-    def list_public_zones(self) -> list[HostedZoneRef]:
+    def list_zones(self) -> list[HostedZoneRef]:
+        """Every hosted zone of the account, private ones marked (never planned, never written)."""
         try:
             return [
-                HostedZoneRef(zone_id=bare_zone_id(zone["Id"]), name=zone["Name"].rstrip(".").lower())
+                HostedZoneRef(
+                    zone_id=bare_zone_id(zone["Id"]),
+                    name=zone["Name"].rstrip(".").lower(),
+                    private=zone.get("Config", {}).get("PrivateZone", False),
+                )
                 for page in self.client.get_paginator("list_hosted_zones").paginate()
                 for zone in page["HostedZones"]
-                if not zone.get("Config", {}).get("PrivateZone", False)
             ]
         except (ClientError, BotoCoreError) as exc:
             raise translate_error(exc, "ListHostedZones", "the account") from exc
+
+    def list_public_zones(self) -> list[HostedZoneRef]:
+        return [zone for zone in self.list_zones() if not zone.private]
 
     def snapshot(self, zone_id: str) -> ZoneSnapshot:
         zone_id = bare_zone_id(zone_id)

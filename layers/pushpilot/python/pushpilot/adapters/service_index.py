@@ -18,11 +18,13 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from pushpilot.adapters import table_keys
 from pushpilot.adapters.dynamodb import (
     TableAdapter,
     dynamodb_error,
     from_item,
     is_conditional_failure,
+    query_items,
     to_item,
 )
 from pushpilot.core.release_policy import read_policy
@@ -39,41 +41,34 @@ from pushpilot.core.tracking import (
     repository_followed_by,
 )
 
-BY_FOLLOWED_REPOSITORY_INDEX = "ByFollowedRepository"
-SERVICES_PARTITION = "SERVICES"
-HISTORY_PREFIX = "HISTORY#"
 HISTORY_RETENTION_SECONDS = 90 * 24 * 3600
+# Written by the first complete discovery (the stack-creation fill or a refresh): a push that finds it
+# absent discovers before deciding. Its own partition, so the services' Query never reads it.
+FILLED_MARKER = {"pk": "INDEX", "sk": "FILLED"}
+
+
+# Rows written before the index kept each service's kind were all App Runner's, its only target then.
+_KIND_OF_UNTYPED_ROWS = "apprunner"
 
 
 def _indexed(values: dict[str, Any]) -> IndexedService:
-    return IndexedService.model_validate(values)
+    return IndexedService.model_validate({"kind": _KIND_OF_UNTYPED_ROWS, **values})
 
 
 class ServiceIndex(TableAdapter):
     @staticmethod
     def _key(arn: str) -> dict[str, Any]:
-        return to_item({"pk": SERVICES_PARTITION, "sk": arn})
+        return table_keys.service(arn).item()
 
     def services_following(self, repository_key: str) -> list[IndexedService]:
-        return self._query_index(BY_FOLLOWED_REPOSITORY_INDEX, "follows_repository", repository_key)
-
-    def _query_index(self, index: str, attribute: str, value: str) -> list[IndexedService]:
-        services: list[IndexedService] = []
-        kwargs: dict[str, Any] = {
-            "TableName": self._table,
-            "IndexName": index,
-            "KeyConditionExpression": f"{attribute} = :k",
-            "ExpressionAttributeValues": to_item({":k": value}),
-        }
-        try:
-            while True:
-                page = self._client.query(**kwargs)
-                services.extend(_indexed(from_item(item)) for item in page.get("Items", []))
-                if "LastEvaluatedKey" not in page:
-                    return services
-                kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-        except (ClientError, BotoCoreError) as exc:
-            raise dynamodb_error(exc, "Query") from exc
+        items = query_items(
+            self._client,
+            TableName=self._table,
+            IndexName=table_keys.BY_FOLLOWED_REPOSITORY,
+            KeyConditionExpression="follows_repository = :k",
+            ExpressionAttributeValues=to_item({":k": repository_key}),
+        )
+        return [_indexed(from_item(item)) for item in items]
 
     def get(self, arn: str) -> IndexedService | None:
         try:
@@ -89,22 +84,7 @@ class ServiceIndex(TableAdapter):
         return next((s for s in self.all() if s.kind == kind and s.name == name), None)
 
     def all(self) -> list[IndexedService]:
-        kwargs: dict[str, Any] = {
-            "TableName": self._table,
-            "KeyConditionExpression": "pk = :p",
-            "ExpressionAttributeValues": to_item({":p": SERVICES_PARTITION}),
-            "ConsistentRead": True,
-        }
-        found: list[IndexedService] = []
-        try:
-            while True:
-                page = self._client.query(**kwargs)
-                found.extend(_indexed(from_item(item)) for item in page.get("Items", []))
-                if "LastEvaluatedKey" not in page:
-                    return found
-                kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-        except (ClientError, BotoCoreError) as exc:
-            raise dynamodb_error(exc, "Query") from exc
+        return [_indexed(from_item(item)) for item in self._partition(table_keys.SERVICES)]
 
     def upsert(self, service: TargetService, *, now: str) -> None:
         """Record what the target says of a service; our own deployment bookkeeping is left as it is."""
@@ -148,6 +128,32 @@ class ServiceIndex(TableAdapter):
         except (ClientError, BotoCoreError) as exc:
             raise dynamodb_error(exc, "DeleteItem") from exc
 
+    def set_tags(self, arn: str, tags: dict[str, str]) -> None:
+        """The tags read at deploy time; a service no longer indexed is left out."""
+        self._conditional_update(
+            arn,
+            UpdateExpression="SET tags = :t",
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeValues=to_item({":t": tags}),
+        )
+
+    def filled(self) -> bool:
+        """One eventually consistent GetItem: the marker is written once and never removed, so a read
+        that misses a marker written a moment ago costs one more discovery, nothing worse."""
+        try:
+            item = self._client.get_item(
+                TableName=self._table, Key=to_item(FILLED_MARKER), ProjectionExpression="pk"
+            ).get("Item")
+        except (ClientError, BotoCoreError) as exc:
+            raise dynamodb_error(exc, "GetItem") from exc
+        return item is not None
+
+    def mark_filled(self, *, now: str) -> None:
+        try:
+            self._client.put_item(TableName=self._table, Item=to_item({**FILLED_MARKER, "filled_at": now}))
+        except (ClientError, BotoCoreError) as exc:
+            raise dynamodb_error(exc, "PutItem") from exc
+
     def _conditional_update(self, arn: str, **kwargs: Any) -> dict[str, Any] | None:
         """Run a conditional update; None when the condition did not hold (someone else won)."""
         try:
@@ -162,7 +168,11 @@ class ServiceIndex(TableAdapter):
         """Take the right to deploy: only one deployment of ours is ever in flight per service."""
         result = self._conditional_update(
             arn,
-            UpdateExpression="SET in_flight = :f",
+            # The intent rides on the claim (no write of its own): until `set_operation` records the
+            # operation and removes it, `lost_answer` says an attempt may have acted unheard, so one
+            # that died before it could say so (the function timed out between RegisterTaskDefinition
+            # and UpdateService) still has its retry look for what it did.
+            UpdateExpression="SET in_flight = :f, lost_answer = :f",
             ConditionExpression="attribute_exists(pk) AND attribute_not_exists(in_flight)",
             # No NULL members: `unclaim` asks attribute_not_exists(in_flight.operation_id), and a stored
             # NULL exists, which would keep a claim whose deployment never started.
@@ -200,6 +210,7 @@ class ServiceIndex(TableAdapter):
             pushed_at=in_flight.started_at,
             image=in_flight.image,
             tag=in_flight.tag,
+            manifest=in_flight.manifest,
         )
         self._conditional_update(
             arn,
@@ -212,10 +223,11 @@ class ServiceIndex(TableAdapter):
         """Give back a claim whose deployment is not known to have started; after a lost answer, keep it
         as `lost_answer` so the next attempt looks at what this one did."""
         values: dict[str, Any] = {":d": in_flight.digest}
-        expression = "REMOVE in_flight"
+        # Not lost: the intent the claim recorded goes with it.
+        expression = "REMOVE in_flight, lost_answer"
         if answer_lost:
             values[":l"] = in_flight.model_dump(exclude_none=True)
-            expression += " SET lost_answer = :l"
+            expression = "REMOVE in_flight SET lost_answer = :l"
         self._conditional_update(
             arn,
             UpdateExpression=expression,
@@ -311,8 +323,7 @@ class ServiceIndex(TableAdapter):
                 TableName=self._table,
                 Item=to_item(
                     {
-                        "pk": f"{HISTORY_PREFIX}{arn}",
-                        "sk": f"{live.since}#{live.release_id}",
+                        **table_keys.history(arn, live.since, live.release_id)._asdict(),
                         **live.model_dump(),
                         "expires_at": expires_at,
                     }
@@ -334,7 +345,7 @@ class ServiceIndex(TableAdapter):
             page = self._client.query(
                 TableName=self._table,
                 KeyConditionExpression="pk = :p",
-                ExpressionAttributeValues=to_item({":p": f"{HISTORY_PREFIX}{arn}"}),
+                ExpressionAttributeValues=to_item({":p": table_keys.history_partition(arn)}),
                 ScanIndexForward=False,
                 Limit=limit,
                 ConsistentRead=True,

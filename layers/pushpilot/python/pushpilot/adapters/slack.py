@@ -19,12 +19,11 @@ from pushpilot.adapters.slack_client import (
     web_client,
     webhook_client,
 )
-from pushpilot.adapters.slack_credentials import SlackCredentials, load_slack_credentials
+from pushpilot.adapters.slack_credentials import SlackCredentials, SlackSource, load_slack_credentials
 from pushpilot.adapters.slack_webhook import SlackWebhookChannel
 from pushpilot.adapters.threads import SlackThreads
+from pushpilot.core.errors import SettingsError
 from pushpilot.core.notices import Notice
-from pushpilot.entry.settings import SettingsError
-from pushpilot.flows.notify import NotifySettings
 
 __all__ = [
     "REQUEST_TIMEOUT_SECONDS",
@@ -46,10 +45,10 @@ class SlackChannel:
 
     def __init__(
         self,
-        settings: NotifySettings,
+        settings: SlackSource,
         threads: SlackThreads,
         *,
-        credentials: Callable[[NotifySettings], SlackCredentials] = load_slack_credentials,
+        credentials: Callable[[SlackSource], SlackCredentials] = load_slack_credentials,
     ) -> None:
         self._settings = settings
         self._threads = threads

@@ -24,9 +24,8 @@ from pushpilot.adapters.slack_client import (
     transport_error,
 )
 from pushpilot.core.errors import PushpilotError
-from pushpilot.core.notices import Notice
+from pushpilot.core.notices import Notice, occurred_at_millis
 from pushpilot.core.render_slack import SlackMessage, render_slack_headline, render_slack_reply
-from pushpilot.flows.notify import occurred_at_millis
 
 if TYPE_CHECKING:
     from slack_sdk import WebClient

@@ -19,8 +19,13 @@ from slack_sdk.http_retry import ConnectionErrorRetryHandler, RateLimitErrorRetr
 from slack_sdk.http_retry.builtin_handlers import ServerErrorRetryHandler
 
 from pushpilot.adapters.slack_credentials import SlackCredentials
-from pushpilot.core.errors import PermanentError, PushpilotError, RetryableError, ThrottledError
-from pushpilot.entry.settings import SettingsError
+from pushpilot.core.errors import (
+    PermanentError,
+    PushpilotError,
+    RetryableError,
+    SettingsError,
+    ThrottledError,
+)
 
 if TYPE_CHECKING:
     from slack_sdk import WebClient

@@ -6,17 +6,32 @@ from __future__ import annotations
 
 import json
 from functools import cache
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, SecretStr
 
 from pushpilot.adapters import clients
-from pushpilot.core.errors import PushpilotError, RetryableError
-from pushpilot.entry.settings import SettingsError
-from pushpilot.flows.notify import NotifySettings
+from pushpilot.core.errors import PushpilotError, RetryableError, SettingsError
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.parameters import SecretsProvider, SSMProvider
+
+
+class SlackSource(Protocol):
+    """Where the Slack credentials are read from: the notify function's settings, as far as read here."""
+
+    @property
+    def slack_mode(self) -> Literal["bot", "webhook", "none"]: ...
+    @property
+    def slack_secret_id(self) -> str | None: ...
+    @property
+    def slack_parameter_name(self) -> str | None: ...
+    @property
+    def slack_channel(self) -> str | None: ...
+    @property
+    def slack_api_url(self) -> str: ...
+    @property
+    def slack_secret_max_age(self) -> int: ...
 
 
 class SlackCredentials(BaseModel):
@@ -75,7 +90,7 @@ def _ssm_provider(client: Any) -> SSMProvider:
     return SSMProvider(boto3_client=client)
 
 
-def load_slack_credentials(settings: NotifySettings) -> SlackCredentials:
+def load_slack_credentials(settings: SlackSource) -> SlackCredentials:
     """Read the secret through Powertools parameters, whose cache spares a call per notice. The
     providers get the project's clients (retry mode, endpoint settings), one provider per client."""
     from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError

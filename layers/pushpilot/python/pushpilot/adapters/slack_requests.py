@@ -13,7 +13,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any, Final
 
 from pushpilot.adapters import clients
-from pushpilot.entry.settings import SettingsError
+from pushpilot.core.errors import SettingsError
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.parameters import SecretsProvider

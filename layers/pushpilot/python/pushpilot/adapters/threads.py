@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel, ConfigDict
 
+from pushpilot.adapters import table_keys
 from pushpilot.adapters.dynamodb import TableAdapter, dynamodb_error
 from pushpilot.adapters.idempotency import run_once
 from pushpilot.core.errors import (
@@ -47,7 +48,7 @@ class SlackThreads(TableAdapter):
 
     @staticmethod
     def _key(thread_key: str) -> dict[str, Any]:
-        return {"pk": {"S": f"THREAD#{thread_key}"}, "sk": {"S": "SLACK"}}
+        return table_keys.slack_thread(thread_key).item()
 
     def get(self, thread_key: str) -> ThreadRef | None:
         try:
@@ -107,7 +108,7 @@ class SlackThreads(TableAdapter):
 
     @staticmethod
     def _uncertain_key(post_key: str) -> dict[str, Any]:
-        return {"pk": {"S": f"SLACKPOST#{post_key}"}, "sk": {"S": "UNCERTAIN"}}
+        return table_keys.uncertain_post(post_key).item()
 
     def mark_uncertain(self, post_key: str) -> None:
         """Remember that the post `post_key` was sent but its answer was lost."""

@@ -83,9 +83,9 @@ HINTS: tuple[Hint, ...] = (
         pattern=re.compile(r"exec format error"),
         title="A binary was built for another CPU architecture",
         fix=(
-            "App Runner runs linux/amd64: build with docker buildx build --platform linux/amd64 (and "
-            "FROM --platform=linux/amd64 for base images), or build arm64 images on an arm64 build image "
-            "(environment type ARM_CONTAINER)."
+            "Build for the platform the service's hosts run: for linux/amd64, docker buildx build "
+            "--platform linux/amd64 (and FROM --platform=linux/amd64 for base images); for arm64, an "
+            "arm64 build image (environment type ARM_CONTAINER)."
         ),
     ),
     Hint(

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Literal
 from urllib.parse import quote
 
@@ -23,7 +24,6 @@ from pushpilot.core.message_limits import BUILD_LOG_LINE_WIDTH
 from pushpilot.core.notices import Link, Notice, NoticeKind, ReleaseHeadline, Severity, release_id
 from pushpilot.core.plain_text import clip, strip_terminal
 from pushpilot.core.redaction import NO_SECRETS, SecretValues
-from pushpilot.events.codebuild import CodeBuildLogs, CodeBuildPhase, CodeBuildPhaseEvent, CodeBuildStateEvent
 
 BuildStatus = Literal["IN_PROGRESS", "SUCCEEDED", "FAILED", "STOPPED"]
 
@@ -37,6 +37,70 @@ FAILING_PHASE_STATUSES: frozenset[str] = frozenset(
 PHASE_NOTICE_STATUSES: frozenset[str] = FAILING_PHASE_STATUSES - {"STOPPED"}
 
 _COMMIT_SHA = re.compile(r"[0-9a-f]{7,64}")
+
+
+# --- the build as the report sees it: the event models (pushpilot.events.codebuild) convert into these --
+
+
+class BuildLogLocation(BaseModel):
+    """Where the build's log stream lives."""
+
+    model_config = ConfigDict(frozen=True)
+
+    group_name: str | None = None
+    stream_name: str | None = None
+    deep_link: str | None = None
+
+
+class BuildPhase(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    phase_type: str
+    phase_status: str | None = None
+    phase_context: tuple[str, ...] = ()
+    duration_in_seconds: float | None = None
+
+
+class BuildInformation(BaseModel):
+    """What every build event carries beside its status; the environment is never part of it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    logs: BuildLogLocation | None = None
+    phases: tuple[BuildPhase, ...] = ()
+    source_version: str | None = None
+
+
+class BuildStateChange(BaseModel):
+    """A build entered a state: started, succeeded, failed or stopped."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    region: str
+    account: str
+    time: datetime
+    build_status: BuildStatus
+    project_name: str
+    build_id: str
+    current_phase: str | None = None
+    info: BuildInformation = BuildInformation()
+
+
+class BuildPhaseChange(BaseModel):
+    """A build finished one phase, in whatever status."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    region: str
+    account: str
+    time: datetime
+    completed_phase: str
+    completed_phase_status: str | None = None
+    project_name: str
+    build_id: str
+    info: BuildInformation = BuildInformation()
 
 
 # --- what the adapters hand back ---------------------------------------------------------------------
@@ -217,7 +281,7 @@ def build_thread_key(project: str, build_id: str, source_version: str | None, li
     return f"build:{project}:{source_version or build_id}"
 
 
-def failing_phase(phases: Sequence[CodeBuildPhase], current_phase: str | None) -> CodeBuildPhase | None:
+def failing_phase(phases: Sequence[BuildPhase], current_phase: str | None) -> BuildPhase | None:
     """The first phase that did not succeed; else the current phase as the event lists it."""
     failed = next((p for p in phases if p.phase_status in FAILING_PHASE_STATUSES), None)
     if failed is not None:
@@ -230,7 +294,7 @@ def _named(value: str | None) -> bool:
     return bool(value) and value != "null"
 
 
-def logs_deep_link(logs: CodeBuildLogs | None, region: str) -> str | None:
+def logs_deep_link(logs: BuildLogLocation | None, region: str) -> str | None:
     """The build's log in the CloudWatch console; None when the event names no log group and stream."""
     if log_location(logs) is None or logs is None:
         return None
@@ -254,7 +318,7 @@ def console_build_url(build_id: str, region: str, account: str) -> str | None:
     )
 
 
-def log_location(logs: CodeBuildLogs | None) -> tuple[str, str] | None:
+def log_location(logs: BuildLogLocation | None) -> tuple[str, str] | None:
     if logs is None or logs.group_name is None or logs.stream_name is None:
         return None
     if not (_named(logs.group_name) and _named(logs.stream_name)):
@@ -276,18 +340,17 @@ def truncate(line: str, width: int = BUILD_LOG_LINE_WIDTH) -> str:
 
 
 def explain_failure(
-    event: CodeBuildStateEvent, tail: LogTail, *, max_lines: int, secrets: SecretValues = NO_SECRETS
+    event: BuildStateChange, tail: LogTail, *, max_lines: int, secrets: SecretValues = NO_SECRETS
 ) -> FailureExplanation:
     """The build's secrets are masked in every line it keeps. Hints read the lines as the build wrote them
     (a masked account id would hide the role a fix must name), and what they say is masked in turn."""
-    detail = event.detail
-    info = detail.additional_information
-    phase = failing_phase(info.phases, detail.current_phase)
+    info = event.info
+    phase = failing_phase(info.phases, event.current_phase)
     raw_context = tuple(line for line in (phase.phase_context if phase else []) if line.strip())
     raw_log = tail.lines[-max_lines:] if max_lines > 0 else ()
-    template_context = {"region": event.region, "account": event.account, "project": detail.project_name}
+    template_context = {"region": event.region, "account": event.account, "project": event.project_name}
     return FailureExplanation(
-        phase=phase.phase_type if phase else (detail.current_phase or "UNKNOWN"),
+        phase=phase.phase_type if phase else (event.current_phase or "UNKNOWN"),
         phase_status=phase.phase_status if phase else None,
         phase_context=secrets.mask_all(raw_context),
         log_lines=secrets.mask_all(raw_log),
@@ -303,13 +366,12 @@ def build_label(project: str, build_id: str, build_number: int | None) -> str:
     return f"{project} {build_id.rpartition(':')[2][:8]}"
 
 
-def _links(event: CodeBuildStateEvent | CodeBuildPhaseEvent) -> tuple[Link, ...]:
-    detail = event.detail
+def _links(event: BuildStateChange | BuildPhaseChange) -> tuple[Link, ...]:
     links: list[Link] = []
-    deep_link = logs_deep_link(detail.additional_information.logs, event.region)
+    deep_link = logs_deep_link(event.info.logs, event.region)
     if deep_link:
         links.append(Link(label="Build logs", url=deep_link))
-    console = console_build_url(detail.build_id, event.region, event.account)
+    console = console_build_url(event.build_id, event.region, event.account)
     if console:
         links.append(Link(label="Build in CodeBuild", url=console))
     return tuple(links)
@@ -334,7 +396,7 @@ def _failure_summary(label: str, verb: str, explanation: FailureExplanation) -> 
 
 
 def build_report(
-    event: CodeBuildStateEvent,
+    event: BuildStateChange,
     extras: BuildEventExtras,
     *,
     tail: LogTail | None = None,
@@ -343,19 +405,18 @@ def build_report(
     secrets: SecretValues = NO_SECRETS,
 ) -> BuildReport:
     """The report of one build state change: FAILED/STOPPED explained, SUCCEEDED linked to its image."""
-    detail = event.detail
-    info = detail.additional_information
-    status = detail.build_status
+    info = event.info
+    status = event.build_status
     number = (
         extras.build_number if extras.build_number is not None else (facts.build_number if facts else None)
     )
-    label = build_label(detail.project_name, detail.build_id, number)
+    label = build_label(event.project_name, event.build_id, number)
     explanation: FailureExplanation | None = None
     link: BuildLink | None = None
     release: ReleaseHeadline | None = None
     next_step: str | None = None
     details: tuple[str, ...] = ()
-    phase = detail.current_phase
+    phase = event.current_phase
 
     if status in {"FAILED", "STOPPED"}:
         log_tail = tail or LogTail(
@@ -404,13 +465,13 @@ def build_report(
         links=_links(event),
         log_url=logs_deep_link(info.logs, event.region),
         release=release,
-        thread_key=build_thread_key(detail.project_name, detail.build_id, info.source_version, link),
-        dedupe_key=f"{detail.build_id}:{status}",
+        thread_key=build_thread_key(event.project_name, event.build_id, info.source_version, link),
+        dedupe_key=f"{event.build_id}:{status}",
         occurred_at=event.time.isoformat(),
     )
     return BuildReport(
-        build_id=detail.build_id,
-        project=detail.project_name,
+        build_id=event.build_id,
+        project=event.project_name,
         status=status,
         phase=phase,
         explanation=explanation,
@@ -428,28 +489,27 @@ _KIND_AND_SEVERITY: Mapping[BuildStatus, tuple[NoticeKind, Severity]] = {
 
 
 def phase_report(
-    event: CodeBuildPhaseEvent,
+    event: BuildPhaseChange,
     extras: BuildEventExtras,
     *,
     max_lines: int = 20,
     secrets: SecretValues = NO_SECRETS,
 ) -> BuildReport | None:
     """A short progress notice for a phase that failed; None for every other phase change."""
-    detail = event.detail
-    status = detail.completed_phase_status
+    status = event.completed_phase_status
     if status is None or status not in PHASE_NOTICE_STATUSES:
         return None
-    info = detail.additional_information
-    phase = next((p for p in info.phases if p.phase_type == detail.completed_phase), None)
+    info = event.info
+    phase = next((p for p in info.phases if p.phase_type == event.completed_phase), None)
     raw_context = tuple(line for line in (phase.phase_context if phase else []) if line.strip())
     hints = match_hints(
         raw_context,
-        {"region": event.region, "account": event.account, "project": detail.project_name},
+        {"region": event.region, "account": event.account, "project": event.project_name},
         redact=secrets.mask,
     )
     context_lines = secrets.mask_all(raw_context)
-    label = build_label(detail.project_name, detail.build_id, extras.build_number)
-    summary = f"Phase {detail.completed_phase} of {label} ended {status}."
+    label = build_label(event.project_name, event.build_id, extras.build_number)
+    summary = f"Phase {event.completed_phase} of {label} ended {status}."
     if hints:
         summary += f" {hints[0].title}."
     elif context_lines:
@@ -458,29 +518,29 @@ def phase_report(
         kind=NoticeKind.BUILD_FAILED,
         # The build's own FAILED state change carries the failure; this is progress on the way.
         severity=Severity.WARNING,
-        title=f"Phase {detail.completed_phase} failed: {label}",
+        title=f"Phase {event.completed_phase} failed: {label}",
         summary=summary,
         next_step=hints[0].fix if hints else None,
         details=tuple(truncate(line) for line in context_lines[:max_lines]),
         links=_links(event),
         log_url=logs_deep_link(info.logs, event.region),
-        thread_key=build_thread_key(detail.project_name, detail.build_id, info.source_version, None),
-        dedupe_key=f"{detail.build_id}:phase:{detail.completed_phase}",
+        thread_key=build_thread_key(event.project_name, event.build_id, info.source_version, None),
+        dedupe_key=f"{event.build_id}:phase:{event.completed_phase}",
         occurred_at=event.time.isoformat(),
     )
     return BuildReport(
-        build_id=detail.build_id,
-        project=detail.project_name,
+        build_id=event.build_id,
+        project=event.project_name,
         status=status,
-        phase=detail.completed_phase,
+        phase=event.completed_phase,
         explanation=None,
         link=None,
         notice=notice,
     )
 
 
-def needs_build_facts(event: CodeBuildStateEvent, extras: BuildEventExtras) -> bool:
+def needs_build_facts(event: BuildStateChange, extras: BuildEventExtras) -> bool:
     """One `batch_get_builds` call, for succeeded builds whose event lacks the image exports."""
-    if event.detail.build_status != "SUCCEEDED":
+    if event.build_status != "SUCCEEDED":
         return False
     return not (extras.exported("IMAGE_URI") and extras.exported("IMAGE_DIGEST"))

@@ -202,6 +202,8 @@ _ROLLOUT_WORDING = {
         Severity.INFO,
         "superseded on {service} by a newer push: not deployed",
     ),
+    # Not deployed by decision, told with why (someone changed the service between our read and write).
+    RolloutStatus.SKIPPED: (NoticeKind.POLICY, Severity.WARNING, "not deployed to {service}"),
     RolloutStatus.STUCK: (
         NoticeKind.STUCK,
         Severity.WARNING,
@@ -220,9 +222,11 @@ def rollout_notice(
     target_label: str,
     console: Link,
     failure_advice: str,
+    stuck_advice: str,
     operation_id: str | None = None,
     details: tuple[str, ...] = (),
 ) -> Notice:
+    """`failure_advice` and `stuck_advice` are the target's words for a failed and a stuck deployment."""
     kind, severity, template = _ROLLOUT_WORDING[status]
     links = [console]
     if service.service_url and status is RolloutStatus.LIVE:
@@ -241,11 +245,7 @@ def rollout_notice(
             " again (push the tag again or replay the push event)."
         )
     elif status is RolloutStatus.STUCK:
-        next_step = (
-            f"{service.name} has no circuit breaker or alarm that would end a failing deployment. Look at its"
-            " stopped tasks in the console; turn on the deployment circuit breaker with rollback so ECS ends"
-            " such deployments by itself."
-        )
+        next_step = stuck_advice
     return Notice(
         kind=kind,
         severity=severity,

@@ -19,6 +19,11 @@ class MalformedEventError(PermanentError):
     """The event does not have the shape its source documents."""
 
 
+class ConcurrentDeliveryError(RetryableError):
+    """Another delivery of the same event holds the once-per-key record of this work right now: it does
+    the work (or its own retry will); this one is retried later and then finds the result."""
+
+
 class ServiceBusyError(RetryableError):
     """App Runner rejected the call because an operation is in progress (InvalidStateException)."""
 
@@ -42,3 +47,12 @@ class NotFoundError(PermanentError):
 
 class OutOfReachError(NotFoundError):
     """The service exists, but outside what the stack serves (`EcsClusters`): pushpilot never touches it."""
+
+
+class SettingsError(PermanentError):
+    """The function's configuration is wrong: the message names the variable."""
+
+
+class ChangedMeanwhileError(PermanentError):
+    """The resource changed between our read and our write (an optimistic-concurrency check failed, e.g.
+    Lambda's RevisionId): someone else's change is told, never overwritten."""

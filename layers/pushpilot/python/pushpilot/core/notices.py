@@ -3,6 +3,7 @@ the notify function renders and delivers them, so a Slack outage never blocks a 
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -112,3 +113,14 @@ class Notice(BaseModel):
     # Two notices with the same dedupe key are one message: deliveries are at least once.
     dedupe_key: str
     occurred_at: str = Field(description="ISO 8601 time of the event that caused the notice")
+
+
+def occurred_at_millis(notice: Notice) -> int | None:
+    """The notice's time as epoch milliseconds, to order headline updates; None when unparseable."""
+    try:
+        moment = datetime.fromisoformat(notice.occurred_at)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        return None
+    return int(moment.timestamp() * 1000)

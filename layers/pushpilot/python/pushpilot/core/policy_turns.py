@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict
 
 from pushpilot.core.approvals import read_approval_policy
 from pushpilot.core.image_ref import ImageRef
+from pushpilot.core.promotion import read_promotion
 from pushpilot.core.release_policy import Choice, read_policy
 from pushpilot.core.release_policy import decide as decide_policy
 from pushpilot.core.tracking import IndexedService
@@ -41,6 +42,9 @@ class Turn(BaseModel):
 
 def turn_for(service: IndexedService, pushed: ImageRef, digest: str, *, approved: bool = False) -> Turn:
     """`approved`: people approved this digest for this service (the approval flow re-enters here)."""
+    if read_promotion(service.tags) is not None:
+        # Releases reach a promoted-to service only once they proved themselves upstream (flows/promote).
+        return Turn(service=service, kind=TurnKind.IGNORE)
     policy = read_policy(service.tags)
     tag = pushed.tag or "latest"
     coming = [claim.tag for claim in (service.in_flight, service.pending) if claim is not None and claim.tag]

@@ -57,17 +57,6 @@ class RolloutStatus(StrEnum):
     NOT_APPROVED = "not_approved"
 
 
-TERMINAL_ROLLOUTS = frozenset(
-    {
-        RolloutStatus.LIVE,
-        RolloutStatus.FAILED,
-        RolloutStatus.ROLLED_BACK,
-        RolloutStatus.ROLLBACK_FAILED,
-        RolloutStatus.UNCONFIRMED,
-    }
-)
-
-
 class ServiceRollout(BaseModel):
     model_config = ConfigDict(frozen=True)
 

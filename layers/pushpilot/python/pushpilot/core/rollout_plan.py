@@ -15,14 +15,7 @@ from pydantic import BaseModel, ConfigDict
 from pushpilot.core.release_policy import read_policy
 from pushpilot.core.tracking import IndexedService
 
-# How pushpilot starts a deployment, in each target's own words (by target kind); a target not named
-# here gets the plain sentence. App Runner's "manual deployment mode" is its name for a service that does
-# not deploy pushes by itself; ECS has no such mode.
-STARTS: Final[Mapping[str, str]] = {
-    "apprunner": "manual deployment mode: pushpilot starts the deployment",
-    "ecs": "pushpilot registers a task definition revision pinned to this digest and updates the service",
-    "ecs_express": "pushpilot updates the Express Mode service to this image",
-}
+# Why pushpilot starts a deployment itself, for a target whose declaration has no words of its own.
 START: Final = "pushpilot starts the deployment"
 
 
@@ -62,17 +55,25 @@ class RolloutPlan(BaseModel):
     release_id: str
     actions: tuple[ServiceAction, ...]
 
-    @property
-    def mutating(self) -> tuple[ServiceAction, ...]:
-        return tuple(action for action in self.actions if action.kind is ActionKind.START_DEPLOYMENT)
 
-
-def plan_rollout(release_id: str, *, candidates: Sequence[Candidate], dry_run: bool) -> RolloutPlan:
+def plan_rollout(
+    release_id: str,
+    *,
+    candidates: Sequence[Candidate],
+    dry_run: bool,
+    starts: Mapping[str, str] | None = None,
+) -> RolloutPlan:
+    """`starts`: by target kind, why pushpilot starts a deployment itself, in the target's own words (its
+    declaration's `deploy_wording`)."""
     actions: list[ServiceAction] = []
     for candidate in sorted(candidates, key=lambda item: item.service.name):
         service = candidate.service
         kind, reason = _decide(
-            service, verdict_passed=candidate.verdict_passed, dry_run=dry_run, retargets=candidate.retargets
+            service,
+            verdict_passed=candidate.verdict_passed,
+            dry_run=dry_run,
+            retargets=candidate.retargets,
+            start=(starts or {}).get(service.kind, START),
         )
         actions.append(
             ServiceAction(service_arn=service.arn, service_name=service.name, kind=kind, reason=reason)
@@ -81,7 +82,7 @@ def plan_rollout(release_id: str, *, candidates: Sequence[Candidate], dry_run: b
 
 
 def _decide(
-    service: IndexedService, *, verdict_passed: bool, dry_run: bool, retargets: bool = False
+    service: IndexedService, *, verdict_passed: bool, dry_run: bool, retargets: bool, start: str
 ) -> tuple[ActionKind, str]:
     if not verdict_passed:
         if service.auto_deploy and not retargets:
@@ -114,4 +115,4 @@ def _decide(
                 " pushpilot starts the deployment"
             ),
         )
-    return ActionKind.START_DEPLOYMENT, STARTS.get(service.kind, START)
+    return ActionKind.START_DEPLOYMENT, start

@@ -97,3 +97,38 @@ class ServiceChanged(BaseModel):
     kind: str
     service_arn: str | None
     deleted: bool
+
+
+class OutcomePolling(BaseModel):
+    """A target whose platform emits no event when a deployment ends (Lambda) declares how its outcome is
+    polled instead: the first look soon after the deployment starts, then backing off to `max_delay_seconds`
+    between looks, so the end is told within that long; after `give_up_after_seconds` the scheduled
+    refresh (the safety net every target has) takes over."""
+
+    model_config = ConfigDict(frozen=True)
+
+    first_delay_seconds: int = Field(ge=0, le=900)
+    max_delay_seconds: int = Field(ge=1, le=900)
+    give_up_after_seconds: int = Field(ge=1)
+
+    def delay_after(self, attempt: int) -> int:
+        """Seconds before look number `attempt + 1` (0: the first look)."""
+        if attempt == 0:
+            return self.first_delay_seconds
+        delay: int = max(self.first_delay_seconds, 1) * 2**attempt
+        return min(delay, self.max_delay_seconds)
+
+
+class OutcomeCheck(BaseModel):
+    """One scheduled look at a deployment's outcome, for a target that declares OutcomePolling."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: str
+    service_arn: str
+    service_name: str
+    operation_id: str
+    # Which look this is (0: the first) and when the deployment started (ISO 8601): the backoff and the
+    # deadline after which polling stops.
+    attempt: int = Field(default=0, ge=0)
+    started_at: str

@@ -30,6 +30,9 @@ class InFlight(BaseModel):
     # tag, a pinned digest, a rollback), and the tag it deploys; None: the service's own tag, as before.
     image: str | None = None
     tag: str | None = None
+    # The single-platform manifest to deploy when the target takes no index and the push is one (the
+    # index's child for the service's platform); None: `digest` itself is deployed.
+    manifest: str | None = None
 
     @property
     def started(self) -> datetime:
@@ -46,6 +49,7 @@ class Pending(BaseModel):
     pushed_at: str
     image: str | None = None
     tag: str | None = None
+    manifest: str | None = None
 
     @property
     def pushed(self) -> datetime:
@@ -58,6 +62,7 @@ class Pending(BaseModel):
             started_at=self.pushed_at,
             image=self.image,
             tag=self.tag,
+            manifest=self.manifest,
         )
 
 
@@ -81,12 +86,14 @@ class Hold(BaseModel):
 
     reason: str
     since: str
+    # The release a rollback holds the service on: its own pending deployment is the one a hold lets go.
+    release_id: str | None = None
 
 
 class IndexedService(BaseModel):
     model_config = ConfigDict(frozen=True)
 
-    kind: str = "apprunner"
+    kind: str
     arn: str
     name: str
     status: str

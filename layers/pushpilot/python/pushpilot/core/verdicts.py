@@ -99,8 +99,6 @@ class Platform(BaseModel):
 
 LINUX_AMD64 = Platform(os="linux", architecture="amd64")
 LINUX_ARM64 = Platform(os="linux", architecture="arm64")
-# What App Runner runs, and so the CLI's default requirement.
-APP_RUNNER_PLATFORM = LINUX_AMD64
 
 
 class VerdictStatus(StrEnum):
@@ -119,6 +117,14 @@ class Verdict(BaseModel):
     reason: str
     fix: str | None
     digest: str | None = None
+    # The single-platform manifest that runs on `required`: the index's child for that platform, or the
+    # pushed manifest itself. What a target that takes no index (Lambda) deploys; None when not known.
+    manifest_digest: str | None = None
+
+    def deployable_digest(self, *, accepts_index: bool) -> str | None:
+        """The digest a target deploys: the pushed one when it takes an index, else the single manifest
+        for its platform (None: there is none to give it)."""
+        return self.digest if accepts_index else self.manifest_digest
 
 
 def fix_command(required: Platform, image_ref: str) -> str:
@@ -236,7 +242,14 @@ class _Judge:
         self.fetch_config = fetch_config
         self.image_ref = image_ref
 
-    def verdict(self, status: VerdictStatus, reason: str, platforms: Sequence[Platform] = ()) -> Verdict:
+    def verdict(
+        self,
+        status: VerdictStatus,
+        reason: str,
+        platforms: Sequence[Platform] = (),
+        *,
+        manifest_digest: str | None = None,
+    ) -> Verdict:
         return Verdict(
             status=status,
             required=self.required,
@@ -244,6 +257,7 @@ class _Judge:
             media_type=self.media_type,
             reason=reason,
             fix=fix_command(self.required, self.image_ref) if status is VerdictStatus.REJECT else None,
+            manifest_digest=manifest_digest,
         )
 
     def unknown(self, reason: str, platforms: Sequence[Platform] = ()) -> Verdict:
@@ -281,13 +295,20 @@ class _Judge:
         note = f" ({non_images} skipped)" if skipped else ""
         if not images:
             return self.unknown(f"The image index holds no image, only {non_images}.")
-        matching = [platform for platform in platforms if platform.satisfies(self.required)]
+        matching = [
+            entry
+            for entry in images
+            if entry.platform is not None and entry.platform.to_platform().satisfies(self.required)
+        ]
         if matching:
+            chosen = matching[0]
+            assert chosen.platform is not None  # noqa: S101 - filtered above
             return self.verdict(
                 VerdictStatus.PASS,
                 f"The image index offers {_format_platforms(_unique(platforms))}; "
-                f"{matching[0]} runs on {self.required}{note}.",
+                f"{chosen.platform.to_platform()} runs on {self.required}{note}.",
                 platforms,
+                manifest_digest=chosen.digest,
             )
         if unlabelled:
             return self.unknown(
@@ -339,6 +360,11 @@ class _Judge:
         except ValidationError as exc:
             return self.unknown(_describe_error("schema 1 manifest", exc))
         return self.of_single(Platform(os="linux", architecture=manifest.architecture), "schema 1 manifest")
+
+
+def is_index(media_type: str | None) -> bool:
+    """Whether a verdict's media type names an image index (OCI index, Docker manifest list)."""
+    return media_type in _INDEX_TYPES
 
 
 def _digest_mismatch(digest: str, blob: bytes) -> str | None:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
 from pushpilot.core.errors import MalformedEventError, PermanentError
+from pushpilot.flows.results import FlowResult
 
 if TYPE_CHECKING:
     from aws_lambda_powertools import Logger, Metrics
@@ -28,6 +29,11 @@ class HandlerOutcome(BaseModel):
     error_type: str | None = None
     error_message: str | None = None
     detail: dict[str, Any] = {}
+
+    @classmethod
+    def of(cls, result: FlowResult) -> HandlerOutcome:
+        """A flow's result as the handler reports it."""
+        return cls(event_id=result.event_id, status=result.status, detail=result.detail)
 
 
 def event_id_of(event: object) -> str:
@@ -49,7 +55,7 @@ def parse_event[ModelT](adapter: TypeAdapter[ModelT], event: object) -> ModelT:
 
 def run_guarded(
     event: object,
-    work: Callable[[], HandlerOutcome],
+    work: Callable[[], FlowResult],
     *,
     logger: Logger,
     metrics: Metrics,
@@ -59,7 +65,7 @@ def run_guarded(
 
     event_id = event_id_of(event)
     try:
-        outcome = work()
+        outcome = HandlerOutcome.of(work())
     except PermanentError as exc:
         kind = "MalformedEvent" if isinstance(exc, MalformedEventError) else "PermanentFailure"
         # Only the id and our own message: the event itself may carry secrets (CodeBuild env vars).
@@ -77,18 +83,12 @@ def run_guarded(
         # A skip is expected and told apart from other ignored events: an info line and its own count.
         logger.info(
             "event skipped",
-            extra={"event_id": event_id, "skip": skip, "reason": outcome.detail.get("reason")},
+            extra={
+                "event_id": event_id,
+                "skip": skip,
+                **{key: outcome.detail[key] for key in ("reason", "service_arn") if key in outcome.detail},
+            },
         )
         metrics.add_metric(name=skip, unit=MetricUnit.Count, value=1)
     metrics.add_metric(name=f"Events{outcome.status.title()}", unit=MetricUnit.Count, value=1)
     return outcome.model_dump(mode="json")
-
-
-def ignored(event_id: str, reason: str) -> HandlerOutcome:
-    """An event that needs nothing done, and why."""
-    return HandlerOutcome(event_id=event_id, status="ignored", detail={"reason": reason})
-
-
-def skipped(event_id: str, reason: str, *, metric: str) -> HandlerOutcome:
-    """An event pushpilot must leave alone on purpose: ignored, logged at info and counted as `metric`."""
-    return HandlerOutcome(event_id=event_id, status="ignored", detail={"reason": reason, "skip": metric})

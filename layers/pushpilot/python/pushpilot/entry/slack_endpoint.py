@@ -14,22 +14,14 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from pydantic import Field
-
 from pushpilot.core.errors import PermanentError, PushpilotError, RetryableError
 from pushpilot.core.slack_interaction import MAX_BODY_BYTES, MalformedRequestError, parse_click
-from pushpilot.entry.settings import EnvSettings
 
 if TYPE_CHECKING:
     from aws_lambda_powertools import Logger, Metrics
 
     from pushpilot.flows.deploy_ports import DeployPorts
     from pushpilot.ports import DecisionSink
-
-
-class SlackEndpointSettings(EnvSettings):
-    signing_secret_id: str = Field(alias="SLACK_SIGNING_SECRET_ID", min_length=1)
-    decision_queue_url: str = Field(alias="DECISION_QUEUE_URL", min_length=1)
 
 
 def _answer(status: int, body: str = "") -> dict[str, Any]:

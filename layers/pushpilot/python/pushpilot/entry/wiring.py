@@ -6,13 +6,25 @@ import os
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from pushpilot.adapters.alarms import CloudWatchAlarms
 from pushpilot.adapters.approval_store import ApprovalTable
 from pushpilot.adapters.ecr import ImageInspector
 from pushpilot.adapters.idempotency import run_once
+from pushpilot.adapters.image_parameters import SsmImageParameters
 from pushpilot.adapters.notice_queue import NoticeQueue
+from pushpilot.adapters.outcome_timer import SqsOutcomeTimer
+from pushpilot.adapters.promotions import PromotionTable
+from pushpilot.adapters.release_events import EventBridgeReleaseEvents
 from pushpilot.adapters.release_store import ReleaseStore
 from pushpilot.adapters.service_index import ServiceIndex
-from pushpilot.entry.settings import CoreSettings, EcsSettings, PrincipalSettings, PublicImageSettings
+from pushpilot.entry.settings import (
+    CoreSettings,
+    EcsSettings,
+    LambdaSettings,
+    PrincipalSettings,
+    PublicImageSettings,
+    ReleaseEventSettings,
+)
 from pushpilot.flows.deploy_ports import DeployPorts
 from pushpilot.targets.registry import Reach, build_targets, domain_sources
 
@@ -30,6 +42,8 @@ def deploy_ports(
     configuration error is reported on the event that met it. The Lambda context lets exactly-once work
     expire with the invocation that timed out, instead of blocking its retries."""
     settings = settings or CoreSettings.from_env()
+    stages = ReleaseEventSettings.from_env()
+    functions = LambdaSettings.from_env()
     return DeployPorts(
         index=ServiceIndex(settings.table_name),
         releases=ReleaseStore(settings.table_name),
@@ -40,15 +54,33 @@ def deploy_ports(
         dry_run=settings.dry_run,
         deploy_unverified=settings.unverified_images == "deploy",
         role_arn=PrincipalSettings.from_env().role_arn,
+        events=EventBridgeReleaseEvents(stages.bus),
+        image_parameters=SsmImageParameters() if stages.publish_image_parameters else None,
+        promotions=PromotionTable(settings.table_name),
+        alarms=CloudWatchAlarms(),
+        account_id=_account_of(context),
+        outcome_timer=(
+            SqsOutcomeTimer(functions.outcome_timer_queue_url) if functions.outcome_timer_queue_url else None
+        ),
         approvals=ApprovalTable(settings.table_name),
     )
 
 
+def _account_of(context: LambdaContext | None) -> str:
+    """The stack's account, from the function's own ARN (`arn:aws:lambda:<region>:<account>:function:…`);
+    empty outside Lambda (the CLI), where promotion compares service names within the stack only."""
+    arn = getattr(context, "invoked_function_arn", "") or ""
+    parts = arn.split(":")
+    return parts[4] if len(parts) > 4 else ""
+
+
 def reach(region: str | None = None) -> Reach:
-    """The stack's reach as its settings say: the region, and the ECS clusters of `EcsClusters`
-    (ECS_CLUSTERS) — for the functions and the CLI alike."""
+    """The stack's reach as its settings say: the region, the ECS clusters of `EcsClusters`
+    (ECS_CLUSTERS) and the functions of `LambdaFunctionPrefix` — for the functions and the CLI alike."""
     return Reach(
-        region=region or os.environ.get("AWS_REGION") or "us-east-1", clusters=EcsSettings.from_env().scope
+        region=region or os.environ.get("AWS_REGION") or "us-east-1",
+        clusters=EcsSettings.from_env().scope,
+        function_prefix=LambdaSettings.from_env().function_prefix,
     )
 
 
@@ -79,25 +111,27 @@ def reconcile_dns(
     from pushpilot.adapters.pending_domains import PendingDomains
     from pushpilot.adapters.route53 import Route53Zones
     from pushpilot.adapters.route53_domains import RegisteredDomains
-    from pushpilot.flows.dns import AllBindings, DnsSettings, deliver, reconcile
+    from pushpilot.entry.settings import DnsSettings
+    from pushpilot.flows.dns import AllBindings, DnsPorts, ReconcileRules, deliver, reconcile
 
     core = CoreSettings.from_env()
     settings = DnsSettings.from_env()
     outbox = DnsNoticeOutbox(core.table_name)
-    result = reconcile(
+    ports = DnsPorts(
         domains=AllBindings(*domain_sources(reach(core.region))),
         zones=Route53Zones(),
+        pending=PendingDomains(core.table_name),
+        outbox=outbox,
+        registrar=RegisteredDomains(),
+    )
+    rules = ReconcileRules(
         policy=settings.policy(),
         owner_id=settings.owner_id,
         region=settings.region,
         apply=not settings.dry_run,
-        service=service,
-        trigger=event,
-        pending_tracker=PendingDomains(core.table_name),
         pending_hours=settings.validation_pending_hours,
-        outbox=outbox,
-        registrar=RegisteredDomains(),
     )
+    result = reconcile(ports, rules, service=service, trigger=event)
     deliver(result, NoticeQueue(core.notice_queue_url), outbox)
     return {
         "applied": result.applied,

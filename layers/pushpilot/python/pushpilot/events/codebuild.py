@@ -7,6 +7,13 @@ from typing import Annotated, Literal
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
+from pushpilot.core.build_report import (
+    BuildInformation,
+    BuildLogLocation,
+    BuildPhase,
+    BuildPhaseChange,
+    BuildStateChange,
+)
 from pushpilot.core.redaction import MIN_SECRET_LENGTH, SecretValues
 from pushpilot.events.common import EventDetail, NonEmpty
 
@@ -35,6 +42,26 @@ class CodeBuildAdditionalInformation(EventDetail):
     initiator: str | None = None
     build_start_time: str | None = Field(default=None, alias="build-start-time")
 
+    def to_core(self) -> BuildInformation:
+        logs = self.logs
+        return BuildInformation(
+            logs=BuildLogLocation(
+                group_name=logs.group_name, stream_name=logs.stream_name, deep_link=logs.deep_link
+            )
+            if logs is not None
+            else None,
+            phases=tuple(
+                BuildPhase(
+                    phase_type=phase.phase_type,
+                    phase_status=phase.phase_status,
+                    phase_context=tuple(phase.phase_context),
+                    duration_in_seconds=phase.duration_in_seconds,
+                )
+                for phase in self.phases
+            ),
+            source_version=self.source_version,
+        )
+
 
 class CodeBuildStateDetail(EventDetail):
     build_status: Literal["IN_PROGRESS", "SUCCEEDED", "FAILED", "STOPPED"] = Field(alias="build-status")
@@ -61,11 +88,40 @@ class CodeBuildStateEvent(EventBridgeModel):
     detail_type: Literal["CodeBuild Build State Change"] = Field(alias="detail-type")
     detail: CodeBuildStateDetail
 
+    def to_core(self) -> BuildStateChange:
+        """The build as the report reads it: no Powertools model crosses into core."""
+        detail = self.detail
+        return BuildStateChange(
+            id=self.id,
+            region=self.region,
+            account=self.account,
+            time=self.time,
+            build_status=detail.build_status,
+            project_name=detail.project_name,
+            build_id=detail.build_id,
+            current_phase=detail.current_phase,
+            info=detail.additional_information.to_core(),
+        )
+
 
 class CodeBuildPhaseEvent(EventBridgeModel):
     source: Literal["aws.codebuild"]
     detail_type: Literal["CodeBuild Build Phase Change"] = Field(alias="detail-type")
     detail: CodeBuildPhaseDetail
+
+    def to_core(self) -> BuildPhaseChange:
+        detail = self.detail
+        return BuildPhaseChange(
+            id=self.id,
+            region=self.region,
+            account=self.account,
+            time=self.time,
+            completed_phase=detail.completed_phase,
+            completed_phase_status=detail.completed_phase_status,
+            project_name=detail.project_name,
+            build_id=detail.build_id,
+            info=detail.additional_information.to_core(),
+        )
 
 
 CodeBuildEvent = Annotated[CodeBuildStateEvent | CodeBuildPhaseEvent, Field(discriminator="detail_type")]

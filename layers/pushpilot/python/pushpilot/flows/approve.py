@@ -35,7 +35,8 @@ from pushpilot.core.image_ref import ImageRef
 from pushpilot.core.releases import Release, RolloutStatus
 from pushpilot.core.tracking import IndexedService
 from pushpilot.flows.deploy_ports import DeployPorts
-from pushpilot.flows.push import Arrival, record_rollout, release_image
+from pushpilot.flows.push import Arrival, release_image
+from pushpilot.flows.rollout import record_rollout
 
 if TYPE_CHECKING:
     from pushpilot.core.policy_turns import Turn

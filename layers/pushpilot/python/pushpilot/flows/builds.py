@@ -10,8 +10,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Protocol
 
-from pydantic import Field
-
 from pushpilot.core.build_report import (
     NO_LOG_STREAM_REASON,
     BuildEventExtras,
@@ -26,14 +24,8 @@ from pushpilot.core.build_report import (
 from pushpilot.core.errors import AccessDeniedError
 from pushpilot.core.notices import Notice
 from pushpilot.core.redaction import NO_SECRETS, SecretValues
-from pushpilot.entry.handling import HandlerOutcome
-from pushpilot.entry.settings import EnvSettings
 from pushpilot.events.codebuild import CodeBuildPhaseEvent, CodeBuildStateEvent
-
-
-class BuildSettings(EnvSettings):
-    log_lines: int = Field(default=20, alias="BUILD_LOG_LINES", ge=1, le=200)
-
+from pushpilot.flows.results import FlowResult
 
 # --- one event, end to end, through injected ports ---------------------------------------------------
 
@@ -59,45 +51,47 @@ def handle_build_event(
     notices: NoticeSink,
     log_lines: int = 20,
     secrets: SecretValues = NO_SECRETS,
-) -> HandlerOutcome:
+) -> FlowResult:
     if isinstance(event, CodeBuildPhaseEvent):
-        report = phase_report(event, extras, max_lines=log_lines, secrets=secrets)
+        phase_change = event.to_core()
+        report = phase_report(phase_change, extras, max_lines=log_lines, secrets=secrets)
         if report is None:
-            return HandlerOutcome(
+            return FlowResult(
                 event_id=event.id,
                 status="ignored",
                 detail={
-                    "build_id": event.detail.build_id,
-                    "project": event.detail.project_name,
-                    "phase": event.detail.completed_phase,
-                    "phase_status": event.detail.completed_phase_status,
+                    "build_id": phase_change.build_id,
+                    "project": phase_change.project_name,
+                    "phase": phase_change.completed_phase,
+                    "phase_status": phase_change.completed_phase_status,
                 },
             )
         notices.publish(report.notice)
         return _handled(event.id, report, {})
 
+    change = event.to_core()
     extra_detail: dict[str, str] = {}
     tail: LogTail | None = None
-    if event.detail.build_status in {"FAILED", "STOPPED"}:
-        location = log_location(event.detail.additional_information.logs)
+    if change.build_status in {"FAILED", "STOPPED"}:
+        location = log_location(change.info.logs)
         tail = (
             logs.tail(*location, lines=log_lines)
             if location
             else LogTail(unavailable_reason=NO_LOG_STREAM_REASON)
         )
     facts: BuildFacts | None = None
-    if needs_build_facts(event, extras):
+    if needs_build_facts(change, extras):
         try:
-            facts = builds.build_facts(event.detail.build_id)
+            facts = builds.build_facts(change.build_id)
         except AccessDeniedError as exc:
             # The notice matters more than the link: report the build, say why it is not linked.
             extra_detail["link_unavailable"] = str(exc)
-    report = build_report(event, extras, tail=tail, facts=facts, max_lines=log_lines, secrets=secrets)
+    report = build_report(change, extras, tail=tail, facts=facts, max_lines=log_lines, secrets=secrets)
     notices.publish(report.notice)
     return _handled(event.id, report, extra_detail)
 
 
-def _handled(event_id: str, report: BuildReport, extra: Mapping[str, str]) -> HandlerOutcome:
+def _handled(event_id: str, report: BuildReport, extra: Mapping[str, str]) -> FlowResult:
     explanation = report.explanation
     detail: dict[str, object] = {
         "build_id": report.build_id,
@@ -111,4 +105,4 @@ def _handled(event_id: str, report: BuildReport, extra: Mapping[str, str]) -> Ha
         "link": report.link.model_dump() if report.link else None,
         **extra,
     }
-    return HandlerOutcome(event_id=event_id, status="handled", detail=detail)
+    return FlowResult(event_id=event_id, status="handled", detail=detail)

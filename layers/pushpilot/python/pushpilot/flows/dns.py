@@ -1,5 +1,7 @@
-"""Custom-domain DNS, end to end: read every target's domain bindings and their zones, plan, apply what
-the policy allows, diagnose blocked validations, advise, and say what happened as notices.
+"""The DNS reconcile use case: read every target's domain bindings and their zones, plan, apply what the
+policy allows, diagnose blocked validations, advise, and say what happened as notices (worded in
+core/dns/notices.py). What it talks to comes as one bundle of ports (`DnsPorts`, Protocols in ports.py),
+what it may do as its rules (`ReconcileRules`).
 
 The notices of a run are held in an outbox before anything changes and released once queued
 (`deliver`), so a run that applied its records and then failed to queue its notices is told by its
@@ -7,59 +9,46 @@ retry, whose own plan is empty (see core/dns_outbox)."""
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Protocol
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict
 
 from pushpilot.core.dns.diagnosis import Finding, advise, diagnose, needs_diagnosis
 from pushpilot.core.dns.models import (
-    OWNER_ID_PATTERN,
     PENDING_STATUSES,
-    VALIDATED_STATUSES,
-    Conflict,
     DnsPlan,
     DnsPolicy,
     DomainBinding,
-    RecordSet,
     ZonePlan,
     ZoneSnapshot,
-    canonical_target,
     is_within,
     render_record,
 )
+from pushpilot.core.dns.notices import (
+    advice_notice,
+    awaiting,
+    blocked_notice,
+    conflict_notice,
+    planned_notices,
+    validated_notices,
+)
 from pushpilot.core.dns.outbox import HeldNotices, held_key, in_effect
-from pushpilot.core.dns.ownership import is_marker
 from pushpilot.core.dns.planning import plan_dns, project
-from pushpilot.core.dns.rendering import render_conflict, render_plan_line
 from pushpilot.core.dns.triggers import DnsTrigger
-from pushpilot.core.dns.zones import authoritative_zone, parent_zone
+from pushpilot.core.dns.zones import parent_zone
 from pushpilot.core.errors import NotFoundError
-from pushpilot.core.notices import Notice, NoticeKind, Severity
-from pushpilot.entry.settings import EnvSettings
-from pushpilot.ports import DnsNoticeOutbox, DomainBindingSource, NoticeSink
-
-CustomDomainState = DomainBinding
-
-
-class HostedZoneSummary(Protocol):
-    @property
-    def zone_id(self) -> str: ...
-
-    @property
-    def name(self) -> str: ...
-
-
-# The name reconcile's callers have always used for a source of bindings.
-CustomDomainSource = DomainBindingSource
-
-
-class TriggerEvent(Protocol):
-    """An event model that says what set a reconcile off (App Runner's, ACM's)."""
-
-    def dns_trigger(self) -> DnsTrigger: ...
+from pushpilot.core.notices import Notice
+from pushpilot.ports import (
+    DnsNoticeOutbox,
+    DomainBindingSource,
+    NoticeSink,
+    PendingTracker,
+    Registrar,
+    TriggerEvent,
+    ZoneStore,
+)
 
 
 class AllBindings:
@@ -85,34 +74,6 @@ class AllBindings:
         return found
 
 
-class PendingTracker(Protocol):
-    """Remembers since when each domain has waited for validation; PendingDomains is the real one."""
-
-    def known(self) -> Mapping[str, datetime]:
-        """Every domain tracked as waiting, with its first sighting; changes nothing."""
-        ...
-
-    def track(
-        self, states: Sequence[DomainBinding], now: datetime, *, complete: bool = True
-    ) -> Mapping[str, datetime]: ...
-
-
-class ZoneStore(Protocol):
-    """What reconcile reads and changes zones with; Route53Zones is the real one."""
-
-    def list_public_zones(self) -> Sequence[HostedZoneSummary]: ...
-
-    def snapshot(self, zone_id: str) -> ZoneSnapshot: ...
-
-    def apply(self, zone_plan: ZonePlan, *, wait: bool = False) -> str | None: ...
-
-
-class Registrar(Protocol):
-    """The name servers a domain's registrar lists; RegisteredDomains (Route 53 Domains) is the real one."""
-
-    def name_servers(self, domain: str) -> tuple[str, ...] | None: ...
-
-
 def with_registrar(zones: Sequence[ZoneSnapshot], registrar: Registrar) -> tuple[ZoneSnapshot, ...]:
     """The topmost zones in the account (no parent zone here), with what their registrar lists."""
     return tuple(
@@ -121,26 +82,6 @@ def with_registrar(zones: Sequence[ZoneSnapshot], registrar: Registrar) -> tuple
         else zone
         for zone in zones
     )
-
-
-class DnsSettings(EnvSettings):
-    zone_ids: tuple[str, ...] = Field(default=(), alias="DNS_ZONE_IDS")
-    take_over: bool = Field(default=False, alias="DNS_TAKE_OVER")
-    max_changes: int = Field(default=20, ge=0, alias="DNS_MAX_CHANGES")
-    owner_id: str = Field(alias="DNS_OWNER_ID", pattern=OWNER_ID_PATTERN)
-    validation_pending_hours: float = Field(default=2, gt=0, alias="DNS_VALIDATION_PENDING_HOURS")
-    dry_run: bool = Field(default=False, alias="DRY_RUN")
-    region: str = Field(default="us-east-1", alias="AWS_REGION")
-
-    @field_validator("zone_ids", mode="before")
-    @classmethod
-    def _comma_list(cls, value: object) -> object:
-        if isinstance(value, str):
-            return tuple(part.strip().rsplit("/", 1)[-1] for part in value.split(",") if part.strip())
-        return value
-
-    def policy(self) -> DnsPolicy:
-        return DnsPolicy(take_over=self.take_over, max_changes=self.max_changes, zone_ids=self.zone_ids)
 
 
 class ReconcileResult(BaseModel):
@@ -169,226 +110,26 @@ def names_of_interest(domains: Iterable[DomainBinding]) -> set[str]:
 def read_zones(
     zones: ZoneStore, domains: Sequence[DomainBinding], policy: DnsPolicy
 ) -> tuple[ZoneSnapshot, ...]:
-    """Snapshots of the zones that can hold the domains' names; zones outside the allow-list are only
-    named (their records are neither read nor written)."""
+    """Snapshots of the public zones that can hold the domains' names; zones outside the allow-list are
+    only named (their records are neither read nor written). A private zone DnsZoneIds lists is named
+    too, so the plan can say why it is never written."""
     names = names_of_interest(domains)
-    relevant = [ref for ref in zones.list_public_zones() if any(is_within(name, ref.name) for name in names)]
-    return tuple(
-        zones.snapshot(ref.zone_id)
-        if policy.allows(ref.zone_id)
-        else ZoneSnapshot(zone_id=ref.zone_id, name=ref.name, loaded=False)
-        for ref in relevant
-    )
-
-
-def _digest(parts: Iterable[str]) -> str:
-    return hashlib.sha256("\n".join(sorted(parts)).encode()).hexdigest()[:16]
-
-
-def _thread(domain_name: str) -> str:
-    return f"domain:{domain_name}"
-
-
-def conflict_notice(conflict: Conflict, occurred_at: str) -> Notice:
-    record = conflict.record
-    if conflict.replaced:
-        next_step = "take-over is on: pushpilot replaces exactly this record set"
-    elif record.set_identifier is not None:
-        next_step = "it has a routing policy, which pushpilot never replaces: remove or change it by hand"
-    else:
-        next_step = (
-            "remove it yourself, or let pushpilot replace exactly this record set: set DNS_TAKE_OVER=true "
-            "or run `pushpilot dns apply --take-over`"
-        )
-    return Notice(
-        kind=NoticeKind.DOMAIN_CONFLICT,
-        severity=Severity.WARNING,
-        title=f"DNS conflict for {conflict.domain_name}: {record.type} {record.name}",
-        summary=f"{record.describe()} in zone {conflict.zone_name} is in the way ({conflict.reason}).",
-        next_step=next_step,
-        details=(render_conflict(conflict),),
-        thread_key=_thread(conflict.domain_name),
-        dedupe_key=(
-            f"domain-conflict:{conflict.zone_id}:{record.name}:{record.type}:"
-            f"{_digest(record.values or (record.describe(),))}:{conflict.replaced}"
-        ),
-        occurred_at=occurred_at,
-    )
-
-
-def planned_notices(plan: DnsPlan, applied: bool, occurred_at: str) -> list[Notice]:
-    by_domain: dict[str, list[str]] = {}
-    for zone_plan in plan.zones:
-        for change in zone_plan.changes:
-            if not is_marker(change.record):
-                by_domain.setdefault(change.domain_name or "", []).append(render_plan_line(change))
-    notices: list[Notice] = []
-    for domain_name, lines in sorted(by_domain.items()):
-        if applied:
-            title, severity, next_step = f"DNS updated for {domain_name}", Severity.SUCCESS, None
-        elif plan.refused:
-            title, severity, next_step = (
-                f"DNS changes refused for {domain_name}",
-                Severity.WARNING,
-                plan.refused,
-            )
-        else:
-            title, severity = f"DNS changes planned for {domain_name}", Severity.INFO
-            next_step = "dry run: review, then run `pushpilot dns apply`"
-        state = "applied" if applied else "refused" if plan.refused else "planned"
-        notices.append(
-            Notice(
-                kind=NoticeKind.DOMAIN_PLANNED,
-                severity=severity,
-                title=title,
-                summary=f"{len(lines)} record change(s) {state} (ownership markers not counted).",
-                next_step=next_step,
-                details=tuple(lines),
-                thread_key=_thread(domain_name),
-                dedupe_key=f"domain-planned:{domain_name}:{state}:{_digest(lines)}",
-                occurred_at=occurred_at,
-            )
-        )
-    return notices
-
-
-def _on(domain: DomainBinding) -> str:
+    listed = zones.list_zones()
+    relevant = [ref for ref in listed if not ref.private and any(is_within(name, ref.name) for name in names)]
+    private = [
+        ZoneSnapshot(zone_id=ref.zone_id, name=ref.name, private=True, loaded=False)
+        for ref in listed
+        if ref.private and ref.zone_id in policy.zone_ids
+    ]
     return (
-        domain.service_name
-        if domain.service_kind == "App Runner"
-        else f"{domain.service_name} ({domain.service_kind})"
-    )
-
-
-def _described(record: RecordSet | None) -> str:
-    return record.describe() if record is not None else ""
-
-
-def blocked_notice(domain: DomainBinding, findings: Sequence[Finding], occurred_at: str) -> Notice:
-    return Notice(
-        kind=NoticeKind.DOMAIN_BLOCKED,
-        severity=Severity.FAILURE
-        if domain.status in {"CREATE_FAILED", "FAILED", "VALIDATION_TIMED_OUT"}
-        else Severity.WARNING,
-        title=f"Certificate validation for {domain.domain_name} is blocked",
-        summary=(
-            f"{domain.domain_name} on {_on(domain)} is {domain.status}; {len(findings)} cause(s) found."
+        *(
+            zones.snapshot(ref.zone_id)
+            if policy.allows(ref.zone_id)
+            else ZoneSnapshot(zone_id=ref.zone_id, name=ref.name, loaded=False)
+            for ref in relevant
         ),
-        next_step=findings[0].fix if findings else None,
-        details=tuple(f"{finding.cause} → {finding.fix}" for finding in findings),
-        thread_key=_thread(domain.domain_name),
-        # What is wrong and what to do, not the wording of the cause (which names run-specific ids).
-        dedupe_key=(
-            f"domain-blocked:{domain.domain_name}:{domain.status}:"
-            f"{_digest(f'{finding.code}:{finding.fix}:{_described(finding.record)}' for finding in findings)}"
-        ),
-        occurred_at=occurred_at,
+        *private,
     )
-
-
-def advice_notice(domain: DomainBinding, advice: Sequence[Finding], occurred_at: str) -> Notice:
-    return Notice(
-        kind=NoticeKind.DOMAIN_ADVICE,
-        severity=Severity.WARNING,
-        title=f"Advice for {domain.domain_name} on {_on(domain)}",
-        summary=f"{len(advice)} thing(s) to fix by hand; pushpilot changes no listener or certificate.",
-        next_step=advice[0].fix if advice else None,
-        details=tuple(f"{finding.cause} → {finding.fix}" for finding in advice),
-        thread_key=_thread(domain.domain_name),
-        dedupe_key=(
-            f"domain-advice:{domain.domain_name}:"
-            f"{_digest(f'{finding.code}:{finding.cause}' for finding in advice)}"
-        ),
-        occurred_at=occurred_at,
-    )
-
-
-def _live_notice(domain: DomainBinding, dedupe_key: str, occurred_at: str) -> Notice:
-    if domain.certificate_arn is not None:
-        summary = (
-            f"ACM issued the certificate for {domain.domain_name} and its names point at {domain.dns_target}."
-        )
-    else:
-        summary = f"App Runner validated the certificate for {domain.domain_name}; the domain is ACTIVE."
-    return Notice(
-        kind=NoticeKind.DOMAIN_VALIDATED,
-        severity=Severity.SUCCESS,
-        title=f"{domain.domain_name} is live on {_on(domain)}",
-        summary=summary,
-        details=tuple(f"https://{name}" for name in domain.target_names),
-        thread_key=_thread(domain.domain_name),
-        dedupe_key=dedupe_key,
-        occurred_at=occurred_at,
-    )
-
-
-def routed(domain: DomainBinding, zones: Sequence[ZoneSnapshot]) -> bool:
-    """Every name of a load-balanced binding resolves to its endpoint (an ALIAS A there)."""
-    target = canonical_target(domain.dns_target)
-    for name in domain.target_names:
-        zone = authoritative_zone(name, [zone for zone in zones if zone.loaded])
-        record = zone.find(name, "A") if zone is not None else None
-        if record is None or record.alias_target is None:
-            return False
-        if canonical_target(record.alias_target.dns_name) != target:
-            return False
-    return True
-
-
-def _awaiting(domain: DomainBinding, zones: Sequence[ZoneSnapshot]) -> bool:
-    """Waiting for validation, or (a certificate of our own to route) issued but not routed yet."""
-    if domain.status in PENDING_STATUSES:
-        return True
-    return (
-        domain.certificate_arn is not None
-        and domain.status in VALIDATED_STATUSES
-        and not routed(domain, zones)
-    )
-
-
-def validated_notices(
-    trigger: DnsTrigger | TriggerEvent | None,
-    domains: Sequence[DomainBinding],
-    zones: Sequence[ZoneSnapshot] = (),
-    settled: Iterable[str] = (),
-) -> list[Notice]:
-    """Domains now live: the ones the triggering validation event is about (App Runner's association
-    ACTIVE; an ACM certificate issued and its names routed), and the load-balanced ones that were
-    waiting at the last run and are live now (ACM's events are best effort)."""
-    event = trigger.dns_trigger() if trigger is not None and not isinstance(trigger, DnsTrigger) else trigger
-    notices: dict[str, Notice] = {}
-    settled_names = set(settled)
-    for domain in domains:
-        if domain.status not in VALIDATED_STATUSES:
-            continue
-        if domain.certificate_arn is not None:
-            if not routed(domain, zones):
-                continue
-            key = f"domain-validated:{domain.domain_name}:{domain.certificate_arn}"
-            about = event is not None and event.validated and event.certificate_arn == domain.certificate_arn
-            if about or domain.domain_name in settled_names:
-                when = event.time.isoformat() if about and event is not None else None
-                notices.setdefault(domain.domain_name, _live_notice(domain, key, when or _now_text()))
-            continue
-        if (
-            event is not None
-            and event.validated
-            and event.certificate_arn is None
-            and (event.domain_name is None or domain.domain_name == event.domain_name)
-            and (event.service_arn is None or domain.service_arn == event.service_arn)
-            and (event.service_name is None or domain.service_name == event.service_name)
-        ):
-            notices.setdefault(
-                domain.domain_name,
-                _live_notice(
-                    domain, f"domain-validated:{domain.domain_name}:{event.id}", event.time.isoformat()
-                ),
-            )
-    return list(notices.values())
-
-
-def _now_text() -> str:
-    return datetime.now(UTC).isoformat()
 
 
 def _recover_held(outbox: DnsNoticeOutbox, zones: ZoneStore) -> tuple[list[Notice], list[str]]:
@@ -410,91 +151,95 @@ def _zone_in_effect(zone_plan: ZonePlan, zones: ZoneStore) -> bool:
         return False  # the zone is gone: what the notices announce is not there
 
 
+@dataclass
+class DnsPorts:
+    """What a reconcile reads, changes and remembers. Production wires Route 53, the registrar and the
+    table (entry/wiring.py); tests wire moto or in-memory sources. Without a pending tracker, outbox or
+    registrar, the run does without what each gives (first sightings, held notices, name servers)."""
+
+    domains: DomainBindingSource
+    zones: ZoneStore
+    pending: PendingTracker | None = None
+    outbox: DnsNoticeOutbox | None = None
+    registrar: Registrar | None = None
+
+
+class ReconcileRules(BaseModel):
+    """What a run may do: the policy (zones, threshold, take-over), whose records it owns, the services'
+    region, whether it applies (and waits for Route 53 to be in sync), and how long a validation may
+    wait before it is diagnosed."""
+
+    model_config = ConfigDict(frozen=True)
+
+    policy: DnsPolicy
+    owner_id: str
+    region: str
+    apply: bool
+    pending_hours: float = 2.0
+    wait: bool = False
+
+
+class _Findings(BaseModel):
+    """What a run found wrong (blocked validations) and what it advises, by domain."""
+
+    model_config = ConfigDict(frozen=True)
+
+    blocked: dict[str, list[Finding]]
+    advice: dict[str, list[Finding]]
+
+
 def reconcile(
+    ports: DnsPorts,
+    rules: ReconcileRules,
     *,
-    domains: DomainBindingSource,
-    zones: ZoneStore,
-    policy: DnsPolicy,
-    owner_id: str,
-    region: str,
-    apply: bool,
     service: str | None = None,
     trigger: TriggerEvent | DnsTrigger | None = None,
     now: datetime | None = None,
     pending_since: Mapping[str, datetime] | None = None,
-    pending_tracker: PendingTracker | None = None,
-    pending_hours: float = 2.0,
-    wait: bool = False,
-    outbox: DnsNoticeOutbox | None = None,
-    registrar: Registrar | None = None,
 ) -> ReconcileResult:
     """Read → plan → hold the notices → apply (only when asked and not refused) → notices.
 
-    A pending validation is diagnosed once it has waited `pending_hours`, counted from `pending_since`
-    or, when that is not given, from the first sighting `pending_tracker` remembers. With an outbox,
-    the run's notices are held before any change (to Route 53 or to the tracker) and the result names
-    the held items to release once the notices are queued (`deliver`)."""
+    A pending validation is diagnosed once it has waited `rules.pending_hours`, counted from
+    `pending_since` or, when that is not given, from the first sighting the pending tracker remembers.
+    With an outbox, the run's notices are held before any change (to Route 53 or to the tracker) and the
+    result names the held items to release once the notices are queued (`deliver`)."""
     now = now or datetime.now(UTC)
     event = trigger.dns_trigger() if trigger is not None and not isinstance(trigger, DnsTrigger) else trigger
     occurred_at = event.time.isoformat() if event is not None else now.isoformat()
-    recovered, held_keys = _recover_held(outbox, zones) if outbox is not None else ([], [])
-    states = domains.for_service(service) if service else domains.list_all()
-    snapshots = read_zones(zones, states, policy)
-    plan = plan_dns(states, snapshots, owner_id=owner_id, region=region, policy=policy)
-    applying = apply and plan.applicable
+    outbox = ports.outbox
+    recovered, held_keys = _recover_held(outbox, ports.zones) if outbox is not None else ([], [])
+    states = ports.domains.for_service(service) if service else ports.domains.list_all()
+    snapshots = read_zones(ports.zones, states, rules.policy)
+    plan = plan_dns(states, snapshots, owner_id=rules.owner_id, region=rules.region, policy=rules.policy)
+    applying = rules.apply and plan.applicable
 
     # Everything below speaks of the zones as they will be: after an apply, the projected state.
     current = project(snapshots, plan) if applying else snapshots
-    known = pending_tracker.known() if pending_tracker is not None else {}
+    known = ports.pending.known() if ports.pending is not None else {}
     if pending_since is None:
         pending_since = {
             state.domain_name: known.get(state.domain_name, now)
             for state in states
             if state.status in PENDING_STATUSES
         }
-    if registrar is not None and any(
-        needs_diagnosis(state, now, pending_since.get(state.domain_name), pending_hours) for state in states
+    if ports.registrar is not None and any(
+        needs_diagnosis(state, now, pending_since.get(state.domain_name), rules.pending_hours)
+        for state in states
     ):
         # Asked only when something is to be diagnosed: one call per topmost zone.
-        current = with_registrar(current, registrar)
+        current = with_registrar(current, ports.registrar)
     # Live since the last run: it was waiting then, or this run routes it.
     settled = {
         state.domain_name
         for state in states
-        if not _awaiting(state, current)
-        and (state.domain_name in known or (applying and _awaiting(state, snapshots)))
+        if not awaiting(state, current)
+        and (state.domain_name in known or (applying and awaiting(state, snapshots)))
     }
-    findings_by_domain = {
-        state.domain_name: diagnose(state, current, now, pending_since.get(state.domain_name), pending_hours)
-        for state in states
-    }
-    advice_by_domain = {state.domain_name: advise(state, current, now) for state in states}
-    for manual in plan.manual:
-        # A record the stack may not write is told with its exact content, to be made by hand.
-        advice_by_domain.setdefault(manual.domain_name, []).append(
-            Finding(
-                domain_name=manual.domain_name,
-                code="create-by-hand",
-                cause=f"{manual.record.name} needs a record pushpilot may not write: {manual.where}",
-                fix=f"create {render_record(manual.record)} by hand",
-                record=manual.record,
-            )
-        )
-
-    notices: list[Notice] = [conflict_notice(conflict, occurred_at) for conflict in plan.conflicts]
-    notices.extend(planned_notices(plan, applying, occurred_at))
-    notices.extend(
-        blocked_notice(state, findings_by_domain[state.domain_name], occurred_at)
-        for state in states
-        if findings_by_domain[state.domain_name]
+    found = _find(
+        states, plan, current, now=now, pending_since=pending_since, pending_hours=rules.pending_hours
     )
-    advised = {state.domain_name: state for state in states}
-    notices.extend(
-        advice_notice(advised[domain_name], advice, occurred_at)
-        for domain_name, advice in advice_by_domain.items()
-        if advice and domain_name in advised
-    )
-    notices.extend(validated_notices(event, states, current, settled))
+    notices = _notices(states, plan, found, occurred_at, applying=applying)
+    notices.extend(validated_notices(event, states, current, settled, settled_at=_now_text()))
 
     if outbox is not None and notices:
         held = HeldNotices(
@@ -509,24 +254,75 @@ def reconcile(
     applied = False
     if applying:
         for zone_plan in plan.zones:
-            zones.apply(zone_plan, wait=wait)
+            ports.zones.apply(zone_plan, wait=rules.wait)
         applied = True
-    if pending_tracker is not None:
+    if ports.pending is not None:
         # Issued but not routed yet counts as waiting, so its "live" is told once it is.
         waiting = [
-            state.model_copy(update={"status": "PENDING_VALIDATION"}) if _awaiting(state, current) else state
+            state.model_copy(update={"status": "PENDING_VALIDATION"}) if awaiting(state, current) else state
             for state in states
         ]
-        pending_tracker.track(waiting, now, complete=service is None)
+        ports.pending.track(waiting, now, complete=service is None)
 
     return ReconcileResult(
         plan=plan,
         applied=applied,
         notices=(*recovered, *notices),
-        findings=tuple(finding for findings in findings_by_domain.values() for finding in findings),
-        advice=tuple(finding for advice in advice_by_domain.values() for finding in advice),
+        findings=tuple(finding for findings in found.blocked.values() for finding in findings),
+        advice=tuple(finding for advice in found.advice.values() for finding in advice),
         held_keys=tuple(dict.fromkeys(held_keys)),
     )
+
+
+def _find(
+    states: Sequence[DomainBinding],
+    plan: DnsPlan,
+    current: Sequence[ZoneSnapshot],
+    *,
+    now: datetime,
+    pending_since: Mapping[str, datetime],
+    pending_hours: float,
+) -> _Findings:
+    blocked = {
+        state.domain_name: diagnose(state, current, now, pending_since.get(state.domain_name), pending_hours)
+        for state in states
+    }
+    advice = {state.domain_name: advise(state, current, now) for state in states}
+    for manual in plan.manual:
+        # A record the stack may not write is told with its exact content, to be made by hand.
+        advice.setdefault(manual.domain_name, []).append(
+            Finding(
+                domain_name=manual.domain_name,
+                code="create-by-hand",
+                cause=f"{manual.record.name} needs a record pushpilot may not write: {manual.where}",
+                fix=f"create {render_record(manual.record)} by hand",
+                record=manual.record,
+            )
+        )
+    return _Findings(blocked=blocked, advice=advice)
+
+
+def _notices(
+    states: Sequence[DomainBinding], plan: DnsPlan, found: _Findings, occurred_at: str, *, applying: bool
+) -> list[Notice]:
+    notices: list[Notice] = [conflict_notice(conflict, occurred_at) for conflict in plan.conflicts]
+    notices.extend(planned_notices(plan, applying, occurred_at))
+    notices.extend(
+        blocked_notice(state, found.blocked[state.domain_name], occurred_at)
+        for state in states
+        if found.blocked[state.domain_name]
+    )
+    advised = {state.domain_name: state for state in states}
+    notices.extend(
+        advice_notice(advised[domain_name], advice, occurred_at)
+        for domain_name, advice in found.advice.items()
+        if advice and domain_name in advised
+    )
+    return notices
+
+
+def _now_text() -> str:
+    return datetime.now(UTC).isoformat()
 
 
 def deliver(result: ReconcileResult, sink: NoticeSink, outbox: DnsNoticeOutbox | None = None) -> None:

@@ -1,4 +1,4 @@
-"""Delivering a notice: the notify function's settings, the noise filter and the per-channel delivery.
+"""Delivering a notice: the noise filter (core/notice_selection.py) applied, then the per-channel delivery.
 
 The decisions take values and return values. The renderers live in `pushpilot.core` (render_slack,
 render_sns); the adapters that talk to Slack, SNS and DynamoDB live in `pushpilot.adapters` and are
@@ -8,95 +8,14 @@ handed in as `NoticeChannel`s, so the same code is asserted in tests and run in 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import datetime
 from typing import Literal, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict
 
 from pushpilot.core.errors import PermanentError, RetryableError
 from pushpilot.core.message_limits import MessageTooLargeError
-from pushpilot.core.notices import Notice, NoticeKind, Severity
-from pushpilot.entry.settings import EnvSettings
-
-_NOISY_SEVERITIES = frozenset({Severity.FAILURE, Severity.WARNING})
-
-
-# --- settings and the noise filter ----------------------------------------------------------------
-
-
-class KindSelection(BaseModel):
-    """Which notices are sent: `all`, `failures` (failure and warning severities), and/or listed kinds."""
-
-    model_config = ConfigDict(frozen=True)
-
-    everything: bool = False
-    failures: bool = False
-    kinds: frozenset[NoticeKind] = frozenset()
-
-    @classmethod
-    def parse(cls, raw: str) -> KindSelection:
-        words = [word.strip().lower() for word in raw.split(",") if word.strip()]
-        if not words or "all" in words:
-            return cls(everything=True)
-        known = {kind.value for kind in NoticeKind}
-        unknown = sorted(word for word in words if word != "failures" and word not in known)
-        if unknown:
-            valid = ", ".join(["all", "failures", *sorted(known)])
-            raise ValueError(f"NOTIFY_KINDS has unknown kinds {unknown}; valid values: {valid}")
-        return cls(
-            failures="failures" in words,
-            kinds=frozenset(NoticeKind(word) for word in words if word != "failures"),
-        )
-
-
-def should_send(notice: Notice, selection: KindSelection) -> bool:
-    if selection.everything or notice.kind in selection.kinds:
-        return True
-    return selection.failures and notice.severity in _NOISY_SEVERITIES
-
-
-SlackMode = Literal["bot", "webhook", "none"]
-
-
-class NotifySettings(EnvSettings):
-    """The notify function's configuration. Slack credentials are never an env var value: only the
-    name of the secret (Secrets Manager) or of the SecureString parameter (SSM) that holds them. A
-    Slack source that is missing is the Slack channel's error (`load_slack_credentials`), never the
-    whole function's: SNS still gets every notice."""
-
-    table_name: str = Field(alias="TABLE_NAME", min_length=1)
-    slack_mode: SlackMode = Field(default="none", alias="SLACK_MODE")
-    slack_secret_id: str | None = Field(default=None, alias="SLACK_SECRET_ID")
-    slack_parameter_name: str | None = Field(default=None, alias="SLACK_PARAMETER_NAME")
-    slack_channel: str | None = Field(default=None, alias="SLACK_CHANNEL")
-    slack_api_url: str = Field(default="https://slack.com/api/", alias="SLACK_API_URL")
-    slack_secret_max_age: int = Field(default=300, ge=0, alias="SLACK_SECRET_MAX_AGE")
-    topic_arn: str | None = Field(default=None, alias="TOPIC_ARN")
-    notify_kinds: KindSelection = Field(
-        default_factory=lambda: KindSelection(everything=True), alias="NOTIFY_KINDS"
-    )
-
-    @field_validator("slack_mode", mode="before")
-    @classmethod
-    def _lower_mode(cls, value: object) -> object:
-        return value.strip().lower() if isinstance(value, str) else value
-
-    @field_validator("notify_kinds", mode="before")
-    @classmethod
-    def _parse_kinds(cls, value: object) -> object:
-        return KindSelection.parse(value) if isinstance(value, str) else value
-
-
-def occurred_at_millis(notice: Notice) -> int | None:
-    """The notice's time as epoch milliseconds, to order headline updates; None when unparseable."""
-    try:
-        moment = datetime.fromisoformat(notice.occurred_at)
-    except ValueError:
-        return None
-    if moment.tzinfo is None:
-        return None
-    return int(moment.timestamp() * 1000)
-
+from pushpilot.core.notice_selection import KindSelection, should_send
+from pushpilot.core.notices import Notice, NoticeKind
 
 # --- delivery, as decisions --------------------------------------------------------------------------------
 
@@ -132,10 +51,6 @@ class DeliveryReport(BaseModel):
     @property
     def failed_channels(self) -> tuple[str, ...]:
         return tuple(result.channel for result in self.results if result.status == "failed")
-
-    @property
-    def rejected_channels(self) -> tuple[str, ...]:
-        return tuple(result.channel for result in self.results if result.status == "rejected")
 
 
 # Runs `send` at most once per (channel, notice) across redeliveries; returns what the first run returned.

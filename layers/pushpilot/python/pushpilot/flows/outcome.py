@@ -13,12 +13,13 @@ from datetime import timedelta
 from typing import Any
 
 from pushpilot.core.errors import NotFoundError
-from pushpilot.core.releases import RolloutStatus, overall_stage
+from pushpilot.core.releases import Release, RolloutStatus, overall_stage
 from pushpilot.core.targets import Operation, OperationEnded, Outcome, ServiceChanged
 from pushpilot.core.tracking import IndexedService, LiveImage
-from pushpilot.entry.handling import HandlerOutcome, ignored, skipped
+from pushpilot.flows.beside_iac import publish_live_image, tell_outside_change
 from pushpilot.flows.deploy_ports import DeployPorts
-from pushpilot.flows.push import deploy_claimed, record_and_tell, started_after
+from pushpilot.flows.results import FlowResult, ignored, skipped
+from pushpilot.flows.rollout import deploy_claimed, record_and_tell, started_after
 from pushpilot.ports import DeployTarget
 
 # What ran on a service stays known this long: the releases a rollback can go back to.
@@ -33,18 +34,22 @@ ROLLOUT_FOR_OUTCOME = {
 }
 
 
-# The metric an event for a service outside the stack's reach (`EcsClusters`) is counted under.
+# The metric an event for a service outside the stack's reach is counted under.
 OUT_OF_REACH_METRIC = "ServiceOutOfReach"
+# The metric an event for a service (or cluster) deleted since it was sent is counted under.
+GONE_METRIC = "EventsForDeletedServices"
 
 
-def _outside_reach(ports: DeployPorts, event_id: str, kind: str, arn: str | None) -> HandlerOutcome | None:
+def _outside_reach(ports: DeployPorts, event_id: str, kind: str, arn: str | None) -> FlowResult | None:
     """Skip an event about a service the stack must not touch, before anything describes or indexes it."""
     if arn is None or not ports.outside_reach(kind, arn):
         return None
-    return skipped(event_id, f"{arn} is outside the stack's reach (EcsClusters)", metric=OUT_OF_REACH_METRIC)
+    setting = ports.targets[kind].declaration.reach_setting
+    where = f" ({setting})" if setting else ""
+    return skipped(event_id, f"{arn} is outside the stack's reach{where}", metric=OUT_OF_REACH_METRIC)
 
 
-def handle_operation_ended(event: OperationEnded, ports: DeployPorts) -> HandlerOutcome:
+def handle_operation_ended(event: OperationEnded, ports: DeployPorts) -> FlowResult:
     outside = _outside_reach(ports, event.event_id, event.kind, event.service_arn)
     if outside is not None:
         return outside
@@ -54,13 +59,13 @@ def handle_operation_ended(event: OperationEnded, ports: DeployPorts) -> Handler
     if service.in_flight is None and service.awaiting_auto is None:
         follow_up = follow_up_pending(ports, service.arn)
         if follow_up:
-            return HandlerOutcome(event_id=event.event_id, status="handled", detail=follow_up)
+            return FlowResult(event_id=event.event_id, status="handled", detail=follow_up)
         return ignored(event.event_id, "no deployment pushpilot tracks is on this service")
     try:
         operation = operation_carrying(ports.target_for(service), service)
     except NotFoundError as exc:
         # Deleted with its cluster, or by hand, while a deployment was tracked: nothing is left to tell.
-        return gone(event.event_id, str(exc))
+        return gone(event.event_id, service.arn, str(exc))
     if operation is None:
         return ignored(
             event.event_id,
@@ -74,14 +79,14 @@ def handle_operation_ended(event: OperationEnded, ports: DeployPorts) -> Handler
     message = event.message if about_ours else ""
     if operation.outcome is Outcome.ROLLING_BACK:
         told = tell_rolling_back(ports, service, operation, message)
-        return HandlerOutcome(
+        return FlowResult(
             event_id=event.event_id,
             status="handled",
             detail={"outcome": str(operation.outcome), "told": told},
         )
     result = close(ports, service, operation.outcome, operation, message)
     follow_up = follow_up_pending(ports, service.arn)
-    return HandlerOutcome(
+    return FlowResult(
         event_id=event.event_id,
         status="handled",
         detail={"outcome": str(operation.outcome), **result, **follow_up},
@@ -109,24 +114,42 @@ def tell_rolling_back(
 ) -> bool:
     """Say once that the deployment failed and is being rolled back; it stays tracked until the target
     confirms the rollback (rolled back) or its failure (rollback failed)."""
-    tracked = service.in_flight or service.awaiting_auto
-    if tracked is None:
-        return False
-    release = ports.releases.get(tracked.release_id)
-    rollout = release.services.get(service.arn) if release else None
-    if rollout is not None and rollout.status is RolloutStatus.ROLLING_BACK:
-        return False
-    told = record_and_tell(
+    told = tell_once(
         ports,
-        tracked.release_id,
         service,
         RolloutStatus.ROLLING_BACK,
         message or _said_by_target(ports, service, operation),
         operation_id=operation.operation_id,
         details=operation.reasons,
     )
+    if told is None:
+        return False
     ports.releases.set_stage(told.release_id, overall_stage(told), now=ports.now())
     return True
+
+
+def tell_once(
+    ports: DeployPorts,
+    service: IndexedService,
+    status: RolloutStatus,
+    message: str,
+    *,
+    operation_id: str,
+    details: tuple[str, ...] = (),
+) -> Release | None:
+    """Tell a status of the deployment tracked on the service that does not end it (rolling back, stuck)
+    once: None when nothing is tracked, or when its rollout says so already (a later event, the next
+    scheduled run, a retry)."""
+    tracked = service.in_flight or service.awaiting_auto
+    if tracked is None:
+        return None
+    release = ports.releases.get(tracked.release_id)
+    rollout = release.services.get(service.arn) if release else None
+    if rollout is not None and rollout.status is status:
+        return None
+    return record_and_tell(
+        ports, tracked.release_id, service, status, message, operation_id=operation_id, details=details
+    )
 
 
 def _said_by_target(ports: DeployPorts, service: IndexedService, operation: Operation) -> str:
@@ -169,6 +192,7 @@ def close(
             ),
             expires_at=int((ports.clock() + LIVE_HISTORY_RETENTION).timestamp()),
         )
+        publish_live_image(ports, service, release)
     # Only now: a failure above leaves the deployment tracked, so the retry tells it again.
     if service.in_flight is not None:
         ports.index.finish(service.arn, tracked.digest)
@@ -186,11 +210,25 @@ def follow_up_pending(ports: DeployPorts, service_arn: str) -> dict[str, Any]:
     if service is None or ports.releases.get(pending.release_id) is None:
         raise NotFoundError(f"pending release {pending.release_id} or service {service_arn} vanished")
     claim = pending.as_claim()
+    hold = service.hold
+    if hold is not None and hold.release_id != pending.release_id:
+        # Queued before the hold was set (a push in the moment between a rollback's deployment starting
+        # and its hold): deploying it now would undo what the hold keeps. It is dropped and told.
+        ports.index.unclaim(service_arn, claim)
+        record_and_tell(
+            ports,
+            pending.release_id,
+            service,
+            RolloutStatus.SKIPPED,
+            f"not deployed: {service.name} is held ({hold.reason}) since this push queued;"
+            f" `pushpilot release {service.name}` lets pushes deploy again",
+        )
+        return {"follow_up": str(RolloutStatus.SKIPPED), "digest": pending.digest, "held": hold.reason}
 
     def start() -> dict[str, Any]:
         status = deploy_claimed(ports, service, claim)
-        if status is RolloutStatus.QUEUED:
-            return {"follow_up": "queued", "digest": pending.digest}
+        if status in {RolloutStatus.QUEUED, RolloutStatus.SKIPPED}:
+            return {"follow_up": str(status), "digest": pending.digest}
         current = ports.index.get(service_arn)
         operation_id = current.in_flight.operation_id if current and current.in_flight else None
         record_and_tell(
@@ -206,19 +244,16 @@ def follow_up_pending(ports: DeployPorts, service_arn: str) -> dict[str, Any]:
     return ports.once(scope="follow-up", key={"service": service_arn, "digest": pending.digest}, work=start)
 
 
-def gone(event_id: str, reason: str) -> HandlerOutcome:
-    """An event about a service (or cluster) that no longer exists: a skip, not an error. The handler
-    logs and counts it on its own (`gone`), apart from events that fail."""
-    return HandlerOutcome(
-        event_id=event_id, status="ignored", detail={"reason": reason, "index": "removed", "gone": True}
-    )
+def gone(event_id: str, service_arn: str, reason: str, **detail: str) -> FlowResult:
+    """An event about a service (or cluster) that no longer exists: a skip, not an error."""
+    return skipped(event_id, reason, metric=GONE_METRIC, service_arn=service_arn, **detail)
 
 
-def handle_service_changed(event: ServiceChanged, ports: DeployPorts) -> HandlerOutcome:
+def handle_service_changed(event: ServiceChanged, ports: DeployPorts) -> FlowResult:
     arn = event.service_arn
     if arn is None:
         return ignored(event.event_id, "the service event names no service ARN")
-    removed = HandlerOutcome(event_id=event.event_id, status="handled", detail={"index": "removed"})
+    removed = FlowResult(event_id=event.event_id, status="handled", detail={"index": "removed"})
     if event.deleted:
         ports.index.remove(arn)
         return removed
@@ -237,11 +272,13 @@ def handle_service_changed(event: ServiceChanged, ports: DeployPorts) -> Handler
         described = target.describe(arn)
     except NotFoundError as exc:
         ports.index.remove(arn)
-        return gone(event.event_id, str(exc))
+        return gone(event.event_id, arn, str(exc), index="removed")
     ports.index.upsert(described, now=ports.now())
     detail: dict[str, Any] = {"index": "updated"}
+    if tell_outside_change(ports, indexed, described):
+        detail["outside_change"] = described.image_identifier
     if not described.busy:
         indexed = ports.index.get(arn)
         if indexed is not None and indexed.in_flight is None and indexed.pending is not None:
             detail |= follow_up_pending(ports, arn)
-    return HandlerOutcome(event_id=event.event_id, status="handled", detail=detail)
+    return FlowResult(event_id=event.event_id, status="handled", detail=detail)

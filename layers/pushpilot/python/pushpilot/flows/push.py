@@ -15,36 +15,42 @@ from typing import Any
 from pushpilot.core.approvals import APPROVE_TAG
 from pushpilot.core.deploy_notices import (
     access_denied_notice,
-    rollout_notice,
     unreadable_notice,
     verdict_notice,
 )
 from pushpilot.core.errors import (
     AccessDeniedError,
-    OutcomeUnknownError,
+    NotFoundError,
     PermanentError,
     PushpilotError,
-    ServiceBusyError,
 )
 from pushpilot.core.image_ref import ImageRef
 from pushpilot.core.notices import release_id
 from pushpilot.core.policy_notices import policy_decision_notice, policy_problem_notice
 from pushpilot.core.policy_turns import Turn, TurnKind, turn_for
-from pushpilot.core.releases import Release, RolloutStatus, ServiceRollout, Stage
+from pushpilot.core.releases import Release, RolloutStatus, Stage
 from pushpilot.core.rollout_plan import ActionKind, Candidate, ServiceAction, plan_rollout
-from pushpilot.core.targets import Operation, Outcome
-from pushpilot.core.tracking import IndexedService, InFlight, Pending
+from pushpilot.core.tracking import IndexedService, Pending
 from pushpilot.core.verdicts import Platform, Verdict, VerdictStatus
-from pushpilot.entry.handling import HandlerOutcome, ignored
 from pushpilot.events.ecr import EcrImageActionEvent
 from pushpilot.flows.deploy_ports import DeployPorts
+from pushpilot.flows.index_fill import discover
+from pushpilot.flows.release_events import announce_held, announce_rollout, announce_verified
+from pushpilot.flows.results import FlowResult, ignored
+from pushpilot.flows.rollout import (
+    deployable_manifest,
+    queue_push,
+    record_and_tell,
+    record_rollout,
+    start_deployment,
+)
 
 RELEASE_RETENTION = timedelta(days=90)
 # A service whose target cannot tell its platform: judged as "unknown", so UnverifiedImages decides.
 UNKNOWN_PLATFORM = Platform(os="unknown", architecture="unknown")
 
 
-def handle_push(event: EcrImageActionEvent, ports: DeployPorts) -> HandlerOutcome:
+def handle_push(event: EcrImageActionEvent, ports: DeployPorts) -> FlowResult:
     detail = event.detail
     if detail.action_type != "PUSH" or detail.result != "SUCCESS":
         return ignored(event.id, f"{detail.action_type}/{detail.result} is not a successful push")
@@ -58,11 +64,12 @@ def handle_push(event: EcrImageActionEvent, ports: DeployPorts) -> HandlerOutcom
     image = ImageRef.for_ecr_push(
         account=event.account, region=event.region, repository=detail.repository_name, tag=detail.image_tag
     )
+    discovery = _discover_if_never_filled(ports)
     # One Query: every service of the repository; each one's release policy decides below whether this
     # tag concerns it (the tag it runs, a tag it follows, the tag a pinned digest came from).
     services = ports.index.services_following(f"{image.registry}/{image.repository}")
     if not services:
-        return ignored(event.id, f"no service runs {image.key}")
+        return ignored(event.id, f"no service runs {image.key}{discovery}")
     arrival = Arrival(
         event_id=event.id,
         image=image,
@@ -71,6 +78,24 @@ def handle_push(event: EcrImageActionEvent, ports: DeployPorts) -> HandlerOutcom
         occurred_at=event.time.isoformat(),
     )
     return release_image(arrival, services, ports)
+
+
+def _discover_if_never_filled(ports: DeployPorts) -> str:
+    """Before the first complete discovery (the stack-creation fill did not finish, or failed), the
+    index may miss services that ran before the install: discover them all before deciding.
+
+    Cost: one GetItem per push for the marker; once per install (until the marker exists), every
+    target's listing — App Runner ListServices per 20 services plus DescribeService and
+    ListTagsForResource per service; ECS ListClusters, ListServices, DescribeServices per 10 services and
+    DescribeTaskDefinition per task definition. A discovery that fails does not lose the push: it is
+    decided on the index as it stands, and the reason is part of the outcome."""
+    if ports.index.filled():
+        return ""
+    try:
+        discover(ports)
+    except PushpilotError as exc:
+        return f" (the index was never filled and discovering services failed: {exc})"
+    return ""
 
 
 @dataclass(frozen=True)
@@ -114,14 +139,17 @@ def release_image(
     ports: DeployPorts,
     *,
     approved: frozenset[str] = frozenset(),
-) -> HandlerOutcome:
+) -> FlowResult:
     """Decide per service under its release policy, open the release, judge the digest once per platform,
     plan, and act once per service. `approved`: the services whose people approved this digest."""
     # Services outside the stack's reach (an index written before EcsClusters narrowed) are never deployed.
     services = [service for service in services if not ports.outside_reach(service.kind, service.arn)]
     turns = [
-        turn_for(service, arrival.image, arrival.digest, approved=service.arn in approved)
-        for service in services
+        _with_current_tags(ports, turn, arrival, approved=approved) if _decided_by_tags(turn) else turn
+        for turn in (
+            turn_for(service, arrival.image, arrival.digest, approved=service.arn in approved)
+            for service in services
+        )
     ]
     if all(turn.kind is TurnKind.IGNORE and not turn.problems for turn in turns):
         return ignored(arrival.event_id, f"no service runs or follows {arrival.image.key}")
@@ -146,7 +174,7 @@ def release_image(
     }
     services = [service for service in services if service.arn in deploying]
     if not services:
-        return HandlerOutcome(
+        return FlowResult(
             event_id=arrival.event_id,
             status="handled",
             detail={"release_id": rid, "services": [result for result in told if result]},
@@ -160,6 +188,7 @@ def release_image(
     ]
     verdicts = [verdict for _, verdict in judged]
     stage = _stage_of(verdicts)
+    manifests: dict[str, str | None] = {}
     for group, verdict in judged:
         deploy_anyway = verdict.status is VerdictStatus.UNKNOWN and ports.deploy_unverified
         passed = verdict.status is VerdictStatus.PASS or deploy_anyway
@@ -176,14 +205,18 @@ def release_image(
                 deploy_anyway=deploy_anyway,
             )
         )
-        candidates.extend(
-            Candidate(
-                service=service, verdict_passed=passed, retargets=deploying[service.arn].image is not None
+        for service in group:
+            manifest = deployable_manifest(ports, service, verdict, release.digest) if passed else None
+            manifests[service.arn] = manifest
+            candidates.append(
+                Candidate(
+                    service=service,
+                    verdict_passed=passed and manifest != "",
+                    retargets=deploying[service.arn].image is not None,
+                )
             )
-            for service in group
-        )
 
-    plan = plan_rollout(rid, candidates=candidates, dry_run=ports.dry_run)
+    plan = plan_rollout(rid, candidates=candidates, dry_run=ports.dry_run, starts=ports.deploy_wordings())
     by_arn = {service.arn: service for service in services}
     results = [
         _act_once(
@@ -194,15 +227,56 @@ def release_image(
             deploying[action.service_arn],
             pushed_at=arrival.occurred_at,
             arrival=arrival,
+            manifest=manifests.get(action.service_arn) or None,
         )
         for action in plan.actions
     ]
+    # The bus hears of the release once every once-per-key record of the push is complete, so a
+    # concurrent delivery of the same push waits on the deployments alone, never on these.
+    if stage in {Stage.VERIFIED, Stage.PARTLY_VERIFIED}:
+        announce_verified(ports, release, {str(v.required): str(v.status) for v in verdicts}, str(stage))
+    for action, result in zip(plan.actions, results, strict=True):
+        _announce_act(ports, release, by_arn[action.service_arn], result, action.reason)
     results += [result for result in told if result]
     summary = verdicts[0].status if len(verdicts) == 1 else {str(v.required): str(v.status) for v in verdicts}
-    return HandlerOutcome(
+    return FlowResult(
         event_id=arrival.event_id,
         status="handled",
         detail={"release_id": rid, "verdict": summary, "services": results},
+    )
+
+
+def _decided_by_tags(turn: Turn) -> bool:
+    """The services whose tags are read again at deploy time: those this push would deploy to, and
+    those held by their `pushpilot:hold` tag (a hold `pushpilot hold` set lives in the index, not in tags).
+    Services the push does not concern cost nothing."""
+    if turn.kind in {TurnKind.DEPLOY, TurnKind.AWAIT_APPROVAL}:
+        return True
+    return turn.kind is TurnKind.HELD and turn.service.hold is None
+
+
+def _with_current_tags(
+    ports: DeployPorts, turn: Turn, arrival: Arrival, *, approved: frozenset[str] = frozenset()
+) -> Turn:
+    """Decide on the tags as they are now: a hold, follow or pin tag set since the last refresh counts.
+    One call per such service (App Runner ListTagsForResource, ECS DescribeServices, Express
+    DescribeExpressGatewayService); the tags read are kept in the index for the pushes after."""
+    service = turn.service
+    try:
+        tags = ports.target_for(service).current_tags(service)
+    except NotFoundError:
+        # Deleted since the index last saw it: dropped from the index (as the next refresh would), and
+        # the push goes on for the other services it concerns instead of failing for all of them.
+        ports.index.remove(service.arn)
+        return Turn(service=service, kind=TurnKind.IGNORE)
+    if tags == service.tags:
+        return turn
+    ports.index.set_tags(service.arn, tags)
+    return turn_for(
+        service.model_copy(update={"tags": tags}),
+        arrival.image,
+        arrival.digest,
+        approved=service.arn in approved,
     )
 
 
@@ -280,6 +354,9 @@ def _tell_turn(ports: DeployPorts, release: Release, turn: Turn, occurred_at: st
         return None
     if turn.reason:
         ports.notices.publish(policy_decision_notice(release, service, turn.reason, occurred_at=occurred_at))
+    if turn.kind is TurnKind.HELD:
+        held_by = [f"hold: {service.hold.reason}"] if service.hold else ["tag pushpilot:hold"]
+        announce_held(ports, release, service, held_by, turn.reason)
     record_rollout(ports, release.release_id, service, RolloutStatus.SKIPPED, turn.reason)
     return {"service": service.name, "action": str(turn.kind), "status": str(RolloutStatus.SKIPPED)}
 
@@ -293,6 +370,7 @@ def _act_once(
     *,
     pushed_at: str,
     arrival: Arrival | None = None,
+    manifest: str | None = None,
 ) -> dict[str, Any]:
     """One action per (service, digest), however often the push event is delivered; a digest that waited
     for approval acts once more, once, when it is approved."""
@@ -302,8 +380,23 @@ def _act_once(
     return ports.once(
         scope="deploy",
         key=key,
-        work=lambda: _act(ports, release, action, service, turn, pushed_at=pushed_at, arrival=arrival),
+        work=lambda: _act(
+            ports, release, action, service, turn, pushed_at=pushed_at, arrival=arrival, manifest=manifest
+        ),
     )
+
+
+def _announce_act(
+    ports: DeployPorts, release: Release, service: IndexedService, result: dict[str, Any], reason: str
+) -> None:
+    """The release event of one action, told after its once-per-key record is complete."""
+    status = RolloutStatus(result["status"])
+    if status is RolloutStatus.SKIPPED:
+        return
+    current = ports.index.get(service.arn)
+    in_flight = current.in_flight if current is not None else None
+    operation_id = in_flight.operation_id if in_flight and in_flight.digest == release.digest else None
+    announce_rollout(ports, release, service, status, reason, operation_id=operation_id)
 
 
 def _act(
@@ -315,6 +408,7 @@ def _act(
     *,
     pushed_at: str,
     arrival: Arrival | None = None,
+    manifest: str | None = None,
 ) -> dict[str, Any]:
     if turn.kind is TurnKind.AWAIT_APPROVAL and action.kind in {
         ActionKind.START_DEPLOYMENT,
@@ -331,10 +425,14 @@ def _act(
         pushed_at=pushed_at,
         image=turn.image,
         tag=turn.tag,
+        manifest=manifest,
     )
     match action.kind:
         case ActionKind.START_DEPLOYMENT:
             status = start_deployment(ports, service, pending)
+            if status is RolloutStatus.SKIPPED:
+                # Told by deploy_claimed, with why.
+                return {"service": service.name, "action": str(action.kind), "status": str(status)}
         case ActionKind.QUEUE:
             status = queue_push(ports, service, pending)
         case ActionKind.TRACK_AUTO_DEPLOY:
@@ -346,122 +444,7 @@ def _act(
             status = RolloutStatus.SKIPPED
     message = f"{turn.reason}; {action.reason}" if turn.reason else action.reason
     if status is not RolloutStatus.SKIPPED:
-        record_and_tell(ports, release.release_id, service, status, message)
+        record_and_tell(ports, release.release_id, service, status, message, announce=False)
     else:
         record_rollout(ports, release.release_id, service, status, message)
     return {"service": service.name, "action": str(action.kind), "status": str(status)}
-
-
-def record_rollout(
-    ports: DeployPorts,
-    release_id_: str,
-    service: IndexedService,
-    status: RolloutStatus,
-    message: str,
-    *,
-    operation_id: str | None = None,
-) -> Release:
-    rollout = ServiceRollout(
-        service_arn=service.arn,
-        service_name=service.name,
-        status=status,
-        operation_id=operation_id,
-        service_url=service.service_url,
-        message=message,
-        updated_at=ports.now(),
-    )
-    return ports.releases.record_rollout(rollout, release_id_)
-
-
-def record_and_tell(
-    ports: DeployPorts,
-    release_id_: str,
-    service: IndexedService,
-    status: RolloutStatus,
-    message: str,
-    *,
-    operation_id: str | None = None,
-    details: tuple[str, ...] = (),
-) -> Release:
-    """Record one service's rollout on its release and tell it in the release's thread."""
-    stored = record_rollout(ports, release_id_, service, status, message, operation_id=operation_id)
-    target = ports.target_for(service)
-    ports.notices.publish(
-        rollout_notice(
-            stored,
-            service,
-            status,
-            message,
-            now=ports.now(),
-            target_label=target.label,
-            console=target.console_link(service),
-            failure_advice=target.failure_advice(service),
-            operation_id=operation_id,
-            details=details,
-        )
-    )
-    return stored
-
-
-def queue_push(ports: DeployPorts, service: IndexedService, pending: Pending) -> RolloutStatus:
-    current = ports.index.get(service.arn)
-    if current is not None and current.in_flight is not None and current.in_flight.digest == pending.digest:
-        # A retry of a push whose deployment already started: it is deploying, not waiting.
-        return RolloutStatus.DEPLOYING
-    replaced = current.pending if current is not None else None
-    if not ports.index.queue(service.arn, pending):
-        # A newer push already waits: this one will never deploy here.
-        return RolloutStatus.SUPERSEDED
-    if replaced is not None and replaced.digest != pending.digest:
-        record_and_tell(
-            ports,
-            replaced.release_id,
-            service,
-            RolloutStatus.SUPERSEDED,
-            "a newer push of the tag took its place while an operation was in progress",
-            details=(f"newer push: {pending.digest}",),
-        )
-    return RolloutStatus.QUEUED
-
-
-def start_deployment(ports: DeployPorts, service: IndexedService, pending: Pending) -> RolloutStatus:
-    claim = pending.as_claim()
-    if not ports.index.claim(service.arn, claim):
-        return queue_push(ports, service, pending)
-    return deploy_claimed(ports, service, claim)
-
-
-def deploy_claimed(ports: DeployPorts, service: IndexedService, claim: InFlight) -> RolloutStatus:
-    """Deploy the digest we hold the claim for; the claim is given back if nothing started."""
-    target = ports.target_for(service)
-    try:
-        operation_id = target.deploy(service, claim.digest, image=claim.image)
-    except ServiceBusyError:
-        adopted = started_after(target.recent_operations(service.arn), claim)
-        if adopted is not None and adopted.outcome is Outcome.IN_PROGRESS:
-            # Busy with a deployment that began after this push (an earlier attempt of ours whose answer
-            # was lost, or one started by hand): it deploys the pushed tag, so it is this push's.
-            ports.index.set_operation(service.arn, claim.digest, adopted.operation_id)
-            return RolloutStatus.DEPLOYING
-        # Busy with an operation we did not start (a configuration change, the target's own
-        # deployment): the push waits for that operation's end.
-        ports.index.unclaim_to_pending(service.arn, claim)
-        return RolloutStatus.QUEUED
-    except PushpilotError as exc:
-        # Nothing is known to have started: give the claim back so the retry deploys instead of
-        # queueing behind a deployment that may not exist. After a lost answer the target may have
-        # acted, and not every target refuses a second start (ECS has no idempotency token): the claim
-        # is remembered as the lost answer, and the retry's deploy finds what it did and adopts it.
-        ports.index.unclaim(service.arn, claim, answer_lost=isinstance(exc, OutcomeUnknownError))
-        raise
-    ports.index.set_operation(service.arn, claim.digest, operation_id)
-    return RolloutStatus.DEPLOYING
-
-
-def started_after(operations: Sequence[Operation], claim: InFlight | Pending) -> Operation | None:
-    """The newest deployment that started at or after the push: the one that carries it."""
-    since = claim.started if isinstance(claim, InFlight) else claim.pushed
-    for operation in operations:
-        if operation.deploys_image and operation.started_at is not None and operation.started_at >= since:
-            return operation
-    return None

@@ -11,8 +11,14 @@ from pushpilot.core.releases import RolloutStatus
 from pushpilot.core.targets import Outcome
 from pushpilot.core.tracking import IndexedService
 from pushpilot.flows.deploy_ports import DeployPorts
-from pushpilot.flows.outcome import close, follow_up_pending, operation_carrying, tell_rolling_back
-from pushpilot.flows.push import record_and_tell
+from pushpilot.flows.index_fill import discover
+from pushpilot.flows.outcome import (
+    close,
+    follow_up_pending,
+    operation_carrying,
+    tell_once,
+    tell_rolling_back,
+)
 
 
 def refresh(
@@ -21,11 +27,8 @@ def refresh(
     stale_after: timedelta = timedelta(minutes=20),
     stuck_after: timedelta = timedelta(minutes=30),
 ) -> dict[str, Any]:
-    described = [service for target in ports.targets.values() for service in target.list_services()]
-    now = ports.now()
+    described = discover(ports)
     live_arns = {found.arn for found in described}
-    for found in described:
-        ports.index.upsert(found, now=now)
     removed = [
         service.arn
         for service in ports.index.all()
@@ -82,19 +85,11 @@ def refresh(
 
 def _tell_stuck(ports: DeployPorts, service: IndexedService, operation_id: str, after: timedelta) -> bool:
     """Say once that a deployment has run past the deadline; it stays tracked, as it may still end."""
-    tracked = service.in_flight or service.awaiting_auto
-    if tracked is None:
-        return False
-    release = ports.releases.get(tracked.release_id)
-    rollout = release.services.get(service.arn) if release else None
-    if rollout is not None and rollout.status is RolloutStatus.STUCK:
-        return False
-    record_and_tell(
+    told = tell_once(
         ports,
-        tracked.release_id,
         service,
         RolloutStatus.STUCK,
         f"the deployment is still in progress after {int(after.total_seconds() // 60)} minutes",
         operation_id=operation_id,
     )
-    return True
+    return told is not None

@@ -16,21 +16,15 @@ from pydantic import BaseModel, ConfigDict
 from pushpilot.core.errors import NotFoundError
 from pushpilot.core.image_ref import ImageRef
 from pushpilot.core.notices import Notice, NoticeKind, Severity, release_id
+from pushpilot.core.promotion import bake_line, read_promotion
 from pushpilot.core.release_policy import HOLD_TAG, read_policy
-from pushpilot.core.releases import Release
+from pushpilot.core.releases import Release, RolloutStatus
 from pushpilot.core.rollout_plan import ActionKind, Candidate, plan_rollout
 from pushpilot.core.tracking import Hold, IndexedService, LiveImage, Pending
 from pushpilot.core.verdicts import VerdictStatus
 from pushpilot.flows.deploy_ports import DeployPorts
-from pushpilot.flows.push import (
-    RELEASE_RETENTION,
-    UNKNOWN_PLATFORM,
-    Arrival,
-    judge_digest,
-    queue_push,
-    record_and_tell,
-    start_deployment,
-)
+from pushpilot.flows.push import RELEASE_RETENTION, UNKNOWN_PLATFORM, Arrival, judge_digest
+from pushpilot.flows.rollout import deployable_manifest, queue_push, record_and_tell, start_deployment
 
 
 def find_service(ports: DeployPorts, name: str) -> IndexedService:
@@ -55,12 +49,16 @@ class RollbackPlan(BaseModel):
     image: str
     repository: str
     registry: str
+    # The service's target takes no image index: an index deploys as its child for the service's platform.
+    single_manifest: bool = False
 
     def render(self) -> str:
         now = _label(self.replaces) if self.replaces else "what it runs now (unknown to pushpilot)"
         return (
             f"roll {self.service.name} back from {now} to {_label(self.target)}\n"
-            f"  deploys {self.image}\n"
+            f"  deploys {self.image}"
+            + (" (if an index, its child for the service's platform)" if self.single_manifest else "")
+            + "\n"
             f"  then holds {self.service.name}: pushes do not deploy until `pushpilot release"
             f" {self.service.name}`"
         )
@@ -100,6 +98,7 @@ def plan_rollback(ports: DeployPorts, name: str, *, to: str | None = None) -> Ro
         replaces=current,
         target=target,
         image=f"{source.registry}/{source.repository}@{target.digest}",
+        single_manifest=not ports.target_for(service).accepts_index,
         repository=source.repository,
         registry=source.registry,
     )
@@ -133,8 +132,9 @@ def rollback(ports: DeployPorts, plan: RollbackPlan) -> dict[str, Any]:
 
 
 def _rollback(ports: DeployPorts, plan: RollbackPlan) -> dict[str, Any]:
-    """Judge first, then deploy, then hold and tell: a rollback refused or failing to start leaves no
-    hold, no announcement and no release record behind."""
+    """Judge first, then deploy, then hold and tell: a refused rollback leaves no hold, no announcement
+    and no release record behind; one whose deployment fails to start leaves no hold and no
+    announcement (its release is open, as for a push, so the retry finds it)."""
     service = plan.service
     now = ports.now()
     candidate = Release(
@@ -162,8 +162,11 @@ def _rollback(ports: DeployPorts, plan: RollbackPlan) -> dict[str, Any]:
         candidate.release_id,
         candidates=[Candidate(service=service, verdict_passed=passed, retargets=True)],
         dry_run=False,
+        starts=ports.deploy_wordings(),
     ).actions[0]
-    if action.kind not in {ActionKind.START_DEPLOYMENT, ActionKind.QUEUE}:
+    # A target that takes no image index deploys the single manifest of its platform; none is a refusal.
+    manifest = deployable_manifest(ports, service, verdict, plan.target.digest) if passed else None
+    if action.kind not in {ActionKind.START_DEPLOYMENT, ActionKind.QUEUE} or manifest == "":
         return {"service": service.name, "rollback": "refused", "reason": verdict.reason}
     release = ports.releases.open(
         candidate,
@@ -179,14 +182,22 @@ def _rollback(ports: DeployPorts, plan: RollbackPlan) -> dict[str, Any]:
         pushed_at=now,
         image=plan.image,
         tag=plan.target.tag,
+        manifest=manifest or None,
     )
     if action.kind is ActionKind.START_DEPLOYMENT:
         status = start_deployment(ports, service, pending)
+        if status is RolloutStatus.SKIPPED:
+            return {"service": service.name, "rollback": "refused", "reason": "changed meanwhile"}
     else:
         status = queue_push(ports, service, pending)
     # Held only now that the rollback's deployment started (or waits its turn): the next push or
     # scheduled check must not undo it. A retry after a failure above finds no hold to undo.
-    ports.index.set_hold(service.arn, Hold(reason=f"rolled back to {_label(plan.target)}", since=now))
+    # A push that queued behind the rollback before this hold is dropped when the rollback ends (see
+    # `follow_up_pending`): only the rollback's own release may deploy on a held service.
+    ports.index.set_hold(
+        service.arn,
+        Hold(reason=f"rolled back to {_label(plan.target)}", since=now, release_id=release.release_id),
+    )
     if plan.replaces is not None:
         ports.notices.publish(_replaced_notice(plan, release, now))
     current = ports.index.get(service.arn)
@@ -250,6 +261,9 @@ class ServiceReleases(BaseModel):
     in_flight: str | None
     queued: str | None
     held: str | None
+    # Release stages: where its releases come from, and what bakes for it now with the time left.
+    stage: str | None = None
+    baking: str | None = None
 
 
 def list_releases(ports: DeployPorts, name: str | None = None) -> list[ServiceReleases]:
@@ -272,7 +286,21 @@ def _service_releases(ports: DeployPorts, service: IndexedService) -> ServiceRel
         in_flight=_waiting(service.in_flight.digest, service.in_flight.tag) if service.in_flight else None,
         queued=_waiting(service.pending.digest, service.pending.tag) if service.pending else None,
         held=hold,
+        **_stage(ports, service),
     )
+
+
+def _stage(ports: DeployPorts, service: IndexedService) -> dict[str, str | None]:
+    promotion = read_promotion(service.tags)
+    if promotion is None:
+        return {}
+    baking = ports.promotions.get(service.arn) if ports.promotions is not None else None
+    line = (
+        bake_line(baking, promotion, now=ports.clock(), local_account=ports.account_id)
+        if baking is not None
+        else None
+    )
+    return {"stage": promotion.text, "baking": line}
 
 
 def _waiting(digest: str, tag: str | None) -> str:
@@ -297,6 +325,8 @@ def render_releases(report: list[ServiceReleases]) -> str:
     blocks: list[str] = []
     for entry in report:
         lines = [f"{entry.service} ({entry.kind})", f"  image    {entry.image}", f"  policy   {entry.policy}"]
+        if entry.stage:
+            lines.append(f"  stage    {entry.stage}")
         if entry.running:
             lines.append(f"  running  {_release_line(entry.running)}")
         else:
@@ -306,6 +336,8 @@ def render_releases(report: list[ServiceReleases]) -> str:
             lines.append(f"  deploying {entry.in_flight}")
         if entry.queued:
             lines.append(f"  queued   {entry.queued}")
+        if entry.baking:
+            lines.append(f"  baking   {entry.baking}")
         if entry.held:
             lines.append(f"  held     {entry.held}")
         blocks.append("\n".join(lines))

@@ -11,27 +11,16 @@ Two queues hold dead letters, in two shapes:
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Literal
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
 
-from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel, ConfigDict
 
-from pushpilot.adapters import clients
-from pushpilot.adapters.aws_errors import LAMBDA_CODES, SQS_CODES, aws_error
-from pushpilot.core.errors import PermanentError, PushpilotError, RetryableError
+from pushpilot.core.errors import PermanentError, RetryableError
+from pushpilot.ports import DeadLetterQueue, Invoke
 
-if TYPE_CHECKING:
-    from mypy_boto3_lambda import LambdaClient
-    from mypy_boto3_sqs import SQSClient
-
-Invoke = Callable[[str, dict[str, Any]], None]
-"""Hand one event to one function (by ARN) asynchronously; raise a PushpilotError if it was not accepted."""
-
-# SQS hands out at most ten messages per receive.
+# SQS hands out at most ten messages per receive: the most one receive asks for.
 _BATCH = 10
-# Long enough to replay one batch before SQS offers the same messages again.
-_HOLD_SECONDS = 120
 _REASON_LIMIT = 300
 _LAMBDA_ARN_PARTS = 7
 
@@ -172,42 +161,7 @@ def dead_letter_items(messages: Sequence[Mapping[str, Any]]) -> list[ReplayItem]
 # --- replaying -------------------------------------------------------------------------------------
 
 
-def _receive(sqs: SQSClient, queue_url: str, wanted: int) -> list[dict[str, Any]]:
-    try:
-        answer = sqs.receive_message(
-            QueueUrl=queue_url,
-            MaxNumberOfMessages=max(1, min(_BATCH, wanted)),
-            MessageAttributeNames=["All"],
-            VisibilityTimeout=_HOLD_SECONDS,
-            WaitTimeSeconds=0,
-        )
-    except (ClientError, BotoCoreError) as exc:
-        raise _sqs_error(exc, "ReceiveMessage", queue_url) from exc
-    return [dict(message) for message in answer.get("Messages", [])]
-
-
-def _release(sqs: SQSClient, queue_url: str, receipt_handle: str) -> None:
-    """Make a message visible again at once: it stays for a later replay."""
-    try:
-        sqs.change_message_visibility(QueueUrl=queue_url, ReceiptHandle=receipt_handle, VisibilityTimeout=0)
-    except (ClientError, BotoCoreError) as exc:
-        raise _sqs_error(exc, "ChangeMessageVisibility", queue_url) from exc
-
-
-def _delete(sqs: SQSClient, queue_url: str, receipt_handle: str) -> None:
-    try:
-        sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=receipt_handle)
-    except (ClientError, BotoCoreError) as exc:
-        raise _sqs_error(exc, "DeleteMessage", queue_url) from exc
-
-
-def _sqs_error(exc: ClientError | BotoCoreError, action: str, queue_url: str) -> PushpilotError:
-    return aws_error(exc, service="sqs", action=action, target=queue_url, codes=SQS_CODES)
-
-
-def _replay_one(
-    item: ReplayItem, *, sqs: SQSClient, queue_url: str, invoke: Invoke, dry_run: bool
-) -> ReplayResult:
+def _replay_one(item: ReplayItem, *, queue: DeadLetterQueue, invoke: Invoke, dry_run: bool) -> ReplayResult:
     base = ReplayResult(
         message_id=item.message_id,
         status="would replay",
@@ -222,25 +176,18 @@ def _replay_one(
     except (RetryableError, PermanentError) as exc:
         return base.model_copy(update={"status": "failed", "error": str(exc)})
     # Only now: a message deleted before the hand-off would lose the event if the hand-off failed.
-    _delete(sqs, queue_url, item.receipt_handle)
+    queue.delete(item.receipt_handle)
     return base.model_copy(update={"status": "replayed"})
 
 
 def replay(
-    queue_url: str,
-    *,
-    sqs: SQSClient | None = None,
-    invoke: Invoke | None = None,
-    dry_run: bool = False,
-    max_messages: int | None = None,
+    queue: DeadLetterQueue, invoke: Invoke, *, dry_run: bool = False, max_messages: int | None = None
 ) -> ReplayReport:
     """Replay up to `max_messages` dead letters of the queue (all of them when None).
 
     Each message is read once per run: deleted after a successful hand-off; when the hand-off fails,
     the message is unreadable, or in a dry run, it is held until the run ends and then released.
     """
-    sqs_client: SQSClient = sqs or clients.client("sqs")
-    invoker = invoke or lambda_invoker()
     results: list[ReplayResult] = []
     # Messages that stay in the queue are held invisible until the run ends, so that a later receive
     # in the same run reaches the rest of the queue instead of offering them again.
@@ -249,7 +196,7 @@ def replay(
     try:
         while max_messages is None or len(results) < max_messages:
             wanted = _BATCH if max_messages is None else max_messages - len(results)
-            fresh = [m for m in _receive(sqs_client, queue_url, wanted) if m.get("MessageId") not in seen]
+            fresh = [m for m in queue.receive(wanted) if m.get("MessageId") not in seen]
             if not fresh:
                 break
             for message in fresh:
@@ -263,40 +210,14 @@ def replay(
                         ReplayResult(message_id=letter.message_id, status="unreadable", reason=letter.problem)
                     )
                 else:
-                    result = _replay_one(
-                        letter, sqs=sqs_client, queue_url=queue_url, invoke=invoker, dry_run=dry_run
-                    )
+                    result = _replay_one(letter, queue=queue, invoke=invoke, dry_run=dry_run)
                     if result.status != "replayed":
                         held.append(letter.receipt_handle)
                     results.append(result)
     finally:
         for receipt_handle in held:
-            _release(sqs_client, queue_url, receipt_handle)
-    return ReplayReport(queue_url=queue_url, dry_run=dry_run, results=tuple(results))
-
-
-def lambda_invoker(client: LambdaClient | None = None) -> Invoke:
-    """Production hand-off: an asynchronous `Invoke`, accepted when Lambda answers 202."""
-
-    def invoke(function_arn: str, payload: dict[str, Any]) -> None:
-        lambda_client: LambdaClient = client or clients.client("lambda")
-        try:
-            answer = lambda_client.invoke(
-                FunctionName=function_arn, InvocationType="Event", Payload=json.dumps(payload).encode()
-            )
-        except (ClientError, BotoCoreError) as exc:
-            raise aws_error(
-                exc,
-                service="lambda",
-                action="Invoke",
-                target=function_arn,
-                codes=LAMBDA_CODES,
-                permission="lambda:InvokeFunction",
-            ) from exc
-        if answer.get("StatusCode") != 202:
-            raise RetryableError(f"lambda Invoke {function_arn}: status {answer.get('StatusCode')}, not 202")
-
-    return invoke
+            queue.release(receipt_handle)
+    return ReplayReport(queue_url=queue.url, dry_run=dry_run, results=tuple(results))
 
 
 def render_report(report: ReplayReport) -> str:

@@ -10,23 +10,6 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-# Route 53 hosted zone ids of App Runner's regional endpoints, for ALIAS records. No API returns them:
-# they come from the "AWS App Runner endpoints and quotas" page
-# (https://docs.aws.amazon.com/general/latest/gr/apprunner.html), column "Route 53 Hosted Zone ID".
-APPRUNNER_ALIAS_HOSTED_ZONE_IDS: Mapping[str, str] = {
-    "us-east-2": "Z0224347AD7KVHMLOX31",
-    "us-east-1": "Z01915732ZBZKC8D32TPT",
-    "us-west-2": "Z02243383FTQ64HJ5772Q",
-    "ap-south-1": "Z00855883LBHKTIC4ODF2",
-    "ap-southeast-1": "Z09819469CZ3KQ8PWMCL",
-    "ap-southeast-2": "Z03657752RA8799S0TI5I",
-    "ap-northeast-1": "Z08491812XW6IPYLR6CCA",
-    "eu-central-1": "Z0334911C2FDI2Q9M4FZ",
-    "eu-west-1": "Z087551914Z2PCAU0QHMW",
-    "eu-west-2": "Z098228427VC6B3IX76ON",
-    "eu-west-3": "Z087117439MBKHYM69QS6",
-}
-
 # CAA issuer domains that let Amazon's certificate authority issue (ACM user guide, "CAA records").
 AMAZON_CAA_ISSUERS = frozenset({"amazon.com", "amazontrust.com", "awstrust.com", "amazonaws.com"})
 
@@ -61,7 +44,6 @@ FAILED_STATUSES = frozenset({"CREATE_FAILED", "FAILED", TIMED_OUT})
 # and only while its validation records still resolve.
 RENEWAL_WINDOW = timedelta(days=60)
 
-OWNER_ID_PATTERN = r"^[A-Za-z0-9._:/-]{1,128}$"
 _OCTAL_ESCAPE = re.compile(r"\\(\d{3})")
 
 
@@ -173,13 +155,29 @@ class Advisory(FrozenModel):
     fix: str
 
 
+class DnsEndpoint(FrozenModel):
+    """What a target declares about the endpoints its services' names point at, for its bindings."""
+
+    # What DNS notices call the kind of service.
+    service_kind: str
+    # The endpoints' Route 53 hosted zones by region, for ALIAS records, when no API answers them.
+    alias_zone_ids: Mapping[str, str] = Field(default_factory=dict)
+    # Notices name a service alone, without its kind.
+    bare_name: bool = False
+
+
 class DomainBinding(FrozenModel):
     """Names a service answers for, and what DNS they need; read by each target's source."""
 
     service_arn: str
     service_name: str
-    # What people call the kind of service ("App Runner", "ECS").
-    service_kind: str = "App Runner"
+    # What people call the kind of service, as its target declares (DnsEndpoint.service_kind).
+    service_kind: str
+    # The target's endpoint zones by region (DnsEndpoint.alias_zone_ids): the planner's region picks the
+    # ALIAS zone when `alias_zone_id` is None.
+    alias_zone_ids: Mapping[str, str] = Field(default_factory=dict)
+    # Notices name the service alone (DnsEndpoint.bare_name).
+    bare_name: bool = False
     dns_target: str
     domain_name: str
     enable_www: bool = False
@@ -188,7 +186,7 @@ class DomainBinding(FrozenModel):
     # The names that must resolve to the service; None: the domain (and www when enabled).
     names: tuple[str, ...] | None = None
     # The endpoint's hosted zone for ALIAS records (a load balancer's CanonicalHostedZoneId); None: the
-    # App Runner zone of the region.
+    # zone of the region in `alias_zone_ids`.
     alias_zone_id: str | None = None
     # ALIAS at every name, not only where DNS forbids a CNAME (a load balancer's names).
     alias_every_name: bool = False
@@ -222,10 +220,6 @@ class DomainBinding(FrozenModel):
         """Every name the certificate covers, wildcards included."""
         covered = [name for record in self.validation_records for name in record.for_names]
         return tuple(dict.fromkeys([self.domain_name, *self.target_names, *map(canonical_name, covered)]))
-
-
-# The name App Runner's reader has always used.
-CustomDomainState = DomainBinding
 
 
 class ManualRecord(FrozenModel):
@@ -270,11 +264,18 @@ class ZoneSnapshot(FrozenModel):
 class DnsPolicy(FrozenModel):
     take_over: bool = False
     max_changes: Annotated[int, Field(ge=0)] = 20
-    # Zones we may read and write; empty means every public zone in the account.
+    # The zones pushpilot may write to (DnsZoneIds). IAM cannot tell a public zone from a private one,
+    # so the stack grants writes only on listed zones; empty means every public zone is read and planned
+    # for, and nothing is written.
     zone_ids: tuple[str, ...] = ()
 
     def allows(self, zone_id: str) -> bool:
+        """May the zone's records be read and planned for (and, with `writes`, changed)."""
         return not self.zone_ids or zone_id in self.zone_ids
+
+    @property
+    def writes(self) -> bool:
+        return bool(self.zone_ids)
 
 
 # --- the plan --------------------------------------------------------------------------------------
@@ -321,6 +322,8 @@ class DnsPlan(FrozenModel):
     manual: tuple[ManualRecord, ...] = ()
     total_changes: int = 0
     refused: str | None = None
+    # The zones the plan would change while DnsZoneIds lists none: the plan is told, never applied.
+    unlisted_zones: tuple[str, ...] = ()
 
     @property
     def changes(self) -> tuple[Change, ...]:

@@ -40,9 +40,8 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
+from pushpilot.core.dns import OWNER_ID_PATTERN
 from pushpilot.core.dns.models import (
-    APPRUNNER_ALIAS_HOSTED_ZONE_IDS,
-    OWNER_ID_PATTERN,
     RECORD_TTL,
     UNPLANNED_STATUSES,
     AliasTarget,
@@ -167,11 +166,11 @@ class _Collector:
                 if zone is not None:
                     self.want(zone, cname, name)
                 continue
-            alias_zone_id = domain.alias_zone_id or APPRUNNER_ALIAS_HOSTED_ZONE_IDS.get(self.region)
+            alias_zone_id = domain.alias_zone_id or domain.alias_zone_ids.get(self.region)
             if alias_zone_id is None:
                 self.notes.append(
-                    f"{name}: App Runner's ALIAS hosted zone id for region {self.region} is not known; "
-                    f"no ALIAS planned for {target_name}"
+                    f"{name}: {domain.service_kind}'s ALIAS hosted zone id for region {self.region} is not"
+                    f" known; no ALIAS planned for {target_name}"
                 )
                 self.protected.update({(target_name, "A"), (target_name, "AAAA")})
                 continue
@@ -396,7 +395,20 @@ def plan_dns(
 
     total = sum(len(zone_plan.changes) for zone_plan in zone_plans)
     refused = None
-    if total > policy.max_changes:
+    unlisted = tuple(zone_plan.zone_id for zone_plan in zone_plans) if not policy.writes else ()
+    for zone in zones:
+        if zone.private and zone.zone_id in policy.zone_ids:
+            collector.notes.append(
+                f"zone {zone.name} ({zone.zone_id}) is private: pushpilot never writes a private zone, "
+                "even one DnsZoneIds lists; remove it from DnsZoneIds"
+            )
+    if unlisted:
+        where = ", ".join(f"zone {zone_plan.zone_name} ({zone_plan.zone_id})" for zone_plan in zone_plans)
+        refused = (
+            f"would change {total} record(s) in {where}; "
+            f"set DnsZoneIds to {','.join(unlisted)} to let pushpilot apply it"
+        )
+    elif total > policy.max_changes:
         refused = (
             f"the plan has {total} changes, more than the limit of {policy.max_changes}; "
             f"review it and allow it with --max-changes {total} (or DNS_MAX_CHANGES)"
@@ -411,6 +423,7 @@ def plan_dns(
         manual=tuple(dict.fromkeys(collector.manual)),
         total_changes=total,
         refused=refused,
+        unlisted_zones=unlisted,
     )
 
 

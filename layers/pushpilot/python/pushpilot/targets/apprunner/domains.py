@@ -1,4 +1,4 @@
-"""Read the custom domains of App Runner services into CustomDomainState values.
+"""Read the custom domains of App Runner services into DomainBinding values.
 
 Neither ListServices nor DescribeCustomDomains has a botocore paginator: both loop on NextToken.
 """
@@ -12,8 +12,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from pushpilot.adapters import clients
 from pushpilot.adapters.aws_errors import APP_RUNNER_CODES, aws_error
-from pushpilot.core.dns.models import CustomDomainState, ValidationRecord
+from pushpilot.core.dns.models import DomainBinding, ValidationRecord
 from pushpilot.core.errors import NotFoundError
+from pushpilot.targets.apprunner.declaration import DNS
 
 if TYPE_CHECKING:
     from mypy_boto3_apprunner import AppRunnerClient
@@ -57,8 +58,8 @@ class CustomDomainReader:
             if not token:
                 return
 
-    def _domains_of(self, service_arn: str) -> list[CustomDomainState]:
-        states: list[CustomDomainState] = []
+    def _domains_of(self, service_arn: str) -> list[DomainBinding]:
+        states: list[DomainBinding] = []
         token: str | None = None
         while True:
             try:
@@ -76,10 +77,13 @@ class CustomDomainReader:
                     codes=APP_RUNNER_CODES,
                 ) from exc
             states.extend(
-                CustomDomainState(
+                DomainBinding(
                     service_arn=page["ServiceArn"],
                     service_name=service_name_from_arn(page["ServiceArn"]),
                     dns_target=page["DNSTarget"],
+                    service_kind=DNS.service_kind,
+                    alias_zone_ids=DNS.alias_zone_ids,
+                    bare_name=DNS.bare_name,
                     domain_name=domain["DomainName"],
                     enable_www=domain["EnableWWWSubdomain"],
                     status=domain["Status"],
@@ -100,12 +104,12 @@ class CustomDomainReader:
             if not token:
                 return states
 
-    def list_all(self) -> list[CustomDomainState]:
+    def list_all(self) -> list[DomainBinding]:
         """Every custom domain of every service in the account and region."""
         services = list(self._services())
         return [state for service in services for state in self._domains_of(service["ServiceArn"])]
 
-    def for_service(self, service_arn_or_name: str) -> list[CustomDomainState]:
+    def for_service(self, service_arn_or_name: str) -> list[DomainBinding]:
         if is_service_arn(service_arn_or_name):
             return self._domains_of(service_arn_or_name)
         for service in self._services():

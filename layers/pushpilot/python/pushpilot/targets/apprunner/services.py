@@ -16,7 +16,8 @@ from pushpilot.core.errors import NotFoundError
 from pushpilot.core.notices import Link
 from pushpilot.core.targets import Operation, Outcome, TargetService
 from pushpilot.core.tracking import IndexedService
-from pushpilot.core.verdicts import APP_RUNNER_PLATFORM
+from pushpilot.targets.apprunner.declaration import APP_RUNNER_PLATFORM, DECLARATION, KIND
+from pushpilot.targets.declared import DeclaredTarget
 
 if TYPE_CHECKING:
     from mypy_boto3_apprunner import AppRunnerClient
@@ -26,7 +27,6 @@ if TYPE_CHECKING:
         SourceConfigurationOutputTypeDef,
     )
 
-KIND: Final = "apprunner"
 # The operation types that deploy the service's image. A configuration update (UPDATE_SERVICE) only
 # counts when it is ours: its operation id is then known.
 _DEPLOYMENT_TYPES: Final = frozenset({"START_DEPLOYMENT"})
@@ -73,9 +73,9 @@ def operation_from_api(item: OperationSummaryTypeDef) -> Operation | None:
     )
 
 
-class AppRunnerTarget:
-    kind: Final = KIND
-    label: Final = "App Runner"
+class AppRunnerTarget(DeclaredTarget):
+    # What the flows need of it, as its folder declares (declaration.py).
+    declaration = DECLARATION
 
     def __init__(self, client: AppRunnerClient | None = None, *, region: str = "us-east-1") -> None:
         self._injected = client
@@ -128,6 +128,10 @@ class AppRunnerTarget:
 
     def list_services(self) -> list[TargetService]:
         return [self.describe(summary["ServiceArn"]) for summary in self._summaries()]
+
+    def current_tags(self, service: IndexedService) -> dict[str, str]:
+        """One ListTagsForResource: the tags as they are now, for a service this push would deploy to."""
+        return self._tags(service.arn)
 
     def deploy(self, service: IndexedService, digest: str, *, image: str | None = None) -> str:
         del digest

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Final
 
+from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError, ClientError
 
 from pushpilot.targets.ecs.discovery import ErrorOf
@@ -20,6 +21,11 @@ from pushpilot.targets.ecs.task_definitions import copy_tags, family_revision, i
 
 if TYPE_CHECKING:
     from mypy_boto3_ecs import ECSClient
+
+_logger: Final = Logger(child=True)
+
+# A copy no deployment uses that could not be deregistered (left for the next attempt that looks).
+CLEANUP_METRIC: Final = "TaskDefinitionCopiesLeft"
 
 # Lost attempts are few (botocore's six per invocation, three invocations); newer revisions of the family
 # beyond these are other releases' copies, never read.
@@ -59,12 +65,43 @@ def find(client: ECSClient, base: str, digest: str, error: ErrorOf) -> list[str]
     return copies
 
 
-def deregister(client: ECSClient, arns: Sequence[str], error: ErrorOf) -> None:
+def deregister(client: ECSClient, arns: Sequence[str], error: ErrorOf) -> list[str]:
+    """Deregister the copies no deployment uses; the ARNs left ACTIVE. Best effort: a copy left behind
+    costs nothing but a listing line, while failing here would stop the deployment of the copy kept.
+    What is left is logged with its ARN, counted as `CLEANUP_METRIC`, and found again (same tags) by the
+    next attempt that looks at this release's copies. Deregistering twice is harmless: a revision that
+    is INACTIVE already (a racing attempt's work) is done, whatever ECS answers for it."""
+    left: list[str] = []
     for arn in arns:
         try:
             client.deregister_task_definition(taskDefinition=arn)
         except (ClientError, BotoCoreError) as exc:
-            raise error(exc, "DeregisterTaskDefinition", arn) from exc
+            if _already_inactive(exc):
+                continue
+            failure = error(exc, "DeregisterTaskDefinition", arn)
+            _logger.warning(
+                "task definition copy left registered",
+                extra={"task_definition": arn, "error_type": type(failure).__name__, "reason": str(failure)},
+            )
+            _count_left()
+            left.append(arn)
+    return left
+
+
+def _already_inactive(exc: ClientError | BotoCoreError) -> bool:
+    if not isinstance(exc, ClientError):
+        return False
+    details = exc.response.get("Error", {})
+    return details.get("Code") == "ClientException" and "inactive" in str(details.get("Message", "")).lower()
+
+
+def _count_left() -> None:
+    # Powertools keeps one metric set per process: the handler's `log_metrics` flushes this count with
+    # its own. Imported here, on the rare failure, so the deploy path pays no import for it.
+    from aws_lambda_powertools import Metrics
+    from aws_lambda_powertools.metrics import MetricUnit
+
+    Metrics().add_metric(name=CLEANUP_METRIC, unit=MetricUnit.Count, value=1)
 
 
 def retried(response: Mapping[str, object]) -> bool:

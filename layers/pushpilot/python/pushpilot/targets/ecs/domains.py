@@ -31,21 +31,20 @@ from pushpilot.core.dns.models import (
     canonical_name,
 )
 from pushpilot.core.errors import NotFoundError, OutOfReachError, PushpilotError
-from pushpilot.core.reach import ClusterScope
+from pushpilot.targets.ecs import discovery
+from pushpilot.targets.ecs.declaration import DNS
+from pushpilot.targets.ecs.reach import ClusterScope
 
 if TYPE_CHECKING:
     from mypy_boto3_acm import ACMClient
     from mypy_boto3_ecs import ECSClient
     from mypy_boto3_elbv2 import ElasticLoadBalancingv2Client
 
-SERVICE_KIND: Final = "ECS"
 DOMAINS_TAG: Final = "pushpilot:domains"
 EXCLUDE_TAG: Final = "pushpilot:exclude-domains"
 # Certificates whose names are wanted: issued, or on their way (pending); the failed ones come along so
 # the diagnosis can say why and what to do (their records are not planned).
 WANTED_STATUSES: Final = frozenset({"ISSUED", "PENDING_VALIDATION", "VALIDATION_TIMED_OUT", "FAILED"})
-# DescribeServices takes at most ten services.
-_SERVICE_BATCH: Final = 10
 _SPLIT: Final = re.compile(r"[\s,]+")
 
 
@@ -122,8 +121,7 @@ class LoadBalancerDomainReader:
     def list_all(self) -> list[DomainBinding]:
         """Every binding of every load-balanced service in the scoped clusters (all clusters if none)."""
         self._load_balancers = {}
-        services = [service for cluster in self._cluster_arns() for service in self._services(cluster)]
-        return self._bindings(services)
+        return self._bindings(list(self._all_services()))
 
     def for_service(self, service_arn_or_name: str) -> list[DomainBinding]:
         self._load_balancers = {}
@@ -137,46 +135,26 @@ class LoadBalancerDomainReader:
         else:
             found = [
                 service
-                for cluster in self._cluster_arns()
-                for service in self._services(cluster)
+                for service in self._all_services()
                 if service.get("serviceName") == service_arn_or_name
             ]
         if not found:
             raise NotFoundError(f"no ECS service named {service_arn_or_name!r} in this account and region")
         return self._bindings(found)
 
-    # --- ECS -------------------------------------------------------------------------------------------
+    # --- ECS: the walk the ECS target does (discovery.py), errors named as this reader's ---------
 
-    def _cluster_arns(self) -> Iterator[str]:
-        if self._clusters:
-            yield from self._clusters
-            return
-        try:
-            for page in self.ecs.get_paginator("list_clusters").paginate():
-                yield from page.get("clusterArns", [])
-        except (ClientError, BotoCoreError) as exc:
-            raise self._error(exc, "ecs", "ListClusters", "the account") from exc
+    def _ecs_error(self, exc: ClientError | BotoCoreError, action: str, target: str) -> PushpilotError:
+        return self._error(exc, "ecs", action, target)
 
-    def _services(self, cluster: str) -> Iterator[Mapping[str, Any]]:
-        try:
-            arns = [
-                arn
-                for page in self.ecs.get_paginator("list_services").paginate(cluster=cluster)
-                for arn in page.get("serviceArns", [])
-            ]
-        except (ClientError, BotoCoreError) as exc:
-            raise self._error(exc, "ecs", "ListServices", cluster) from exc
-        for start in range(0, len(arns), _SERVICE_BATCH):
-            yield from self._describe(cluster, arns[start : start + _SERVICE_BATCH])
+    def _all_services(self) -> Iterator[Mapping[str, Any]]:
+        for _, service in discovery.services(self.ecs, self._clusters, self._ecs_error):
+            if service.get("status") != "INACTIVE":
+                yield service
 
     def _describe(self, cluster: str, arns: Sequence[str]) -> list[Mapping[str, Any]]:
-        try:
-            response = self.ecs.describe_services(cluster=cluster, services=list(arns), include=["TAGS"])
-        except (ClientError, BotoCoreError) as exc:
-            raise self._error(exc, "ecs", "DescribeServices", cluster) from exc
-        return [
-            dict(service) for service in response.get("services", []) if service.get("status") != "INACTIVE"
-        ]
+        described = discovery.describe_services(self.ecs, cluster, arns, self._ecs_error)
+        return [service for service in described if service.get("status") != "INACTIVE"]
 
     # --- load balancers ----------------------------------------------------------------------------
 
@@ -365,7 +343,7 @@ class LoadBalancerDomainReader:
         return DomainBinding(
             service_arn=service["serviceArn"],
             service_name=service["serviceName"],
-            service_kind=SERVICE_KIND,
+            service_kind=DNS.service_kind,
             dns_target=lb.dns_name,
             domain_name=domain,
             status=status,
@@ -389,7 +367,7 @@ def _unattached(service: Mapping[str, Any], lb: _LoadBalancer, name: str) -> Dom
     return DomainBinding(
         service_arn=service["serviceArn"],
         service_name=service["serviceName"],
-        service_kind=SERVICE_KIND,
+        service_kind=DNS.service_kind,
         dns_target=lb.dns_name,
         domain_name=name,
         status=NO_CERTIFICATE,

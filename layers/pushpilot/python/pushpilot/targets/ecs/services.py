@@ -20,11 +20,13 @@ from pushpilot.adapters.aws_errors import aws_error
 from pushpilot.core.errors import NotFoundError, OutOfReachError
 from pushpilot.core.image_ref import ImageRef
 from pushpilot.core.notices import Link
-from pushpilot.core.reach import ClusterScope
 from pushpilot.core.targets import Operation, Outcome, TargetService
 from pushpilot.core.tracking import IndexedService
 from pushpilot.core.verdicts import Platform
+from pushpilot.targets.declared import DeclaredTarget
 from pushpilot.targets.ecs import copies, discovery, service_deployments
+from pushpilot.targets.ecs.declaration import DECLARATION, KIND
+from pushpilot.targets.ecs.reach import ClusterScope
 from pushpilot.targets.ecs.task_definitions import (
     BASE_TAG,
     DIGEST_TAG,
@@ -41,7 +43,6 @@ from pushpilot.targets.ecs.task_definitions import (
 if TYPE_CHECKING:
     from mypy_boto3_ecs import ECSClient
 
-KIND: Final = "ecs"
 _ROLLOUT_OUTCOMES: Final = {
     "COMPLETED": Outcome.LIVE,
     "FAILED": Outcome.FAILED,
@@ -60,9 +61,9 @@ def parse_service_arn(service_arn: str) -> tuple[str, str]:
     return parts[1], parts[2]
 
 
-class EcsTarget:
-    kind: Final = KIND
-    label: Final = "Amazon ECS"
+class EcsTarget(DeclaredTarget):
+    # What the flows need of it, as its folder declares (declaration.py).
+    declaration = DECLARATION
 
     def __init__(
         self,
@@ -131,6 +132,15 @@ class EcsTarget:
         if described is None:
             raise NotFoundError(f"{service_arn} is not a service pushpilot deploys to")
         return described
+
+    def current_tags(self, service: IndexedService) -> dict[str, str]:
+        """One DescribeServices with include=["TAGS"]: the tags as they are now, for a service this push
+        would deploy to (the deployment itself reads the task definition, never the service)."""
+        cluster = service.details.get("cluster") or parse_service_arn(service.arn)[0]
+        services = self._describe_services(cluster, [service.arn])
+        if not services or services[0].get("status") == "INACTIVE":
+            raise NotFoundError(f"ECS service {service.arn} does not exist")
+        return discovery.tags_of(services[0])
 
     def _target_service(
         self, cluster: str, service: Mapping[str, Any], cache: dict[str, Mapping[str, Any]]
@@ -280,28 +290,15 @@ class EcsTarget:
         the id is the service deployment's ARN, which the outcome is then read by (see `_vanished`)."""
         if service.lost_answer is None:
             return []
+        found = self._service_deployments(service, cluster, after=service.lost_answer.started)
+        targets = {
+            str(deployment["serviceDeploymentArn"]): str(
+                (deployment.get("targetServiceRevision") or {})["arn"]
+            )
+            for deployment in found
+            if (deployment.get("targetServiceRevision") or {}).get("arn")
+        }
         try:
-            listed = self._client.list_service_deployments(
-                service=service.arn,
-                cluster=cluster,
-                maxResults=20,
-                createdAt={"after": service.lost_answer.started},
-            )
-            arns = [item["serviceDeploymentArn"] for item in listed.get("serviceDeployments", [])][:20]
-            found = (
-                self._client.describe_service_deployments(serviceDeploymentArns=arns).get(
-                    "serviceDeployments", []
-                )
-                if arns
-                else []
-            )
-            targets = {
-                str(deployment["serviceDeploymentArn"]): str(
-                    (deployment.get("targetServiceRevision") or {})["arn"]
-                )
-                for deployment in found
-                if (deployment.get("targetServiceRevision") or {}).get("arn")
-            }
             revisions = (
                 self._client.describe_service_revisions(serviceRevisionArns=list(targets.values())[:20]).get(
                     "serviceRevisions", []
@@ -310,7 +307,7 @@ class EcsTarget:
                 else []
             )
         except (ClientError, BotoCoreError) as exc:
-            raise self._error(exc, "DescribeServiceDeployments", service.arn) from exc
+            raise self._error(exc, "DescribeServiceRevisions", service.arn) from exc
         task_definitions = {
             str(revision.get("serviceRevisionArn")): str(revision.get("taskDefinition", ""))
             for revision in revisions
@@ -409,26 +406,30 @@ class EcsTarget:
             }
         )
 
+    def _service_deployments(
+        self, service: IndexedService, cluster: str, *, after: datetime | None = None
+    ) -> list[Mapping[str, Any]]:
+        """The service's newest service deployments (one page of 20, newest first), begun after `after`
+        when given, described."""
+        since: dict[str, Any] = {"createdAt": {"after": after}} if after is not None else {}
+        try:
+            listed = self._client.list_service_deployments(
+                service=service.arn, cluster=cluster, maxResults=20, **since
+            )
+            arns = [item["serviceDeploymentArn"] for item in listed.get("serviceDeployments", [])][:20]
+            if not arns:
+                return []
+            described = self._client.describe_service_deployments(serviceDeploymentArns=arns)
+        except (ClientError, BotoCoreError) as exc:
+            raise self._error(exc, "DescribeServiceDeployments", service.arn) from exc
+        return list(described.get("serviceDeployments", []))
+
     def _our_service_deployment(self, service: IndexedService) -> Mapping[str, Any] | None:
         """The service deployment that ended ours badly (or is rolling it back): the first one ECS lists
         (newest first) that began no earlier than our deployment and is not a success in progress."""
         cluster = service.details.get("cluster") or parse_service_arn(service.arn)[0]
-        try:
-            listed = self._client.list_service_deployments(
-                service=service.arn, cluster=cluster, maxResults=20
-            )
-            arns = [item["serviceDeploymentArn"] for item in listed.get("serviceDeployments", [])][:20]
-            found = (
-                self._client.describe_service_deployments(serviceDeploymentArns=arns).get(
-                    "serviceDeployments", []
-                )
-                if arns
-                else []
-            )
-        except (ClientError, BotoCoreError) as exc:
-            raise self._error(exc, "DescribeServiceDeployments", service.arn) from exc
         ours = service.in_flight.started if service.in_flight else None
-        for deployment in found:
+        for deployment in self._service_deployments(service, cluster):
             created = deployment.get("createdAt")
             if ours is not None and created is not None and created < ours:
                 continue

@@ -20,11 +20,12 @@ from pushpilot.adapters.aws_errors import aws_error
 from pushpilot.core.errors import NotFoundError, OutOfReachError
 from pushpilot.core.image_ref import ImageRef
 from pushpilot.core.notices import Link
-from pushpilot.core.reach import ClusterScope
 from pushpilot.core.targets import Operation, Outcome, TargetService
 from pushpilot.core.tracking import IndexedService
 from pushpilot.core.verdicts import LINUX_AMD64
+from pushpilot.targets.declared import DeclaredTarget
 from pushpilot.targets.ecs import copies, discovery, service_deployments
+from pushpilot.targets.ecs.reach import ClusterScope
 from pushpilot.targets.ecs.services import parse_service_arn
 from pushpilot.targets.ecs.task_definitions import (
     pinned_copy,
@@ -33,18 +34,18 @@ from pushpilot.targets.ecs.task_definitions import (
     release_tags,
     settle_copies,
 )
+from pushpilot.targets.ecs_express.declaration import DECLARATION, KIND
 
 if TYPE_CHECKING:
     from mypy_boto3_ecs import ECSClient
 
-KIND: Final = "ecs_express"
 # DescribeServiceRevisions takes at most twenty revisions per call.
 _REVISIONS_READ: Final = 20
 
 
-class EcsExpressTarget:
-    kind: Final = KIND
-    label: Final = "ECS Express Mode"
+class EcsExpressTarget(DeclaredTarget):
+    # What the flows need of it, as its folder declares (declaration.py).
+    declaration = DECLARATION
 
     def __init__(
         self,
@@ -87,6 +88,10 @@ class EcsExpressTarget:
                 if described is not None:
                     found.append(described)
         return found
+
+    def current_tags(self, service: IndexedService) -> dict[str, str]:
+        """One DescribeExpressGatewayService with include=["TAGS"]: the tags as they are now."""
+        return discovery.tags_of(self._express(service.arn))
 
     def describe(self, service_arn: str) -> TargetService:
         if not self.serves(service_arn):

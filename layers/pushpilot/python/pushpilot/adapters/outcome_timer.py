@@ -1,0 +1,47 @@
+"""The outcome timer: an SQS queue whose messages become visible after a delay.
+
+Chosen over EventBridge Scheduler one-time schedules: a per-message DelaySeconds is second-precise and
+needs no schedule to create, name, clean up or pay a role for; the queue's own redrive keeps a look that
+keeps failing; and SQS's at-least-once delivery is harmless here (a second look at an ended deployment
+changes nothing). Its one limit, 15 minutes per delay, is far above the backoff's ceiling.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Final
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from pushpilot.adapters import clients
+from pushpilot.adapters.aws_errors import SQS_CODES, aws_error
+from pushpilot.core.targets import OutcomeCheck
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
+
+# SQS's largest DelaySeconds.
+MAX_DELAY_SECONDS: Final = 900
+
+
+class SqsOutcomeTimer:
+    def __init__(self, queue_url: str, client: SQSClient | None = None) -> None:
+        self._queue_url = queue_url
+        self._injected = client
+
+    @property
+    def _client(self) -> SQSClient:
+        if self._injected is None:
+            self._injected = clients.client("sqs")
+        return self._injected
+
+    def schedule(self, check: OutcomeCheck, *, delay_seconds: int) -> None:
+        try:
+            self._client.send_message(
+                QueueUrl=self._queue_url,
+                MessageBody=check.model_dump_json(),
+                DelaySeconds=max(0, min(delay_seconds, MAX_DELAY_SECONDS)),
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise aws_error(
+                exc, service="sqs", action="SendMessage", target=self._queue_url, codes=SQS_CODES
+            ) from exc

@@ -1,0 +1,1 @@
+"""AWS Lambda functions packaged as container images, as a deploy target."""
