@@ -39,7 +39,7 @@ def run_hook(args: argparse.Namespace, *, out: TextIO | None = None, err: TextIO
     from pushpilot.adapters.caller import caller_arn
     from pushpilot.flows.approve import cast_vote
     from pushpilot.flows.hooks import find_pause, resume_hook
-    from pushpilot.targets.ecs.hooks import EcsHookControl
+    from pushpilot.targets.ecs.hook_control import EcsHookControl
 
     out, err = out or sys.stdout, err or sys.stderr
     choice: Literal["approve", "reject"] = "approve" if args.verb == "continue" else "reject"

@@ -28,7 +28,7 @@ from pushpilot_sandbox.emulator import ApiError, Reply
 
 if TYPE_CHECKING:
     from pushpilot_sandbox.ecs import EcsEmulator
-    from pushpilot_sandbox.ecs_records import Deployment, Revision, Service
+    from pushpilot_sandbox.ecs_records import Deployment, Revision, Service, ServiceDeployment
 
 Json = dict[str, Any]
 _GRADUAL = frozenset({"BLUE_GREEN", "LINEAR", "CANARY"})
@@ -60,6 +60,13 @@ class PauseHooks:
             self._pause(record, deployment, emitted)
             return deployment
 
+        body = emulator._service_deployment_body
+
+        def body_with_hooks(record: Service, sd: ServiceDeployment) -> Json:
+            described = body(record, sd)
+            details = [self._detail(pause) for pause in self.pauses if pause.service_deployment_arn == sd.arn]
+            return {**described, "lifecycleHookDetails": details} if details else described
+
         answer = emulator.answer
 
         def answer_after_timeouts(operation: str, body: bytes) -> EmulatedAnswer:
@@ -68,6 +75,7 @@ class PauseHooks:
 
         setattr(emulator, "_start_deployment", start_and_pause)  # noqa: B010 - an instance's own method
         setattr(emulator, "answer", answer_after_timeouts)  # noqa: B010
+        setattr(emulator, "_service_deployment_body", body_with_hooks)  # noqa: B010
 
     # --- pausing -----------------------------------------------------------------------------------
 
@@ -96,6 +104,9 @@ class PauseHooks:
         sd = self._service_deployment(record, pause)
         sd.lifecycle_stage = pause.stage
         sd.updated_at = now
+        # Production traffic on the new revision while it waits: none before production shifts; a canary's
+        # or linear step's share once it has.
+        sd.target_weight = _production_share(configuration, pause.stage)
         emitted.append(self._event(pause, "HOOK_AWAITING_ACTION", now))
 
     def _event(self, pause: _Pause, name: str, moment: datetime) -> Json:
@@ -120,6 +131,17 @@ class PauseHooks:
                 "timeoutAction": pause.timeout_action,
                 "updatedAt": moment.isoformat(timespec="milliseconds"),
             },
+        }
+
+    @staticmethod
+    def _detail(pause: _Pause) -> Json:
+        """The pause as DescribeServiceDeployments lists it (`lifecycleHookDetails`)."""
+        return {
+            "hookId": pause.hook_id,
+            "targetType": "PAUSE",
+            "status": pause.status,
+            "expiresAt": pause.expires_at.timestamp(),
+            "timeoutAction": pause.timeout_action,
         }
 
     def _service_deployment(self, record: Service, pause: _Pause) -> Any:
@@ -172,3 +194,13 @@ class PauseHooks:
                 if pause.status == "AWAITING_ACTION" and now >= pause.expires_at:
                     emitted += self._decide(pause, pause.timeout_action, status="TIMED_OUT")
         self._ecs._deliver(emitted)
+
+
+def _production_share(configuration: Json, stage: str) -> float:
+    if stage in {"PRODUCTION_TRAFFIC_SHIFT", "POST_PRODUCTION_TRAFFIC_SHIFT"}:
+        if configuration.get("strategy") == "CANARY":
+            return float((configuration.get("canaryConfiguration") or {}).get("canaryPercent", 5.0))
+        if configuration.get("strategy") == "LINEAR":
+            return float((configuration.get("linearConfiguration") or {}).get("stepPercent", 10.0))
+        return 100.0
+    return 0.0

@@ -241,6 +241,11 @@ def _create_ecs_service(
         # ECS's own gradual strategies (sandbox/ecs_hooks.py pauses them at their PAUSE hooks).
         configuration["strategy"] = spec.strategy.upper()
         configuration["bakeTimeInMinutes"] = spec.bake_minutes if spec.bake_minutes is not None else 5
+        # ECS's documented defaults, spelt out as a console-made service shows them.
+        if spec.strategy == "canary":
+            configuration["canaryConfiguration"] = {"canaryPercent": 5.0, "canaryBakeTimeInMinutes": 10}
+        elif spec.strategy == "linear":
+            configuration["linearConfiguration"] = {"stepPercent": 10.0, "stepBakeTimeInMinutes": 6}
         configuration["lifecycleHooks"] = [
             {
                 "targetType": "PAUSE",

@@ -15,7 +15,8 @@ from pushpilot.entry.wiring import deploy_ports
 from pushpilot.flows.outcome import handle_operation_ended, handle_service_changed
 from pushpilot.flows.results import FlowResult, is_skip
 from pushpilot.targets.ecs.events import EcsDeploymentStateChange
-from pushpilot.targets.ecs.hooks import AWAITING, EcsHookStateChange
+from pushpilot.targets.ecs.hook_control import EcsHookControl
+from pushpilot.targets.ecs.hook_events import AWAITING, EcsHookStateChange
 
 logger = Logger()
 metrics = Metrics()
@@ -39,6 +40,7 @@ def _hook(event: dict[str, Any], context: LambdaContext) -> FlowResult:
             service_arn=parsed.service_arn,
             pause=pause,
             expires_at=parsed.detail.expires_at,
+            control=EcsHookControl(),
         )
     else:
         return FlowResult(

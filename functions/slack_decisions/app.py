@@ -20,7 +20,7 @@ from pushpilot.core.slack_interaction import Decision
 from pushpilot.entry.settings import EnvSettings
 from pushpilot.entry.wiring import deploy_ports
 from pushpilot.flows.slack_actions import run_decision
-from pushpilot.targets.ecs.hooks import EcsHookControl
+from pushpilot.targets.ecs.hook_control import EcsHookControl
 
 logger = Logger()
 metrics = Metrics()

@@ -6,6 +6,7 @@ timeoutAction, told in the same thread, and a late click changes nothing."""
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 from typing import Any
 
@@ -78,7 +79,7 @@ def test_a_pause_that_times_out_is_told_with_its_timeout_action_and_a_late_click
     report = _run("ecs-pause-timeout.yaml")
 
     said = _said(report)
-    assert "storefront pause at POST_TEST_TRAFFIC_SHIFT timed out: ECS chose ROLLBACK" in said
+    assert "storefront pause at POST_TEST_TRAFFIC_SHIFT timed out: Amazon ECS chose ROLLBACK" in said
     # Nobody called ContinueServiceDeployment: ECS acted on its own, and the late click was refused.
     assert _continues(report) == []
     [late] = report["slack_actions"]
@@ -87,3 +88,27 @@ def test_a_pause_that_times_out_is_told_with_its_timeout_action_and_a_late_click
     ]
     assert len(_threads(report)) == 1
     assert report["errors"] == []
+
+
+def test_a_paused_canary_says_where_it_stands() -> None:
+    report = _run("ecs-pause-canary.yaml")
+
+    stands = (
+        "Where it stands: canary: 5 % for 10 min, then 100 %; bake 15 min. Now: after the production"
+        " traffic shift, 5 % of production traffic on the new revision."
+    )
+    asked = [
+        note
+        for note in report["notifications"]
+        if note["channel"] == "sns" and "paused at POST_PRODUCTION_TRAFFIC_SHIFT" in str(note["text"])
+    ]
+    assert len(asked) == 1
+    assert stands in json.dumps(asked[0]["payload"])
+    # The same words reach the Slack thread, with the buttons.
+    assert any(
+        stands in json.dumps(note["payload"])
+        for note in report["notifications"]
+        if note["channel"] == "slack"
+    )
+    assert _continues(report) == ["CONTINUE"]
+    assert _said(report)[-1].endswith("live on checkout")

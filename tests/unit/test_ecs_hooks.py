@@ -6,6 +6,7 @@ checked against botocore's ECS model."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 import pytest
@@ -14,13 +15,17 @@ from pydantic import TypeAdapter
 
 from pushpilot.adapters import clients
 from pushpilot.core.approvals import ApprovalState, VoteRefusal, hook_key
+from pushpilot.core.errors import PermanentError, ServiceBusyError
 from pushpilot.core.notices import NoticeKind
 from pushpilot.core.slack_interaction import Click, Decision
 from pushpilot.entry.handling import parse_event
 from pushpilot.flows.approve import cast_vote, find_approval
 from pushpilot.flows.hooks import find_pause, hook_paused, hook_timed_out, resume_hook
 from pushpilot.flows.slack_actions import handle_click, run_decision
-from pushpilot.targets.ecs.hooks import EcsHookControl, EcsHookStateChange
+from pushpilot.ports import HookControl
+from pushpilot.targets.ecs.hook_control import EcsHookControl
+from pushpilot.targets.ecs.hook_events import EcsHookStateChange
+from pushpilot.targets.ecs.progress import progress_of
 from tests.fakes import ACCOUNT, REGION, FakeTarget, FakeWorld, service_snapshot
 from tests.unit.test_approvals import APPROVER, POLICY, push
 
@@ -29,14 +34,20 @@ pytestmark = pytest.mark.unit
 _HOOK = TypeAdapter(EcsHookStateChange)
 
 
-class FakeHooks:
-    def __init__(self) -> None:
+class FakeHooks(HookControl):
+    """`stands`: what `progress` says of every deployment (None: it has no stages)."""
+
+    def __init__(self, stands: str | None = None) -> None:
         self.calls: list[tuple[str, str, str]] = []
+        self.stands = stands
 
     def continue_deployment(
         self, service_deployment_arn: str, hook_id: str, action: Literal["CONTINUE", "ROLLBACK"]
     ) -> None:
         self.calls.append((service_deployment_arn, hook_id, action))
+
+    def progress(self, service_deployment_arn: str, *, now: datetime) -> str | None:
+        return self.stands
 
 
 class Replies:
@@ -95,7 +106,7 @@ def hook_event(
     )
 
 
-def paused(world: FakeWorld) -> EcsHookStateChange:
+def paused(world: FakeWorld, control: HookControl | None = None) -> EcsHookStateChange:
     event = hook_event(world)
     hook_paused(
         world.ports,
@@ -103,6 +114,7 @@ def paused(world: FakeWorld) -> EcsHookStateChange:
         service_arn=event.service_arn,
         pause=event.pause(),
         expires_at=event.detail.expires_at,
+        control=control,
     )
     return event
 
@@ -143,7 +155,7 @@ def test_a_pause_asks_for_continue_or_roll_back() -> None:
     paused(world)
     [notice] = [n for n in world.sink.notices if n.kind is NoticeKind.APPROVAL]
     assert [action.action_id for action in notice.actions] == ["continue", "rollback"]
-    assert "ECS will rollback at 2026-05-04T10:20:00+00:00" in notice.summary
+    assert "Amazon ECS will rollback at 2026-05-04T10:20:00+00:00" in notice.summary
     assert APPROVER in notice.summary
     assert "pushpilot continue web" in (notice.next_step or "")
 
@@ -220,7 +232,7 @@ def test_a_hook_that_times_out_is_told_with_its_timeout_action_and_no_click_resu
     assert (detail["status"], again["status"]) == ("timed_out", "already_closed")
     assert hooks.calls == []
     assert any(
-        n.title == "web pause at POST_TEST_TRAFFIC_SHIFT timed out: ECS chose ROLLBACK"
+        n.title == "web pause at POST_TEST_TRAFFIC_SHIFT timed out: Amazon ECS chose ROLLBACK"
         for n in world.sink.notices
     )
 
@@ -253,7 +265,10 @@ def test_a_pause_does_not_supersede_a_release_waiting_for_approval() -> None:
         event_id="e",
         service_arn=service.arn,
         pause=HookPause(
-            service_deployment_arn="arn:aws:ecs:us-east-1:1:service-deployment/c/s/x", hook_id="h", stage="S"
+            platform="Amazon ECS",
+            service_deployment_arn="arn:aws:ecs:us-east-1:1:service-deployment/c/s/x",
+            hook_id="h",
+            stage="S",
         ),
         expires_at=None,
     )
@@ -277,3 +292,119 @@ def test_the_adapter_calls_continue_service_deployment_as_botocores_model_says()
         )
         EcsHookControl(ecs).continue_deployment(arn, "a1b2c3d4-hook-0001", "ROLLBACK")
         stub.assert_no_pending_responses()
+
+
+# --- where a paused deployment stands ----------------------------------------------------------------
+
+NOW = datetime(2026, 5, 4, 9, 20, tzinfo=UTC)
+
+
+def service_deployment(strategy: str, stage: str, **configuration: Any) -> dict[str, Any]:
+    """One DescribeServiceDeployments entry, as botocore parses it (timestamps as datetimes)."""
+    return {
+        "serviceDeploymentArn": "arn:aws:ecs:us-east-1:1:service-deployment/shop/web/r9Z3mQ2xK8pL1vN4",
+        "status": "IN_PROGRESS",
+        "lifecycleStage": stage,
+        "updatedAt": NOW - timedelta(minutes=4),
+        "deploymentConfiguration": {"strategy": strategy, "bakeTimeInMinutes": 15, **configuration},
+        "targetServiceRevision": {"arn": "rev", "requestedProductionTrafficWeight": 5.0},
+    }
+
+
+@pytest.mark.parametrize(
+    ("strategy", "configuration", "plan"),
+    [
+        ("CANARY", {}, "canary: 5 % for 10 min, then 100 %; bake 15 min"),
+        (
+            "CANARY",
+            {"canaryConfiguration": {"canaryPercent": 20.0, "canaryBakeTimeInMinutes": 30}},
+            "canary: 20 % for 30 min, then 100 %; bake 15 min",
+        ),
+        ("LINEAR", {}, "linear: 10 % more every 6 min; bake 15 min"),
+        (
+            "BLUE_GREEN",
+            {},
+            "blue/green: test traffic first, then all production traffic at once; bake 15 min",
+        ),
+    ],
+)
+def test_a_gradual_deployment_is_told_by_its_strategy_stage_and_traffic_share(
+    strategy: str, configuration: dict[str, Any], plan: str
+) -> None:
+    said = progress_of(service_deployment(strategy, "POST_TEST_TRAFFIC_SHIFT", **configuration), now=NOW)
+    assert said == (
+        f"{plan}. Now: test traffic on the new revision, production still on the old one,"
+        " 5 % of production traffic on the new revision"
+    )
+
+
+def test_the_bake_time_left_counts_from_when_the_deployment_entered_the_bake() -> None:
+    said = progress_of(service_deployment("BLUE_GREEN", "BAKE_TIME"), now=NOW)
+    assert said is not None
+    assert said.endswith("11 min of bake left")
+
+
+def test_a_rolling_deployment_has_no_stages_to_tell() -> None:
+    assert progress_of(service_deployment("ROLLING", "RECONCILE_SERVICE"), now=NOW) is None
+    assert progress_of({"deploymentConfiguration": {}}, now=NOW) is None
+
+
+def test_the_pause_says_where_the_deployment_stands() -> None:
+    world = ecs_world({"pushpilot:approvers": APPROVER})
+    paused(world, FakeHooks(stands="canary: 5 % for 10 min, then 100 %. Now: 5 % of production traffic"))
+    [notice] = [n for n in world.sink.notices if n.kind is NoticeKind.APPROVAL]
+    assert "Where it stands: canary: 5 % for 10 min, then 100 %. Now: 5 % of production traffic." in (
+        notice.summary
+    )
+
+
+class UnreadableProgress(FakeHooks):
+    def progress(self, service_deployment_arn: str, *, now: datetime) -> str | None:
+        raise ServiceBusyError("DescribeServiceDeployments throttled")
+
+
+def test_a_pause_whose_progress_cannot_be_read_still_asks() -> None:
+    world = ecs_world({"pushpilot:approvers": APPROVER})
+    paused(world, UnreadableProgress())
+    [notice] = [n for n in world.sink.notices if n.kind is NoticeKind.APPROVAL]
+    assert "Where it stands" not in notice.summary
+    assert find_pause(world.ports, "web").state is ApprovalState.WAITING
+
+
+def _answered_hook(ecs: Any, arn: str, status: str) -> None:
+    ecs.add_response(
+        "describe_service_deployments",
+        {
+            "serviceDeployments": [
+                {
+                    "serviceDeploymentArn": arn,
+                    "lifecycleHookDetails": [{"hookId": "a1b2c3d4-hook-0001", "status": status}],
+                }
+            ]
+        },
+        {"serviceDeploymentArns": [arn]},
+    )
+
+
+def test_a_retry_after_a_lost_answer_finds_the_hook_answered_and_calls_nothing_more() -> None:
+    ecs = clients.client("ecs")
+    arn = f"arn:aws:ecs:{REGION}:{ACCOUNT}:service-deployment/shop/web/r9Z3mQ2xK8pL1vN4"
+    with Stubber(ecs) as stub:
+        stub.add_client_error(
+            "continue_service_deployment", "InvalidParameterException", "The hook is not awaiting an action."
+        )
+        _answered_hook(stub, arn, "SUCCEEDED")
+        EcsHookControl(ecs).continue_deployment(arn, "a1b2c3d4-hook-0001", "CONTINUE")
+        stub.assert_no_pending_responses()
+
+
+def test_a_hook_that_timed_out_is_not_taken_for_answered() -> None:
+    ecs = clients.client("ecs")
+    arn = f"arn:aws:ecs:{REGION}:{ACCOUNT}:service-deployment/shop/web/r9Z3mQ2xK8pL1vN4"
+    with Stubber(ecs) as stub:
+        stub.add_client_error(
+            "continue_service_deployment", "InvalidParameterException", "The hook is not awaiting an action."
+        )
+        _answered_hook(stub, arn, "TIMED_OUT")
+        with pytest.raises(PermanentError):
+            EcsHookControl(ecs).continue_deployment(arn, "a1b2c3d4-hook-0001", "CONTINUE")

@@ -250,11 +250,16 @@ class SlackReplies(Protocol):
 
 
 class HookControl(Protocol):
-    """Resumes an ECS deployment paused at a PAUSE lifecycle hook."""
+    """Resumes a deployment the platform paused at a lifecycle hook (ECS: a PAUSE hook), and says where
+    such a deployment stands."""
 
     def continue_deployment(
         self, service_deployment_arn: str, hook_id: str, action: Literal["CONTINUE", "ROLLBACK"]
     ) -> None: ...
+
+    def progress(self, service_deployment_arn: str, *, now: datetime) -> str | None:
+        """Its strategy, stage, traffic share and bake left, in words; None when it has no stages."""
+        ...
 
 
 class NoticeSink(Protocol):

@@ -135,7 +135,7 @@ def _hook_thread(approval: Approval, release: Release | None) -> str:
     )
 
 
-def hook_pause_notice(approval: Approval, release: Release | None) -> Notice:
+def hook_pause_notice(approval: Approval, release: Release | None, *, progress: str | None = None) -> Notice:
     """ECS paused a deployment at a PAUSE hook: Continue / Roll back, who may, and when ECS acts alone."""
     hook = approval.hook
     assert hook is not None  # noqa: S101 - only built for hooks
@@ -145,9 +145,10 @@ def hook_pause_notice(approval: Approval, release: Release | None) -> Notice:
         severity=Severity.WARNING,
         title=f"{approval.service_name} paused at {hook.stage}: continue or roll back?",
         summary=(
-            f"The ECS deployment of {approval.service_name} waits at its {hook.stage} hook."
-            f" {_who_may(approval).partition(';')[0]}; if nobody does, ECS will"
+            f"The {hook.platform} deployment of {approval.service_name} waits at its {hook.stage} hook."
+            f" {_who_may(approval).partition(';')[0]}; if nobody does, {hook.platform} will"
             f" {hook.timeout_action.lower()} at {approval.deadline}."
+            + (f"\nWhere it stands: {progress}." if progress else "")
         ),
         next_step=(
             "Continue or roll back with the buttons, or from a terminal with the stack's credentials:\n"
@@ -172,19 +173,20 @@ def hook_decision_notice(approval: Approval, *, now: str, release: Release | Non
     match approval.state:
         case ApprovalState.APPROVED | ApprovalState.DEPLOYED:
             severity, title = Severity.INFO, f"{approval.service_name} continued past {hook.stage}"
-            summary = f"Continued by {votes}: ECS resumes the deployment."
+            summary = f"Continued by {votes}: {hook.platform} resumes the deployment."
         case ApprovalState.REJECTED:
             severity, title = Severity.WARNING, f"{approval.service_name} rolled back at {hook.stage}"
-            summary = f"Rolled back by {votes}: ECS returns to the previous revision."
+            summary = f"Rolled back by {votes}: {hook.platform} returns to the previous revision."
         case _:
             severity = Severity.WARNING
             title = (
-                f"{approval.service_name} pause at {hook.stage} timed out: ECS chose {hook.timeout_action}"
+                f"{approval.service_name} pause at {hook.stage} timed out: {hook.platform} chose"
+                f" {hook.timeout_action}"
             )
             does = "continues" if hook.timeout_action == "CONTINUE" else "rolls back"
             summary = (
                 f"Nobody continued or rolled back before {approval.deadline}; the hook's timeoutAction is"
-                f" {hook.timeout_action}, so ECS {does}."
+                f" {hook.timeout_action}, so {hook.platform} {does}."
             )
     return Notice(
         kind=NoticeKind.APPROVAL,

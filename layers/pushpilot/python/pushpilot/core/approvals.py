@@ -126,11 +126,13 @@ class Vote(BaseModel):
 
 
 class HookPause(BaseModel):
-    """An ECS deployment paused at a PAUSE lifecycle hook: what ContinueServiceDeployment needs, and what
-    ECS does by itself when the hook times out."""
+    """A deployment the platform paused at a lifecycle hook (ECS: a PAUSE hook): what resuming it needs,
+    and what the platform does by itself when the hook times out."""
 
     model_config = ConfigDict(frozen=True)
 
+    # Who paused it, as people read it: the target's label ("Amazon ECS"), filled in by its event model.
+    platform: str
     service_deployment_arn: str
     hook_id: str
     stage: str
@@ -253,7 +255,8 @@ def refusal_text(refusal: VoteRefusal, approval: Approval) -> str:
     """What the person who clicked (ephemerally) or ran the command is told."""
     if approval.hook is not None and refusal is VoteRefusal.EXPIRED:
         return (
-            f"the {approval.tag} pause of {approval.service_name} timed out: ECS acts on its own"
+            f"the {approval.tag} pause of {approval.service_name} timed out: {approval.hook.platform} acts on"
+            " its own"
             f" ({approval.hook.timeout_action})"
         )
     match refusal:

@@ -22,7 +22,7 @@ from pushpilot.core.approvals import (
     hook_key,
     read_approval_policy,
 )
-from pushpilot.core.errors import NotFoundError, PermanentError
+from pushpilot.core.errors import NotFoundError, PermanentError, PushpilotError
 from pushpilot.core.releases import Release
 from pushpilot.flows.deploy_ports import DeployPorts
 from pushpilot.ports import HookControl
@@ -36,9 +36,16 @@ def _release_of(ports: DeployPorts, service_arn: str) -> Release | None:
 
 
 def hook_paused(
-    ports: DeployPorts, *, event_id: str, service_arn: str, pause: HookPause, expires_at: str | None
+    ports: DeployPorts,
+    *,
+    event_id: str,
+    service_arn: str,
+    pause: HookPause,
+    expires_at: str | None,
+    control: HookControl | None = None,
 ) -> dict[str, Any]:
-    """ECS waits at a PAUSE hook: record the pause (once per hook) and ask in the thread."""
+    """ECS waits at a PAUSE hook: record the pause (once per hook) and ask in the thread, saying where the
+    deployment stands (strategy, stage, traffic share, bake left) when `control` can tell."""
     if ports.approvals is None:
         raise PermanentError("this stack records no approvals: the pause is left to its timeout")
     service = ports.index.get(service_arn)
@@ -67,8 +74,24 @@ def hook_paused(
         hook=pause,
     )
     stored, _ = ports.approvals.request(approval)
-    ports.notices.publish(hook_pause_notice(stored, release))
-    return {"hook": pause.hook_id, "status": "awaiting_action", "service": service.name}
+    progress = _progress(control, pause, now)
+    ports.notices.publish(hook_pause_notice(stored, release, progress=progress))
+    return {
+        "hook": pause.hook_id,
+        "status": "awaiting_action",
+        "service": service.name,
+        "progress": progress,
+    }
+
+
+def _progress(control: HookControl | None, pause: HookPause, now: datetime) -> str | None:
+    """Where the paused deployment stands; the question is asked without it when it cannot be read."""
+    if control is None:
+        return None
+    try:
+        return control.progress(pause.service_deployment_arn, now=now)
+    except PushpilotError:
+        return None
 
 
 def hook_timed_out(ports: DeployPorts, *, service_arn: str, pause: HookPause) -> dict[str, Any]:

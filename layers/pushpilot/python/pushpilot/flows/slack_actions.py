@@ -100,6 +100,6 @@ def run_decision(
         raise PermanentError(f"no approval of {decision.digest} on {decision.service_arn}")
     if decision.kind == "hook":
         if hooks is None:
-            raise PermanentError("no ECS hook control wired")
+            raise PermanentError("no control of paused deployments wired")
         return {"kind": "hook", **resume_hook(ports, approval, hooks)}
     return {"kind": "deploy", **deploy_approved(ports, approval)}

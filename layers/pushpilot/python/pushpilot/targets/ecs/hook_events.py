@@ -9,19 +9,14 @@ sources: the model reads the fields ECS documents for the hook (`serviceDeployme
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
-from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import Field
 
-from pushpilot.adapters import clients
-from pushpilot.adapters.aws_errors import aws_error
 from pushpilot.core.approvals import HookPause
 from pushpilot.events.common import EventDetail, NonEmpty
-
-if TYPE_CHECKING:
-    from mypy_boto3_ecs import ECSClient
+from pushpilot.targets.ecs.declaration import DECLARATION
 
 AWAITING = "HOOK_AWAITING_ACTION"
 TIMED_OUT = "TIMED_OUT"
@@ -57,33 +52,9 @@ class EcsHookStateChange(EventBridgeModel):
 
     def pause(self) -> HookPause:
         return HookPause(
+            platform=DECLARATION.label,
             service_deployment_arn=self.detail.service_deployment_arn,
             hook_id=self.detail.hook_id,
             stage=self.detail.lifecycle_stage or "a lifecycle stage",
             timeout_action=self.detail.timeout_action.upper() or "ROLLBACK",
         )
-
-
-class EcsHookControl:
-    """ContinueServiceDeployment through an injected client (or a lazily built real one)."""
-
-    def __init__(self, client: ECSClient | None = None) -> None:
-        self._injected = client
-
-    @property
-    def _client(self) -> ECSClient:
-        if self._injected is None:
-            self._injected = clients.client("ecs")
-        return self._injected
-
-    def continue_deployment(
-        self, service_deployment_arn: str, hook_id: str, action: Literal["CONTINUE", "ROLLBACK"]
-    ) -> None:
-        try:
-            self._client.continue_service_deployment(
-                serviceDeploymentArn=service_deployment_arn, hookId=hook_id, action=action
-            )
-        except (ClientError, BotoCoreError) as exc:
-            raise aws_error(
-                exc, service="ecs", action="ContinueServiceDeployment", target=service_deployment_arn
-            ) from exc
