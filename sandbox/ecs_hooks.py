@@ -183,7 +183,16 @@ class PauseHooks:
             self._ecs._succeed(record, deployment, sd, emitted)
         else:
             failure = _Failure.of(f"lifecycle hook {pause.stage}: rolled back", None)
-            self._ecs._rollback(record, deployment, sd, failure, emitted, by_alarm=False, then="succeeded")
+            self._ecs._rollback(
+                record,
+                deployment,
+                sd,
+                failure,
+                emitted,
+                by_alarm=False,
+                then="succeeded",
+                by_hook=pause.stage,
+            )
         return emitted
 
     def _time_out(self) -> None:

@@ -208,7 +208,10 @@ class EcsRollouts(EcsBodies):
         *,
         by_alarm: bool,
         then: RollbackOutcome,
+        by_hook: str | None = None,
     ) -> None:
+        """`by_hook`: the lifecycle stage whose PAUSE hook was answered ROLLBACK (or timed out so); ECS's
+        own wording of such a rollback was not found in public sources, so the reason says what happened."""
         stable = record.stable
         if stable is None:
             raise EmulatorError(
@@ -227,6 +230,9 @@ class EcsRollouts(EcsBodies):
                 deployment, now, f"Scaling activity initiated by (deployment {deployment.id})"
             )
             emitted.extend(self._task_event(task, now) for task in stopped)
+        elif by_hook is not None:
+            failed_reason = f"ECS deployment lifecycle hook: ROLLBACK at {by_hook}."
+            rollback_reason = f"ECS deployment lifecycle hook: rolling back to deploymentId {stable.id}."
         else:
             self._fail_tasks(record, deployment, failure, now, emitted)
             failed_reason = _BREAKER_REASON

@@ -140,7 +140,8 @@ def test_approve_and_reject_from_the_command_line() -> None:
     assert approve["exit_code"] == 0
     assert "you approved latest on prod-web (as arn:aws:sts::" in approve["output"]
     assert again["exit_code"] != 0
-    assert "no release waits for approval on prod-web" in again["output"]
+    assert "no release waits for approval on prod-web (the newest, web@sha256:" in again["output"]
+    assert "is deployed)" in again["output"]
     assert len(_starts(report)) == 1
     said = _said(report)
     assert "latest rejected for prod-web" in said

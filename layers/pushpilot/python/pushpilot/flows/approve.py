@@ -135,7 +135,9 @@ def find_approval(ports: DeployPorts, service_name: str, release: str | None = N
         raise NotFoundError(f"no release {release!r} asked for approval on {service.name}")
     waiting = [approval for approval in approvals if approval.state is ApprovalState.WAITING]
     if not waiting:
-        raise NotFoundError(f"no release waits for approval on {service.name}")
+        # Say what became of the newest one: a second `approve` after the deploy is a question, not a fault.
+        newest = f" (the newest, {approvals[0].release_id}, is {approvals[0].state})" if approvals else ""
+        raise NotFoundError(f"no release waits for approval on {service.name}{newest}")
     return waiting[0]
 
 
