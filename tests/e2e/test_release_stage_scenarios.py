@@ -195,3 +195,22 @@ def test_every_event_delivered_three_times_at_once_tells_each_change_once() -> N
 
     told = sorted(event["detail-type"] for event in _events(report["calls"]))
     assert told == ["Release Deploying", "Release Live", "Release Verified"]
+
+
+def test_a_bake_and_an_approval_stand_between_staging_and_prod() -> None:
+    report = _run("promotion-approval.yaml")
+
+    # Nothing reaches prod at the push, after the bake, or at the refresh after it: only the click does.
+    for step in (2, 4, 5):
+        assert _updates(_step_calls(report, step), "prod-web") == []
+    [update] = _updates(_step_calls(report, 6), "prod-web")
+    said = _said(report)
+    assert said.count("latest waits for approval on prod-web") == 1
+    assert "It proved itself on staging-web." in _sns_bodies(report)
+    events = _events(report["calls"])
+    [promoted] = _of(events, "Release Promoted", "prod-web")
+    [staging_live] = _of(events, "Release Live", "staging-web")
+    assert promoted["detail"]["digest"] == staging_live["detail"]["digest"]
+    assert promoted["detail"]["message"] == "promoted from staging-web once approved"
+    assert _of(events, "Release Live", "prod-web")
+    assert update["params"]["taskDefinition"]

@@ -263,3 +263,81 @@ def test_a_held_service_released_later_is_promoted_by_hand() -> None:
     answer = promote_by_hand(world.ports, PROD)
     assert "promoted from staging-web after 5 min live" in answer
     assert deployed(world, PROD) == [digest]
+
+
+# --- a bake and people: a promoted-to service that also asks for approval ----------------------------
+
+GATED = {
+    "pushpilot:promote-from": STAGING,
+    "pushpilot:bake": "30m",
+    "pushpilot:approve": "slack",
+    "pushpilot:approvers": "U0123ABCD",
+}
+
+
+def _approve(
+    world: FakeWorld, voter: str = "U0123ABCD", choice: str = "approve", *, digest: str | None = None
+) -> None:
+    from pushpilot.flows.approve import cast_vote, deploy_approved, find_approval
+
+    result = cast_vote(
+        world.ports,
+        find_approval(world.ports, PROD, digest),
+        voter=voter,
+        choice=choice,  # type: ignore[arg-type]
+        via="slack",
+    )
+    if result.dispatch is not None:
+        deploy_approved(world.ports, result.dispatch)
+
+
+def test_after_its_bake_a_release_waits_for_people_then_is_promoted_once() -> None:
+    world, bus = stages((STAGING, {}), (PROD, GATED))
+    digest = digest_of("web-1")
+    handle_push(push_event(digest, time=world.time.isoformat()), world.ports)
+    finish(world, bus, STAGING)
+    later(world, bus, 31)
+    # The bake is over: people are asked, nothing is deployed yet, and the next refreshes ask nothing more.
+    assert deployed(world, PROD) == []
+    asked = [n for n in world.sink.notices if n.kind is NoticeKind.APPROVAL and n.actions]
+    assert [n.title for n in asked] == [f"latest waits for approval on {PROD}"]
+    assert "It proved itself on staging-web." in asked[0].summary
+    later(world, bus, 10)
+    later(world, bus, 10)
+    assert len([n for n in world.sink.notices if n.kind is NoticeKind.APPROVAL and n.actions]) == 1
+
+    _approve(world)
+    assert deployed(world, PROD) == [digest]
+    deploying = [n for n in world.sink.notices if n.kind is NoticeKind.DEPLOYING and PROD in n.title]
+    assert len(deploying) == 1
+    assert "promoted from staging-web once approved" in deploying[0].summary + " ".join(deploying[0].details)
+    assert len(world.events.of_type("Release Promoted")) == 1
+    # The refresh after the deploy, and a replayed approval, deploy nothing more.
+    later(world, bus, 10)
+    _approve(world, digest=digest)
+    assert deployed(world, PROD) == [digest]
+
+
+def test_a_rejected_promotion_never_reaches_prod() -> None:
+    world, bus = stages((STAGING, {}), (PROD, GATED))
+    handle_push(push_event(digest_of("web-1"), time=world.time.isoformat()), world.ports)
+    finish(world, bus, STAGING)
+    later(world, bus, 31)
+    _approve(world, choice="reject")
+    later(world, bus, 10)
+    assert promote_by_hand(world.ports, PROD, now_=True).endswith("approval rejected")
+    assert deployed(world, PROD) == []
+
+
+def test_a_newer_upstream_release_supersedes_a_promotion_waiting_for_people() -> None:
+    world, bus = stages((STAGING, {}), (PROD, GATED))
+    first, second = digest_of("web-1"), digest_of("web-2")
+    handle_push(push_event(first, time=world.time.isoformat()), world.ports)
+    finish(world, bus, STAGING)
+    later(world, bus, 31)
+    handle_push(push_event(second, time=world.time.isoformat()), world.ports)
+    finish(world, bus, STAGING)
+    later(world, bus, 31)
+    assert any("supersede" in n.title or "supersede" in n.summary for n in world.sink.notices)
+    _approve(world)
+    assert deployed(world, PROD) == [second]

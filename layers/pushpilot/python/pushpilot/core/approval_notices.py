@@ -33,12 +33,14 @@ def approval_request_notice(
 ) -> Notice:
     value = button_value(approval)
     warning = f" Its approval policy has problems: {'; '.join(problems)}." if problems else ""
+    baked = f"It proved itself on {approval.promoted_from}. " if approval.promoted_from else ""
     return Notice(
         kind=NoticeKind.APPROVAL,
         severity=Severity.INFO,
         title=f"{approval.tag} waits for approval on {approval.service_name}",
         summary=(
-            f"Nothing deploys to {approval.service_name} until it is approved. {_who_may(approval)}{warning}"
+            f"{baked}Nothing deploys to {approval.service_name} until it is approved."
+            f" {_who_may(approval)}{warning}"
         ),
         next_step=(
             f"Approve or reject with the buttons, or from a terminal with the stack's credentials:\n"

@@ -171,6 +171,9 @@ class Approval(BaseModel):
     # Who closed it and why (the superseding release, "deadline passed"), for the thread.
     closed_by: str | None = None
     hook: HookPause | None = None
+    # A promotion waiting for people after its bake: the upstream it baked on ("staging-web"). Approved,
+    # it deploys through the promotion, not as a push.
+    promoted_from: str | None = None
 
     @property
     def approvals(self) -> list[Vote]:
@@ -196,6 +199,7 @@ def new_approval(
     event_id: str,
     pushed_at: str,
     now: datetime,
+    promoted_from: str | None = None,
 ) -> Approval:
     return Approval(
         service_arn=service_arn,
@@ -214,6 +218,7 @@ def new_approval(
         deadline=(now + policy.deadline).isoformat(timespec="seconds"),
         required=policy.required,
         approvers=policy.approvers,
+        promoted_from=promoted_from,
     )
 
 

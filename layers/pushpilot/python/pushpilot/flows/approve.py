@@ -40,6 +40,7 @@ from pushpilot.flows.rollout import record_rollout
 
 if TYPE_CHECKING:
     from pushpilot.core.policy_turns import Turn
+    from pushpilot.core.promotion import Baking
     from pushpilot.ports import ApprovalStore
 
 
@@ -98,6 +99,55 @@ def request_approval(
         "status": str(RolloutStatus.AWAITING_APPROVAL),
         "deadline": stored.deadline,
     }
+
+
+def approval_state(ports: DeployPorts, service: IndexedService, digest: str) -> ApprovalState | None:
+    """Where people's decision on this digest for this service stands; None: the service asks nobody, or
+    nobody was asked yet."""
+    if ports.approvals is None or read_approval_policy(service.tags) is None:
+        return None
+    current = ports.approvals.get(service.arn, digest)
+    return current.state if current is not None else None
+
+
+def request_promotion_approval(
+    ports: DeployPorts, release: Release, service: IndexedService, baking: Baking, *, why: str
+) -> dict[str, Any]:
+    """A release that baked upstream waits for people before it is promoted to a service whose policy
+    asks for approval: the bake and the people both stand between the stages. Asked once per digest (the
+    promotion asks only while nobody was asked); a newer upstream release supersedes it as a push would."""
+    policy = read_approval_policy(service.tags)
+    store = ports.approvals
+    if policy is None or store is None:
+        message = f"{why}, but its approval policy cannot be recorded by this stack: not deployed"
+        record_rollout(ports, release.release_id, service, RolloutStatus.SKIPPED, message)
+        return {"promotion": str(RolloutStatus.SKIPPED), "reason": message}
+    approval = new_approval(
+        policy,
+        service_arn=service.arn,
+        service_name=service.name,
+        service_kind=service.kind,
+        release_id=release.release_id,
+        repository=release.repository,
+        registry=release.registry,
+        digest=baking.digest,
+        tag=baking.tag or "latest",
+        image=baking.image,
+        registry_id=None,
+        event_id=f"promote-{service.name}",
+        pushed_at=ports.now(),
+        now=ports.clock(),
+        promoted_from=baking.upstream_label(ports.account_id),
+    )
+    stored, superseded = store.request(approval)
+    for older in superseded:
+        _tell_superseded(ports, older, stored)
+        ports.notices.publish(supersedes_notice(release, stored, older))
+    recorded = record_rollout(
+        ports, release.release_id, service, RolloutStatus.AWAITING_APPROVAL, f"{why}; waits for approval"
+    )
+    ports.notices.publish(approval_request_notice(recorded, stored, problems=policy.problems))
+    return {"promotion": str(RolloutStatus.AWAITING_APPROVAL), "deadline": stored.deadline}
 
 
 def _tell_superseded(ports: DeployPorts, older: Approval, newer: Approval) -> None:
@@ -259,6 +309,14 @@ def deploy_approved(ports: DeployPorts, approval: Approval) -> dict[str, Any]:
     service = ports.index.get(approval.service_arn)
     if service is None:
         raise NotFoundError(f"{approval.service_name} is no longer in the index: nothing deployed")
+    if approval.promoted_from is not None:
+        from pushpilot.flows.promote import promote_approved
+
+        promoted = promote_approved(ports, service, approval)
+        store.close(
+            approval.service_arn, approval.digest, ApprovalState.DEPLOYED, expected=ApprovalState.APPROVED
+        )
+        return {"service": approval.service_name, "status": "handled", "detail": promoted}
     image = ImageRef.parse(f"{approval.registry}/{approval.repository}:{approval.tag}")
     arrival = Arrival(
         event_id=approval.event_id,

@@ -15,6 +15,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from pushpilot.core.approvals import Approval, ApprovalState, read_approval_policy
 from pushpilot.core.image_ref import ImageRef
 from pushpilot.core.notices import Notice, NoticeKind, Severity
 from pushpilot.core.promotion import (
@@ -39,6 +40,7 @@ from pushpilot.core.rollout_plan import ActionKind, Candidate, plan_rollout
 from pushpilot.core.tracking import IndexedService, Pending
 from pushpilot.core.verdicts import VerdictStatus
 from pushpilot.events.pushpilot import PushpilotReleaseEvent
+from pushpilot.flows.approve import approval_state, request_promotion_approval
 from pushpilot.flows.deploy_ports import DeployPorts
 from pushpilot.flows.push import RELEASE_RETENTION, UNKNOWN_PLATFORM, Arrival, judge_digest
 from pushpilot.flows.release_control import find_service
@@ -400,9 +402,30 @@ def promote(
         announce_held(ports, release, service, [f"hold: {hold}"], title)
         return {"promotion": "held", "reason": hold}
     key = {"service": service.arn, "digest": baking.digest}
+    decided = approval_state(ports, service, baking.digest)
+    approved = decided in {ApprovalState.APPROVED, ApprovalState.DEPLOYED}
+    if decided is not None and not approved:
+        # Waiting for people, or rejected, expired or superseded (each told when it happened).
+        return {"promotion": f"approval {decided}"}
+    if approved:
+        # Once more, once, now that people approved what the first pass asked them about.
+        key["approval"] = "granted"
     return ports.once(
-        scope="promote", key=key, work=lambda: _promote(ports, service, baking, why, baked_minutes)
+        scope="promote",
+        key=key,
+        work=lambda: _promote(ports, service, baking, why, baked_minutes, approved=approved),
     )
+
+
+def promote_approved(ports: DeployPorts, service: IndexedService, approval: Approval) -> dict[str, Any]:
+    """People approved a promotion that waited for them: deploy it, unless a newer upstream release took
+    its place meanwhile (that one asks on its own)."""
+    ledger = _ledger(ports)
+    baking = ledger.get(service.arn) if ledger is not None else None
+    if baking is None or baking.digest != approval.digest:
+        return {"promotion": "superseded", "reason": "a newer upstream release replaced it"}
+    why = f"promoted from {approval.promoted_from} once approved"
+    return promote(ports, service, baking, why=why, baked_minutes=None)
 
 
 def _release(ports: DeployPorts, baking: Baking) -> Release:
@@ -423,7 +446,13 @@ def _release_of(baking: Baking, now: str) -> Release:
 
 
 def _promote(
-    ports: DeployPorts, service: IndexedService, baking: Baking, why: str, baked_minutes: int | None
+    ports: DeployPorts,
+    service: IndexedService,
+    baking: Baking,
+    why: str,
+    baked_minutes: int | None,
+    *,
+    approved: bool = False,
 ) -> dict[str, Any]:
     now = ports.now()
     release = ports.releases.open(
@@ -452,6 +481,13 @@ def _promote(
     pending = Pending(
         digest=baking.digest, release_id=release.release_id, pushed_at=now, image=baking.image, tag=baking.tag
     )
+    if (
+        action.kind in {ActionKind.START_DEPLOYMENT, ActionKind.QUEUE}
+        and not approved
+        and read_approval_policy(service.tags) is not None
+    ):
+        # Verified and ready: people decide first (flows/approve.py), as for a push.
+        return request_promotion_approval(ports, release, service, baking, why=why)
     status: RolloutStatus
     match action.kind:
         case ActionKind.START_DEPLOYMENT:
