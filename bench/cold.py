@@ -42,6 +42,10 @@ FIRST_EVENT_CLIENTS: dict[str, tuple[str, ...]] = {
     "build_events": ("dynamodb", "logs", "sqs"),
     "notify": ("dynamodb", "sns"),
     "outcome_checks": ("dynamodb", "lambda", "sqs"),
+    # A click: the signing secret, the vote, the hand-off to the decision queue.
+    "slack_actions": ("secretsmanager", "dynamodb", "sqs"),
+    # An approved release deploys as a push does.
+    "slack_decisions": ("dynamodb", "ecr", "apprunner", "sqs"),
 }
 
 _TIMED_FLOOR = """
