@@ -304,6 +304,9 @@ def test_after_its_bake_a_release_waits_for_people_then_is_promoted_once() -> No
     assert "It proved itself on staging-web." in asked[0].summary
     later(world, bus, 10)
     later(world, bus, 10)
+    assert promote_by_hand(world.ports, PROD, now_=True) == (
+        f"{PROD}: web@{digest} waits for approval: `pushpilot approve {PROD}`"
+    )
     assert len([n for n in world.sink.notices if n.kind is NoticeKind.APPROVAL and n.actions]) == 1
 
     _approve(world)
@@ -325,7 +328,7 @@ def test_a_rejected_promotion_never_reaches_prod() -> None:
     later(world, bus, 31)
     _approve(world, choice="reject")
     later(world, bus, 10)
-    assert promote_by_hand(world.ports, PROD, now_=True).endswith("approval rejected")
+    assert promote_by_hand(world.ports, PROD, now_=True) == f"{PROD}: not promoted: its approval rejected"
     assert deployed(world, PROD) == []
 
 

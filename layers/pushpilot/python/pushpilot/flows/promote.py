@@ -591,7 +591,13 @@ def promote_by_hand(ports: DeployPorts, name: str, *, now_: bool = False) -> str
     )
     if ledger is not None:
         ledger.move(baking, BakeState.PROMOTED)
-    return f"{service.name}: {why} — {result.get('promotion')}"
+    outcome = str(result.get("promotion"))
+    if outcome in {str(RolloutStatus.AWAITING_APPROVAL), f"approval {ApprovalState.WAITING}"}:
+        # The bake can be skipped by hand, the people cannot.
+        return f"{service.name}: {baking.release_id} waits for approval: `pushpilot approve {service.name}`"
+    if outcome.startswith("approval "):
+        return f"{service.name}: not promoted: its {outcome}"
+    return f"{service.name}: {why} — {outcome}"
 
 
 def _notice(
