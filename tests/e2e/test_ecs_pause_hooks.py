@@ -70,6 +70,15 @@ def test_a_blue_green_pause_rolled_back_from_slack_is_told_as_rolled_back() -> N
     assert _continues(report) == ["ROLLBACK"]
     assert "storefront rolled back at POST_TEST_TRAFFIC_SHIFT" in said
     assert said[-1].endswith("deployment to storefront failed and Amazon ECS rolled back")
+    # A decision, not a crash: told as asked for, without the advice for a failed deployment.
+    [rolled_back] = [
+        json.dumps(note["payload"])
+        for note in report["notifications"]
+        if note["channel"] == "sns" and str(note["text"]).endswith("Amazon ECS rolled back")
+    ]
+    assert "rolled back at its POST_TEST_TRAFFIC_SHIFT pause, as U0123ABCD" in rolled_back
+    assert "Push again once the release is fixed." in rolled_back
+    assert "stopped tasks" not in rolled_back
     assert not [line for line in said if line.endswith("live on storefront")]
     assert len(_threads(report)) == 1
     assert report["errors"] == []

@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from pushpilot.core.approvals import ApprovalState
 from pushpilot.core.errors import NotFoundError
 from pushpilot.core.releases import Release, RolloutStatus, overall_stage
 from pushpilot.core.targets import Operation, OperationEnded, Outcome, ServiceChanged
@@ -114,13 +115,16 @@ def tell_rolling_back(
 ) -> bool:
     """Say once that the deployment failed and is being rolled back; it stays tracked until the target
     confirms the rollback (rolled back) or its failure (rollback failed)."""
+    tracked = service.in_flight or service.awaiting_auto
+    asked = _asked_at_a_pause(ports, service, tracked.release_id) if tracked is not None else None
     told = tell_once(
         ports,
         service,
         RolloutStatus.ROLLING_BACK,
-        message or _said_by_target(ports, service, operation),
+        (asked[0] if asked else message) or _said_by_target(ports, service, operation),
         operation_id=operation.operation_id,
         details=operation.reasons,
+        advice=asked[1] if asked else None,
     )
     if told is None:
         return False
@@ -136,6 +140,7 @@ def tell_once(
     *,
     operation_id: str,
     details: tuple[str, ...] = (),
+    advice: str | None = None,
 ) -> Release | None:
     """Tell a status of the deployment tracked on the service that does not end it (rolling back, stuck)
     once: None when nothing is tracked, or when its rollout says so already (a later event, the next
@@ -148,8 +153,32 @@ def tell_once(
     if rollout is not None and rollout.status is status:
         return None
     return record_and_tell(
-        ports, tracked.release_id, service, status, message, operation_id=operation_id, details=details
+        ports,
+        tracked.release_id,
+        service,
+        status,
+        message,
+        operation_id=operation_id,
+        details=details,
+        advice=advice,
     )
+
+
+def _asked_at_a_pause(ports: DeployPorts, service: IndexedService, release_id: str) -> tuple[str, str] | None:
+    """(what happened, what next) when people rolled this release back at a pause (flows/hooks.py): a
+    decision, not a crash, so the target's advice for a failure would mislead."""
+    if ports.approvals is None:
+        return None
+    for approval in ports.approvals.of_service(service.arn):
+        if approval.hook is not None and approval.release_id == release_id:
+            if approval.state is not ApprovalState.REJECTED:
+                return None
+            who = ", ".join(vote.who for vote in approval.votes.values()) or "people"
+            return (
+                f"rolled back at its {approval.hook.stage} pause, as {who} asked",
+                f"The previous revision serves {service.name} again. Push again once the release is fixed.",
+            )
+    return None
 
 
 def _said_by_target(ports: DeployPorts, service: IndexedService, operation: Operation) -> str:
@@ -169,15 +198,17 @@ def close(
         return {"release_id": None, "note": "no deployment pushpilot tracks is on this service"}
     status = ROLLOUT_FOR_OUTCOME[outcome]
     operation_id = operation.operation_id if operation else None
+    asked = _asked_at_a_pause(ports, service, tracked.release_id) if outcome is Outcome.ROLLED_BACK else None
     release = record_and_tell(
         ports,
         tracked.release_id,
         service,
         status,
-        message
+        (asked[0] if asked else message)
         or (_said_by_target(ports, service, operation) if operation else "the deployment was not found"),
         operation_id=operation_id,
         details=operation.reasons if operation else (),
+        advice=asked[1] if asked else None,
     )
     ports.releases.set_stage(release.release_id, overall_stage(release), now=ports.now())
     if status is RolloutStatus.LIVE:

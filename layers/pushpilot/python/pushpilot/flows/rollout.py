@@ -49,9 +49,11 @@ def record_and_tell(
     operation_id: str | None = None,
     details: tuple[str, ...] = (),
     announce: bool = True,
+    advice: str | None = None,
 ) -> Release:
     """Record one service's rollout on its release and tell it in the release's thread, and on the bus
-    (`announce`; a caller inside a once-per-key record tells the bus once that record is complete)."""
+    (`announce`; a caller inside a once-per-key record tells the bus once that record is complete).
+    `advice`: what to do next, instead of the target's words for a failure."""
     stored = record_rollout(ports, release_id_, service, status, message, operation_id=operation_id)
     target = ports.target_for(service)
     ports.notices.publish(
@@ -63,7 +65,7 @@ def record_and_tell(
             now=ports.now(),
             target_label=target.label,
             console=target.console_link(service),
-            failure_advice=target.failure_advice(service),
+            failure_advice=advice if advice is not None else target.failure_advice(service),
             stuck_advice=target.declaration.stuck_advice_for(service.name),
             operation_id=operation_id,
             details=details,
