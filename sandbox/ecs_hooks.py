@@ -3,10 +3,12 @@
 A deployment of a service whose `deploymentConfiguration.strategy` is not ROLLING and whose
 `lifecycleHooks` hold a PAUSE hook stops at the hook's first stage: the service deployment shows the
 stage, and an `ECS Hook State Change` event (`HOOK_AWAITING_ACTION`) goes out. `ContinueServiceDeployment`
-(validated against botocore's ECS model like every emulated call) with CONTINUE completes the deployment,
-with ROLLBACK rolls it back to the last stable revision. A hook nobody answers times out at its
-`timeoutInMinutes`: the next request the emulator gets after that moment (a scenario's `refresh:
-{minutes_later: N}`) applies the hook's `timeoutAction` and emits the hook's TIMED_OUT event.
+(validated against botocore's ECS model like every emulated call) with CONTINUE moves all production
+traffic to the new revision and bakes it for `bakeTimeInMinutes` (stage BAKE_TIME; the deployment
+completes at the first request after the bake), with ROLLBACK rolls it back to the last stable
+revision. A hook nobody answers times out at its `timeoutInMinutes`: the next request the emulator gets
+after that moment (a scenario's `refresh: {minutes_later: N}`) applies the hook's `timeoutAction` and
+emits the hook's TIMED_OUT event.
 
 No captured `ECS Hook State Change` event was found in public sources: the event carries the fields ECS
 documents for a hook (`serviceDeploymentArn`, `hookId`, `lifecycleStage`, `targetType`, `status`,
@@ -51,6 +53,8 @@ class PauseHooks:
     def __init__(self, emulator: EcsEmulator) -> None:
         self._ecs = emulator
         self.pauses: list[_Pause] = []
+        # Deployments continued past their pause, baking: service deployment ARN → (service ARN, bake end).
+        self.bakes: dict[str, tuple[str, datetime]] = {}
         handlers = emulator._handlers
         handlers["ContinueServiceDeployment"] = self._continue
         start = emulator._start_deployment
@@ -180,7 +184,16 @@ class PauseHooks:
         if status == "TIMED_OUT":
             emitted.append(self._event(pause, "HOOK_TIMED_OUT", self._ecs._clock()))
         if action == "CONTINUE":
-            self._ecs._succeed(record, deployment, sd, emitted)
+            bake = int(record.deployment_configuration.get("bakeTimeInMinutes") or 0)
+            if bake <= 0:
+                self._ecs._succeed(record, deployment, sd, emitted)
+                return emitted
+            # All production traffic on the new revision, the old one kept ready until the bake is over.
+            now = self._ecs._clock()
+            sd.lifecycle_stage = "BAKE_TIME"
+            sd.target_weight = 100.0
+            sd.updated_at = now
+            self.bakes[sd.arn] = (record.arn, now + timedelta(minutes=bake))
         else:
             failure = _Failure.of(f"lifecycle hook {pause.stage}: rolled back", None)
             self._ecs._rollback(
@@ -196,12 +209,22 @@ class PauseHooks:
         return emitted
 
     def _time_out(self) -> None:
+        """What the clock decided since the last request: hooks past their timeout, bakes that ended."""
         now = self._ecs._clock()
         emitted: list[Json] = []
         with self._ecs._lock:
             for pause in self.pauses:
                 if pause.status == "AWAITING_ACTION" and now >= pause.expires_at:
                     emitted += self._decide(pause, pause.timeout_action, status="TIMED_OUT")
+            for arn, (service_arn, until) in list(self.bakes.items()):
+                if now < until:
+                    continue
+                del self.bakes[arn]
+                record = self._ecs._find_service(service_arn)
+                deployment = record.primary
+                sd = next((item for item in record.service_deployments if item.arn == arn), None)
+                if deployment is not None and sd is not None and sd.status == "IN_PROGRESS":
+                    self._ecs._succeed(record, deployment, sd, emitted)
         self._ecs._deliver(emitted)
 
 

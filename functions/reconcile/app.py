@@ -99,13 +99,23 @@ def _fill_index(event: dict[str, Any], context: LambdaContext) -> FlowResult:
 
 def _refresh(context: LambdaContext) -> dict[str, Any]:
     from pushpilot.flows.approve import expire_overdue
+    from pushpilot.flows.hooks import follow_continued
+    from pushpilot.targets.ecs.hook_control import EcsHookControl
 
     settings = CoreSettings.from_env()
     ports = deploy_ports(settings, context=context)
     detail = refresh(ports, stuck_after=timedelta(minutes=settings.stuck_after_minutes))
     # The bake clock of promotions runs on the same schedule, after the index is current; releases waiting
-    # for approval past their deadline are told expired without waiting for a click.
-    return detail | advance_bakes(ports) | {"approvals_expired": expire_overdue(ports)}
+    # for approval past their deadline are told expired without waiting for a click; deployments continued
+    # past a pause are followed through their stages and bake.
+    return (
+        detail
+        | advance_bakes(ports)
+        | {
+            "approvals_expired": expire_overdue(ports),
+            "continued": follow_continued(ports, EcsHookControl()),
+        }
+    )
 
 
 def _run(event: dict[str, Any], context: LambdaContext) -> FlowResult:

@@ -120,4 +120,18 @@ def test_a_paused_canary_says_where_it_stands() -> None:
         if note["channel"] == "slack"
     )
     assert _continues(report) == ["CONTINUE"]
+    # The refresh ten minutes into the bake follows it in the same thread; the one after the bake says
+    # nothing more of it (the deployment ended live).
+    following = [
+        json.dumps(note["payload"])
+        for note in report["notifications"]
+        if note["channel"] == "sns"
+        and str(note["text"]).endswith("checkout after its POST_PRODUCTION_TRAFFIC_SHIFT pause")
+    ]
+    assert len(following) == 1
+    assert (
+        "Now: baking: both revisions run, the old one ready to take traffic back, 100 % of production traffic"
+        " on the new revision, 5 min of bake left" in following[0]
+    )
     assert _said(report)[-1].endswith("live on checkout")
+    assert len(_threads(report)) == 1

@@ -45,7 +45,8 @@ def digest_for(reference: str) -> str:
 
 
 class SteppingClock:
-    """Each reading is one second after the previous: ordering is visible without waiting."""
+    """Each reading is one second after the previous: ordering is visible without waiting; `jump` moves
+    it on by minutes (a hook's timeout, a bake)."""
 
     def __init__(self) -> None:
         self._now = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
@@ -53,6 +54,9 @@ class SteppingClock:
     def __call__(self) -> datetime:
         self._now += timedelta(seconds=1)
         return self._now
+
+    def jump(self, minutes: float) -> None:
+        self._now += timedelta(minutes=minutes)
 
 
 @dataclass(frozen=True)
@@ -170,7 +174,7 @@ def ecs_client(url: str, **config: Any) -> ECSClient:
 
 
 @contextmanager
-def running_ecs() -> Iterator[Running]:
+def running_ecs(clock: SteppingClock | None = None) -> Iterator[Running]:
     emitted: list[dict[str, Any]] = []
     with start_moto() as moto:
         moto.reset()
@@ -180,7 +184,7 @@ def running_ecs() -> Iterator[Running]:
             region=REGION,
             emit=emitted.append,
             resolve_digest=digest_for,
-            clock=SteppingClock(),
+            clock=clock or SteppingClock(),
         )
         gateway = AwsGateway(
             moto_url=moto.url,

@@ -344,8 +344,10 @@ def test_the_bake_time_left_counts_from_when_the_deployment_entered_the_bake() -
     assert said.endswith("11 min of bake left")
 
 
-def test_a_rolling_deployment_has_no_stages_to_tell() -> None:
+def test_a_rolling_deployment_or_one_that_ended_has_no_stages_to_tell() -> None:
     assert progress_of(service_deployment("ROLLING", "RECONCILE_SERVICE"), now=NOW) is None
+    ended = service_deployment("CANARY", "CLEAN_UP") | {"status": "SUCCESSFUL"}
+    assert progress_of(ended, now=NOW) is None
     assert progress_of({"deploymentConfiguration": {}}, now=NOW) is None
 
 
@@ -408,3 +410,44 @@ def test_a_hook_that_timed_out_is_not_taken_for_answered() -> None:
         _answered_hook(stub, arn, "TIMED_OUT")
         with pytest.raises(PermanentError):
             EcsHookControl(ecs).continue_deployment(arn, "a1b2c3d4-hook-0001", "CONTINUE")
+
+
+def test_the_refresh_follows_a_continued_deployment_in_its_thread_until_it_ends() -> None:
+    from pushpilot.flows.hooks import follow_continued
+
+    world = ecs_world({"pushpilot:approvers": APPROVER})
+    push(world, "one")
+    [service] = world.index.all()
+    assert service.in_flight is not None
+    paused(world)
+    run_all(world, click(world, "continue"), FakeHooks())
+
+    baking = FakeHooks(stands="blue/green: …; bake 15 min. Now: baking, 11 min of bake left")
+    assert follow_continued(world.ports, baking) == [
+        "web: blue/green: …; bake 15 min. Now: baking, 11 min of bake left"
+    ]
+    [told] = [n for n in world.sink.notices if n.title == "web after its POST_TEST_TRAFFIC_SHIFT pause"]
+    assert told.summary == "Where it stands: blue/green: …; bake 15 min. Now: baking, 11 min of bake left."
+    assert told.thread_key == service.in_flight.release_id
+    # The same answer at the next refresh is the same notice (told once); a new one is a new notice.
+    follow_continued(world.ports, baking)
+    follow_continued(world.ports, FakeHooks(stands="… Now: baking, 1 min of bake left"))
+    keys = [n.dedupe_key for n in world.sink.notices if n.title == told.title]
+    assert len(keys) == 3
+    assert len(set(keys)) == 2
+
+    # Once the deployment ended (nothing in flight), nothing more is read or told.
+    world.index.finish(service.arn, service.in_flight.digest)
+    assert follow_continued(world.ports, baking) == []
+
+
+def test_a_pause_still_waiting_or_rolled_back_is_not_followed() -> None:
+    from pushpilot.flows.hooks import follow_continued
+
+    world = ecs_world({"pushpilot:approvers": APPROVER})
+    push(world, "one")
+    paused(world)
+    stands = FakeHooks(stands="anything")
+    assert follow_continued(world.ports, stands) == []
+    run_all(world, click(world, "rollback"), FakeHooks())
+    assert follow_continued(world.ports, stands) == []

@@ -167,6 +167,23 @@ def hook_pause_notice(approval: Approval, release: Release | None, *, progress: 
     )
 
 
+def hook_progress_notice(approval: Approval, release: Release | None, *, progress: str, now: str) -> Notice:
+    """Where a deployment continued past its pause stands now (the scheduled refresh's look): told once
+    per distinct answer, so a refresh that finds nothing new says nothing."""
+    hook = approval.hook
+    assert hook is not None  # noqa: S101 - only built for hooks
+    return Notice(
+        kind=NoticeKind.APPROVAL,
+        severity=Severity.INFO,
+        title=f"{approval.service_name} after its {hook.stage} pause",
+        summary=f"Where it stands: {progress}.",
+        release=release.headline(overall_stage(release)) if release is not None else None,
+        thread_key=_hook_thread(approval, release),
+        dedupe_key=f"{hook.service_deployment_arn}#hook#{hook.hook_id}#progress#{progress}",
+        occurred_at=now,
+    )
+
+
 def hook_decision_notice(approval: Approval, *, now: str, release: Release | None = None) -> Notice:
     """A paused hook's end: continued or rolled back (by whom), or timed out (and what ECS did)."""
     hook = approval.hook

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from pushpilot.core.approval_notices import hook_decision_notice, hook_pause_notice
+from pushpilot.core.approval_notices import hook_decision_notice, hook_pause_notice, hook_progress_notice
 from pushpilot.core.approvals import (
     APPROVE_TAG,
     Approval,
@@ -142,6 +142,38 @@ def resume_hook(ports: DeployPorts, approval: Approval, control: HookControl) ->
             approval.service_arn, approval.digest, ApprovalState.DEPLOYED, expected=ApprovalState.APPROVED
         )
     return done
+
+
+def follow_continued(ports: DeployPorts, control: HookControl) -> list[str]:
+    """The scheduled refresh: a deployment continued past its pause is followed in its thread until it
+    ends — each refresh that finds it somewhere new (another stage, less bake left) says so once. One
+    read per such deployment; nothing for services with no continued pause."""
+    if ports.approvals is None:
+        return []
+    told: list[str] = []
+    for service in ports.index.all():
+        claim = service.in_flight
+        if claim is None:
+            continue
+        continued = next(
+            (
+                approval
+                for approval in ports.approvals.of_service(service.arn)
+                if approval.hook is not None
+                and approval.release_id == claim.release_id
+                and approval.state is ApprovalState.DEPLOYED
+            ),
+            None,
+        )
+        if continued is None or continued.hook is None:
+            continue
+        progress = _progress(control, continued.hook, ports.clock())
+        if progress is None:
+            continue
+        release = ports.releases.get(claim.release_id)
+        ports.notices.publish(hook_progress_notice(continued, release, progress=progress, now=ports.now()))
+        told.append(f"{service.name}: {progress}")
+    return told
 
 
 def find_pause(ports: DeployPorts, service_name: str) -> Approval:

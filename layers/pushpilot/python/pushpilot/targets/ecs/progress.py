@@ -56,10 +56,11 @@ def plan_of(configuration: Mapping[str, Any]) -> str | None:
 
 def progress_of(deployment: Mapping[str, Any], *, now: datetime) -> str | None:
     """`canary: 5 % for 10 min, then 100 %; bake 15 min. Now: test traffic on the new revision, …; 5 % of
-    production traffic on the new revision`, or None for a rolling deployment."""
+    production traffic on the new revision`, or None for a rolling deployment or one that ended."""
     configuration = deployment.get("deploymentConfiguration") or {}
     plan = plan_of(configuration)
-    if plan is None:
+    if plan is None or deployment.get("status", "IN_PROGRESS") not in {"PENDING", "IN_PROGRESS"}:
+        # A rolling deployment has no stages to tell; one that ended is told by its outcome.
         return None
     stage = str(deployment.get("lifecycleStage") or "")
     said = [_STAGES.get(stage, stage.lower().replace("_", " ")) if stage else ""]
