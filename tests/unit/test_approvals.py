@@ -302,3 +302,14 @@ def test_the_scheduled_sweep_tells_an_expired_approval_once_without_a_click() ->
         "approval of latest on prod-web expired"
     ]
     assert world.apprunner.started == 0
+
+
+def test_a_stack_that_records_no_approvals_deploys_nothing_to_a_service_that_asks_for_one() -> None:
+    world = world_with(POLICY)
+    world.ports.approvals = None
+    detail = push(world, "one")
+    assert world.apprunner.started == 0
+    assert [service["status"] for service in detail["services"]] == ["skipped"]
+    [release] = world.releases.releases.values()
+    [rollout] = release.services.values()
+    assert rollout.message == "its approval policy cannot be recorded by this stack: not deployed"

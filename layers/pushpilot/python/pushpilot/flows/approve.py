@@ -54,6 +54,61 @@ def _store(ports: DeployPorts) -> ApprovalStore:
     return ports.approvals
 
 
+@dataclass(frozen=True)
+class _Asked:
+    """What one request for approval is about: a push's digest on a service, or a promotion's."""
+
+    digest: str
+    tag: str
+    image: str | None
+    registry_id: str | None
+    event_id: str
+    pushed_at: str
+    promoted_from: str | None = None
+
+
+def _ask(
+    ports: DeployPorts,
+    release: Release,
+    service: IndexedService,
+    asked: _Asked,
+    *,
+    waiting: str,
+    refused: str,
+) -> Approval | None:
+    """Record that the release waits for approval on the service, supersede what waited before, and ask
+    in the release's thread (buttons, who may approve, the deadline, the command). None: this stack cannot
+    record it, so nothing deploys (recorded as skipped, `refused` saying why)."""
+    policy = read_approval_policy(service.tags)
+    if policy is None or ports.approvals is None:
+        record_rollout(ports, release.release_id, service, RolloutStatus.SKIPPED, refused)
+        return None
+    approval = new_approval(
+        policy,
+        service_arn=service.arn,
+        service_name=service.name,
+        service_kind=service.kind,
+        release_id=release.release_id,
+        repository=release.repository,
+        registry=release.registry,
+        digest=asked.digest,
+        tag=asked.tag,
+        image=asked.image,
+        registry_id=asked.registry_id,
+        event_id=asked.event_id,
+        pushed_at=asked.pushed_at,
+        now=ports.clock(),
+        promoted_from=asked.promoted_from,
+    )
+    stored, superseded = ports.approvals.request(approval)
+    for older in superseded:
+        _tell_superseded(ports, older, stored)
+        ports.notices.publish(supersedes_notice(release, stored, older))
+    recorded = record_rollout(ports, release.release_id, service, RolloutStatus.AWAITING_APPROVAL, waiting)
+    ports.notices.publish(approval_request_notice(recorded, stored, problems=policy.problems))
+    return stored
+
+
 def request_approval(
     ports: DeployPorts,
     release: Release,
@@ -63,36 +118,25 @@ def request_approval(
     *,
     pushed_at: str,
 ) -> dict[str, Any]:
-    """Record that the release waits for approval on the service, supersede what waited before, and ask
-    in the release's thread (buttons, who may approve, the deadline, the command)."""
-    policy = read_approval_policy(service.tags)
-    if policy is None or ports.approvals is None:
-        message = "its approval policy cannot be recorded by this stack: not deployed"
-        record_rollout(ports, release.release_id, service, RolloutStatus.SKIPPED, message)
-        return {"service": service.name, "action": "await_approval", "status": str(RolloutStatus.SKIPPED)}
-    approval = new_approval(
-        policy,
-        service_arn=service.arn,
-        service_name=service.name,
-        service_kind=service.kind,
-        release_id=release.release_id,
-        repository=release.repository,
-        registry=release.registry,
+    """A push the policy would deploy waits for people instead."""
+    asked = _Asked(
         digest=release.digest,
         tag=turn.tag or "latest",
         image=turn.image,
         registry_id=arrival.registry_id if arrival is not None else None,
         event_id=arrival.event_id if arrival is not None else release.release_id,
         pushed_at=pushed_at,
-        now=ports.clock(),
     )
-    stored, superseded = ports.approvals.request(approval)
-    for older in superseded:
-        _tell_superseded(ports, older, stored)
-        ports.notices.publish(supersedes_notice(release, stored, older))
-    message = f"waits for approval: {turn.reason}" if turn.reason else "waits for approval"
-    recorded = record_rollout(ports, release.release_id, service, RolloutStatus.AWAITING_APPROVAL, message)
-    ports.notices.publish(approval_request_notice(recorded, stored, problems=policy.problems))
+    stored = _ask(
+        ports,
+        release,
+        service,
+        asked,
+        waiting=f"waits for approval: {turn.reason}" if turn.reason else "waits for approval",
+        refused="its approval policy cannot be recorded by this stack: not deployed",
+    )
+    if stored is None:
+        return {"service": service.name, "action": "await_approval", "status": str(RolloutStatus.SKIPPED)}
     return {
         "service": service.name,
         "action": "await_approval",
@@ -116,37 +160,19 @@ def request_promotion_approval(
     """A release that baked upstream waits for people before it is promoted to a service whose policy
     asks for approval: the bake and the people both stand between the stages. Asked once per digest (the
     promotion asks only while nobody was asked); a newer upstream release supersedes it as a push would."""
-    policy = read_approval_policy(service.tags)
-    store = ports.approvals
-    if policy is None or store is None:
-        message = f"{why}, but its approval policy cannot be recorded by this stack: not deployed"
-        record_rollout(ports, release.release_id, service, RolloutStatus.SKIPPED, message)
-        return {"promotion": str(RolloutStatus.SKIPPED), "reason": message}
-    approval = new_approval(
-        policy,
-        service_arn=service.arn,
-        service_name=service.name,
-        service_kind=service.kind,
-        release_id=release.release_id,
-        repository=release.repository,
-        registry=release.registry,
+    asked = _Asked(
         digest=baking.digest,
         tag=baking.tag or "latest",
         image=baking.image,
         registry_id=None,
         event_id=f"promote-{service.name}",
         pushed_at=ports.now(),
-        now=ports.clock(),
         promoted_from=baking.upstream_label(ports.account_id),
     )
-    stored, superseded = store.request(approval)
-    for older in superseded:
-        _tell_superseded(ports, older, stored)
-        ports.notices.publish(supersedes_notice(release, stored, older))
-    recorded = record_rollout(
-        ports, release.release_id, service, RolloutStatus.AWAITING_APPROVAL, f"{why}; waits for approval"
-    )
-    ports.notices.publish(approval_request_notice(recorded, stored, problems=policy.problems))
+    refused = f"{why}, but its approval policy cannot be recorded by this stack: not deployed"
+    stored = _ask(ports, release, service, asked, waiting=f"{why}; waits for approval", refused=refused)
+    if stored is None:
+        return {"promotion": str(RolloutStatus.SKIPPED), "reason": refused}
     return {"promotion": str(RolloutStatus.AWAITING_APPROVAL), "deadline": stored.deadline}
 
 
