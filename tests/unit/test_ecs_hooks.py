@@ -170,15 +170,24 @@ def test_continue_from_slack_resumes_the_deployment_once() -> None:
     run_all(world, replayed, hooks)
 
     assert hooks.calls == [(event.detail.service_deployment_arn, "a1b2c3d4-hook-0001", "CONTINUE")]
-    assert find_approval(world.ports, "web", hook_key("a1b2c3d4-hook-0001")).state is ApprovalState.DEPLOYED
+    assert the_pause(world).state is ApprovalState.DEPLOYED
     assert any(n.title == "web continued past POST_TEST_TRAFFIC_SHIFT" for n in world.sink.notices)
+
+
+def the_pause(world: FakeWorld) -> Any:
+    """The pause's record, whatever its state."""
+    [service] = world.index.all()
+    assert world.ports.approvals is not None
+    found = world.ports.approvals.get(service.arn, hook_key("a1b2c3d4-hook-0001"))
+    assert found is not None
+    return found
 
 
 def click_after(world: FakeWorld, action: str) -> Decisions:
     """A click on the same (now decided) buttons."""
     from pushpilot.core.approval_notices import button_value
 
-    pause = find_approval(world.ports, "web", hook_key("a1b2c3d4-hook-0001"))
+    pause = the_pause(world)
     decisions = Decisions()
     handle_click(
         world.ports,
@@ -451,3 +460,52 @@ def test_a_pause_still_waiting_or_rolled_back_is_not_followed() -> None:
     assert follow_continued(world.ports, stands) == []
     run_all(world, click(world, "rollback"), FakeHooks())
     assert follow_continued(world.ports, stands) == []
+
+
+def test_approve_from_the_command_line_never_takes_a_pause_for_a_release() -> None:
+    from pushpilot.core.errors import NotFoundError
+
+    world = ecs_world({"pushpilot:approvers": APPROVER})
+    paused(world)
+    with pytest.raises(NotFoundError, match="no release waits for approval on web"):
+        find_approval(world.ports, "web")
+
+
+class LostOnce(FakeHooks):
+    """ContinueServiceDeployment whose first call is lost (a timeout): nothing reached ECS."""
+
+    def continue_deployment(
+        self, service_deployment_arn: str, hook_id: str, action: Literal["CONTINUE", "ROLLBACK"]
+    ) -> None:
+        if not self.calls:
+            self.calls.append(("lost", hook_id, action))
+            raise ServiceBusyError("ContinueServiceDeployment timed out")
+        super().continue_deployment(service_deployment_arn, hook_id, action)
+
+
+def test_a_roll_back_that_never_reached_ecs_is_sent_again_by_the_next_click() -> None:
+    world = ecs_world({"pushpilot:approvers": APPROVER})
+    event = paused(world)
+    hooks = LostOnce()
+    with pytest.raises(ServiceBusyError):
+        run_all(world, click(world, "rollback"), hooks)
+    # The decision is recorded (rejected); a click on the same buttons hands it on again, and ECS hears it.
+    run_all(world, click_after(world, "rollback"), hooks)
+    assert hooks.calls[-1] == (event.detail.service_deployment_arn, "a1b2c3d4-hook-0001", "ROLLBACK")
+    run_all(world, click_after(world, "rollback"), hooks)
+    assert len(hooks.calls) == 2
+
+
+def test_a_pause_deadline_without_a_time_zone_is_read_as_utc() -> None:
+    world = ecs_world({"pushpilot:approvers": APPROVER})
+    event = hook_event(world, expiresAt="2026-05-04T10:20:00")
+    hook_paused(
+        world.ports,
+        event_id=event.id,
+        service_arn=event.service_arn,
+        pause=event.pause(),
+        expires_at=event.detail.expires_at,
+    )
+    pause = find_pause(world.ports, "web")
+    assert pause.deadline == "2026-05-04T10:20:00+00:00"
+    assert cast_vote(world.ports, pause, voter=APPROVER, choice="approve", via="slack").counted

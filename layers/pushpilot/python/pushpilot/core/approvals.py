@@ -270,7 +270,7 @@ def refusal_text(refusal: VoteRefusal, approval: Approval) -> str:
         case VoteRefusal.EXPIRED:
             return (
                 f"the approval of {approval.tag} on {approval.service_name} expired at {approval.deadline}:"
-                " nothing was deployed; push the tag again to ask anew"
+                " nothing was deployed; push a new build of the tag to ask anew"
             )
         case VoteRefusal.ALREADY_VOTED:
             return f"your vote on {approval.tag} for {approval.service_name} is already counted"

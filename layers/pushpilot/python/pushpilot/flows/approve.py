@@ -203,7 +203,8 @@ def find_approval(ports: DeployPorts, service_name: str, release: str | None = N
     from pushpilot.flows.release_control import find_service
 
     service = find_service(ports, service_name)
-    approvals = _store(ports).of_service(service.arn)
+    # Releases only: a deployment paused at a hook is `pushpilot continue|abort`'s (flows/hooks.py).
+    approvals = [approval for approval in _store(ports).of_service(service.arn) if approval.hook is None]
     if release:
         for approval in approvals:
             if release in {approval.release_id, approval.digest, approval.tag}:
@@ -230,9 +231,14 @@ def cast_vote(
     """Count one vote, at most once per voter, and close the approval when the votes decide it."""
     store = _store(ports)
     now = ports.clock()
-    if approval.state is ApprovalState.APPROVED:
-        # Approved, but the deploy was not seen through (its dispatch was lost): hand it on again. The
-        # deploy itself runs once per (service, digest), so a second dispatch deploys nothing more.
+    redo = approval.state is ApprovalState.APPROVED or (
+        approval.hook is not None and approval.state is ApprovalState.REJECTED
+    )
+    if redo:
+        # Decided, but perhaps not seen through (its dispatch or the call to the platform was lost): hand
+        # it on again. A deploy runs once per (service, digest) and a pause is resumed once per hook, so a
+        # second dispatch does nothing more; a rolled-back pause is re-sent too, or the hook's own
+        # timeoutAction (perhaps CONTINUE) would decide instead of the people.
         return VoteResult(
             counted=False,
             text=refusal_text(VoteRefusal.CLOSED, approval),
@@ -328,6 +334,10 @@ def deploy_approved(ports: DeployPorts, approval: Approval) -> dict[str, Any]:
     """Deploy an approved digest to its service through the normal path (judged, planned, acted on once
     per service and digest), then mark the approval deployed. Safe to run again: nothing deploys twice."""
     store = _store(ports)
+    if approval.hook is not None:
+        raise PermanentError(
+            f"{approval.tag} on {approval.service_name} is a pause: it is resumed, not deployed"
+        )
     current = store.get(approval.service_arn, approval.digest)
     if current is None or current.state not in {ApprovalState.APPROVED, ApprovalState.DEPLOYED}:
         state = current.state if current is not None else "gone"
@@ -339,6 +349,16 @@ def deploy_approved(ports: DeployPorts, approval: Approval) -> dict[str, Any]:
         from pushpilot.flows.promote import promote_approved
 
         promoted = promote_approved(ports, service, approval)
+        if promoted.get("promotion") == "superseded":
+            # A newer upstream release took its place before the deploy: that one asks on its own.
+            store.close(
+                approval.service_arn,
+                approval.digest,
+                ApprovalState.SUPERSEDED,
+                expected=ApprovalState.APPROVED,
+                closed_by=str(promoted.get("reason", "")),
+            )
+            return {"service": approval.service_name, "status": "superseded", "detail": promoted}
         store.close(
             approval.service_arn, approval.digest, ApprovalState.DEPLOYED, expected=ApprovalState.APPROVED
         )

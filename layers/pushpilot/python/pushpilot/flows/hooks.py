@@ -9,7 +9,7 @@ twice). A hook that times out is told with what ECS did (its `timeoutAction`).
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from pushpilot.core.approval_notices import hook_decision_notice, hook_pause_notice, hook_progress_notice
@@ -183,8 +183,16 @@ def find_pause(ports: DeployPorts, service_name: str) -> Approval:
     if ports.approvals is None:
         raise PermanentError("this stack records no approvals")
     service = find_service(ports, service_name)
-    for approval in ports.approvals.of_service(service.arn):
-        if approval.hook is not None and approval.state is ApprovalState.WAITING:
+    pauses = [approval for approval in ports.approvals.of_service(service.arn) if approval.hook is not None]
+    for approval in pauses:
+        if approval.state is ApprovalState.WAITING:
+            return approval
+    # A command retried after its call to ECS was lost: the decided pause, whose decision is sent again
+    # (once per hook) if the deployment still waits.
+    claim = service.in_flight
+    for approval in pauses:
+        decided = approval.state in {ApprovalState.APPROVED, ApprovalState.REJECTED}
+        if decided and claim is not None and approval.release_id == claim.release_id:
             return approval
     raise NotFoundError(f"no deployment of {service.name} waits at a pause hook")
 
@@ -193,6 +201,8 @@ def _deadline(expires_at: str | None) -> datetime | None:
     if not expires_at:
         return None
     try:
-        return datetime.fromisoformat(expires_at)
+        moment = datetime.fromisoformat(expires_at)
     except ValueError:
         return None
+    # A time without a zone is ECS's UTC; compared with the aware clock it must carry one.
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

@@ -404,8 +404,10 @@ def promote(
     key = {"service": service.arn, "digest": baking.digest}
     decided = approval_state(ports, service, baking.digest)
     approved = decided in {ApprovalState.APPROVED, ApprovalState.DEPLOYED}
-    if decided is not None and not approved:
-        # Waiting for people, or rejected, expired or superseded (each told when it happened).
+    if decided is not None and not approved and decided is not ApprovalState.WAITING:
+        # Rejected, expired or superseded (each told when it happened). A waiting one goes on to the
+        # once-record below: done, it answers as before; cut short after the approval was stored but
+        # before the question was posted, it asks again (same notice, told once).
         return {"promotion": f"approval {decided}"}
     if approved:
         # Once more, once, now that people approved what the first pass asked them about.
