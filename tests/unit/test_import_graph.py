@@ -145,6 +145,20 @@ def test_the_packages_import_each_other_in_no_cycle() -> None:
     assert _cycles(_package_graph(edges)) == []
 
 
+def _module_graph() -> dict[str, set[str]]:
+    """Every layer module → the layer modules it imports, anywhere in the file (a function's own import
+    closes a loop as surely as one at the top)."""
+    modules = {_module_name(path): path for path in PACKAGE.rglob("*.py")}
+    return {
+        module: {imported for imported in _imports(path) if imported in modules and imported != module}
+        for module, path in modules.items()
+    }
+
+
+def test_no_two_modules_import_each_other_even_through_others() -> None:
+    assert _cycles(_module_graph()) == []
+
+
 def test_the_cycle_finder_finds_a_cycle() -> None:
     # The two tests above pass on an empty answer: this one shows the finder can say anything else.
     edges = {

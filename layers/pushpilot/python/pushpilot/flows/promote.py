@@ -40,7 +40,7 @@ from pushpilot.core.rollout_plan import ActionKind, Candidate, plan_rollout
 from pushpilot.core.tracking import IndexedService, Pending
 from pushpilot.core.verdicts import VerdictStatus
 from pushpilot.events.pushpilot import PushpilotReleaseEvent
-from pushpilot.flows.approve import approval_state, request_promotion_approval
+from pushpilot.flows.approval_requests import approval_state, request_promotion_approval
 from pushpilot.flows.deploy_ports import DeployPorts
 from pushpilot.flows.push import RELEASE_RETENTION, UNKNOWN_PLATFORM, Arrival, judge_digest
 from pushpilot.flows.release_control import find_service
@@ -488,7 +488,7 @@ def _promote(
         and not approved
         and read_approval_policy(service.tags) is not None
     ):
-        # Verified and ready: people decide first (flows/approve.py), as for a push.
+        # Verified and ready: people decide first (flows/approval_requests.py), as for a push.
         return request_promotion_approval(ports, release, service, baking, why=why)
     status: RolloutStatus
     match action.kind:

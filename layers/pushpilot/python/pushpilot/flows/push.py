@@ -33,6 +33,7 @@ from pushpilot.core.rollout_plan import ActionKind, Candidate, ServiceAction, pl
 from pushpilot.core.tracking import IndexedService, Pending
 from pushpilot.core.verdicts import Platform, Verdict, VerdictStatus
 from pushpilot.events.ecr import EcrImageActionEvent
+from pushpilot.flows.approval_requests import request_approval
 from pushpilot.flows.deploy_ports import DeployPorts
 from pushpilot.flows.index_fill import discover
 from pushpilot.flows.release_events import announce_held, announce_rollout, announce_verified
@@ -416,9 +417,15 @@ def _act(
     }:
         # Verified and ready to deploy: people decide first. (A dry run, a refused verdict or a service
         # that deploys itself take their usual path below.)
-        from pushpilot.flows.approve import request_approval
-
-        return request_approval(ports, release, service, turn, arrival, pushed_at=pushed_at)
+        return request_approval(
+            ports,
+            release,
+            service,
+            turn,
+            event_id=arrival.event_id if arrival is not None else release.release_id,
+            registry_id=arrival.registry_id if arrival is not None else None,
+            pushed_at=pushed_at,
+        )
     pending = Pending(
         digest=release.digest,
         release_id=release.release_id,

@@ -16,7 +16,8 @@ from typing import Any, Literal
 from pushpilot.core.approvals import ApprovalState
 from pushpilot.core.errors import PermanentError
 from pushpilot.core.slack_interaction import Click, Decision
-from pushpilot.flows.approve import ApprovalsUnavailableError, cast_vote, deploy_approved
+from pushpilot.flows.approval_requests import ApprovalsUnavailableError
+from pushpilot.flows.approve import cast_vote, deploy_approved
 from pushpilot.flows.deploy_ports import DeployPorts
 from pushpilot.flows.hooks import resume_hook
 from pushpilot.ports import DecisionSink, HookControl, SlackReplies
