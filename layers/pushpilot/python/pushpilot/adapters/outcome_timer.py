@@ -10,10 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Final
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from pushpilot.adapters import clients
-from pushpilot.adapters.aws_errors import SQS_CODES, aws_error
+from pushpilot.adapters.sqs_queue import SqsQueue
 from pushpilot.core.targets import OutcomeCheck
 
 if TYPE_CHECKING:
@@ -25,23 +22,7 @@ MAX_DELAY_SECONDS: Final = 900
 
 class SqsOutcomeTimer:
     def __init__(self, queue_url: str, client: SQSClient | None = None) -> None:
-        self._queue_url = queue_url
-        self._injected = client
-
-    @property
-    def _client(self) -> SQSClient:
-        if self._injected is None:
-            self._injected = clients.client("sqs")
-        return self._injected
+        self._queue = SqsQueue(queue_url, client)
 
     def schedule(self, check: OutcomeCheck, *, delay_seconds: int) -> None:
-        try:
-            self._client.send_message(
-                QueueUrl=self._queue_url,
-                MessageBody=check.model_dump_json(),
-                DelaySeconds=max(0, min(delay_seconds, MAX_DELAY_SECONDS)),
-            )
-        except (ClientError, BotoCoreError) as exc:
-            raise aws_error(
-                exc, service="sqs", action="SendMessage", target=self._queue_url, codes=SQS_CODES
-            ) from exc
+        self._queue.send(check.model_dump_json(), delay_seconds=max(0, min(delay_seconds, MAX_DELAY_SECONDS)))
